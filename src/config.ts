@@ -1,0 +1,116 @@
+// The service's configuration: parsed once at start-up from the environment,
+// frozen, and passed down. This is the only module that reads process.env.
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The package root (the folder holding package.json), wherever we run from. */
+export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const ENGINES = ['auto', 'mongod', 'ferretdb'] as const;
+
+const MAKE_MASTER_KEY = 'openssl rand -base64 32';
+
+/** 32 bytes in canonical base64, as `openssl rand -base64 32` prints them. */
+export const masterKeySchema = z
+  .string()
+  .transform((text, ctx) => {
+    const key = Buffer.from(text.trim(), 'base64');
+    if (key.length !== 32 || key.toString('base64') !== text.trim()) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be 32 random bytes in base64 (make one with: ${MAKE_MASTER_KEY})`,
+      });
+      return z.NEVER;
+    }
+    return key;
+  });
+
+const port = z
+  .string()
+  .regex(/^\d{1,5}$/, 'must be a whole number from 0 to 65535')
+  .transform(Number)
+  .refine((n) => n <= 65535, 'must be a whole number from 0 to 65535');
+
+const positiveInt = z.string().regex(/^[1-9]\d*$/, 'must be a positive whole number').transform(Number);
+
+const envSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(4000),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string')
+    .optional(),
+  SECRETS_MASTER_KEY: masterKeySchema.optional(),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (make one with: openssl rand -hex 32)')
+    .optional(),
+  DATA_DIR: z.string().default(path.join(projectRoot, '.data')),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  EMBEDDED_ENGINE: z.enum(ENGINES).default('auto'),
+  ENGINE_CACHE_DIR: z.string().optional(),
+  XDG_CACHE_HOME: z.string().optional(),
+  BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+});
+
+export type Config = Readonly<{
+  host: string;
+  port: number;
+  mongodbUri: string | undefined;
+  /** Absent only with an embedded engine: then a development key is kept in dataDir. */
+  masterKey: Buffer | undefined;
+  adminToken: string | undefined;
+  dataDir: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  embeddedEngine: (typeof ENGINES)[number];
+  engineCacheDir: string;
+  bodyLimit: number;
+}>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The folder where the embedded engine's binary is cached between runs and clones. */
+export function defaultEngineCacheDir(env: { ENGINE_CACHE_DIR?: string; XDG_CACHE_HOME?: string }): string {
+  if (env.ENGINE_CACHE_DIR) return path.resolve(env.ENGINE_CACHE_DIR);
+  return path.join(env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'secrets-service');
+}
+
+/**
+ * Parses the environment. Throws a ConfigError whose message lists every bad
+ * variable by name and rule; it never echoes a value (some are secrets).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable (`PORT=`) means "not set", as in most shells' habits.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.MONGODB_URI && !e.SECRETS_MASTER_KEY) {
+    throw new ConfigError(
+      'SECRETS_MASTER_KEY is required when MONGODB_URI is set: it encrypts every stored secret, ' +
+        'so it must be yours and kept safe.\n' +
+        `  Make one with:  ${MAKE_MASTER_KEY}\n` +
+        '  then start with: SECRETS_MASTER_KEY=<that output> npm start',
+    );
+  }
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    mongodbUri: e.MONGODB_URI,
+    masterKey: e.SECRETS_MASTER_KEY,
+    adminToken: e.ADMIN_TOKEN,
+    dataDir: path.resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    embeddedEngine: e.EMBEDDED_ENGINE,
+    engineCacheDir: defaultEngineCacheDir(e),
+    bodyLimit: e.BODY_LIMIT_BYTES,
+  });
+}

@@ -1,0 +1,41 @@
+import mongoose, { type Connection } from 'mongoose';
+
+export interface ConnectOptions {
+  /** Database name; defaults to the one in the URI, else `secrets`. */
+  readonly dbName?: string;
+}
+
+/**
+ * Opens a dedicated mongoose connection (not the global default one, so that
+ * tests can run several apps in one process). Commands are not buffered while
+ * the database is away: a request then fails fast instead of hanging.
+ */
+export async function connectDatabase(uri: string, options: ConnectOptions = {}): Promise<Connection> {
+  const hasDbInUri = /^mongodb(\+srv)?:\/\/[^/]+\/[^?]+/.test(uri);
+  const connection = mongoose.createConnection(uri, {
+    dbName: options.dbName ?? (hasDbInUri ? undefined : 'secrets'),
+    bufferCommands: false,
+    autoIndex: false,
+    autoCreate: true,
+    serverSelectionTimeoutMS: 5_000,
+  });
+  await connection.asPromise();
+  return connection;
+}
+
+/** Resolves when the server answers a ping within the timeout; rejects otherwise. */
+export async function pingDatabase(connection: Connection, timeoutMs = 2_000): Promise<void> {
+  const db = connection.db;
+  if (connection.readyState !== 1 || !db) throw new Error('database not connected');
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      db.command({ ping: 1 }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('database ping timed out')), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,14 @@
+import { Types } from 'mongoose';
+
+/** The server refused a write because a unique index already holds the key. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+/**
+ * Our ids are ObjectIds in their canonical form: 24 lowercase hex digits.
+ * Anything else names nothing, so callers answer "not found" for it.
+ */
+export function parseObjectId(id: string): Types.ObjectId | undefined {
+  return /^[0-9a-f]{24}$/.test(id) ? new Types.ObjectId(id) : undefined;
+}

@@ -1,0 +1,22 @@
+import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
+
+const apiKeySchema = new Schema(
+  {
+    projectId: { type: Schema.Types.ObjectId, required: true },
+    name: { type: String, required: true },
+    /** SHA-256 (hex) of the whole key: the only form in which a key is kept. */
+    hash: { type: String, required: true },
+    /** The first characters of the key, to recognise it in a list. */
+    prefix: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'api_keys', versionKey: false, autoIndex: false },
+);
+apiKeySchema.index({ hash: 1 }, { unique: true });
+apiKeySchema.index({ projectId: 1, createdAt: 1 });
+
+export type ApiKeyDoc = InferSchemaType<typeof apiKeySchema> & { _id: Types.ObjectId };
+
+export function apiKeyModel(connection: Connection) {
+  return connection.model('ApiKey', apiKeySchema);
+}

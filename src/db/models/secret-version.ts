@@ -1,0 +1,27 @@
+import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
+
+// One immutable document per value version, sealed with envelope encryption.
+// The unique (secretId, version) index decides which writer claims a version:
+// an insert under a unique index is the one race-safe primitive on both
+// MongoDB and FerretDB (which has neither transactions nor atomic
+// conditional updates).
+const secretVersionSchema = new Schema(
+  {
+    projectId: { type: Schema.Types.ObjectId, required: true },
+    secretId: { type: Schema.Types.ObjectId, required: true },
+    version: { type: Number, required: true },
+    /** Id of the master key that wrapped the data key. */
+    keyId: { type: String, required: true },
+    wrappedKey: { type: Buffer, required: true, select: false },
+    ciphertext: { type: Buffer, required: true, select: false },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'secret_versions', versionKey: false, autoIndex: false },
+);
+secretVersionSchema.index({ secretId: 1, version: -1 }, { unique: true });
+
+export type SecretVersionDoc = InferSchemaType<typeof secretVersionSchema> & { _id: Types.ObjectId };
+
+export function secretVersionModel(connection: Connection) {
+  return connection.model('SecretVersion', secretVersionSchema);
+}

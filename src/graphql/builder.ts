@@ -1,0 +1,31 @@
+// The schema builder and its plugins. It defines no types: those live in types/.
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import ZodPlugin from '@pothos/plugin-zod';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { Actor } from '../auth/authenticator.ts';
+import type { SecretService } from '../secrets/service.ts';
+import { InputValidationError } from './validation-error.ts';
+
+export interface Context {
+  readonly actor: Actor;
+  readonly secrets: SecretService;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    ID: { Input: string; Output: string };
+  };
+}>({
+  plugins: [ErrorsPlugin, ZodPlugin],
+  defaultFieldNullability: false,
+  zod: { validationError: (error) => new InputValidationError(error) },
+  errors: { defaultTypes: [] },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.queryType({});
+builder.mutationType({});

@@ -1,0 +1,7 @@
+// Imports every type file, then builds the schema.
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './types/errors.ts';
+import './types/secret.ts';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

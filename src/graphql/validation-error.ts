@@ -1,0 +1,22 @@
+import { GraphQLError } from 'graphql';
+import type { ZodError } from 'zod';
+
+/**
+ * Arguments broke a rule (plugin-zod's validationError makes one from every
+ * ZodError). In a mutation that lists it, plugin-errors returns it as the
+ * ValidationError member of the result union; anywhere else it is an ordinary
+ * GraphQL error with code BAD_USER_INPUT, which yoga does not mask.
+ */
+export class InputValidationError extends GraphQLError {
+  /** One per broken rule, with its path in the arguments (e.g. ["input", "name"]). */
+  readonly fields: { path: string[]; message: string }[];
+
+  constructor(error: ZodError) {
+    const fields = error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message }));
+    // zod's own message is the issues' raw JSON; give people a sentence.
+    super(`Invalid input: ${fields.map((f) => `${f.path.join('.')}: ${f.message}`).join('; ')}`, {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    this.fields = fields;
+  }
+}

@@ -1,0 +1,81 @@
+// The GraphQL endpoint: graphql-yoga serving the Pothos schema, with the
+// caller authenticated in the context factory, GraphQL Armor's defaults
+// against hostile documents, and unexpected errors masked.
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
+import { createYoga } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.ts';
+import { readApiKey } from '../auth/credentials.ts';
+import { UnauthenticatedError } from '../auth/errors.ts';
+import type { SecretService } from '../secrets/service.ts';
+import type { Context } from './builder.ts';
+import { schema } from './schema.ts';
+
+export interface GraphQLDeps {
+  readonly authenticator: Authenticator;
+  readonly secrets: SecretService;
+  readonly logger: Logger;
+}
+
+interface ServerContext {
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+const EXAMPLE_QUERY = `# Send your API key in the Headers tab below:
+#   { "Authorization": "Bearer sk-lw-..." }
+mutation Create {
+  createSecret(input: { name: "MY_API_KEY", value: "s3cr3t" }) {
+    __typename
+    ... on CreateSecretSuccess { secret { id name version createdAt } }
+    ... on Error { code message }
+    ... on ValidationError { fields { path message } }
+  }
+}
+
+query List {
+  secrets(first: 10) {
+    edges { node { id name updatedAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;
+
+const describe = (args: unknown[]) => args.map(String).join(' ');
+
+export function createGraphQLHandler(deps: GraphQLDeps) {
+  const log = deps.logger.child({ component: 'graphql' });
+
+  return createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    // yoga logs here, among others, the cause of every error it masks.
+    logging: {
+      debug: (...args) => log.debug(describe(args)),
+      info: (...args) => log.info(describe(args)),
+      warn: (...args) => log.warn(describe(args)),
+      error: (...args) => {
+        const err = args.find((arg): arg is Error => arg instanceof Error);
+        if (err) log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'unexpected GraphQL error');
+        else log.error(describe(args));
+      },
+    },
+    graphiql: { title: 'Secrets service', defaultQuery: EXAMPLE_QUERY },
+    landingPage: false,
+    plugins: [EnvelopArmorPlugin()],
+    // Anything but a GraphQLError becomes "Unexpected error." for the client.
+    // isDev stays false: it would put original messages and stacks in responses.
+    maskedErrors: { isDev: false },
+    context: async ({ request }): Promise<Context> => {
+      try {
+        const actor = await deps.authenticator.authenticate(readApiKey((name) => request.headers.get(name) ?? undefined));
+        return { actor, secrets: deps.secrets };
+      } catch (err) {
+        if (!(err instanceof UnauthenticatedError)) throw err;
+        throw new GraphQLError(err.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+      }
+    },
+  });
+}

@@ -1,0 +1,27 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Paths scrubbed from every log line, should anything ever put them there:
+ * credentials in headers, request bodies, and anything named like a value or key.
+ * Nothing in this service logs a body; this is the second line of defence.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-auth-token"]',
+  'req.headers["x-session-api-key"]',
+  'req.body',
+  'body',
+  'value',
+  '*.value',
+  'apiKey',
+  '*.apiKey',
+  'masterKey',
+  '*.masterKey',
+];
+
+export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  return pino(
+    { level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    options.destination,
+  );
+}

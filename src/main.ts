@@ -1,0 +1,111 @@
+// Start-up: configuration, database (external or embedded), master key,
+// services, HTTP. Stops cleanly on SIGINT/SIGTERM, engine included.
+import type { Connection } from 'mongoose';
+import { type App, buildApp } from './app.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { loadOrCreateDevMasterKey } from './crypto/dev-master-key.ts';
+import { createKeyring } from './crypto/envelope.ts';
+import { connectDatabase } from './db/connect.ts';
+import { NoDatabaseError, type ResolvedDatabase, resolveDatabase } from './db/engine/resolve.ts';
+import { createLogger } from './logger.ts';
+import { createServices } from './services.ts';
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+
+  let database: ResolvedDatabase | undefined;
+  let connection: Connection | undefined;
+  let app: App | undefined;
+  let stopping = false;
+
+  async function stop(signal: string) {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting at once`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining requests');
+    try {
+      await app?.close();
+      await connection?.close();
+      await database?.stop();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'unclean shutdown');
+      process.exit(1);
+    }
+  }
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    database = await resolveDatabase({
+      mongodbUri: config.mongodbUri,
+      engine: config.embeddedEngine,
+      dataDir: config.dataDir,
+      cacheDir: config.engineCacheDir,
+      log: (line) => logger.info(line),
+    });
+  } catch (err) {
+    if (err instanceof NoDatabaseError) fail(err.message);
+    throw err;
+  }
+  logger.info({ engine: database.kind, uri: database.embedded ? database.uri : undefined }, 'database resolved');
+
+  let masterKey = config.masterKey;
+  if (!masterKey) {
+    // loadConfig refused MONGODB_URI without a key: here the engine is embedded.
+    const dev = await loadOrCreateDevMasterKey(config.dataDir);
+    masterKey = dev.key;
+    logger.warn(
+      `SECRETS_MASTER_KEY is not set: using the development master key ${dev.created ? 'just generated in' : 'kept in'} ${dev.file}. ` +
+        'Set SECRETS_MASTER_KEY (openssl rand -base64 32) for anything but local development.',
+    );
+  }
+
+  connection = await connectDatabase(database.uri);
+  const services = await createServices({ connection, keyring: createKeyring('default', [['default', masterKey]]) });
+  app = await buildApp({ ...services, config, logger });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  if (database.embedded) {
+    const dev = await services.projects.ensureDevProject(config.dataDir);
+    // Printed on stdout for the person who ran `npm start`, never through the logger.
+    process.stdout.write(
+      [
+        '',
+        `Secrets service ready on ${base}  (embedded ${database.kind}, data in ${config.dataDir})`,
+        `  GraphiQL:      ${base}/graphql`,
+        `  Dev project:   "${dev.name}" (${dev.id})`,
+        `  Dev API key:   ${dev.apiKey}`,
+        '  Try it:',
+        `    curl -s -X POST ${base}/api/secrets -H 'X-Auth-Token: ${dev.apiKey}' -H 'Content-Type: application/json' -d '{"name":"MY_API_KEY","value":"s3cr3t"}'`,
+        `    curl -s ${base}/api/secrets -H 'X-Auth-Token: ${dev.apiKey}'`,
+        '',
+      ].join('\n') + '\n',
+    );
+  } else {
+    logger.info(`Secrets service ready on ${base}`);
+  }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+main().catch((err: unknown) => {
+  // No stack trace for the operator: a message, and the process exits non-zero.
+  fail(`Start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+});

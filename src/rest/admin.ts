@@ -1,0 +1,46 @@
+// POST /admin/projects: creates a project and its first API key, for holders
+// of ADMIN_TOKEN. The token is compared in constant time (through hashes of
+// equal length), and the answer carries a key, so it is never cached.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { readApiKey } from '../auth/credentials.ts';
+import { UnauthenticatedError } from '../auth/errors.ts';
+import type { ProjectService } from '../projects/service.ts';
+import { projectNameSchema } from '../secrets/rules.ts';
+import { acceptJsonOfAnyType } from './common.ts';
+import { langwatchErrorHandler, langwatchErrorSchema } from './langwatch.ts';
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+export function adminRoutes(deps: { adminToken: string | undefined; projects: ProjectService }) {
+  const expected = deps.adminToken === undefined ? undefined : sha256(deps.adminToken);
+
+  return async function register(parent: FastifyInstance) {
+    const app = parent.withTypeProvider<ZodTypeProvider>();
+    acceptJsonOfAnyType(app);
+    app.setErrorHandler(langwatchErrorHandler);
+
+    app.addHook('onRequest', async (request) => {
+      if (!expected) throw new UnauthenticatedError('The admin API is disabled: start the service with ADMIN_TOKEN set.');
+      const presented = readApiKey((name) => request.headers[name] as string | undefined);
+      if (!presented || !timingSafeEqual(sha256(presented), expected)) {
+        throw new UnauthenticatedError('A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>).');
+      }
+    });
+
+    app.post('/admin/projects', {
+      schema: {
+        body: z.object({ name: projectNameSchema }),
+        response: {
+          201: z.object({ id: z.string(), name: z.string(), apiKey: z.string() }),
+          400: langwatchErrorSchema, 401: langwatchErrorSchema, 413: langwatchErrorSchema, 422: langwatchErrorSchema,
+        },
+      },
+    }, async (request, reply) => {
+      const project = await deps.projects.create(request.body.name);
+      return reply.status(201).send(project);
+    });
+  };
+}

@@ -1,0 +1,101 @@
+// What every REST door shares: reading the API key, accepting JSON bodies, and
+// sorting a failed request into one of a few kinds that each door then words
+// in its own dialect.
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { Actor, Authenticator } from '../auth/authenticator.ts';
+import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
+import { UnauthenticatedError } from '../auth/errors.ts';
+import { ConflictError, NotFoundError } from '../secrets/errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new UnauthenticatedError();
+  return request.actor;
+}
+
+/**
+ * Authenticates every request of the plugin it is registered in, before its
+ * body is read: an unauthenticated caller costs no parsing and learns nothing
+ * about what its body would have done.
+ */
+export function requireApiKey(app: FastifyInstance, authenticator: Authenticator, options: CredentialOptions = {}) {
+  if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', null);
+  app.addHook('onRequest', async (request) => {
+    const presented = readApiKey((name) => {
+      const value = request.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    }, options);
+    request.actor = await authenticator.authenticate(presented);
+  });
+}
+
+/**
+ * Reads any body as JSON whatever its Content-Type (curl's `-d` says
+ * form-urlencoded): the doors speak only JSON, and a body that is not JSON
+ * then gets the door's own 400 instead of a bare 415.
+ */
+export function acceptJsonOfAnyType(app: FastifyInstance) {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+}
+
+export interface FieldIssue {
+  readonly path: string[];
+  readonly message: string;
+}
+
+export type RequestFailure =
+  | { kind: 'validation'; status: 422; issues: FieldIssue[] }
+  | { kind: 'malformed'; status: 400; message: string }
+  | { kind: 'too_large'; status: 413; message: string }
+  | { kind: 'unauthenticated'; status: 401; message: string }
+  | { kind: 'not_found'; status: 404; message: string }
+  | { kind: 'conflict'; status: 409; message: string; error: ConflictError }
+  | { kind: 'bad_request'; status: number; message: string }
+  | { kind: 'internal'; status: 500; message: string };
+
+/**
+ * Sorts an error thrown while serving a request. Messages of framework errors
+ * are replaced by fixed ones: a JSON parser's message can quote the body, and
+ * the body can hold a value.
+ */
+export function classifyFailure(err: unknown): RequestFailure {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues = err.validation.map((v) => ({
+      path: v.instancePath.split('/').filter(Boolean),
+      message: v.message ?? 'Invalid value',
+    }));
+    return { kind: 'validation', status: 422, issues };
+  }
+  if (err instanceof UnauthenticatedError) return { kind: 'unauthenticated', status: 401, message: err.message };
+  if (err instanceof NotFoundError) return { kind: 'not_found', status: 404, message: err.message };
+  if (err instanceof ConflictError) return { kind: 'conflict', status: 409, message: err.message, error: err };
+  const code = (err as FastifyError).code;
+  const status = (err as FastifyError).statusCode;
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return { kind: 'malformed', status: 400, message: 'The request body is not valid JSON.' };
+  }
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+    return { kind: 'too_large', status: 413, message: 'The request body is too large.' };
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { kind: 'bad_request', status, message: 'The request could not be read.' };
+  }
+  return { kind: 'internal', status: 500, message: 'An unexpected error occurred.' };
+}
+
+/** Logs what a failure needs for diagnosis: never a message that could quote a body. */
+export function logFailure(request: FastifyRequest, failure: RequestFailure, err: unknown) {
+  if (failure.kind === 'internal') {
+    const e = err as Error;
+    request.log.error({ err: { type: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');
+  } else {
+    request.log.info({ failure: failure.kind, status: failure.status }, 'request refused');
+  }
+}
