@@ -7,36 +7,44 @@ export const ErrorCode = builder.enumType('ErrorCode', {
   values: ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT'] as const,
 });
 
-type ErrorCodeValue = typeof ErrorCode.$inferType;
-
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   fields: (t) => ({
-    code: t.field({ type: ErrorCode, resolve: (error) => codeOf(error) }),
+    // Every implementing type overrides this with its own code.
+    code: t.field({ type: ErrorCode, resolve: () => { throw new Error('Error.code is set by each error type'); } }),
     message: t.exposeString('message'),
   }),
 });
 
-function codeOf(error: Error): ErrorCodeValue {
-  if (error instanceof InputValidationError) return 'VALIDATION_FAILED';
-  if (error instanceof NotFoundError) return 'NOT_FOUND';
-  if (error instanceof ConflictError) return 'CONFLICT';
-  throw new Error(`No GraphQL error code for ${error.name}`);
-}
-
 const FieldError = builder.objectRef<{ path: string[]; message: string }>('FieldError').implement({
+  description: 'One broken rule: where in the arguments, and what is wrong.',
   fields: (t) => ({
     path: t.exposeStringList('path'),
     message: t.exposeString('message'),
   }),
 });
 
+// Each error type sets its own code. It is fixed per type rather than found
+// with instanceof: plugin-errors hands field resolvers a proxy of the error.
 builder.objectType(InputValidationError, {
   name: 'ValidationError',
+  description: 'The input broke one or more rules; nothing was stored.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
+    code: t.field({ type: ErrorCode, resolve: () => 'VALIDATION_FAILED' as const }),
     fields: t.field({ type: [FieldError], resolve: (error) => error.fields }),
   }),
 });
 
-builder.objectType(NotFoundError, { name: 'NotFoundError', interfaces: [ErrorInterface] });
-builder.objectType(ConflictError, { name: 'ConflictError', interfaces: [ErrorInterface] });
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: "No such secret in the caller's project.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'NOT_FOUND' as const }) }),
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  description: 'The change collides with existing state, such as a taken name.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'CONFLICT' as const }) }),
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { apiKeyPrefix, generateApiKey, hashApiKey, isWellFormedApiKey } from '../../src/auth/api-key.ts';
+import { readApiKey } from '../../src/auth/credentials.ts';
+
+describe('API keys', () => {
+  it('look like sk-lw- and 43 base62 characters (no underscore), ≥ 190 random bits', () => {
+    const keys = new Set(Array.from({ length: 200 }, generateApiKey));
+    expect(keys.size).toBe(200);
+    for (const key of keys) {
+      expect(key).toMatch(/^sk-lw-[A-Za-z0-9]{43}$/);
+      expect(isWellFormedApiKey(key)).toBe(true);
+    }
+    expect(43 * Math.log2(62)).toBeGreaterThan(190);
+  });
+
+  it('use every base62 character', () => {
+    const seen = new Set(Array.from({ length: 100 }, generateApiKey).join('').slice(0).replace(/sk-lw-/g, ''));
+    expect(seen.size).toBe(62);
+  });
+
+  it('are stored as the SHA-256 hex of the whole key, shown by a 10-character prefix', () => {
+    const key = generateApiKey();
+    expect(hashApiKey(key)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashApiKey(key)).not.toBe(hashApiKey(`${key}x`));
+    expect(apiKeyPrefix(key)).toBe(key.slice(0, 10));
+  });
+
+  it.each(['', 'sk-lw-', 'sk-lw-short', `sk-lw-${'a'.repeat(31)}`, `sk-lw-${'a_'.repeat(20)}`, `sk-xx-${'a'.repeat(40)}`])(
+    'refuses a malformed key %j before any lookup',
+    (key) => expect(isWellFormedApiKey(key)).toBe(false),
+  );
+});
+
+describe('readApiKey', () => {
+  const from = (headers: Record<string, string>) => (name: string) => headers[name];
+  it('reads X-Auth-Token, then Authorization: Bearer', () => {
+    expect(readApiKey(from({ 'x-auth-token': 'a' }))).toBe('a');
+    expect(readApiKey(from({ authorization: 'Bearer b' }))).toBe('b');
+    expect(readApiKey(from({ authorization: 'bearer c' }))).toBe('c');
+    expect(readApiKey(from({ authorization: 'Basic d' }))).toBeUndefined();
+  });
+  it('reads X-Session-API-Key only where the door allows it', () => {
+    expect(readApiKey(from({ 'x-session-api-key': 's' }))).toBeUndefined();
+    expect(readApiKey(from({ 'x-session-api-key': 's' }), { sessionHeader: true })).toBe('s');
+  });
+});

@@ -1,0 +1,68 @@
+// Starts the real app (buildApp, real services) on a database of its own on
+// the shared engine, listening on a free loopback port, and captures its logs.
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { buildApp } from '../../src/app.ts';
+import { createKeyring, generateKey } from '../../src/crypto/envelope.ts';
+import { connectDatabase } from '../../src/db/connect.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createServices } from '../../src/services.ts';
+
+export interface TestAppOptions {
+  readonly logLevel?: string;
+  readonly masterKey?: Buffer;
+  readonly bodyLimit?: number;
+  readonly now?: () => Date;
+}
+
+export async function startTestApp(options: TestAppOptions = {}) {
+  const dbName = `t_${randomBytes(6).toString('hex')}`;
+  const connection = await connectDatabase(inject('mongoUri'), { dbName });
+  const masterKey = options.masterKey ?? generateKey();
+  const keyring = createKeyring('default', [['default', masterKey]]);
+  const services = await createServices({ connection, keyring, now: options.now });
+  const logs: string[] = [];
+  const logger = createLogger({
+    level: options.logLevel ?? 'trace',
+    destination: { write: (line: string) => void logs.push(line) },
+  });
+  const adminToken = randomBytes(24).toString('hex');
+  const app = await buildApp({
+    ...services,
+    config: { bodyLimit: options.bodyLimit ?? 1_048_576, adminToken },
+    logger,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+
+  return {
+    baseUrl,
+    logs,
+    adminToken,
+    masterKey,
+    keyring,
+    connection,
+    models: services.models,
+
+    /** Creates a project through the real admin endpoint. */
+    async createProject(name = 'test project'): Promise<{ id: string; name: string; apiKey: string }> {
+      const res = await fetch(`${baseUrl}/admin/projects`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      if (res.status !== 201) throw new Error(`createProject: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { id: string; name: string; apiKey: string };
+    },
+
+    async close() {
+      await app.close();
+      await connection.dropDatabase().catch(() => {});
+      await connection.close();
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
