@@ -2,7 +2,6 @@
 // any response or log line.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openValue } from '../../src/crypto/envelope.ts';
-import type { SecretVersionDoc } from '../../src/db/models/secret-version.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -17,8 +16,12 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 // Lean reads give BSON Binary for Buffer fields.
-const bytes = (field: unknown) => Buffer.from((field as { buffer: Uint8Array }).buffer);
-const sealedOf = (v: SecretVersionDoc) => ({ keyId: v.keyId, wrappedKey: bytes(v.wrappedKey), ciphertext: bytes(v.ciphertext) });
+type Binary = { buffer: Uint8Array };
+const sealedOf = (v: { keyId: string; wrappedKey: Binary; ciphertext: Binary }) => ({
+  keyId: v.keyId,
+  wrappedKey: Buffer.from(v.wrappedKey.buffer),
+  ciphertext: Buffer.from(v.ciphertext.buffer),
+});
 
 describe('what is stored and logged', () => {
   const responses: string[] = [];
