@@ -13,5 +13,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: one file per core keeps the shared engine responsive.
     maxWorkers: 2,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: 'results/vitest.json' }]],
   },
 });

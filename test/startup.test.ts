@@ -1,0 +1,116 @@
+// Start-up as a user meets it: `npm start` with no configuration, restarts on
+// the same data, clean stops, and refusals of bad configuration.
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeyring, openValue } from '../src/crypto/envelope.ts';
+import { request } from './helpers/http.ts';
+import { cleanEnv, processesMentioning, startService, waitUntil } from './helpers/service-process.ts';
+
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'secrets-startup-'));
+});
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const READY = /ready on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*Dev API key:\s+(sk-lw-[A-Za-z0-9]+)[\s\S]*curl -s -X POST \S+ -H 'X-Auth-Token: (sk-lw-[A-Za-z0-9]+)'/;
+const env = () => cleanEnv({ DATA_DIR: dataDir, PORT: '0' });
+
+describe('npm start on a fresh data folder, then again', () => {
+  let createdId: string;
+  let firstKey: string;
+
+  it('becomes healthy, prints a working dev key, a curl line and the GraphiQL address; SIGTERM to its group stops it and its engine', async () => {
+    const service = startService('npm', env());
+    try {
+      const [, base, key, curlKey] = await service.waitFor(READY);
+      expect(curlKey).toBe(key);
+      expect(service.output()).toContain(`GraphiQL:      ${base}/graphql`);
+      expect(service.output()).toMatch(/SECRETS_MASTER_KEY is not set/);
+      expect((await request(base!, 'GET', '/healthz')).status).toBe(200);
+
+      const created = await request(base!, 'POST', '/api/secrets', { apiKey: key, body: { name: 'SURVIVES_RESTART', value: 'restart-value-42' } });
+      expect(created.status).toBe(201);
+      createdId = created.body.id;
+      firstKey = key!;
+
+      const keyFile = await stat(path.join(dataDir, 'master.key'));
+      expect(keyFile.mode & 0o777).toBe(0o600);
+      expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
+    } finally {
+      process.kill(-service.child.pid!, 'SIGTERM');
+    }
+    // The terminal's Ctrl-C reaches the whole process group too. npm reports
+    // the signal it got; the service itself logs its clean stop.
+    await service.exited();
+    expect(service.output()).toContain('"msg":"stopped"');
+    expect(await waitUntil(() => processesMentioning(dataDir).length === 0, 10_000)).toBe(true);
+    expect(service.output()).not.toContain('restart-value-42');
+  });
+
+  it('started again on the same data: same key, the secret is there and its value still opens', async () => {
+    const service = startService('node', env());
+    try {
+      const [, base, key] = await service.waitFor(READY);
+      expect(key).toBe(firstKey);
+      const got = await request(base!, 'GET', `/api/secrets/${createdId}`, { apiKey: key });
+      expect(got.status).toBe(200);
+      expect(got.body.name).toBe('SURVIVES_RESTART');
+
+      // Read the sealed value straight from the engine and open it with the kept dev key.
+      const uri = service.output().match(/"uri":"(mongodb:\/\/[^"]+)"/)![1]!;
+      const masterKey = Buffer.from((await readFile(path.join(dataDir, 'master.key'), 'utf8')).trim(), 'base64');
+      const connection = await mongoose.createConnection(uri, { dbName: 'secrets' }).asPromise();
+      try {
+        const version = await connection.db!.collection('secret_versions').findOne({ secretId: new mongoose.Types.ObjectId(createdId) });
+        const value = openValue(
+          createKeyring('default', [['default', masterKey]]),
+          { keyId: version!.keyId, wrappedKey: Buffer.from(version!.wrappedKey.buffer), ciphertext: Buffer.from(version!.ciphertext.buffer) },
+          { projectId: got.body.projectId, secretId: createdId, version: 1 },
+        );
+        expect(value).toBe('restart-value-42');
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      service.child.kill('SIGTERM');
+    }
+    expect((await service.exited()).code).toBe(0);
+  });
+
+  it('killed outright (SIGKILL), leaves no engine running', async () => {
+    const service = startService('node', env());
+    await service.waitFor(READY);
+    expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
+    service.child.kill('SIGKILL');
+    await service.exited();
+    expect(await waitUntil(() => processesMentioning(dataDir).length === 0, 10_000)).toBe(true);
+  });
+});
+
+describe('bad configuration', () => {
+  it('MONGODB_URI without SECRETS_MASTER_KEY: refuses to start, saying how to make a key', async () => {
+    const service = startService('node', cleanEnv({ MONGODB_URI: 'mongodb://127.0.0.1:1/x', DATA_DIR: dataDir }));
+    const { code } = await service.exited();
+    expect(code).not.toBe(0);
+    expect(service.output()).toMatch(/SECRETS_MASTER_KEY is required when MONGODB_URI is set/);
+    expect(service.output()).toContain('openssl rand -base64 32');
+    expect(service.output()).not.toMatch(/^\s+at /m);
+  });
+
+  it.each([
+    ['PORT', { PORT: 'eighty' }, /PORT: must be a whole number/],
+    ['SECRETS_MASTER_KEY', { SECRETS_MASTER_KEY: 'dG9vIHNob3J0' }, /SECRETS_MASTER_KEY: must be 32 random bytes/],
+  ])('a bad %s: a clear error, exit code ≠ 0, no stack trace', async (_name, extra, message) => {
+    const service = startService('node', cleanEnv({ DATA_DIR: dataDir, ...extra }));
+    const { code } = await service.exited();
+    expect(code).not.toBe(0);
+    expect(service.output()).toMatch(message);
+    expect(service.output()).not.toMatch(/^\s+at /m);
+    expect(service.output()).not.toContain('dG9vIHNob3J0');
+  });
+});
