@@ -50,6 +50,7 @@ const envSchema = z.object({
     .optional(),
   DATA_DIR: z.string().default(path.join(projectRoot, '.data')),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   EMBEDDED_ENGINE: z.enum(ENGINES).default('auto'),
   ENGINE_CACHE_DIR: z.string().optional(),
   XDG_CACHE_HOME: z.string().optional(),
@@ -65,6 +66,8 @@ export type Config = Readonly<{
   adminToken: string | undefined;
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** `auto`: readable lines on a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
   embeddedEngine: (typeof ENGINES)[number];
   engineCacheDir: string;
   bodyLimit: number;
@@ -109,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.ADMIN_TOKEN,
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     embeddedEngine: e.EMBEDDED_ENGINE,
     engineCacheDir: defaultEngineCacheDir(e),
     bodyLimit: e.BODY_LIMIT_BYTES,

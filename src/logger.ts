@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 /**
  * Paths scrubbed from every log line, should anything ever put them there:
@@ -19,9 +20,8 @@ export const REDACTED_PATHS = [
   '*.masterKey',
 ];
 
-export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
-  return pino(
-    { level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
-    options.destination,
-  );
+export function createLogger(options: { level: string; format?: 'auto' | 'json' | 'pretty'; destination?: DestinationStream }): Logger {
+  const readable = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
+  const destination = options.destination ?? (readable ? pretty({ colorize: true, ignore: 'pid,hostname' }) : undefined);
+  return pino({ level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
 }

@@ -18,7 +18,7 @@ async function main() {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
   let database: ResolvedDatabase | undefined;
   let connection: Connection | undefined;

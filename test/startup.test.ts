@@ -93,6 +93,32 @@ describe('npm start on a fresh data folder, then again', () => {
 });
 
 describe('bad configuration', () => {
+  it('no database at all (no MONGODB_URI, no mongod, no go): one error naming the three ways', async () => {
+    const emptyCache = await mkdtemp(path.join(tmpdir(), 'secrets-no-engine-'));
+    try {
+      // A PATH with node alone: no `go` to build the engine into the empty cache;
+      // and a mongod download that fails even where MongoDB's site is reachable.
+      const env = cleanEnv({
+        DATA_DIR: dataDir,
+        ENGINE_CACHE_DIR: emptyCache,
+        PATH: path.dirname(process.execPath),
+        MONGOMS_DOWNLOAD_URL: 'http://127.0.0.1:9/mongod.tgz',
+      });
+      delete env.MONGOMS_SYSTEM_BINARY;
+      const service = startService('node', env);
+      const { code } = await service.exited();
+      expect(code).not.toBe(0);
+      const output = service.output();
+      expect(output).toContain('No database is available. Tried, in order:');
+      expect(output).toMatch(/1\. MONGODB_URI: not set/);
+      expect(output).toMatch(/2\. mongodb-memory-server/);
+      expect(output).toMatch(/3\. embedded FerretDB: .*`go` was not found/);
+      expect(output).not.toMatch(/^\s+at /m);
+    } finally {
+      await rm(emptyCache, { recursive: true, force: true });
+    }
+  });
+
   it('MONGODB_URI without SECRETS_MASTER_KEY: refuses to start, saying how to make a key', async () => {
     const service = startService('node', cleanEnv({ MONGODB_URI: 'mongodb://127.0.0.1:1/x', DATA_DIR: dataDir }));
     const { code } = await service.exited();

@@ -55,7 +55,7 @@ export async function resolveDatabase(options: ResolveOptions): Promise<Resolved
         `  2. mongodb-memory-server (a real mongod): ${reason(err)} ` +
           '(it downloads mongod from MongoDB\'s site, or uses MONGOMS_SYSTEM_BINARY=/path/to/mongod).',
       );
-      options.log(`mongodb-memory-server unavailable, trying the embedded FerretDB: ${reason(err)}`);
+      options.log(`mongodb-memory-server unavailable: ${reason(err)}`);
     }
   } else {
     failures.push('  2. mongodb-memory-server: skipped (EMBEDDED_ENGINE=ferretdb).');
