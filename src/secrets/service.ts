@@ -55,9 +55,31 @@ export function createSecretService(deps: SecretServiceDeps) {
     await SecretVersion.create({ projectId, secretId, version, ...sealed, createdAt: at });
   }
 
-  async function latestVersion(secretId: Types.ObjectId): Promise<number> {
-    const latest = await SecretVersion.findOne({ secretId }, { version: 1 }).sort({ version: -1 }).lean();
-    return latest?.version ?? 0;
+  async function latestVersion(secretId: Types.ObjectId) {
+    return SecretVersion.findOne({ secretId }, { version: 1, createdAt: 1 }).sort({ version: -1 }).lean();
+  }
+
+  /**
+   * Moves the secret's version pointer up to its newest sealed version. The
+   * versions collection is the truth; the pointer is a copy for cheap reads.
+   * A conditional update ({version: {$lt: n}}) is atomic on MongoDB but not on
+   * FerretDB, where a slow writer can set an older number after a newer one.
+   * So every writer checks after its own write and repairs what it sees: the
+   * writer whose write lands last also checks last, and the pointer settles
+   * on the newest version.
+   */
+  async function settlePointer(secretId: Types.ObjectId): Promise<void> {
+    for (let round = 0; round < VERSION_CLAIM_ATTEMPTS; round++) {
+      const [latest, secret] = await Promise.all([
+        latestVersion(secretId),
+        Secret.findById(secretId, { version: 1 }).lean(),
+      ]);
+      if (!latest || !secret || secret.version >= latest.version) return;
+      await Secret.updateOne(
+        { _id: secretId, version: { $lt: latest.version } },
+        { $set: { version: latest.version, updatedAt: latest.createdAt } },
+      );
+    }
   }
 
   async function findOwned(actor: Actor, id: string) {
@@ -99,11 +121,11 @@ export function createSecretService(deps: SecretServiceDeps) {
         } catch (err) {
           if (!isDuplicateKeyError(err) || attempt >= VERSION_CLAIM_ATTEMPTS) throw err;
           // Another writer claimed this version first: take the next free one.
-          version = (await latestVersion(current._id)) + 1;
+          version = ((await latestVersion(current._id))?.version ?? 0) + 1;
         }
       }
-      // The pointer only moves forward; the versions collection stays the truth.
       await Secret.updateOne({ _id: current._id, version: { $lt: version } }, { $set: { version, updatedAt: at } });
+      await settlePointer(current._id);
       return toPublicSecret({ ...current, version, updatedAt: at });
     },
 

@@ -50,8 +50,12 @@ export async function ensureEngineBinary(cacheDir: string, progress: (line: stri
   // `go build -v` names each package as it compiles it: our progress lines.
   const errors: string[] = [];
   let compiled = 0;
+  let downloaded = 0;
   createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (/^[\w.-]+(\/[\w.@-]+)*$/.test(line)) {
+    if (line.startsWith('go: downloading ')) {
+      downloaded += 1;
+      if (downloaded % 10 === 1) progress(`  downloading Go modules (${downloaded}: ${line.slice(16)})`);
+    } else if (/^[\w.-]+(\/[\w.@-]+)*$/.test(line)) {
       compiled += 1;
       if (compiled % 25 === 0) progress(`  compiled ${compiled} packages (latest: ${line})`);
     } else {
