@@ -5,7 +5,7 @@ import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.ts';
-import { createGraphQLHandler } from './graphql/yoga.ts';
+import { graphqlRoute } from './graphql/yoga.ts';
 import type { ProjectService } from './projects/service.ts';
 import { adminRoutes } from './rest/admin.ts';
 import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
@@ -51,19 +51,7 @@ export async function buildApp(deps: AppDeps) {
     }
   });
 
-  const yoga = createGraphQLHandler(deps);
-  app.route({
-    url: '/graphql',
-    method: ['GET', 'POST', 'OPTIONS'],
-    handler: async (request, reply) => {
-      const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
-      response.headers.forEach((value, key) => reply.header(key, value));
-      reply.status(response.status);
-      reply.send(response.body);
-      return reply;
-    },
-  });
-
+  await app.register(graphqlRoute(deps));
   await app.register(langwatchDoor(deps));
   await app.register(adminRoutes({ adminToken: deps.config.adminToken, projects: deps.projects }));
   return app;

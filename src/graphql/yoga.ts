@@ -2,13 +2,14 @@
 // caller authenticated in the context factory, GraphQL Armor's defaults
 // against hostile documents, and unexpected errors masked.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
+import { acceptJsonOfAnyType, classifyFailure, logFailure } from '../rest/common.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { Context } from './builder.ts';
 import { schema } from './schema.ts';
@@ -78,4 +79,34 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
       }
     },
   });
+}
+
+/**
+ * POST /graphql (and GET, for GraphiQL and queries in the URL). A request
+ * that fails before yoga sees it (a body that is not JSON, or too large) gets
+ * a GraphQL-shaped error body, not a REST door's.
+ */
+export function graphqlRoute(deps: GraphQLDeps) {
+  const yoga = createGraphQLHandler(deps);
+
+  return async function register(app: FastifyInstance) {
+    acceptJsonOfAnyType(app);
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      const failure = classifyFailure(err);
+      logFailure(request, failure, err);
+      const code = failure.kind === 'internal' ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+      return reply.status(failure.status).send({ errors: [{ message: failure.message, extensions: { code } }] });
+    });
+    app.route({
+      url: '/graphql',
+      method: ['GET', 'POST', 'OPTIONS'],
+      handler: async (request, reply) => {
+        const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+        response.headers.forEach((value, key) => reply.header(key, value));
+        reply.status(response.status);
+        reply.send(response.body);
+        return reply;
+      },
+    });
+  };
 }

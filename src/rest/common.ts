@@ -51,7 +51,7 @@ export interface FieldIssue {
 }
 
 export type RequestFailure =
-  | { kind: 'validation'; status: 422; issues: FieldIssue[] }
+  | { kind: 'validation'; status: 422; message: string; issues: FieldIssue[] }
   | { kind: 'malformed'; status: 400; message: string }
   | { kind: 'too_large'; status: 413; message: string }
   | { kind: 'unauthenticated'; status: 401; message: string }
@@ -71,7 +71,8 @@ export function classifyFailure(err: unknown): RequestFailure {
       path: v.instancePath.split('/').filter(Boolean),
       message: v.message ?? 'Invalid value',
     }));
-    return { kind: 'validation', status: 422, issues };
+    const message = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+    return { kind: 'validation', status: 422, message, issues };
   }
   if (err instanceof UnauthenticatedError) return { kind: 'unauthenticated', status: 401, message: err.message };
   if (err instanceof NotFoundError) return { kind: 'not_found', status: 404, message: err.message };

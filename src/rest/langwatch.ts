@@ -38,11 +38,7 @@ export function langwatchErrorHandler(err: FastifyError, request: FastifyRequest
   logFailure(request, failure, err);
   switch (failure.kind) {
     case 'validation':
-      return reply.status(422).send({
-        error: 'validation_error',
-        message: failure.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '),
-        fields: failure.issues,
-      });
+      return reply.status(422).send({ error: 'validation_error', message: failure.message, fields: failure.issues });
     case 'malformed':
       return reply.status(400).send({ error: 'malformed_request', message: failure.message });
     case 'too_large':

@@ -250,6 +250,15 @@ describe('the endpoint', () => {
     expect(res.text).toContain('GraphiQL');
   });
 
+  it.each([
+    ['broken JSON', '{"query": "{ secrets', 400],
+    ['a body over 1 MB', JSON.stringify({ query: `{ secrets { edges { cursor } } }${' '.repeat(1_100_000)}` }), 413],
+  ])('answers %s with a GraphQL-shaped 4xx', async (_l, rawBody, status) => {
+    const res = await request(app.baseUrl, 'POST', '/graphql', { rawBody, headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } });
+    expect(res.status).toBe(status);
+    expect(res.body.errors[0]).toEqual({ message: expect.any(String), extensions: { code: 'BAD_REQUEST' } });
+  });
+
   it('rejects a document of 1,000 aliases (GraphQL Armor) without resolving it', async () => {
     const query = `query { ${Array.from({ length: 1000 }, (_, i) => `a${i}: secrets(first: 1) { edges { cursor } }`).join(' ')} }`;
     const res = await gql(query);
