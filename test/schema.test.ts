@@ -32,6 +32,8 @@ describe('schema.graphql', () => {
 
   it('has no field that could return a value', () => {
     const secret = schema.getType('Secret') as GraphQLObjectType;
-    expect(Object.keys(secret.getFields()).sort()).toEqual(['createdAt', 'id', 'name', 'projectId', 'updatedAt', 'version']);
+    expect(Object.keys(secret.getFields()).sort()).toEqual(
+      ['createdAt', 'createdBy', 'description', 'id', 'lastUpdatedBy', 'name', 'projectId', 'provider', 'updatedAt', 'version'],
+    );
   });
 });

@@ -79,11 +79,11 @@ export function langwatchDoor(deps: { authenticator: Authenticator; secrets: Sec
 
     app.get('/api/secrets/:id', {
       schema: { params: idParams, response: { 200: langwatchSecretSchema, ...errors } },
-    }, async (request) => toLangWatch(await deps.secrets.get(actorOf(request), request.params.id)));
+    }, async (request) => toLangWatch(await deps.secrets.get(actorOf(request), { id: request.params.id })));
 
     app.put('/api/secrets/:id', {
       schema: { params: idParams, body: updateSecretInputSchema, response: { 200: langwatchSecretSchema, ...errors } },
-    }, async (request) => toLangWatch(await deps.secrets.update(actorOf(request), request.params.id, request.body)));
+    }, async (request) => toLangWatch(await deps.secrets.update(actorOf(request), { id: request.params.id }, request.body)));
 
     app.delete('/api/secrets/:id', {
       schema: {
@@ -91,7 +91,7 @@ export function langwatchDoor(deps: { authenticator: Authenticator; secrets: Sec
         response: { 200: z.object({ id: z.string(), deleted: z.literal(true) }), ...errors },
       },
     }, async (request) => {
-      const { id } = await deps.secrets.delete(actorOf(request), request.params.id);
+      const { id } = await deps.secrets.delete(actorOf(request), { id: request.params.id });
       return { id, deleted: true as const };
     });
   };

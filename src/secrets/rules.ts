@@ -17,11 +17,52 @@ export const secretValueSchema = z
   .min(1, 'Value must not be empty')
   .max(SECRET_VALUE_MAX, `Value must be at most ${SECRET_VALUE_MAX} characters`);
 
+// Door variants of the name rule. The store keeps whatever name a door
+// accepted; each door checks names it receives against its own rule.
+export const TOGETHER_NAME_MAX = 100;
+export const togetherNameSchema = z
+  .string()
+  .min(1, 'Name must not be empty')
+  .max(TOGETHER_NAME_MAX, `Name must be at most ${TOGETHER_NAME_MAX} characters`)
+  .regex(/^[A-Za-z0-9_\-/.]+$/, 'Name may contain only letters, digits, _, -, / and .');
+
+export const openHandsNameSchema = z
+  .string()
+  .min(1, 'Name must not be empty')
+  .max(SECRET_NAME_MAX, `Name must be at most ${SECRET_NAME_MAX} characters`)
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]+$/, 'Name must not contain control characters');
+
+export const DESCRIPTION_MAX = 500;
+export const descriptionSchema = z
+  .string()
+  .max(DESCRIPTION_MAX, `Description must be at most ${DESCRIPTION_MAX} characters`);
+
+export const PROVIDER_MAX = 64;
+export const providerSchema = z
+  .string()
+  .min(1, 'Provider must not be empty')
+  .max(PROVIDER_MAX, `Provider must be at most ${PROVIDER_MAX} characters`)
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]+$/, 'Provider must not contain control characters');
+
 export const createSecretInputSchema = z.object({ name: secretNameSchema, value: secretValueSchema });
-export type CreateSecretInput = z.infer<typeof createSecretInputSchema>;
 
 export const updateSecretInputSchema = z.object({ value: secretValueSchema });
-export type UpdateSecretInput = z.infer<typeof updateSecretInputSchema>;
+
+/** What the service accepts to create a secret; each door has checked its own rules. */
+export interface CreateSecretInput {
+  readonly name: string;
+  readonly value: string;
+  readonly description?: string | null | undefined;
+  readonly provider?: string | null | undefined;
+}
+
+/** A change to a secret: absent fields stay as they are; null clears description or provider. */
+export interface SecretChange {
+  readonly value?: string | undefined;
+  readonly name?: string | undefined;
+  readonly description?: string | null | undefined;
+  readonly provider?: string | null | undefined;
+}
 
 export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 100;

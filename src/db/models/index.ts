@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { apiKeyModel } from './api-key.ts';
 import { projectModel } from './project.ts';
 import { secretModel } from './secret.ts';
+import { secretNameModel } from './secret-name.ts';
 import { secretVersionModel } from './secret-version.ts';
 
 export function createModels(connection: Connection) {
@@ -9,6 +10,7 @@ export function createModels(connection: Connection) {
     Project: projectModel(connection),
     ApiKey: apiKeyModel(connection),
     Secret: secretModel(connection),
+    SecretName: secretNameModel(connection),
     SecretVersion: secretVersionModel(connection),
   };
 }

@@ -15,6 +15,8 @@ const secretVersionSchema = new Schema(
     wrappedKey: { type: Buffer, required: true, select: false },
     ciphertext: { type: Buffer, required: true, select: false },
     createdAt: { type: Date, required: true },
+    /** Id of the API key that wrote this version. */
+    createdBy: { type: String, required: true },
   },
   { collection: 'secret_versions', versionKey: false, autoIndex: false },
 );

@@ -8,14 +8,20 @@ const secretSchema = new Schema(
     name: { type: String, required: true },
     /** The current value version, 1 on creation. */
     version: { type: Number, required: true },
+    description: { type: String, default: null },
+    /** Which provider the secret is for (v1 user-secrets door); free text. */
+    provider: { type: String, default: null },
+    /** Id of the API key that created the secret, and of the one that last changed it. */
+    createdBy: { type: String, required: true },
+    lastUpdatedBy: { type: String, required: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
   { collection: 'secrets', versionKey: false, autoIndex: false },
 );
-// Decides name races: of two creates of one name, the second insert fails with 11000.
-// Also serves lookups by name and listing in name order.
-secretSchema.index({ projectId: 1, name: 1 }, { unique: true });
+// Lookups by name and listing in name order. Not unique: name races are
+// decided by secret_names, whose claims are what make a name taken.
+secretSchema.index({ projectId: 1, name: 1 });
 
 export type SecretDoc = InferSchemaType<typeof secretSchema> & { _id: Types.ObjectId };
 

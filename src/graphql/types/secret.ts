@@ -6,6 +6,8 @@ import {
   pageSizeSchema,
   secretNameSchema,
   secretValueSchema,
+  descriptionSchema,
+  providerSchema,
 } from '../../secrets/rules.ts';
 import type { PublicSecret } from '../../secrets/service.ts';
 import { builder } from '../builder.ts';
@@ -17,6 +19,10 @@ export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
     projectId: t.exposeID('projectId'),
     name: t.exposeString('name'),
     version: t.exposeInt('version', { description: 'The current value version: 1 on creation, one more per value change.' }),
+    description: t.exposeString('description', { nullable: true }),
+    provider: t.exposeString('provider', { nullable: true, description: 'Which provider the secret is for (free text, up to 64 characters).' }),
+    createdBy: t.exposeString('createdBy', { description: 'Id of the API key that created the secret.' }),
+    lastUpdatedBy: t.exposeString('lastUpdatedBy', { description: 'Id of the API key that last changed the secret.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -26,6 +32,17 @@ const CreateSecretInput = builder.inputType('CreateSecretInput', {
   fields: (t) => ({
     name: t.string({ required: true, validate: { schema: secretNameSchema } }),
     value: t.string({ required: true, validate: { schema: secretValueSchema } }),
+    description: t.string({ validate: { schema: descriptionSchema } }),
+    provider: t.string({ validate: { schema: providerSchema } }),
+  }),
+});
+
+const UpdateSecretMetadataInput = builder.inputType('UpdateSecretMetadataInput', {
+  description: 'Absent fields stay as they are; null clears a description or provider. Renaming a secret to its own name changes nothing.',
+  fields: (t) => ({
+    name: t.string({ validate: { schema: secretNameSchema } }),
+    description: t.string({ validate: { schema: descriptionSchema } }),
+    provider: t.string({ validate: { schema: providerSchema } }),
   }),
 });
 
@@ -84,7 +101,21 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
       try {
-        return await ctx.secrets.get(ctx.actor, id);
+        return await ctx.secrets.get(ctx.actor, { id });
+      } catch (err) {
+        if (err instanceof SecretNotFoundError) return null;
+        throw err;
+      }
+    },
+  }),
+  secretByName: t.field({
+    type: Secret,
+    nullable: true,
+    description: "The caller's secret of this name; null when there is none.",
+    args: { name: t.arg.string({ required: true }) },
+    resolve: async (_root, { name }, ctx) => {
+      try {
+        return await ctx.secrets.get(ctx.actor, { name });
       } catch (err) {
         if (err instanceof SecretNotFoundError) return null;
         throw err;
@@ -130,6 +161,26 @@ builder.mutationFields((t) => ({
       union: { name: 'UpdateSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { id, input }, ctx) => ctx.secrets.update(ctx.actor, id, input),
+    resolve: (_root, { id, input }, ctx) => ctx.secrets.update(ctx.actor, { id }, { value: input.value }),
+  }),
+  updateSecretMetadata: t.field({
+    type: Secret,
+    description: "Renames a secret and/or changes its description or provider; never touches its value.",
+    args: {
+      id: t.arg.id({ required: true }),
+      input: t.arg({ type: UpdateSecretMetadataInput, required: true }),
+    },
+    errors: {
+      types: [InputValidationError, NotFoundError, ConflictError],
+      result: { name: 'UpdateSecretMetadataSuccess' },
+      union: { name: 'UpdateSecretMetadataResult' },
+      dataField: { name: 'secret' },
+    },
+    resolve: (_root, { id, input }, ctx) =>
+      ctx.secrets.update(ctx.actor, { id }, {
+        name: input.name ?? undefined,
+        description: input.description,
+        provider: input.provider,
+      }),
   }),
 }));
