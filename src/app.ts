@@ -1,14 +1,20 @@
 // buildApp(deps): the HTTP host with GraphQL, the REST doors and /healthz.
 // It never listens: main.ts does, and tests start the very same app.
 import { randomUUID } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.ts';
 import { graphqlRoute } from './graphql/yoga.ts';
 import type { ProjectService } from './projects/service.ts';
 import { adminRoutes } from './rest/admin.ts';
+import { z } from 'zod';
+import { dialectConstraint } from './rest/common.ts';
+import { type DoorDocument, openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
 import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
+import { openHandsDoor } from './rest/openhands.ts';
+import { togetherDoor } from './rest/together.ts';
+import { userSecretsV1Door } from './rest/user-secrets-v1.ts';
 import type { SecretService } from './secrets/service.ts';
 
 export interface AppDeps {
@@ -23,15 +29,17 @@ export interface AppDeps {
 
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimit,
     // Together names may be up to 100 characters, URL-encoded three times longer.
     routerOptions: { maxParamLength: 1024 },
     genReqId: () => randomUUID(),
   });
+  app.addConstraintStrategy(dialectConstraint);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(langwatchErrorHandler);
+  await registerCombinedOpenApi(app, ['xAuthToken', 'bearer', 'sessionKey', 'adminToken']);
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }),
   );
@@ -42,7 +50,17 @@ export async function buildApp(deps: AppDeps) {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', {
+    schema: {
+      tags: ['Operations'],
+      summary: 'Health: 200 once the database answers, 503 otherwise',
+      security: [],
+      response: {
+        200: z.object({ status: z.literal('ok') }),
+        503: z.object({ status: z.literal('unavailable'), message: z.string() }),
+      },
+    },
+  }, async (_request, reply) => {
     try {
       await deps.pingDatabase();
       return { status: 'ok' };
@@ -52,8 +70,39 @@ export async function buildApp(deps: AppDeps) {
   });
 
   await app.register(graphqlRoute(deps));
-  await app.register(langwatchDoor(deps));
+  const doors: DoorDocument[] = [
+    {
+      slug: 'langwatch',
+      title: 'LangWatch-compatible secrets API',
+      description: 'The paths, bodies, statuses and error bodies of LangWatch /api/secrets.',
+      security: ['xAuthToken', 'bearer'],
+      register: langwatchDoor(deps),
+    },
+    {
+      slug: 'together',
+      title: 'Together-compatible secrets API',
+      description: 'Together /v1/deployments/secrets, by id or name; works with the together-ai SDK given this service\'s /v1 as base URL.',
+      security: ['bearer'],
+      register: togetherDoor(deps),
+    },
+    {
+      slug: 'user-secrets-v1',
+      title: 'User secrets API v1',
+      description: 'Secrets with masked previews and the canonical error envelope {code, detail, type}.',
+      security: ['bearer'],
+      register: userSecretsV1Door(deps),
+    },
+    {
+      slug: 'openhands',
+      title: 'OpenHands-compatible secrets API',
+      description: 'PUT /api/secrets/{secret_id} with X-Session-API-Key: rename and/or re-describe a secret.',
+      security: ['sessionKey'],
+      register: openHandsDoor(deps),
+    },
+  ];
+  for (const door of doors) await app.register(door.register);
   await app.register(adminRoutes({ adminToken: deps.config.adminToken, projects: deps.projects }));
+  await app.register(openApiRoutes(doors));
   return app;
 }
 

@@ -2,14 +2,14 @@
 // caller authenticated in the context factory, GraphQL Armor's defaults
 // against hostile documents, and unexpected errors masked.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
-import { acceptJsonOfAnyType, classifyFailure, logFailure } from '../rest/common.ts';
+import { acceptJsonOfAnyType, doorErrorHandler } from '../rest/common.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { Context } from './builder.ts';
 import { schema } from './schema.ts';
@@ -91,15 +91,15 @@ export function graphqlRoute(deps: GraphQLDeps) {
 
   return async function register(app: FastifyInstance) {
     acceptJsonOfAnyType(app);
-    app.setErrorHandler((err: FastifyError, request, reply) => {
-      const failure = classifyFailure(err);
-      logFailure(request, failure, err);
+    app.setErrorHandler(doorErrorHandler((failure) => {
       const code = failure.kind === 'internal' ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
-      return reply.status(failure.status).send({ errors: [{ message: failure.message, extensions: { code } }] });
-    });
+      return { body: { errors: [{ message: failure.message, extensions: { code } }] } };
+    }));
     app.route({
       url: '/graphql',
       method: ['GET', 'POST', 'OPTIONS'],
+      // Described by schema.graphql and introspection, not by OpenAPI.
+      schema: { hide: true },
       handler: async (request, reply) => {
         const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
         response.headers.forEach((value, key) => reply.header(key, value));

@@ -32,6 +32,9 @@ export function adminRoutes(deps: { adminToken: string | undefined; projects: Pr
 
     app.post('/admin/projects', {
       schema: {
+        tags: ['Admin'],
+        summary: 'Create a project and its first API key (shown once)',
+        security: [{ adminToken: [] }],
         body: z.object({ name: projectNameSchema }),
         response: {
           201: z.object({ id: z.string(), name: z.string(), apiKey: z.string() }),

@@ -1,7 +1,7 @@
 // What every REST door shares: reading the API key, accepting JSON bodies, and
 // sorting a failed request into one of a few kinds that each door then words
 // in its own dialect.
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { Actor, Authenticator } from '../auth/authenticator.ts';
 import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
@@ -48,6 +48,8 @@ export function acceptJsonOfAnyType(app: FastifyInstance) {
 export interface FieldIssue {
   readonly path: string[];
   readonly message: string;
+  /** zod's issue code: too_small, invalid_type, invalid_format, ... */
+  readonly code: string;
 }
 
 export type RequestFailure =
@@ -70,6 +72,7 @@ export function classifyFailure(err: unknown): RequestFailure {
     const issues = err.validation.map((v) => ({
       path: v.instancePath.split('/').filter(Boolean),
       message: v.message ?? 'Invalid value',
+      code: v.keyword,
     }));
     const message = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
     return { kind: 'validation', status: 422, message, issues };
@@ -100,3 +103,44 @@ export function logFailure(request: FastifyRequest, failure: RequestFailure, err
     request.log.info({ failure: failure.kind, status: failure.status }, 'request refused');
   }
 }
+
+/** What a door answers for a failure: its status (default: the failure's), body and extra headers. */
+export interface RenderedFailure {
+  readonly status?: number;
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+/** A Fastify error handler for a door: one classification, the door's own wording. */
+export function doorErrorHandler(render: (failure: RequestFailure) => RenderedFailure) {
+  return function handle(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+    const failure = classifyFailure(err);
+    logFailure(request, failure, err);
+    const { status = failure.status, body, headers = {} } = render(failure);
+    return reply.status(status).headers(headers).send(body);
+  };
+}
+
+/**
+ * Routes that share a path with another door's are told apart by the
+ * credential header the caller sends: OpenHands callers send
+ * X-Session-API-Key (and neither X-Auth-Token nor Authorization). A route
+ * declares `constraints: { dialect: 'openhands' }`; requests without that
+ * dialect fall through to the route without the constraint.
+ */
+export const dialectConstraint = {
+  name: 'dialect',
+  storage() {
+    const handlers = new Map<string, unknown>();
+    return {
+      get: (dialect: string) => (handlers.get(dialect) ?? null) as never,
+      set: (dialect: string, store: unknown) => void handlers.set(dialect, store),
+    };
+  },
+  deriveConstraint(req: { headers: Record<string, string | string[] | undefined> }) {
+    const h = req.headers;
+    return h['x-session-api-key'] && !h['x-auth-token'] && !h.authorization ? 'openhands' : 'default';
+  },
+  mustMatchWhenDerived: false,
+  validate() {},
+};

@@ -1,12 +1,12 @@
 // REST door 1: LangWatch's /api/secrets, with its paths, bodies, statuses and
 // error strings, so that its callers only change their base URL.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { createSecretInputSchema, updateSecretInputSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
-import { acceptJsonOfAnyType, actorOf, classifyFailure, logFailure, requireApiKey } from './common.ts';
+import { acceptJsonOfAnyType, actorOf, doorErrorHandler, requireApiKey } from './common.ts';
 
 export const langwatchSecretSchema = z.object({
   id: z.string(),
@@ -33,28 +33,31 @@ function toLangWatch(secret: PublicSecret): z.infer<typeof langwatchSecretSchema
 }
 
 /** The error body LangWatch callers know, for every way a request can fail. */
-export function langwatchErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const failure = classifyFailure(err);
-  logFailure(request, failure, err);
+export const langwatchErrorHandler = doorErrorHandler((failure) => {
   switch (failure.kind) {
     case 'validation':
-      return reply.status(422).send({ error: 'validation_error', message: failure.message, fields: failure.issues });
+      return {
+        body: {
+          error: 'validation_error',
+          message: failure.message,
+          fields: failure.issues.map(({ path, message }) => ({ path, message })),
+        },
+      };
     case 'malformed':
-      return reply.status(400).send({ error: 'malformed_request', message: failure.message });
+      return { body: { error: 'malformed_request', message: failure.message } };
     case 'too_large':
-      return reply.status(413).send({ error: 'payload_too_large', message: failure.message });
+      return { body: { error: 'payload_too_large', message: failure.message } };
     case 'unauthenticated':
-      return reply.status(401).send({ error: 'Unauthorized', message: failure.message });
+      return { body: { error: 'Unauthorized', message: failure.message } };
     case 'not_found':
-      return reply.status(404).send({ error: failure.message });
     case 'conflict':
-      return reply.status(409).send({ error: failure.message });
+      return { body: { error: failure.message } };
     case 'bad_request':
-      return reply.status(failure.status).send({ error: 'bad_request', message: failure.message });
+      return { body: { error: 'bad_request', message: failure.message } };
     case 'internal':
-      return reply.status(500).send({ error: 'internal_error', message: failure.message });
+      return { body: { error: 'internal_error', message: failure.message } };
   }
-}
+});
 
 const idParams = z.object({ id: z.string() });
 

@@ -1,0 +1,144 @@
+// REST door 2: Together's /v1/deployments/secrets, by id or name, so that the
+// official together-ai SDK works against us given our /v1 as its base URL.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Authenticator } from '../auth/authenticator.ts';
+import { descriptionSchema, secretValueSchema, togetherNameSchema } from '../secrets/rules.ts';
+import type { PublicSecret, SecretService } from '../secrets/service.ts';
+import { acceptJsonOfAnyType, actorOf, doorErrorHandler, type RequestFailure, requireApiKey } from './common.ts';
+
+export const togetherSecretSchema = z.object({
+  object: z.literal('secret'),
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  created_by: z.string(),
+  last_updated_by: z.string(),
+});
+
+/** Together's public error shape (OpenAI-style). */
+export const togetherErrorSchema = z.object({
+  error: z.object({
+    message: z.string(),
+    type: z.string(),
+    param: z.string().nullable(),
+    code: z.string().nullable(),
+  }),
+});
+
+const createBody = z.object({
+  name: togetherNameSchema,
+  value: secretValueSchema,
+  description: descriptionSchema.optional(),
+  project_id: z.string().optional().describe('Ignored: the project comes from the API key.'),
+});
+
+const updateBody = z.object({
+  name: togetherNameSchema.optional(),
+  value: secretValueSchema.optional(),
+  description: descriptionSchema.optional(),
+  project_id: z.string().optional().describe('Ignored: the project comes from the API key.'),
+});
+
+const idParams = z.object({ id: z.string().describe('Secret ID or name') });
+
+function toTogether(secret: PublicSecret): z.infer<typeof togetherSecretSchema> {
+  return {
+    object: 'secret',
+    id: secret.id,
+    name: secret.name,
+    description: secret.description ?? '',
+    created_at: secret.createdAt.toISOString(),
+    updated_at: secret.updatedAt.toISOString(),
+    created_by: secret.createdBy,
+    last_updated_by: secret.lastUpdatedBy,
+  };
+}
+
+const TYPES: Record<RequestFailure['kind'], string> = {
+  validation: 'invalid_request_error',
+  malformed: 'invalid_request_error',
+  bad_request: 'invalid_request_error',
+  too_large: 'invalid_request_error',
+  unauthenticated: 'authentication_error',
+  not_found: 'not_found_error',
+  conflict: 'conflict_error',
+  internal: 'server_error',
+};
+
+const togetherErrorHandler = doorErrorHandler((failure) => {
+  const firstIssue = failure.kind === 'validation' ? failure.issues[0] : undefined;
+  const error = {
+    message: failure.message,
+    type: TYPES[failure.kind],
+    param: firstIssue?.path.join('.') || null,
+    code: null,
+  };
+  // Together answers invalid requests with 400, not 422.
+  const status = failure.kind === 'validation' ? 400 : failure.status;
+  // The official SDK retries 409s unless told not to: a taken name stays taken.
+  const headers: Record<string, string> = failure.kind === 'conflict' ? { 'x-should-retry': 'false' } : {};
+  return { status, body: { error }, headers };
+});
+
+export function togetherDoor(deps: { authenticator: Authenticator; secrets: SecretService }) {
+  return async function register(parent: FastifyInstance) {
+    const app = parent.withTypeProvider<ZodTypeProvider>();
+    acceptJsonOfAnyType(app);
+    requireApiKey(app, deps.authenticator);
+    app.setErrorHandler(togetherErrorHandler);
+    const errors = { 400: togetherErrorSchema, 401: togetherErrorSchema, 404: togetherErrorSchema, 409: togetherErrorSchema, 413: togetherErrorSchema };
+    const base = '/v1/deployments/secrets';
+    const tags = ['Together'];
+
+    app.post(base, {
+      schema: { tags, summary: 'Create a secret', body: createBody, response: { 200: togetherSecretSchema, ...errors } },
+    }, async (request) => {
+      const { name, value, description } = request.body;
+      return toTogether(await deps.secrets.create(actorOf(request), { name, value, description }));
+    });
+
+    app.get(base, {
+      schema: {
+        tags,
+        summary: 'List secrets',
+        response: { 200: z.object({ object: z.literal('list'), data: z.array(togetherSecretSchema) }), ...errors },
+      },
+    }, async (request) => ({
+      object: 'list' as const,
+      data: (await deps.secrets.listAll(actorOf(request))).map(toTogether),
+    }));
+
+    app.get(`${base}/:id`, {
+      schema: { tags, summary: 'Retrieve a secret by id or name', params: idParams, response: { 200: togetherSecretSchema, ...errors } },
+    }, async (request) => toTogether(await deps.secrets.get(actorOf(request), { idOrName: request.params.id })));
+
+    app.patch(`${base}/:id`, {
+      schema: {
+        tags,
+        summary: "Update a secret's value, name or description, by id or name",
+        params: idParams,
+        body: updateBody,
+        response: { 200: togetherSecretSchema, ...errors },
+      },
+    }, async (request) => {
+      const { name, value, description } = request.body;
+      return toTogether(await deps.secrets.update(actorOf(request), { idOrName: request.params.id }, { name, value, description }));
+    });
+
+    app.delete(`${base}/:id`, {
+      schema: {
+        tags,
+        summary: 'Delete a secret by id or name',
+        params: idParams,
+        response: { 200: z.object({ id: z.string(), object: z.literal('secret'), deleted: z.literal(true) }), ...errors },
+      },
+    }, async (request) => {
+      const { id } = await deps.secrets.delete(actorOf(request), { idOrName: request.params.id });
+      return { id, object: 'secret' as const, deleted: true as const };
+    });
+  };
+}

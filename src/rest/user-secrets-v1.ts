@@ -1,0 +1,124 @@
+// REST door 3: a v1 "user secrets" API under /api/v1/user/secrets, with its
+// masked previews and its canonical error envelope {code, detail, type}.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Authenticator } from '../auth/authenticator.ts';
+import { providerSchema, secretNameSchema, secretValueSchema } from '../secrets/rules.ts';
+import type { PublicSecret, SecretService } from '../secrets/service.ts';
+import { acceptJsonOfAnyType, actorOf, doorErrorHandler, type RequestFailure, requireApiKey } from './common.ts';
+
+export const userSecretSchema = z.object({
+  id: z.string(),
+  name: z.string().describe('Environment variable name'),
+  provider: z.string().nullable(),
+  masked_value: z.string().describe("Masked secret value for display (e.g., 'sk-pro••••789')"),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+/** The canonical API error envelope. */
+export const canonicalErrorSchema = z.object({
+  code: z.number().int().describe('HTTP status code'),
+  detail: z.string().describe('Human-readable error message'),
+  type: z.string().describe('Stable machine-readable error type'),
+  errors: z
+    .array(z.object({
+      loc: z.array(z.union([z.string(), z.number()])).describe('Where the validation error occurred'),
+      msg: z.string().describe('Human-readable validation message'),
+      type: z.string().describe('Machine-readable validation error type'),
+    }))
+    .optional(),
+});
+
+const createBody = z.object({ name: secretNameSchema, value: secretValueSchema, provider: providerSchema.nullish() });
+const updateBody = z.object({ value: secretValueSchema.describe('The new secret value (will be encrypted at rest)') });
+const idParams = z.object({ id: z.string() });
+
+const TYPES: Record<RequestFailure['kind'], string> = {
+  validation: 'validation_error',
+  malformed: 'invalid_request_error',
+  bad_request: 'invalid_request_error',
+  too_large: 'payload_too_large_error',
+  unauthenticated: 'authentication_error',
+  not_found: 'not_found_error',
+  conflict: 'conflict_error',
+  internal: 'internal_error',
+};
+
+const DETAILS: Partial<Record<RequestFailure['kind'], string>> = {
+  unauthenticated: 'Authentication failed',
+  not_found: 'Secret not found',
+};
+
+const canonicalErrorHandler = doorErrorHandler((failure) => ({
+  body: {
+    code: failure.status,
+    detail: DETAILS[failure.kind] ?? failure.message,
+    type: TYPES[failure.kind],
+    ...(failure.kind === 'validation'
+      ? { errors: failure.issues.map((issue) => ({ loc: ['body', ...issue.path], msg: issue.message, type: issue.code })) }
+      : {}),
+  },
+}));
+
+export function userSecretsV1Door(deps: { authenticator: Authenticator; secrets: SecretService }) {
+  async function toUserSecrets(secrets: PublicSecret[]): Promise<z.infer<typeof userSecretSchema>[]> {
+    const masked = await deps.secrets.maskedValues(secrets);
+    return secrets.map((secret) => ({
+      id: secret.id,
+      name: secret.name,
+      provider: secret.provider,
+      masked_value: masked.get(secret.id) ?? '••••••••',
+      created_at: secret.createdAt.toISOString(),
+      updated_at: secret.updatedAt.toISOString(),
+    }));
+  }
+  const toUserSecret = async (secret: PublicSecret) => (await toUserSecrets([secret]))[0]!;
+
+  return async function register(parent: FastifyInstance) {
+    const app = parent.withTypeProvider<ZodTypeProvider>();
+    acceptJsonOfAnyType(app);
+    requireApiKey(app, deps.authenticator);
+    app.setErrorHandler(canonicalErrorHandler);
+    const errors = {
+      400: canonicalErrorSchema, 401: canonicalErrorSchema, 404: canonicalErrorSchema,
+      409: canonicalErrorSchema, 413: canonicalErrorSchema, 422: canonicalErrorSchema,
+    };
+    const base = '/api/v1/user/secrets';
+    const tags = ['User secrets v1'];
+
+    app.post(base, {
+      schema: { tags, summary: 'Create a secret', body: createBody, response: { 201: userSecretSchema, ...errors } },
+    }, async (request, reply) => {
+      const secret = await deps.secrets.create(actorOf(request), request.body);
+      return reply.status(201).send(await toUserSecret(secret));
+    });
+
+    app.get(base, {
+      schema: { tags, summary: 'List secrets, by name', response: { 200: z.array(userSecretSchema), ...errors } },
+    }, async (request) => toUserSecrets(await deps.secrets.listAll(actorOf(request))));
+
+    app.get(`${base}/:id`, {
+      schema: { tags, summary: 'Get a secret', params: idParams, response: { 200: userSecretSchema, ...errors } },
+    }, async (request) => toUserSecret(await deps.secrets.get(actorOf(request), { id: request.params.id })));
+
+    app.put(`${base}/:id`, {
+      schema: {
+        tags,
+        summary: "Update a secret's value",
+        description: "Update an existing secret's value. The new value is encrypted at rest.",
+        params: idParams,
+        body: updateBody,
+        response: { 200: userSecretSchema, ...errors },
+      },
+    }, async (request) => toUserSecret(await deps.secrets.update(actorOf(request), { id: request.params.id }, { value: request.body.value })));
+
+    app.delete(`${base}/:id`, {
+      schema: { tags, summary: 'Delete a secret', params: idParams, response: { 204: z.null().describe('Deleted'), ...errors } },
+    }, async (request, reply) => {
+      await deps.secrets.delete(actorOf(request), { id: request.params.id });
+      return reply.status(204).send(null);
+    });
+  };
+}
