@@ -1,7 +1,7 @@
 // buildApp(deps): the HTTP host with GraphQL, the REST doors and /healthz.
 // It never listens: main.ts does, and tests start the very same app.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type RouteOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.ts';
@@ -25,6 +25,8 @@ export interface AppDeps {
   readonly projects: ProjectService;
   /** Resolves when the database answers; rejects otherwise. */
   readonly pingDatabase: () => Promise<void>;
+  /** Told of every route as it is registered (tests use it to check the OpenAPI documents). */
+  readonly onRoute?: (route: RouteOptions) => void;
 }
 
 export async function buildApp(deps: AppDeps) {
@@ -35,6 +37,7 @@ export async function buildApp(deps: AppDeps) {
     routerOptions: { maxParamLength: 1024 },
     genReqId: () => randomUUID(),
   });
+  if (deps.onRoute) app.addHook('onRoute', deps.onRoute);
   app.addConstraintStrategy(dialectConstraint);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -51,3 +51,61 @@ describe('GraphQL and the LangWatch door', () => {
     expect(gone.body.data.secret).toBeNull();
   });
 });
+
+describe('all four REST doors and GraphQL on one store', () => {
+  const together = (method: string, path: string, body?: unknown) =>
+    request(app.baseUrl, method, `/v1/deployments/secrets${path}`, { headers: { authorization: `Bearer ${apiKey}` }, body });
+  const v1 = (method: string, path: string, body?: unknown) =>
+    request(app.baseUrl, method, `/api/v1/user/secrets${path}`, { headers: { authorization: `Bearer ${apiKey}` }, body });
+  const openhands = (name: string, body: unknown) =>
+    request(app.baseUrl, 'PUT', `/api/secrets/${encodeURIComponent(name)}`, { headers: { 'x-session-api-key': apiKey }, body });
+
+  it('created through Together: read everywhere, renamed by OpenHands, value changed by v1, deleted by LangWatch', async () => {
+    const created = await together('POST', '', { name: 'SHARED_KEY', value: 'shared-value-long-enough-1', description: 'from together' });
+    const { id } = created.body;
+
+    expect((await request(app.baseUrl, 'GET', `/api/secrets/${id}`, { apiKey })).body.name).toBe('SHARED_KEY');
+    expect((await v1('GET', `/${id}`)).body).toMatchObject({ id, name: 'SHARED_KEY', masked_value: 'shared••••h-1' });
+    const gql = await graphql(app.baseUrl, 'query($n: String!) { secretByName(name: $n) { id description } }', { n: 'SHARED_KEY' }, { apiKey });
+    expect(gql.body.data.secretByName).toEqual({ id, description: 'from together' });
+
+    expect((await openhands('SHARED_KEY', { name: 'SHARED_RENAMED', description: 'by openhands' })).status).toBe(200);
+    expect((await together('GET', `/${id}`)).body).toMatchObject({ name: 'SHARED_RENAMED', description: 'by openhands' });
+
+    const put = await v1('PUT', `/${id}`, { value: 'shared-value-long-enough-2' });
+    expect(put.body.masked_value).toBe('shared••••h-2');
+    const after = await graphql(app.baseUrl, 'query($id: ID!) { secret(id: $id) { name version } }', { id }, { apiKey });
+    expect(after.body.data.secret).toEqual({ name: 'SHARED_RENAMED', version: 2 });
+
+    expect((await request(app.baseUrl, 'DELETE', `/api/secrets/${id}`, { apiKey })).status).toBe(200);
+    expect((await together('GET', `/${id}`)).status).toBe(404);
+    expect((await v1('GET', `/${id}`)).status).toBe(404);
+    expect((await openhands('SHARED_RENAMED', { name: 'X' })).status).toBe(404);
+  });
+
+  it('a name taken in one door is taken in every door', async () => {
+    await v1('POST', '', { name: 'TAKEN_EVERYWHERE', value: 'v' });
+    expect((await together('POST', '', { name: 'TAKEN_EVERYWHERE', value: 'v' })).status).toBe(409);
+    expect((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'TAKEN_EVERYWHERE', value: 'v' } })).status).toBe(409);
+    const gql = await graphql(app.baseUrl, 'mutation { createSecret(input: {name: "TAKEN_EVERYWHERE", value: "v"}) { __typename } }', {}, { apiKey });
+    expect(gql.body.data.createSecret.__typename).toBe('ConflictError');
+  });
+
+  it('GraphQL renames with updateSecretMetadata, with the same typed errors', async () => {
+    const a = await together('POST', '', { name: 'GQL_RENAME_A', value: 'v' });
+    await together('POST', '', { name: 'GQL_RENAME_B', value: 'v' });
+    const mutation = `mutation($id: ID!, $input: UpdateSecretMetadataInput!) { updateSecretMetadata(id: $id, input: $input) {
+      __typename ... on UpdateSecretMetadataSuccess { secret { name description provider version } } ... on Error { code } } }`;
+    const taken = await graphql(app.baseUrl, mutation, { id: a.body.id, input: { name: 'GQL_RENAME_B' } }, { apiKey });
+    expect(taken.body.data.updateSecretMetadata).toEqual({ __typename: 'ConflictError', code: 'CONFLICT' });
+    const invalid = await graphql(app.baseUrl, mutation, { id: a.body.id, input: { name: 'not valid', description: 'd'.repeat(501) } }, { apiKey });
+    expect(invalid.body.data.updateSecretMetadata).toEqual({ __typename: 'ValidationError', code: 'VALIDATION_FAILED' });
+    const missing = await graphql(app.baseUrl, mutation, { id: 'nope', input: { name: 'X' } }, { apiKey });
+    expect(missing.body.data.updateSecretMetadata.__typename).toBe('NotFoundError');
+    const self = await graphql(app.baseUrl, mutation, { id: a.body.id, input: { name: 'GQL_RENAME_A' } }, { apiKey });
+    expect(self.body.data.updateSecretMetadata.__typename).toBe('UpdateSecretMetadataSuccess');
+    const ok = await graphql(app.baseUrl, mutation, { id: a.body.id, input: { name: 'GQL_RENAME_C', description: 'd', provider: 'openai' } }, { apiKey });
+    expect(ok.body.data.updateSecretMetadata.secret).toEqual({ name: 'GQL_RENAME_C', description: 'd', provider: 'openai', version: 1 });
+    expect((await v1('GET', `/${a.body.id}`)).body.provider).toBe('openai');
+  });
+});

@@ -27,10 +27,12 @@ export async function startTestApp(options: TestAppOptions = {}) {
     destination: { write: (line: string) => void logs.push(line) },
   });
   const adminToken = randomBytes(24).toString('hex');
+  const routes: import('fastify').RouteOptions[] = [];
   const app = await buildApp({
     ...services,
     config: { bodyLimit: options.bodyLimit ?? 1_048_576, adminToken },
     logger,
+    onRoute: (route) => void routes.push(route),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -45,6 +47,8 @@ export async function startTestApp(options: TestAppOptions = {}) {
     keyring,
     connection,
     models: services.models,
+    /** Every route the app registered. */
+    routes,
 
     /** Creates a project through the real admin endpoint. */
     async createProject(name = 'test project'): Promise<{ id: string; name: string; apiKey: string }> {
@@ -55,6 +59,16 @@ export async function startTestApp(options: TestAppOptions = {}) {
       });
       if (res.status !== 201) throw new Error(`createProject: ${res.status} ${await res.text()}`);
       return (await res.json()) as { id: string; name: string; apiKey: string };
+    },
+
+    /** How many documents each secrets collection holds: to check that a failed call stored nothing. */
+    async storedCounts() {
+      const { Secret, SecretName, SecretVersion } = services.models;
+      return {
+        secrets: await Secret.countDocuments({}),
+        names: await SecretName.countDocuments({}),
+        versions: await SecretVersion.countDocuments({}),
+      };
     },
 
     async close() {

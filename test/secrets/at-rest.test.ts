@@ -42,6 +42,19 @@ describe('what is stored and logged', () => {
     responses.push((await graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "x y", value: $v}) { __typename ... on ValidationError { message fields { message } } } }', { v: `${MARKER}-gql-invalid` }, { apiKey })).text);
     responses.push((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey: `${apiKey}0`, body: { name: 'NOPE', value: `${MARKER}-unauth` } })).text);
     responses.push((await request(app.baseUrl, 'GET', '/api/secrets', { apiKey })).text);
+    // The other doors, successes and failures.
+    const bearer = { authorization: `Bearer ${apiKey}` };
+    const tg = await request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: bearer, body: { name: 'at-rest/three', value: `${MARKER}-together-create` } });
+    responses.push(tg.text);
+    responses.push((await request(app.baseUrl, 'PATCH', `/v1/deployments/secrets/${tg.body.id}`, { headers: bearer, body: { value: `${MARKER}-together-update` } })).text);
+    responses.push((await request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: bearer, body: { name: 'bad name', value: `${MARKER}-together-invalid` } })).text);
+    responses.push((await request(app.baseUrl, 'GET', '/v1/deployments/secrets', { headers: bearer })).text);
+    const v1 = await request(app.baseUrl, 'POST', '/api/v1/user/secrets', { headers: bearer, body: { name: 'AT_REST_FOUR', value: `${MARKER}-v1-create` } });
+    responses.push(v1.text);
+    responses.push((await request(app.baseUrl, 'PUT', `/api/v1/user/secrets/${v1.body.id}`, { headers: bearer, body: { value: `${MARKER}-v1-update` } })).text);
+    responses.push((await request(app.baseUrl, 'POST', '/api/v1/user/secrets', { headers: bearer, body: { name: 'bad', value: `${MARKER}-v1-invalid` } })).text);
+    responses.push((await request(app.baseUrl, 'GET', '/api/v1/user/secrets', { headers: bearer })).text);
+    responses.push((await request(app.baseUrl, 'PUT', '/api/secrets/AT_REST_FOUR', { headers: { 'x-session-api-key': apiKey }, body: { name: 'AT_REST_FIVE', value: `${MARKER}-openhands-ignored` } })).text);
   });
 
   it('the database holds no plaintext value, in any collection', async () => {
@@ -70,7 +83,10 @@ describe('what is stored and logged', () => {
         projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version,
       }),
     );
-    expect(values.sort()).toEqual([`${MARKER}-gql-create`, `${MARKER}-gql-update`, `${MARKER}-rest-create`, `${MARKER}-rest-update`]);
+    expect(values.sort()).toEqual([
+      `${MARKER}-gql-create`, `${MARKER}-gql-update`, `${MARKER}-rest-create`, `${MARKER}-rest-update`,
+      `${MARKER}-together-create`, `${MARKER}-together-update`, `${MARKER}-v1-create`, `${MARKER}-v1-update`,
+    ]);
   });
 
   it('a sealed version copied onto another secret does not open', async () => {
@@ -82,8 +98,14 @@ describe('what is stored and logged', () => {
     ).toThrow('Sealed value could not be opened');
   });
 
+  it('the masked previews show at most the first 6 and the last 3 characters', () => {
+    const previews = responses.flatMap((text) => [...text.matchAll(/"masked_value":"([^"]*)"/g)].map((m) => m[1]));
+    expect(previews.length).toBeGreaterThan(3);
+    for (const preview of previews) expect(preview).toMatch(/^(PLAINT••••\w{3}|••••••••)$/);
+  });
+
   it('no response carries a value, submitted or stored', () => {
-    expect(responses).toHaveLength(10);
+    expect(responses).toHaveLength(19);
     for (const text of responses) expect(text).not.toContain(MARKER);
   });
 
