@@ -17,6 +17,9 @@ export const secretValueSchema = z
   .min(1, 'Value must not be empty')
   .max(SECRET_VALUE_MAX, `Value must be at most ${SECRET_VALUE_MAX} characters`);
 
+/** Printable text: no C0 or C1 control characters (newlines, escapes, NUL...). */
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]+$/;
+
 // Door variants of the name rule. The store keeps whatever name a door
 // accepted; each door checks names it receives against its own rule.
 export const TOGETHER_NAME_MAX = 100;
@@ -30,7 +33,7 @@ export const openHandsNameSchema = z
   .string()
   .min(1, 'Name must not be empty')
   .max(SECRET_NAME_MAX, `Name must be at most ${SECRET_NAME_MAX} characters`)
-  .regex(/^[^\u0000-\u001f\u007f-\u009f]+$/, 'Name must not contain control characters');
+  .regex(NO_CONTROL_CHARACTERS, 'Name must not contain control characters');
 
 export const DESCRIPTION_MAX = 500;
 export const descriptionSchema = z
@@ -42,7 +45,7 @@ export const providerSchema = z
   .string()
   .min(1, 'Provider must not be empty')
   .max(PROVIDER_MAX, `Provider must be at most ${PROVIDER_MAX} characters`)
-  .regex(/^[^\u0000-\u001f\u007f-\u009f]+$/, 'Provider must not contain control characters');
+  .regex(NO_CONTROL_CHARACTERS, 'Provider must not contain control characters');
 
 export const createSecretInputSchema = z.object({ name: secretNameSchema, value: secretValueSchema });
 

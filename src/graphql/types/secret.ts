@@ -9,8 +9,8 @@ import {
   descriptionSchema,
   providerSchema,
 } from '../../secrets/rules.ts';
-import type { PublicSecret } from '../../secrets/service.ts';
-import { builder } from '../builder.ts';
+import type { PublicSecret, SecretRef } from '../../secrets/service.ts';
+import { builder, type Context } from '../builder.ts';
 import { InputValidationError } from '../validation-error.ts';
 
 export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
@@ -93,34 +93,30 @@ const SecretConnection = builder
     }),
   });
 
+/** A query answers null, not an error, for a secret the caller cannot see. */
+async function getOrNull(ctx: Context, ref: SecretRef): Promise<PublicSecret | null> {
+  try {
+    return await ctx.secrets.get(ctx.actor, ref);
+  } catch (err) {
+    if (err instanceof SecretNotFoundError) return null;
+    throw err;
+  }
+}
+
 builder.queryFields((t) => ({
   secret: t.field({
     type: Secret,
     nullable: true,
     description: "A secret of the caller's project; null when there is none with this id.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, ctx) => {
-      try {
-        return await ctx.secrets.get(ctx.actor, { id });
-      } catch (err) {
-        if (err instanceof SecretNotFoundError) return null;
-        throw err;
-      }
-    },
+    resolve: (_root, { id }, ctx) => getOrNull(ctx, { id }),
   }),
   secretByName: t.field({
     type: Secret,
     nullable: true,
     description: "The caller's secret of this name; null when there is none.",
     args: { name: t.arg.string({ required: true }) },
-    resolve: async (_root, { name }, ctx) => {
-      try {
-        return await ctx.secrets.get(ctx.actor, { name });
-      } catch (err) {
-        if (err instanceof SecretNotFoundError) return null;
-        throw err;
-      }
-    },
+    resolve: (_root, { name }, ctx) => getOrNull(ctx, { name }),
   }),
   secrets: t.field({
     type: SecretConnection,
