@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type RouteOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { AuditLog } from './audit/service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { graphqlRoute } from './graphql/yoga.ts';
 import type { ProjectService } from './projects/service.ts';
@@ -21,6 +22,7 @@ export interface AppDeps {
   readonly config: { readonly bodyLimit: number; readonly adminToken: string | undefined };
   readonly logger: Logger;
   readonly authenticator: Authenticator;
+  readonly audit: AuditLog;
   readonly secrets: SecretService;
   readonly projects: ProjectService;
   /** Resolves when the database answers; rejects otherwise. */
@@ -104,7 +106,7 @@ export async function buildApp(deps: AppDeps) {
     },
   ];
   for (const door of doors) await app.register(door.register);
-  await app.register(adminRoutes({ adminToken: deps.config.adminToken, projects: deps.projects }));
+  await app.register(adminRoutes({ adminToken: deps.config.adminToken, projects: deps.projects, audit: deps.audit }));
   await app.register(openApiRoutes(doors));
   return app;
 }

@@ -55,6 +55,9 @@ const envSchema = z.object({
   ENGINE_CACHE_DIR: z.string().optional(),
   XDG_CACHE_HOME: z.string().optional(),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  SECRET_VERSIONS_KEPT: positiveInt.default(10),
+  SECRET_RECOVERY_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days (0: purge at once)').transform(Number).default(7),
+  PROJECT_SECRET_LIMIT: positiveInt.default(500),
 });
 
 export type Config = Readonly<{
@@ -71,7 +74,23 @@ export type Config = Readonly<{
   embeddedEngine: (typeof ENGINES)[number];
   engineCacheDir: string;
   bodyLimit: number;
+  limits: SecretLimits;
 }>;
+
+export interface SecretLimits {
+  /** Value versions kept per secret; older ones are pruned. */
+  readonly versionsKept: number;
+  /** How long a deleted secret can be restored; 0 purges at once. */
+  readonly recoveryWindowMs: number;
+  /** Live secrets per project. */
+  readonly projectSecretLimit: number;
+}
+
+export const DEFAULT_LIMITS: SecretLimits = Object.freeze({
+  versionsKept: 10,
+  recoveryWindowMs: 7 * 24 * 3600 * 1000,
+  projectSecretLimit: 500,
+});
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -116,5 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedEngine: e.EMBEDDED_ENGINE,
     engineCacheDir: defaultEngineCacheDir(e),
     bodyLimit: e.BODY_LIMIT_BYTES,
+    limits: Object.freeze({
+      versionsKept: e.SECRET_VERSIONS_KEPT,
+      recoveryWindowMs: Math.round(e.SECRET_RECOVERY_DAYS * 24 * 3600 * 1000),
+      projectSecretLimit: e.PROJECT_SECRET_LIMIT,
+    }),
   });
 }

@@ -10,6 +10,8 @@ import { NoDatabaseError, type ResolvedDatabase, resolveDatabase } from './db/en
 import { createLogger } from './logger.ts';
 import { createServices } from './services.ts';
 
+const SWEEP_INTERVAL_MS = 60_000;
+
 async function main() {
   let config: Config;
   try {
@@ -24,6 +26,7 @@ async function main() {
   let connection: Connection | undefined;
   let app: App | undefined;
   let stopping = false;
+  let sweeper: NodeJS.Timeout | undefined;
 
   async function stop(signal: string) {
     if (stopping) {
@@ -33,6 +36,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests');
     try {
+      clearInterval(sweeper);
       await app?.close();
       await connection?.close();
       await database?.stop();
@@ -72,7 +76,17 @@ async function main() {
   }
 
   connection = await connectDatabase(database.uri);
-  const services = await createServices({ connection, keyring: createKeyring('default', [['default', masterKey]]) });
+  const services = await createServices({
+    connection,
+    keyring: createKeyring('default', [['default', masterKey]]),
+    limits: config.limits,
+  });
+  // Purges secrets whose recovery window has passed and forgets expired
+  // idempotency keys (FerretDB has no TTL indexes). Several nodes may run it.
+  sweeper = setInterval(() => {
+    services.secrets.sweep().catch((err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'sweep failed'));
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
   app = await buildApp({ ...services, config, logger });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

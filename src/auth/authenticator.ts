@@ -8,6 +8,14 @@ export interface Actor {
   readonly keyId: string;
 }
 
+export type Door = 'graphql' | 'langwatch' | 'together' | 'user-secrets-v1' | 'openhands' | 'admin';
+
+/** An authenticated caller and where the call came in: what the audit log records. */
+export interface Caller extends Actor {
+  readonly door: Door;
+  readonly requestId: string;
+}
+
 export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'> }) {
   const { ApiKey } = deps.models;
 

@@ -3,13 +3,15 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import ZodPlugin from '@pothos/plugin-zod';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { Actor } from '../auth/authenticator.ts';
+import type { AuditLog } from '../audit/service.ts';
+import type { Caller } from '../auth/authenticator.ts';
 import type { SecretService } from '../secrets/service.ts';
 import { InputValidationError } from './validation-error.ts';
 
 export interface Context {
-  readonly actor: Actor;
+  readonly caller: Caller;
   readonly secrets: SecretService;
+  readonly audit: AuditLog;
 }
 
 export const builder = new SchemaBuilder<{
@@ -22,7 +24,7 @@ export const builder = new SchemaBuilder<{
 }>({
   plugins: [ErrorsPlugin, ZodPlugin],
   defaultFieldNullability: false,
-  zod: { validationError: (error) => new InputValidationError(error) },
+  zod: { validationError: (error) => InputValidationError.fromZod(error) },
   errors: { defaultTypes: [] },
 });
 

@@ -11,12 +11,15 @@ export class InputValidationError extends GraphQLError {
   /** One per broken rule, with its path in the arguments (e.g. ["input", "name"]). */
   readonly fields: { path: string[]; message: string }[];
 
-  constructor(error: ZodError) {
-    const fields = error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message }));
+  constructor(fields: { path: string[]; message: string }[]) {
     // zod's own message is the issues' raw JSON; give people a sentence.
-    super(`Invalid input: ${fields.map((f) => `${f.path.join('.')}: ${f.message}`).join('; ')}`, {
+    super(`Invalid input: ${fields.map((f) => (f.path.length ? `${f.path.join('.')}: ${f.message}` : f.message)).join('; ')}`, {
       extensions: { code: 'BAD_USER_INPUT' },
     });
     this.fields = fields;
+  }
+
+  static fromZod(error: ZodError): InputValidationError {
+    return new InputValidationError(error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })));
   }
 }

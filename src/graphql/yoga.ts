@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/service.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
@@ -16,6 +17,7 @@ import { schema } from './schema.ts';
 
 export interface GraphQLDeps {
   readonly authenticator: Authenticator;
+  readonly audit: AuditLog;
   readonly secrets: SecretService;
   readonly logger: Logger;
 }
@@ -69,12 +71,13 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
     // Anything but a GraphQLError becomes "Unexpected error." for the client.
     // isDev stays false: it would put original messages and stacks in responses.
     maskedErrors: { isDev: false },
-    context: async ({ request }): Promise<Context> => {
+    context: async ({ request, req }): Promise<Context> => {
       try {
         const actor = await deps.authenticator.authenticate(readApiKey((name) => request.headers.get(name) ?? undefined));
-        return { actor, secrets: deps.secrets };
+        return { caller: { ...actor, door: 'graphql', requestId: req.id }, secrets: deps.secrets, audit: deps.audit };
       } catch (err) {
         if (!(err instanceof UnauthenticatedError)) throw err;
+        await deps.audit.record({ door: 'graphql', operation: 'graphql', outcome: 'unauthenticated', requestId: req.id });
         throw new GraphQLError(err.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
       }
     },

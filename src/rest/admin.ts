@@ -7,6 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
+import type { AuditLog } from '../audit/service.ts';
 import type { ProjectService } from '../projects/service.ts';
 import { projectNameSchema } from '../secrets/rules.ts';
 import { acceptJsonOfAnyType } from './common.ts';
@@ -14,7 +15,7 @@ import { langwatchErrorHandler, langwatchErrorSchema } from './langwatch.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-export function adminRoutes(deps: { adminToken: string | undefined; projects: ProjectService }) {
+export function adminRoutes(deps: { adminToken: string | undefined; projects: ProjectService; audit: AuditLog }) {
   const expected = deps.adminToken === undefined ? undefined : sha256(deps.adminToken);
 
   return async function register(parent: FastifyInstance) {
@@ -23,11 +24,12 @@ export function adminRoutes(deps: { adminToken: string | undefined; projects: Pr
     app.setErrorHandler(langwatchErrorHandler);
 
     app.addHook('onRequest', async (request) => {
-      if (!expected) throw new UnauthenticatedError('The admin API is disabled: start the service with ADMIN_TOKEN set.');
       const presented = readApiKey((name) => request.headers[name] as string | undefined);
-      if (!presented || !timingSafeEqual(sha256(presented), expected)) {
-        throw new UnauthenticatedError('A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>).');
-      }
+      if (expected && presented && timingSafeEqual(sha256(presented), expected)) return;
+      await deps.audit.record({ door: 'admin', operation: 'create_project', outcome: 'unauthenticated', requestId: request.id });
+      throw new UnauthenticatedError(expected
+        ? 'A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>).'
+        : 'The admin API is disabled: start the service with ADMIN_TOKEN set.');
     });
 
     app.post('/admin/projects', {
@@ -43,6 +45,7 @@ export function adminRoutes(deps: { adminToken: string | undefined; projects: Pr
       },
     }, async (request, reply) => {
       const project = await deps.projects.create(request.body.name);
+      await deps.audit.record({ projectId: project.id, door: 'admin', operation: 'create_project', outcome: 'success', requestId: request.id });
       return reply.status(201).send(project);
     });
   };

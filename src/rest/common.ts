@@ -3,37 +3,87 @@
 // in its own dialect.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import type { Actor, Authenticator } from '../auth/authenticator.ts';
+import { z } from 'zod';
+import type { AuditLog } from '../audit/service.ts';
+import type { Authenticator, Caller, Door } from '../auth/authenticator.ts';
 import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
-import { ConflictError, NotFoundError } from '../secrets/errors.ts';
+import {
+  ConflictError,
+  IdempotencyKeyReusedError,
+  NotFoundError,
+  QuotaExceededError,
+  VersionMismatchError,
+} from '../secrets/errors.ts';
+import type { PublicSecret } from '../secrets/service.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    actor: Actor | null;
+    caller: Caller | null;
   }
 }
 
-export function actorOf(request: FastifyRequest): Actor {
-  if (!request.actor) throw new UnauthenticatedError();
-  return request.actor;
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw new UnauthenticatedError();
+  return request.caller;
+}
+
+export interface DoorDeps {
+  readonly authenticator: Authenticator;
+  readonly audit: AuditLog;
 }
 
 /**
  * Authenticates every request of the plugin it is registered in, before its
  * body is read: an unauthenticated caller costs no parsing and learns nothing
- * about what its body would have done.
+ * about what its body would have done. A refusal is audited.
  */
-export function requireApiKey(app: FastifyInstance, authenticator: Authenticator, options: CredentialOptions = {}) {
-  if (!app.hasRequestDecorator('actor')) app.decorateRequest('actor', null);
+export function requireApiKey(app: FastifyInstance, deps: DoorDeps, door: Door, options: CredentialOptions = {}) {
+  if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null);
   app.addHook('onRequest', async (request) => {
     const presented = readApiKey((name) => {
       const value = request.headers[name];
       return Array.isArray(value) ? value[0] : value;
     }, options);
-    request.actor = await authenticator.authenticate(presented);
+    try {
+      const actor = await deps.authenticator.authenticate(presented);
+      request.caller = { ...actor, door, requestId: request.id };
+    } catch (err) {
+      if (err instanceof UnauthenticatedError) {
+        await deps.audit.record({ door, operation: `${request.method} ${request.routeOptions.url}`, outcome: 'unauthenticated', requestId: request.id });
+      }
+      throw err;
+    }
   });
 }
+
+/** The version a secret's representation is at, as its entity tag. */
+export function etagOf(secret: PublicSecret): string {
+  return `"${secret.version}"`;
+}
+
+/** If-Match, as the version a write expects: undefined when absent or `*`. */
+export function expectedVersionOf(request: FastifyRequest): number | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = header.trim().match(/^(?:W\/)?"?(\d{1,9})"?$/);
+  // A tag we never issued cannot match the current one.
+  if (!match) throw new VersionMismatchError(-1, -1);
+  return Number(match[1]);
+}
+
+export const ifMatchHeader = z
+  .string()
+  .optional()
+  .describe('Write only if the secret is still at this version (its ETag, e.g. "3"); 412 otherwise');
+
+export const idempotencyKeyHeader = z
+  .string()
+  .min(1, 'Idempotency-Key must not be empty')
+  .max(255, 'Idempotency-Key must be at most 255 characters')
+  .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces')
+  .optional()
+  .describe('Repeat a create safely: the same key and request within 24 h returns the first result');
 
 /**
  * Reads any body as JSON whatever its Content-Type (curl's `-d` says
@@ -59,6 +109,8 @@ export type RequestFailure =
   | { kind: 'unauthenticated'; status: 401; message: string }
   | { kind: 'not_found'; status: 404; message: string }
   | { kind: 'conflict'; status: 409; message: string; error: ConflictError }
+  | { kind: 'precondition'; status: 412; message: string }
+  | { kind: 'idempotency_mismatch'; status: 422; message: string }
   | { kind: 'bad_request'; status: number; message: string }
   | { kind: 'internal'; status: 500; message: string };
 
@@ -78,6 +130,13 @@ export function classifyFailure(err: unknown): RequestFailure {
     return { kind: 'validation', status: 422, message, issues };
   }
   if (err instanceof UnauthenticatedError) return { kind: 'unauthenticated', status: 401, message: err.message };
+  if (err instanceof VersionMismatchError) {
+    return { kind: 'precondition', status: 412, message: 'The secret has changed: its version does not match If-Match.' };
+  }
+  if (err instanceof QuotaExceededError) {
+    return { kind: 'validation', status: 422, message: err.message, issues: [{ path: [], message: err.message, code: 'quota_exceeded' }] };
+  }
+  if (err instanceof IdempotencyKeyReusedError) return { kind: 'idempotency_mismatch', status: 422, message: err.message };
   if (err instanceof NotFoundError) return { kind: 'not_found', status: 404, message: err.message };
   if (err instanceof ConflictError) return { kind: 'conflict', status: 409, message: err.message, error: err };
   const code = (err as FastifyError).code;

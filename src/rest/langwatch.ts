@@ -3,10 +3,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authenticator } from '../auth/authenticator.ts';
 import { createSecretInputSchema, updateSecretInputSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
-import { acceptJsonOfAnyType, actorOf, doorErrorHandler, requireApiKey } from './common.ts';
+import {
+  acceptJsonOfAnyType,
+  callerOf,
+  type DoorDeps,
+  doorErrorHandler,
+  etagOf,
+  expectedVersionOf,
+  idempotencyKeyHeader,
+  ifMatchHeader,
+  requireApiKey,
+} from './common.ts';
 
 export const langwatchSecretSchema = z.object({
   id: z.string(),
@@ -54,6 +63,10 @@ export const langwatchErrorHandler = doorErrorHandler((failure) => {
       return { body: { error: failure.message } };
     case 'bad_request':
       return { body: { error: 'bad_request', message: failure.message } };
+    case 'precondition':
+      return { body: { error: 'precondition_failed', message: failure.message } };
+    case 'idempotency_mismatch':
+      return { body: { error: 'idempotency_key_reused', message: failure.message } };
     case 'internal':
       return { body: { error: 'internal_error', message: failure.message } };
   }
@@ -61,41 +74,95 @@ export const langwatchErrorHandler = doorErrorHandler((failure) => {
 
 const idParams = z.object({ id: z.string() });
 
-export function langwatchDoor(deps: { authenticator: Authenticator; secrets: SecretService }) {
+export const versionSchema = z.object({ version: z.number().int(), createdAt: z.string(), createdBy: z.string() });
+
+export function langwatchDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
     const app = parent.withTypeProvider<ZodTypeProvider>();
     acceptJsonOfAnyType(app);
-    requireApiKey(app, deps.authenticator);
+    requireApiKey(app, deps, 'langwatch');
     app.setErrorHandler(langwatchErrorHandler);
-    const errors = { 400: langwatchErrorSchema, 401: langwatchErrorSchema, 404: langwatchErrorSchema, 409: langwatchErrorSchema, 413: langwatchErrorSchema, 422: langwatchErrorSchema };
+    const errors = {
+      400: langwatchErrorSchema, 401: langwatchErrorSchema, 404: langwatchErrorSchema, 409: langwatchErrorSchema,
+      412: langwatchErrorSchema, 413: langwatchErrorSchema, 422: langwatchErrorSchema,
+    };
+    const tags = ['LangWatch'];
 
     app.post('/api/secrets', {
-      schema: { body: createSecretInputSchema, response: { 201: langwatchSecretSchema, ...errors } },
+      schema: {
+        tags,
+        summary: 'Create a project secret; the value is encrypted at rest and never returned',
+        headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
+        body: createSecretInputSchema,
+        response: { 201: langwatchSecretSchema, ...errors },
+      },
     }, async (request, reply) => {
-      const secret = await deps.secrets.create(actorOf(request), request.body);
-      return reply.status(201).send(toLangWatch(secret));
+      const secret = await deps.secrets.create(callerOf(request), request.body, { idempotencyKey: request.headers['idempotency-key'] });
+      return reply.status(201).header('etag', etagOf(secret)).send(toLangWatch(secret));
     });
 
     app.get('/api/secrets', {
-      schema: { response: { 200: z.array(langwatchSecretSchema), ...errors } },
-    }, async (request) => (await deps.secrets.listAll(actorOf(request))).map(toLangWatch));
+      schema: { tags, summary: 'List secrets, sorted by name', response: { 200: z.array(langwatchSecretSchema), ...errors } },
+    }, async (request) => (await deps.secrets.listAll(callerOf(request))).map(toLangWatch));
 
     app.get('/api/secrets/:id', {
-      schema: { params: idParams, response: { 200: langwatchSecretSchema, ...errors } },
-    }, async (request) => toLangWatch(await deps.secrets.get(actorOf(request), { id: request.params.id })));
+      schema: { tags, summary: 'Get a secret', params: idParams, response: { 200: langwatchSecretSchema, ...errors } },
+    }, async (request, reply) => {
+      const secret = await deps.secrets.get(callerOf(request), { id: request.params.id });
+      return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
+    });
 
     app.put('/api/secrets/:id', {
-      schema: { params: idParams, body: updateSecretInputSchema, response: { 200: langwatchSecretSchema, ...errors } },
-    }, async (request) => toLangWatch(await deps.secrets.update(actorOf(request), { id: request.params.id }, request.body)));
+      schema: {
+        tags,
+        summary: "Update a secret's value",
+        params: idParams,
+        headers: z.looseObject({ 'if-match': ifMatchHeader }),
+        body: updateSecretInputSchema,
+        response: { 200: langwatchSecretSchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const secret = await deps.secrets.update(callerOf(request), { id: request.params.id }, request.body, {
+        expectedVersion: expectedVersionOf(request),
+      });
+      return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
+    });
 
     app.delete('/api/secrets/:id', {
       schema: {
+        tags,
+        summary: 'Delete a secret (restorable during the recovery window)',
         params: idParams,
         response: { 200: z.object({ id: z.string(), deleted: z.literal(true) }), ...errors },
       },
     }, async (request) => {
-      const { id } = await deps.secrets.delete(actorOf(request), { id: request.params.id });
+      const { id } = await deps.secrets.delete(callerOf(request), { id: request.params.id });
       return { id, deleted: true as const };
+    });
+
+    app.get('/api/secrets/:id/versions', {
+      schema: {
+        tags,
+        summary: "A secret's value versions, newest first: numbers, times and authors, never values",
+        params: idParams,
+        querystring: z.object({ before: z.coerce.number().int().min(1).optional() }),
+        response: { 200: z.array(versionSchema), ...errors },
+      },
+    }, async (request) => {
+      const { versions } = await deps.secrets.versions(callerOf(request), { id: request.params.id }, { first: 100, before: request.query.before });
+      return versions.map((v) => ({ version: v.version, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy }));
+    });
+
+    app.post('/api/secrets/:id/restore', {
+      schema: {
+        tags,
+        summary: 'Restore a deleted secret during its recovery window (409 if its name was taken meanwhile)',
+        params: idParams,
+        response: { 200: langwatchSecretSchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const secret = await deps.secrets.restore(callerOf(request), request.params.id);
+      return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
     });
   };
 }

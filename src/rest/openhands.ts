@@ -5,10 +5,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authenticator } from '../auth/authenticator.ts';
 import { descriptionSchema, openHandsNameSchema } from '../secrets/rules.ts';
 import type { SecretService } from '../secrets/service.ts';
-import { acceptJsonOfAnyType, actorOf, doorErrorHandler, requireApiKey } from './common.ts';
+import {
+  acceptJsonOfAnyType,
+  callerOf,
+  type DoorDeps,
+  doorErrorHandler,
+  etagOf,
+  expectedVersionOf,
+  ifMatchHeader,
+  requireApiKey,
+} from './common.ts';
 
 const validationErrorSchema = z.object({
   loc: z.array(z.union([z.string(), z.number()])),
@@ -40,11 +48,11 @@ const openHandsErrorHandler = doorErrorHandler((failure) => {
   }
 });
 
-export function openHandsDoor(deps: { authenticator: Authenticator; secrets: SecretService }) {
+export function openHandsDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
     const app = parent.withTypeProvider<ZodTypeProvider>();
     acceptJsonOfAnyType(app);
-    requireApiKey(app, deps.authenticator, { sessionHeader: true });
+    requireApiKey(app, deps, 'openhands', { sessionHeader: true });
     app.setErrorHandler(openHandsErrorHandler);
 
     app.put('/api/secrets/:secret_id', {
@@ -54,17 +62,20 @@ export function openHandsDoor(deps: { authenticator: Authenticator; secrets: Sec
         summary: 'Update Custom Secret',
         description: "Renames and/or re-describes the secret named secret_id; never touches its value. Needs X-Session-API-Key.",
         params: z.object({ secret_id: z.string().describe('The name of the secret') }),
+        headers: z.looseObject({ 'if-match': ifMatchHeader }),
         body: CustomSecretWithoutValueModel,
         response: {
           200: z.record(z.string(), z.string()),
-          400: httpErrorSchema, 401: httpErrorSchema, 404: httpErrorSchema, 413: httpErrorSchema,
+          400: httpErrorSchema, 401: httpErrorSchema, 404: httpErrorSchema, 412: httpErrorSchema, 413: httpErrorSchema,
           422: httpValidationErrorSchema,
         },
       },
-    }, async (request) => {
+    }, async (request, reply) => {
       const { name, description } = request.body;
-      await deps.secrets.update(actorOf(request), { name: request.params.secret_id }, { name, description });
-      return { message: 'Secret updated successfully' };
+      const secret = await deps.secrets.update(callerOf(request), { name: request.params.secret_id }, { name, description }, {
+        expectedVersion: expectedVersionOf(request),
+      });
+      return reply.header('etag', etagOf(secret)).send({ message: 'Secret updated successfully' });
     });
   };
 }

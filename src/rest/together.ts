@@ -3,10 +3,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authenticator } from '../auth/authenticator.ts';
 import { descriptionSchema, secretValueSchema, togetherNameSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
-import { acceptJsonOfAnyType, actorOf, doorErrorHandler, type RequestFailure, requireApiKey } from './common.ts';
+import {
+  acceptJsonOfAnyType,
+  callerOf,
+  type DoorDeps,
+  doorErrorHandler,
+  etagOf,
+  expectedVersionOf,
+  idempotencyKeyHeader,
+  ifMatchHeader,
+  type RequestFailure,
+  requireApiKey,
+} from './common.ts';
 
 export const togetherSecretSchema = z.object({
   object: z.literal('secret'),
@@ -66,6 +76,8 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   unauthenticated: 'authentication_error',
   not_found: 'not_found_error',
   conflict: 'conflict_error',
+  precondition: 'precondition_failed',
+  idempotency_mismatch: 'invalid_request_error',
   internal: 'server_error',
 };
 
@@ -78,27 +90,39 @@ const togetherErrorHandler = doorErrorHandler((failure) => {
     code: null,
   };
   // Together answers invalid requests with 400, not 422.
-  const status = failure.kind === 'validation' ? 400 : failure.status;
+  const status = failure.kind === 'validation' || failure.kind === 'idempotency_mismatch' ? 400 : failure.status;
   // The official SDK retries 409s unless told not to: a taken name stays taken.
   const headers: Record<string, string> = failure.kind === 'conflict' ? { 'x-should-retry': 'false' } : {};
   return { status, body: { error }, headers };
 });
 
-export function togetherDoor(deps: { authenticator: Authenticator; secrets: SecretService }) {
+export function togetherDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
     const app = parent.withTypeProvider<ZodTypeProvider>();
     acceptJsonOfAnyType(app);
-    requireApiKey(app, deps.authenticator);
+    requireApiKey(app, deps, 'together');
     app.setErrorHandler(togetherErrorHandler);
-    const errors = { 400: togetherErrorSchema, 401: togetherErrorSchema, 404: togetherErrorSchema, 409: togetherErrorSchema, 413: togetherErrorSchema };
+    const errors = {
+      400: togetherErrorSchema, 401: togetherErrorSchema, 404: togetherErrorSchema,
+      409: togetherErrorSchema, 412: togetherErrorSchema, 413: togetherErrorSchema,
+    };
     const base = '/v1/deployments/secrets';
     const tags = ['Together'];
 
     app.post(base, {
-      schema: { tags, summary: 'Create a secret', body: createBody, response: { 200: togetherSecretSchema, ...errors } },
-    }, async (request) => {
+      schema: {
+        tags,
+        summary: 'Create a secret',
+        headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
+        body: createBody,
+        response: { 200: togetherSecretSchema, ...errors },
+      },
+    }, async (request, reply) => {
       const { name, value, description } = request.body;
-      return toTogether(await deps.secrets.create(actorOf(request), { name, value, description }));
+      const secret = await deps.secrets.create(callerOf(request), { name, value, description }, {
+        idempotencyKey: request.headers['idempotency-key'],
+      });
+      return reply.header('etag', etagOf(secret)).send(toTogether(secret));
     });
 
     app.get(base, {
@@ -109,24 +133,31 @@ export function togetherDoor(deps: { authenticator: Authenticator; secrets: Secr
       },
     }, async (request) => ({
       object: 'list' as const,
-      data: (await deps.secrets.listAll(actorOf(request))).map(toTogether),
+      data: (await deps.secrets.listAll(callerOf(request))).map(toTogether),
     }));
 
     app.get(`${base}/:id`, {
       schema: { tags, summary: 'Retrieve a secret by id or name', params: idParams, response: { 200: togetherSecretSchema, ...errors } },
-    }, async (request) => toTogether(await deps.secrets.get(actorOf(request), { idOrName: request.params.id })));
+    }, async (request, reply) => {
+      const secret = await deps.secrets.get(callerOf(request), { idOrName: request.params.id });
+      return reply.header('etag', etagOf(secret)).send(toTogether(secret));
+    });
 
     app.patch(`${base}/:id`, {
       schema: {
         tags,
         summary: "Update a secret's value, name or description, by id or name",
         params: idParams,
+        headers: z.looseObject({ 'if-match': ifMatchHeader }),
         body: updateBody,
         response: { 200: togetherSecretSchema, ...errors },
       },
-    }, async (request) => {
+    }, async (request, reply) => {
       const { name, value, description } = request.body;
-      return toTogether(await deps.secrets.update(actorOf(request), { idOrName: request.params.id }, { name, value, description }));
+      const secret = await deps.secrets.update(callerOf(request), { idOrName: request.params.id }, { name, value, description }, {
+        expectedVersion: expectedVersionOf(request),
+      });
+      return reply.header('etag', etagOf(secret)).send(toTogether(secret));
     });
 
     app.delete(`${base}/:id`, {
@@ -137,7 +168,7 @@ export function togetherDoor(deps: { authenticator: Authenticator; secrets: Secr
         response: { 200: z.object({ id: z.string(), object: z.literal('secret'), deleted: z.literal(true) }), ...errors },
       },
     }, async (request) => {
-      const { id } = await deps.secrets.delete(actorOf(request), { idOrName: request.params.id });
+      const { id } = await deps.secrets.delete(callerOf(request), { idOrName: request.params.id });
       return { id, object: 'secret' as const, deleted: true as const };
     });
   };

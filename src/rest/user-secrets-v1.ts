@@ -3,10 +3,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authenticator } from '../auth/authenticator.ts';
 import { providerSchema, secretNameSchema, secretValueSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
-import { acceptJsonOfAnyType, actorOf, doorErrorHandler, type RequestFailure, requireApiKey } from './common.ts';
+import {
+  acceptJsonOfAnyType,
+  callerOf,
+  type DoorDeps,
+  doorErrorHandler,
+  etagOf,
+  expectedVersionOf,
+  idempotencyKeyHeader,
+  ifMatchHeader,
+  type RequestFailure,
+  requireApiKey,
+} from './common.ts';
 
 export const userSecretSchema = z.object({
   id: z.string(),
@@ -43,6 +53,8 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   unauthenticated: 'authentication_error',
   not_found: 'not_found_error',
   conflict: 'conflict_error',
+  precondition: 'precondition_failed_error',
+  idempotency_mismatch: 'idempotency_error',
   internal: 'internal_error',
 };
 
@@ -62,7 +74,7 @@ const canonicalErrorHandler = doorErrorHandler((failure) => ({
   },
 }));
 
-export function userSecretsV1Door(deps: { authenticator: Authenticator; secrets: SecretService }) {
+export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService }) {
   async function toUserSecrets(secrets: PublicSecret[]): Promise<z.infer<typeof userSecretSchema>[]> {
     const masked = await deps.secrets.maskedValues(secrets);
     return secrets.map((secret) => ({
@@ -79,29 +91,38 @@ export function userSecretsV1Door(deps: { authenticator: Authenticator; secrets:
   return async function register(parent: FastifyInstance) {
     const app = parent.withTypeProvider<ZodTypeProvider>();
     acceptJsonOfAnyType(app);
-    requireApiKey(app, deps.authenticator);
+    requireApiKey(app, deps, 'user-secrets-v1');
     app.setErrorHandler(canonicalErrorHandler);
     const errors = {
       400: canonicalErrorSchema, 401: canonicalErrorSchema, 404: canonicalErrorSchema,
-      409: canonicalErrorSchema, 413: canonicalErrorSchema, 422: canonicalErrorSchema,
+      409: canonicalErrorSchema, 412: canonicalErrorSchema, 413: canonicalErrorSchema, 422: canonicalErrorSchema,
     };
     const base = '/api/v1/user/secrets';
     const tags = ['User secrets v1'];
 
     app.post(base, {
-      schema: { tags, summary: 'Create a secret', body: createBody, response: { 201: userSecretSchema, ...errors } },
+      schema: {
+        tags,
+        summary: 'Create a secret',
+        headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
+        body: createBody,
+        response: { 201: userSecretSchema, ...errors },
+      },
     }, async (request, reply) => {
-      const secret = await deps.secrets.create(actorOf(request), request.body);
-      return reply.status(201).send(await toUserSecret(secret));
+      const secret = await deps.secrets.create(callerOf(request), request.body, { idempotencyKey: request.headers['idempotency-key'] });
+      return reply.status(201).header('etag', etagOf(secret)).send(await toUserSecret(secret));
     });
 
     app.get(base, {
       schema: { tags, summary: 'List secrets, by name', response: { 200: z.array(userSecretSchema), ...errors } },
-    }, async (request) => toUserSecrets(await deps.secrets.listAll(actorOf(request))));
+    }, async (request) => toUserSecrets(await deps.secrets.listAll(callerOf(request))));
 
     app.get(`${base}/:id`, {
       schema: { tags, summary: 'Get a secret', params: idParams, response: { 200: userSecretSchema, ...errors } },
-    }, async (request) => toUserSecret(await deps.secrets.get(actorOf(request), { id: request.params.id })));
+    }, async (request, reply) => {
+      const secret = await deps.secrets.get(callerOf(request), { id: request.params.id });
+      return reply.header('etag', etagOf(secret)).send(await toUserSecret(secret));
+    });
 
     app.put(`${base}/:id`, {
       schema: {
@@ -109,15 +130,21 @@ export function userSecretsV1Door(deps: { authenticator: Authenticator; secrets:
         summary: "Update a secret's value",
         description: "Update an existing secret's value. The new value is encrypted at rest.",
         params: idParams,
+        headers: z.looseObject({ 'if-match': ifMatchHeader }),
         body: updateBody,
         response: { 200: userSecretSchema, ...errors },
       },
-    }, async (request) => toUserSecret(await deps.secrets.update(actorOf(request), { id: request.params.id }, { value: request.body.value })));
+    }, async (request, reply) => {
+      const secret = await deps.secrets.update(callerOf(request), { id: request.params.id }, { value: request.body.value }, {
+        expectedVersion: expectedVersionOf(request),
+      });
+      return reply.header('etag', etagOf(secret)).send(await toUserSecret(secret));
+    });
 
     app.delete(`${base}/:id`, {
       schema: { tags, summary: 'Delete a secret', params: idParams, response: { 204: z.null().describe('Deleted'), ...errors } },
     }, async (request, reply) => {
-      await deps.secrets.delete(actorOf(request), { id: request.params.id });
+      await deps.secrets.delete(callerOf(request), { id: request.params.id });
       return reply.status(204).send(null);
     });
   };

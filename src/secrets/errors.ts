@@ -22,3 +22,35 @@ export class SecretNameTakenError extends ConflictError {
     super(`A secret with the name "${secretName}" already exists`);
   }
 }
+
+/** Compare-and-set lost: the secret's version is not the one the caller expected. */
+export class VersionMismatchError extends ConflictError {
+  override name = 'VersionMismatchError';
+  constructor(readonly expected: number, readonly current: number) {
+    super(`The secret is at version ${current}, not the expected ${expected}`);
+  }
+}
+
+/** The project holds as many live secrets as it may. */
+export class QuotaExceededError extends Error {
+  override name = 'QuotaExceededError';
+  constructor(readonly limit: number) {
+    super(`This project already has its limit of ${limit} secrets`);
+  }
+}
+
+/** An Idempotency-Key came back with a different request. */
+export class IdempotencyKeyReusedError extends Error {
+  override name = 'IdempotencyKeyReusedError';
+  constructor() {
+    super('This Idempotency-Key was already used with a different request');
+  }
+}
+
+/** An Idempotency-Key's first request is still being served. */
+export class IdempotencyKeyInProgressError extends ConflictError {
+  override name = 'IdempotencyKeyInProgressError';
+  constructor() {
+    super('A request with this Idempotency-Key is still in progress; retry shortly');
+  }
+}

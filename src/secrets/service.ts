@@ -1,12 +1,32 @@
 // All business logic on secrets. Doors (GraphQL, REST dialects) convert shapes
 // around one call here; this module knows nothing of HTTP or GraphQL.
+//
+// Neither FerretDB nor our use of MongoDB has transactions, so every race is
+// decided by an insert under a unique index, and writes are ordered so that a
+// crash at any step leaves nothing visible half-made:
+//   secret_slots     (projectId, slot)     the project's quota
+//   secret_names     (projectId, name)     who holds a name
+//   secret_versions  (secretId, version)   who writes a version
+//   idempotency_keys (projectId, key)      who serves an Idempotency-Key
+import { createHmac, hkdfSync } from 'node:crypto';
 import { Types } from 'mongoose';
-import type { Actor } from '../auth/authenticator.ts';
+import type { AuditLog } from '../audit/service.ts';
+import type { Caller } from '../auth/authenticator.ts';
+import type { SecretLimits } from '../config.ts';
 import { type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
 import { isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import type { SecretDoc } from '../db/models/secret.ts';
-import { SecretNameTakenError, SecretNotFoundError } from './errors.ts';
+import {
+  ConflictError,
+  IdempotencyKeyInProgressError,
+  IdempotencyKeyReusedError,
+  NotFoundError,
+  QuotaExceededError,
+  SecretNameTakenError,
+  SecretNotFoundError,
+  VersionMismatchError,
+} from './errors.ts';
 import { maskValue } from './mask.ts';
 import type { CreateSecretInput, SecretChange } from './rules.ts';
 
@@ -22,9 +42,18 @@ export interface PublicSecret {
   readonly lastUpdatedBy: string;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** Set while the secret is in its recovery window. */
+  readonly deletedAt: Date | null;
 }
 
-type SecretFields = Omit<SecretDoc, never>;
+/** A value version's metadata: never its value. */
+export interface SecretVersionInfo {
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly createdBy: string;
+}
+
+type SecretFields = SecretDoc;
 
 export function toPublicSecret(doc: SecretFields): PublicSecret {
   return {
@@ -36,8 +65,9 @@ export function toPublicSecret(doc: SecretFields): PublicSecret {
     provider: doc.provider ?? null,
     createdBy: doc.createdBy,
     lastUpdatedBy: doc.lastUpdatedBy,
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
+    createdAt: new Date(doc.createdAt),
+    updatedAt: new Date(doc.updatedAt),
+    deletedAt: doc.deletedAt ? new Date(doc.deletedAt) : null,
   };
 }
 
@@ -47,26 +77,33 @@ export type SecretRef = { readonly id: string } | { readonly name: string } | { 
 /** How often a write retries when other writers keep taking what it wanted. */
 const ATTEMPTS = 20;
 /**
- * A name claim whose secret does not hold that name is left over from a
- * crash, or from a rename between its steps, or belongs to a create still in
- * progress. Only the first can be taken over, so a claim must be this old.
+ * A claim (of a name or a quota slot) whose secret does not hold it is left
+ * over from a crash, or from a rename between its steps, or belongs to a
+ * create still in progress. Only the first can be taken over, so a claim must
+ * be this old before anyone takes it.
  */
 const STALE_CLAIM_MS = 30_000;
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export interface SecretServiceDeps {
-  readonly models: Pick<Models, 'Secret' | 'SecretName' | 'SecretVersion'>;
+  readonly models: Pick<Models, 'Secret' | 'SecretName' | 'SecretVersion' | 'SecretSlot' | 'IdempotencyKey'>;
   readonly keyring: MasterKeyring;
+  readonly audit: AuditLog;
+  readonly limits: SecretLimits;
   readonly now?: () => Date;
 }
 
 export function createSecretService(deps: SecretServiceDeps) {
-  const { Secret, SecretName, SecretVersion } = deps.models;
+  const { Secret, SecretName, SecretVersion, SecretSlot, IdempotencyKey } = deps.models;
+  const { limits } = deps;
   const now = deps.now ?? (() => new Date());
+  const LIVE = { deletedAt: null };
+  /** Results served from an Idempotency-Key record rather than made anew: audited as replays. */
+  const replayed = new WeakSet<PublicSecret>();
 
-  /**
-   * Makes `name` the secret's: an insert under the unique (projectId, name)
-   * index of secret_names decides every race. Already the secret's: nothing to do.
-   */
+  // ---- claims decided by unique indexes -------------------------------------
+
+  /** Makes `name` the secret's. Already the secret's: nothing to do. */
   async function claimName(projectId: Types.ObjectId, name: string, secretId: Types.ObjectId, at: Date): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -79,32 +116,89 @@ export function createSecretService(deps: SecretServiceDeps) {
       if (!holder) continue; // released meanwhile: try again
       if (holder.secretId.equals(secretId)) return;
       const stale = at.getTime() - holder.createdAt.getTime() > STALE_CLAIM_MS
-        && !(await Secret.exists({ _id: holder.secretId, name }));
+        && !(await Secret.exists({ _id: holder.secretId, name, ...LIVE }));
       if (!stale) throw new SecretNameTakenError(name);
       await SecretName.deleteOne({ _id: holder._id });
     }
   }
 
-  /** Seals `value` for (secret, version) and inserts it; the unique index refuses a taken version. */
-  async function insertVersion(projectId: Types.ObjectId, secretId: Types.ObjectId, version: number, value: string, at: Date, by: string) {
+  /** Takes one of the project's free quota slots for the secret, or throws QuotaExceededError. */
+  async function claimSlot(projectId: Types.ObjectId, secretId: Types.ObjectId, at: Date): Promise<void> {
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const taken = await SecretSlot.find({ projectId }, { slot: 1, secretId: 1, createdAt: 1 }).lean();
+      if (taken.some((s) => s.secretId.equals(secretId))) return;
+      const used = new Set(taken.map((s) => s.slot));
+      let free = -1;
+      for (let slot = 0; slot < limits.projectSecretLimit; slot++) {
+        if (!used.has(slot)) {
+          free = slot;
+          break;
+        }
+      }
+      if (free < 0) {
+        if (!(await releaseStaleSlot(taken, at))) throw new QuotaExceededError(limits.projectSecretLimit);
+        continue;
+      }
+      try {
+        await SecretSlot.create({ projectId, slot: free, secretId, createdAt: at });
+        return;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err; // another create took it: look again
+      }
+    }
+    throw new QuotaExceededError(limits.projectSecretLimit);
+  }
+
+  /** A slot left by a crash (its secret is not live, and it is old): free it. */
+  async function releaseStaleSlot(taken: { _id: Types.ObjectId; secretId: Types.ObjectId; createdAt: Date }[], at: Date) {
+    const old = taken.filter((s) => at.getTime() - s.createdAt.getTime() > STALE_CLAIM_MS);
+    if (old.length === 0) return false;
+    const live = new Set(
+      (await Secret.find({ _id: { $in: old.map((s) => s.secretId) }, ...LIVE }, { _id: 1 }).lean()).map((s) => s._id.toHexString()),
+    );
+    const stale = old.filter((s) => !live.has(s.secretId.toHexString()));
+    if (stale.length === 0) return false;
+    await SecretSlot.deleteMany({ _id: { $in: stale.map((s) => s._id) } });
+    return true;
+  }
+
+  // ---- value versions ---------------------------------------------------------
+
+  async function insertVersion(secret: { _id: Types.ObjectId; projectId: Types.ObjectId }, version: number, value: string, at: Date, by: string) {
     const sealed = sealValue(deps.keyring, value, {
-      projectId: projectId.toHexString(),
-      secretId: secretId.toHexString(),
+      projectId: secret.projectId.toHexString(),
+      secretId: secret._id.toHexString(),
       version,
     });
-    await SecretVersion.create({ projectId, secretId, version, ...sealed, createdAt: at, createdBy: by });
+    await SecretVersion.create({ projectId: secret.projectId, secretId: secret._id, version, ...sealed, createdAt: at, createdBy: by });
   }
 
   async function latestVersion(secretId: Types.ObjectId) {
     return SecretVersion.findOne({ secretId }, { version: 1, createdAt: 1 }).sort({ version: -1 }).lean();
   }
 
-  /** Claims the next free version of the secret for `value`; returns its number. */
-  async function appendVersion(secret: SecretFields, value: string, at: Date, by: string): Promise<number> {
+  /**
+   * Writes `value` as the secret's next version and returns its number. With
+   * `expected`, only version expected + 1 will do (compare-and-set): the
+   * insert under the unique (secretId, version) index lets exactly one of
+   * several writers with the same expectation win.
+   */
+  async function appendVersion(secret: SecretFields, value: string, at: Date, by: string, expected?: number): Promise<number> {
+    if (expected !== undefined) {
+      const latest = (await latestVersion(secret._id))?.version ?? 0;
+      if (latest !== expected) throw new VersionMismatchError(expected, latest);
+      try {
+        await insertVersion(secret, expected + 1, value, at, by);
+      } catch (err) {
+        if (isDuplicateKeyError(err)) throw new VersionMismatchError(expected, expected + 1);
+        throw err;
+      }
+      return expected + 1;
+    }
     let version = secret.version + 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        await insertVersion(secret.projectId, secret._id, version, value, at, by);
+        await insertVersion(secret, version, value, at, by);
         return version;
       } catch (err) {
         if (!isDuplicateKeyError(err) || attempt >= ATTEMPTS) throw err;
@@ -115,21 +209,25 @@ export function createSecretService(deps: SecretServiceDeps) {
   }
 
   /**
-   * Moves the secret's version pointer up to its newest sealed version. The
-   * versions collection is the truth; the pointer is a copy for cheap reads.
-   * A conditional update ({version: {$lt: n}}) is atomic on MongoDB but not on
-   * FerretDB, where a slow writer can set an older number after a newer one.
-   * So every writer checks after its own write and repairs what it sees: the
-   * writer whose write lands last also checks last, and the pointer settles
-   * on the newest version.
+   * Moves the secret's version pointer up to its newest version, then prunes
+   * versions past the number kept. The versions collection is the truth; the
+   * pointer is a copy for cheap reads. A conditional update ({version: {$lt:
+   * n}}) is atomic on MongoDB but not on FerretDB, where a slow writer can set
+   * an older number after a newer one. So every writer checks after its own
+   * write and repairs what it sees: the writer whose write lands last also
+   * checks last, and the pointer settles on the newest version.
    */
-  async function settlePointer(secretId: Types.ObjectId): Promise<void> {
+  async function settleVersions(secretId: Types.ObjectId): Promise<void> {
     for (let round = 0; round < ATTEMPTS; round++) {
       const [latest, secret] = await Promise.all([
         latestVersion(secretId),
         Secret.findById(secretId, { version: 1 }).lean(),
       ]);
-      if (!latest || !secret || secret.version >= latest.version) return;
+      if (!latest || !secret) return;
+      if (secret.version >= latest.version) {
+        await SecretVersion.deleteMany({ secretId, version: { $lte: latest.version - limits.versionsKept } });
+        return;
+      }
       await Secret.updateOne(
         { _id: secretId, version: { $lt: latest.version } },
         { $set: { version: latest.version, updatedAt: latest.createdAt } },
@@ -145,29 +243,129 @@ export function createSecretService(deps: SecretServiceDeps) {
     await SecretName.deleteMany({ secretId, name: { $ne: secret.name } });
   }
 
-  async function findOwned(actor: Actor, ref: SecretRef): Promise<SecretFields> {
-    const projectId = actor.projectId;
+  // ---- lookups ----------------------------------------------------------------
+
+  async function findOwned(caller: Caller, ref: SecretRef, state: 'live' | 'deleted' = 'live'): Promise<SecretFields> {
+    const scope = { projectId: caller.projectId, deletedAt: state === 'live' ? null : { $ne: null } };
     let doc: SecretFields | null = null;
     if ('name' in ref) {
-      doc = await Secret.findOne({ projectId, name: ref.name }).lean();
+      doc = await Secret.findOne({ ...scope, name: ref.name }).lean();
     } else {
       const _id = parseObjectId('id' in ref ? ref.id : ref.idOrName);
-      if (_id) doc = await Secret.findOne({ _id, projectId }).lean();
-      if (!doc && 'idOrName' in ref) doc = await Secret.findOne({ projectId, name: ref.idOrName }).lean();
+      if (_id) doc = await Secret.findOne({ ...scope, _id }).lean();
+      if (!doc && 'idOrName' in ref) doc = await Secret.findOne({ ...scope, name: ref.idOrName }).lean();
     }
     if (!doc) throw new SecretNotFoundError();
     return doc;
   }
 
-  return {
-    async create(actor: Actor, input: CreateSecretInput): Promise<PublicSecret> {
-      const projectId = new Types.ObjectId(actor.projectId);
-      const _id = new Types.ObjectId();
+  // ---- audit --------------------------------------------------------------------
+
+  function outcomeOf(err: unknown): string {
+    if (err instanceof VersionMismatchError) return 'version_mismatch';
+    if (err instanceof QuotaExceededError) return 'quota_exceeded';
+    if (err instanceof IdempotencyKeyReusedError) return 'idempotency_key_reused';
+    if (err instanceof NotFoundError) return 'not_found';
+    if (err instanceof ConflictError) return 'conflict';
+    return 'error';
+  }
+
+  /**
+   * Runs a mutation and records it: success after the change and before the
+   * caller hears of it (so no acknowledged change lacks its record), failure
+   * with its kind. Records name the secret, never its value.
+   */
+  async function audited(caller: Caller, operation: string, ref: SecretRef | null, change: () => Promise<PublicSecret>): Promise<PublicSecret> {
+    const base = { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation };
+    let secret: PublicSecret;
+    try {
+      secret = await change();
+    } catch (err) {
+      const target = ref === null ? {} : 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
+      await deps.audit.record({ ...base, ...target, outcome: outcomeOf(err) }).catch(() => {});
+      throw err;
+    }
+    const outcome = replayed.has(secret) ? 'replayed' : 'success';
+    await deps.audit.record({ ...base, secretId: secret.id, secretName: secret.name, version: secret.version, outcome });
+    return secret;
+  }
+
+  // ---- idempotency -------------------------------------------------------------
+
+  /** HMAC of the request under a key derived from a master key: see the IdempotencyKey model. */
+  function fingerprint(keyId: string, request: unknown): string | undefined {
+    const masterKey = deps.keyring.keys.get(keyId);
+    if (!masterKey) return undefined;
+    const key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'secrets-service/idempotency/v1', 32));
+    return createHmac('sha256', key).update(JSON.stringify(request)).digest('hex');
+  }
+
+  /**
+   * Serves `create` once per (project, Idempotency-Key) for 24 hours: the same
+   * request again gets the first result, another request with the same key
+   * an IdempotencyKeyReusedError. A failed first attempt frees the key.
+   */
+  async function onceFor(caller: Caller, key: string, request: unknown, create: () => Promise<PublicSecret>): Promise<PublicSecret> {
+    const projectId = new Types.ObjectId(caller.projectId);
+    const keyId = deps.keyring.activeId;
+    const mine = fingerprint(keyId, request)!;
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const at = now();
-      // Claim the name first: whoever claims it creates the secret. Then the
-      // sealed value, then the secret itself, so that a crash at any step
-      // leaves nothing visible half-made (a left-over claim goes stale).
+      let record;
+      try {
+        record = await IdempotencyKey.create({
+          projectId, key, fingerprint: mine, keyId, state: 'pending', createdAt: at,
+          expiresAt: new Date(at.getTime() + IDEMPOTENCY_TTL_MS),
+        });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        const first = await IdempotencyKey.findOne({ projectId, key }).lean();
+        if (!first) continue;
+        if (first.expiresAt.getTime() <= at.getTime()) {
+          await IdempotencyKey.deleteOne({ _id: first._id });
+          continue;
+        }
+        if (fingerprint(first.keyId, request) !== first.fingerprint) throw new IdempotencyKeyReusedError();
+        if (first.state !== 'done' || !first.secret) throw new IdempotencyKeyInProgressError();
+        const replay = first.secret as PublicSecret;
+        const result: PublicSecret = {
+          ...replay,
+          createdAt: new Date(replay.createdAt),
+          updatedAt: new Date(replay.updatedAt),
+          deletedAt: replay.deletedAt ? new Date(replay.deletedAt) : null,
+        };
+        replayed.add(result);
+        return result;
+      }
+      try {
+        const secret = await create();
+        // The first result, to replay: the public secret only, never a value.
+        await IdempotencyKey.updateOne({ _id: record._id }, { $set: { state: 'done', status: 201, secret } });
+        return secret;
+      } catch (err) {
+        await IdempotencyKey.deleteOne({ _id: record._id });
+        throw err;
+      }
+    }
+    throw new IdempotencyKeyInProgressError();
+  }
+
+  async function createSecret(caller: Caller, input: CreateSecretInput): Promise<PublicSecret> {
+    const projectId = new Types.ObjectId(caller.projectId);
+    const _id = new Types.ObjectId();
+    const at = now();
+    // Quota slot, then name, then sealed value, then the secret itself: the
+    // secret is visible only once everything it needs exists, and whatever a
+    // crash leaves before that is taken back (or goes stale) without showing.
+    const undo = async () => {
+      await SecretVersion.deleteMany({ secretId: _id });
+      await SecretName.deleteMany({ secretId: _id });
+      await SecretSlot.deleteMany({ secretId: _id });
+    };
+    try {
+      await claimSlot(projectId, _id, at);
       await claimName(projectId, input.name, _id, at);
+      await insertVersion({ _id, projectId }, 1, input.value, at, caller.keyId);
       const doc = {
         _id,
         projectId,
@@ -175,78 +373,168 @@ export function createSecretService(deps: SecretServiceDeps) {
         version: 1,
         description: input.description ?? null,
         provider: input.provider ?? null,
-        createdBy: actor.keyId,
-        lastUpdatedBy: actor.keyId,
+        createdBy: caller.keyId,
+        lastUpdatedBy: caller.keyId,
         createdAt: at,
         updatedAt: at,
+        deletedAt: null,
+        purgeAt: null,
       };
-      try {
-        await insertVersion(projectId, _id, 1, input.value, at, actor.keyId);
-        await Secret.create(doc);
-      } catch (err) {
-        await SecretVersion.deleteMany({ secretId: _id });
-        await SecretName.deleteMany({ secretId: _id });
-        throw err;
-      }
+      await Secret.create(doc);
       return toPublicSecret(doc);
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+  }
+
+  /** Removes a deleted secret for good: the secret first, so nothing half-purged is visible. */
+  async function purge(secretId: Types.ObjectId): Promise<void> {
+    await Secret.deleteOne({ _id: secretId });
+    await SecretVersion.deleteMany({ secretId });
+    await SecretName.deleteMany({ secretId });
+    await SecretSlot.deleteMany({ secretId });
+  }
+
+  return {
+    /** Creates a secret; with an idempotency key, at most once per key and request. */
+    create(caller: Caller, input: CreateSecretInput, options: { idempotencyKey?: string | undefined } = {}): Promise<PublicSecret> {
+      return audited(caller, 'create', { name: input.name }, () => {
+        if (options.idempotencyKey === undefined) return createSecret(caller, input);
+        const request = { door: caller.door, operation: 'create', input: { ...input, description: input.description ?? null, provider: input.provider ?? null } };
+        return onceFor(caller, options.idempotencyKey, request, () => createSecret(caller, input));
+      });
     },
 
     /**
      * Changes a secret's value and/or metadata. A new value becomes a new
-     * version; a new name is claimed before the secret takes it (renaming to
+     * version; with `expectedVersion`, only if the secret is still at that
+     * version. A new name is claimed before the secret takes it (renaming to
      * its own name changes nothing); absent fields stay as they are.
      */
-    async update(actor: Actor, ref: SecretRef, change: SecretChange): Promise<PublicSecret> {
-      const current = await findOwned(actor, ref);
-      const at = now();
-      const set: Partial<SecretFields> = {};
-      const renamed = change.name !== undefined && change.name !== current.name;
-      if (renamed) {
-        await claimName(current.projectId, change.name!, current._id, at);
-        set.name = change.name;
-      }
-      if (change.description !== undefined && change.description !== current.description) set.description = change.description;
-      if (change.provider !== undefined && change.provider !== current.provider) set.provider = change.provider;
-      const metadataChanged = Object.keys(set).length > 0;
-      if (!metadataChanged && change.value === undefined) return toPublicSecret(current);
+    update(caller: Caller, ref: SecretRef, change: SecretChange, options: { expectedVersion?: number | undefined } = {}): Promise<PublicSecret> {
+      return audited(caller, change.value === undefined ? 'update_metadata' : 'update', ref, async () => {
+        const current = await findOwned(caller, ref);
+        const expected = options.expectedVersion;
+        if (expected !== undefined && change.value === undefined && current.version !== expected) {
+          throw new VersionMismatchError(expected, current.version);
+        }
+        const at = now();
+        const set: Partial<SecretFields> = {};
+        const renamed = change.name !== undefined && change.name !== current.name;
+        if (renamed) {
+          await claimName(current.projectId, change.name!, current._id, at);
+          set.name = change.name;
+        }
+        if (change.description !== undefined && change.description !== current.description) set.description = change.description;
+        if (change.provider !== undefined && change.provider !== current.provider) set.provider = change.provider;
+        if (Object.keys(set).length === 0 && change.value === undefined) return toPublicSecret(current);
 
-      const version = change.value === undefined ? current.version : await appendVersion(current, change.value, at, actor.keyId);
-      await Secret.updateOne({ _id: current._id }, { $set: { ...set, lastUpdatedBy: actor.keyId, updatedAt: at } });
-      if (version !== current.version) {
-        await Secret.updateOne({ _id: current._id, version: { $lt: version } }, { $set: { version } });
-        await settlePointer(current._id);
-      }
-      if (renamed) await settleClaims(current._id, at);
-      return toPublicSecret({ ...current, ...set, version, lastUpdatedBy: actor.keyId, updatedAt: at });
+        const version = change.value === undefined
+          ? current.version
+          : await appendVersion(current, change.value, at, caller.keyId, expected);
+        await Secret.updateOne({ _id: current._id }, { $set: { ...set, lastUpdatedBy: caller.keyId, updatedAt: at } });
+        if (version !== current.version) {
+          await Secret.updateOne({ _id: current._id, version: { $lt: version } }, { $set: { version } });
+          await settleVersions(current._id);
+        }
+        if (renamed) await settleClaims(current._id, at);
+        return toPublicSecret({ ...current, ...set, version, lastUpdatedBy: caller.keyId, updatedAt: at });
+      });
     },
 
-    async get(actor: Actor, ref: SecretRef): Promise<PublicSecret> {
-      return toPublicSecret(await findOwned(actor, ref));
+    async get(caller: Caller, ref: SecretRef): Promise<PublicSecret> {
+      return toPublicSecret(await findOwned(caller, ref));
     },
 
-    /** The caller's secrets in name order, `first` of them after the name `after`. */
-    async list(actor: Actor, page: { first: number; after?: string | undefined }) {
+    /** The caller's live secrets in name order, `first` of them after the name `after`. */
+    async list(caller: Caller, page: { first: number; after?: string | undefined }) {
       const filter = page.after === undefined
-        ? { projectId: actor.projectId }
-        : { projectId: actor.projectId, name: { $gt: page.after } };
+        ? { projectId: caller.projectId, ...LIVE }
+        : { projectId: caller.projectId, ...LIVE, name: { $gt: page.after } };
       const docs = await Secret.find(filter).sort({ name: 1 }).limit(page.first + 1).lean();
       return { secrets: docs.slice(0, page.first).map(toPublicSecret), hasNextPage: docs.length > page.first };
     },
 
-    /** Every secret of the caller's project, in name order (the REST lists have no pages). */
-    async listAll(actor: Actor): Promise<PublicSecret[]> {
-      const docs = await Secret.find({ projectId: actor.projectId }).sort({ name: 1 }).lean();
+    /** Every live secret of the caller's project, in name order (the REST lists have no pages). */
+    async listAll(caller: Caller): Promise<PublicSecret[]> {
+      const docs = await Secret.find({ projectId: caller.projectId, ...LIVE }).sort({ name: 1 }).lean();
       return docs.map(toPublicSecret);
     },
 
-    async delete(actor: Actor, ref: SecretRef): Promise<PublicSecret> {
-      const current = await findOwned(actor, ref);
-      const { deletedCount } = await Secret.deleteOne({ _id: current._id, projectId: current.projectId });
-      if (deletedCount === 0) throw new SecretNotFoundError();
-      // The secret is gone from every read path; its name and sealed versions follow.
-      await SecretName.deleteMany({ secretId: current._id });
-      await SecretVersion.deleteMany({ secretId: current._id });
-      return toPublicSecret(current);
+    /** The caller's deleted secrets still in their recovery window, newest deletion first. */
+    async listDeleted(caller: Caller): Promise<PublicSecret[]> {
+      const docs = await Secret.find({ projectId: caller.projectId, deletedAt: { $ne: null } }).sort({ deletedAt: -1 }).lean();
+      return docs.map(toPublicSecret);
+    },
+
+    /** A secret's versions, newest first: numbers, times and authors, never values. */
+    async versions(caller: Caller, ref: SecretRef, page: { first: number; before?: number | undefined }) {
+      const secret = await findOwned(caller, ref);
+      const filter = page.before === undefined ? { secretId: secret._id } : { secretId: secret._id, version: { $lt: page.before } };
+      const docs = await SecretVersion.find(filter, { version: 1, createdAt: 1, createdBy: 1 }).sort({ version: -1 }).limit(page.first + 1).lean();
+      const versions: SecretVersionInfo[] = docs.slice(0, page.first).map((v) => ({ version: v.version, createdAt: v.createdAt, createdBy: v.createdBy }));
+      return { versions, hasNextPage: docs.length > page.first };
+    },
+
+    /**
+     * Deletes a secret: it leaves every list and lookup, its name and quota
+     * slot are freed at once, and it can be restored until its recovery window
+     * ends (with a window of 0 it is purged at once).
+     */
+    delete(caller: Caller, ref: SecretRef): Promise<PublicSecret> {
+      return audited(caller, 'delete', ref, async () => {
+        const current = await findOwned(caller, ref);
+        const at = now();
+        if (limits.recoveryWindowMs === 0) {
+          await purge(current._id);
+          return toPublicSecret(current);
+        }
+        const purgeAt = new Date(at.getTime() + limits.recoveryWindowMs);
+        const { matchedCount } = await Secret.updateOne(
+          { _id: current._id, ...LIVE },
+          { $set: { deletedAt: at, purgeAt, lastUpdatedBy: caller.keyId } },
+        );
+        if (matchedCount === 0) throw new SecretNotFoundError();
+        await SecretName.deleteMany({ secretId: current._id });
+        await SecretSlot.deleteMany({ secretId: current._id });
+        return toPublicSecret({ ...current, deletedAt: at, purgeAt, lastUpdatedBy: caller.keyId });
+      });
+    },
+
+    /** Brings a deleted secret back, if its name is still free and the project has room. */
+    restore(caller: Caller, id: string): Promise<PublicSecret> {
+      return audited(caller, 'restore', { id }, async () => {
+        const deleted = await findOwned(caller, { id }, 'deleted').catch(async (err) => {
+          // Restoring a live secret changes nothing.
+          if (err instanceof SecretNotFoundError) return findOwned(caller, { id });
+          throw err;
+        });
+        if (deleted.deletedAt === null) return toPublicSecret(deleted);
+        const at = now();
+        await claimSlot(deleted.projectId, deleted._id, at);
+        try {
+          await claimName(deleted.projectId, deleted.name, deleted._id, at);
+        } catch (err) {
+          await SecretSlot.deleteMany({ secretId: deleted._id });
+          throw err;
+        }
+        await Secret.updateOne({ _id: deleted._id }, { $set: { deletedAt: null, purgeAt: null, lastUpdatedBy: caller.keyId, updatedAt: at } });
+        return toPublicSecret({ ...deleted, deletedAt: null, purgeAt: null, lastUpdatedBy: caller.keyId, updatedAt: at });
+      });
+    },
+
+    /**
+     * Purges deleted secrets whose recovery window has passed, and forgets
+     * expired idempotency keys (FerretDB has no TTL indexes). Returns how many
+     * secrets were purged. Safe to run from several nodes at once.
+     */
+    async sweep(batch = 100): Promise<number> {
+      const at = now();
+      await IdempotencyKey.deleteMany({ expiresAt: { $lte: at } });
+      const due = await Secret.find({ purgeAt: { $lte: at } }, { _id: 1 }).limit(batch).lean();
+      for (const { _id } of due) await purge(_id);
+      return due.length;
     },
 
     /**

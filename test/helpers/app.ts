@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.ts';
+import { DEFAULT_LIMITS, type SecretLimits } from '../../src/config.ts';
 import { createKeyring, generateKey } from '../../src/crypto/envelope.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -13,6 +14,7 @@ export interface TestAppOptions {
   readonly masterKey?: Buffer;
   readonly bodyLimit?: number;
   readonly now?: () => Date;
+  readonly limits?: Partial<SecretLimits>;
 }
 
 export async function startTestApp(options: TestAppOptions = {}) {
@@ -20,7 +22,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
   const connection = await connectDatabase(inject('mongoUri'), { dbName });
   const masterKey = options.masterKey ?? generateKey();
   const keyring = createKeyring('default', [['default', masterKey]]);
-  const services = await createServices({ connection, keyring, now: options.now });
+  const services = await createServices({ connection, keyring, now: options.now, limits: { ...DEFAULT_LIMITS, ...options.limits } });
   const logs: string[] = [];
   const logger = createLogger({
     level: options.logLevel ?? 'trace',
@@ -47,6 +49,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
     keyring,
     connection,
     models: services.models,
+    secrets: services.secrets,
     /** Every route the app registered. */
     routes,
 

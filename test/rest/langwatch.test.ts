@@ -254,15 +254,15 @@ describe('GET /api/secrets and /api/secrets/{id}', () => {
 });
 
 describe('DELETE /api/secrets/{id}', () => {
-  it('deletes: 200 {id, deleted: true}; the secret and its sealed versions are gone; a second delete is 404', async () => {
+  it('deletes: 200 {id, deleted: true}; the secret is gone from every lookup (kept for restore); a second delete is 404', async () => {
     const created = await call('POST', '/api/secrets', { body: { name: uniqueName('DEL'), value: 'del-value' } });
     const { id } = created.body;
     await call('PUT', `/api/secrets/${id}`, { body: { value: 'del-value-2' } });
     const res = await call('DELETE', `/api/secrets/${id}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ id, deleted: true });
-    expect(await app.models.Secret.countDocuments({ _id: id })).toBe(0);
-    expect(await app.models.SecretVersion.countDocuments({ secretId: id })).toBe(0);
+    expect(await app.models.Secret.countDocuments({ _id: id, deletedAt: null })).toBe(0);
+    expect((await call('GET', '/api/secrets')).body.map((s: { id: string }) => s.id)).not.toContain(id);
     expect((await call('GET', `/api/secrets/${id}`)).status).toBe(404);
     expect((await call('DELETE', `/api/secrets/${id}`)).body).toEqual({ error: 'Secret not found' });
     expect((await call('DELETE', '/api/secrets/nope')).status).toBe(404);

@@ -32,7 +32,10 @@ describe('OpenAPI documents', () => {
   });
 
   it.each([
-    ['langwatch', ['DELETE /api/secrets/{id}', 'GET /api/secrets', 'GET /api/secrets/{id}', 'POST /api/secrets', 'PUT /api/secrets/{id}']],
+    ['langwatch', [
+      'DELETE /api/secrets/{id}', 'GET /api/secrets', 'GET /api/secrets/{id}', 'GET /api/secrets/{id}/versions',
+      'POST /api/secrets', 'POST /api/secrets/{id}/restore', 'PUT /api/secrets/{id}',
+    ]],
     ['together', ['DELETE /v1/deployments/secrets/{id}', 'GET /v1/deployments/secrets', 'GET /v1/deployments/secrets/{id}', 'PATCH /v1/deployments/secrets/{id}', 'POST /v1/deployments/secrets']],
     ['user-secrets-v1', ['DELETE /api/v1/user/secrets/{id}', 'GET /api/v1/user/secrets', 'GET /api/v1/user/secrets/{id}', 'POST /api/v1/user/secrets', 'PUT /api/v1/user/secrets/{id}']],
     ['openhands', ['PUT /api/secrets/{secret_id}']],
@@ -46,7 +49,7 @@ describe('OpenAPI documents', () => {
     const body = create.requestBody.content['application/json'].schema;
     expect(body.properties.name).toMatchObject({ minLength: 1, maxLength: 255, pattern: '^[A-Z][A-Z0-9_]*$' });
     expect(body.properties.value).toMatchObject({ minLength: 1, maxLength: 10000 });
-    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '404', '409', '413', '422']);
+    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '404', '409', '412', '413', '422']);
 
     const together = await fetchDoc('/openapi/together.json');
     const patch = together.paths['/v1/deployments/secrets/{id}']!.patch!;

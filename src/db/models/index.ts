@@ -1,8 +1,11 @@
 import type { Connection } from 'mongoose';
 import { apiKeyModel } from './api-key.ts';
+import { auditEventModel } from './audit-event.ts';
+import { idempotencyKeyModel } from './idempotency-key.ts';
 import { projectModel } from './project.ts';
 import { secretModel } from './secret.ts';
 import { secretNameModel } from './secret-name.ts';
+import { secretSlotModel } from './secret-slot.ts';
 import { secretVersionModel } from './secret-version.ts';
 
 export function createModels(connection: Connection) {
@@ -11,6 +14,9 @@ export function createModels(connection: Connection) {
     ApiKey: apiKeyModel(connection),
     Secret: secretModel(connection),
     SecretName: secretNameModel(connection),
+    SecretSlot: secretSlotModel(connection),
+    IdempotencyKey: idempotencyKeyModel(connection),
+    AuditEvent: auditEventModel(connection),
     SecretVersion: secretVersionModel(connection),
   };
 }

@@ -16,12 +16,17 @@ const secretSchema = new Schema(
     lastUpdatedBy: { type: String, required: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
+    /** Set when deleted: the secret is in its recovery window until purgeAt, then purged. */
+    deletedAt: { type: Date, default: null },
+    purgeAt: { type: Date, default: null },
   },
   { collection: 'secrets', versionKey: false, autoIndex: false },
 );
 // Lookups by name and listing in name order. Not unique: name races are
 // decided by secret_names, whose claims are what make a name taken.
 secretSchema.index({ projectId: 1, name: 1 });
+// The purge sweep: deleted secrets whose window has passed.
+secretSchema.index({ purgeAt: 1 });
 
 export type SecretDoc = InferSchemaType<typeof secretSchema> & { _id: Types.ObjectId };
 

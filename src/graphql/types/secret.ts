@@ -96,7 +96,7 @@ const SecretConnection = builder
 /** A query answers null, not an error, for a secret the caller cannot see. */
 async function getOrNull(ctx: Context, ref: SecretRef): Promise<PublicSecret | null> {
   try {
-    return await ctx.secrets.get(ctx.actor, ref);
+    return await ctx.secrets.get(ctx.caller, ref);
   } catch (err) {
     if (err instanceof SecretNotFoundError) return null;
     throw err;
@@ -126,7 +126,7 @@ builder.queryFields((t) => ({
       after: t.arg.string(),
     },
     resolve: (_root, args, ctx) =>
-      ctx.secrets.list(ctx.actor, {
+      ctx.secrets.list(ctx.caller, {
         first: args.first ?? PAGE_SIZE_DEFAULT,
         after: args.after == null ? undefined : decodeCursor(args.after),
       }),
@@ -143,7 +143,7 @@ builder.mutationFields((t) => ({
       union: { name: 'CreateSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { input }, ctx) => ctx.secrets.create(ctx.actor, input),
+    resolve: (_root, { input }, ctx) => ctx.secrets.create(ctx.caller, input),
   }),
   updateSecret: t.field({
     type: Secret,
@@ -157,7 +157,7 @@ builder.mutationFields((t) => ({
       union: { name: 'UpdateSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { id, input }, ctx) => ctx.secrets.update(ctx.actor, { id }, { value: input.value }),
+    resolve: (_root, { id, input }, ctx) => ctx.secrets.update(ctx.caller, { id }, { value: input.value }),
   }),
   updateSecretMetadata: t.field({
     type: Secret,
@@ -173,7 +173,7 @@ builder.mutationFields((t) => ({
       dataField: { name: 'secret' },
     },
     resolve: (_root, { id, input }, ctx) =>
-      ctx.secrets.update(ctx.actor, { id }, {
+      ctx.secrets.update(ctx.caller, { id }, {
         name: input.name ?? undefined,
         description: input.description,
         provider: input.provider,

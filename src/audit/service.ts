@@ -1,0 +1,71 @@
+// The audit log: who did what to which secret, through which door, and how it
+// ended. It is written before a change is acknowledged, so no acknowledged
+// change lacks its record. It never holds a value or a key.
+import { Types } from 'mongoose';
+import type { Door } from '../auth/authenticator.ts';
+import { parseObjectId } from '../db/errors.ts';
+import type { Models } from '../db/models/index.ts';
+
+export interface AuditEntry {
+  readonly projectId?: string | null;
+  readonly keyId?: string | null;
+  readonly door: Door;
+  readonly operation: string;
+  readonly secretId?: string | null;
+  readonly secretName?: string | null;
+  readonly version?: number | null;
+  readonly outcome: string;
+  readonly requestId?: string | null;
+}
+
+export interface AuditEvent extends Required<AuditEntry> {
+  readonly id: string;
+  readonly at: Date;
+}
+
+export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?: () => Date }) {
+  const { AuditEvent } = deps.models;
+  const now = deps.now ?? (() => new Date());
+  const oid = (id: string | null | undefined) => (id ? parseObjectId(id) ?? null : null);
+
+  return {
+    async record(entry: AuditEntry): Promise<void> {
+      await AuditEvent.create({
+        at: now(),
+        projectId: oid(entry.projectId),
+        keyId: entry.keyId ?? null,
+        door: entry.door,
+        operation: entry.operation,
+        secretId: oid(entry.secretId),
+        secretName: entry.secretName ?? null,
+        version: entry.version ?? null,
+        outcome: entry.outcome,
+        requestId: entry.requestId ?? null,
+      });
+    },
+
+    /** A project's events, newest first, `first` of them after the event `after`. */
+    async list(projectId: string, page: { first: number; after?: string | undefined; secretId?: string | undefined }) {
+      const filter: Record<string, unknown> = { projectId: new Types.ObjectId(projectId) };
+      if (page.secretId !== undefined) filter.secretId = oid(page.secretId) ?? new Types.ObjectId('000000000000000000000000');
+      if (page.after !== undefined) filter._id = { $lt: oid(page.after) };
+      const docs = await AuditEvent.find(filter).sort({ _id: -1 }).limit(page.first + 1).lean();
+      const events: AuditEvent[] = docs.slice(0, page.first).map((d) => ({
+        id: d._id.toHexString(),
+        at: d.at,
+        projectId: d.projectId?.toHexString() ?? null,
+        keyId: d.keyId ?? null,
+        door: d.door as Door,
+        operation: d.operation,
+        secretId: d.secretId?.toHexString() ?? null,
+        secretName: d.secretName ?? null,
+        version: d.version ?? null,
+        outcome: d.outcome,
+        requestId: d.requestId ?? null,
+      }));
+      return { events, hasNextPage: docs.length > page.first };
+    },
+  };
+}
+
+export type AuditLog = ReturnType<typeof createAuditLog>;
