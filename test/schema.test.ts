@@ -14,12 +14,14 @@ describe('schema.graphql', () => {
   it('holds the names the contract fixes', () => {
     const sdl = printSchema(schema);
     for (const line of [
-      'createSecret(input: CreateSecretInput!): CreateSecretResult!',
+      'input: CreateSecretInput!',
+      '): CreateSecretResult!',
       'updateSecret(id: ID!, input: UpdateSecretInput!): UpdateSecretResult!',
       'secret(id: ID!): Secret',
       'secrets(after: String, first: Int): SecretConnection!',
       'union CreateSecretResult = ConflictError | CreateSecretSuccess | ValidationError',
-      'union UpdateSecretResult = NotFoundError | UpdateSecretSuccess | ValidationError',
+      // The contract's three members, plus ConflictError for compare-and-set (issue 6).
+      'union UpdateSecretResult = ConflictError | NotFoundError | UpdateSecretSuccess | ValidationError',
       'type ValidationError implements Error',
       'fields: [FieldError!]!',
       'scalar DateTime',
@@ -31,9 +33,11 @@ describe('schema.graphql', () => {
   });
 
   it('has no field that could return a value', () => {
+    const version = schema.getType('SecretVersion') as GraphQLObjectType;
+    expect(Object.keys(version.getFields()).sort()).toEqual(['createdAt', 'createdBy', 'version']);
     const secret = schema.getType('Secret') as GraphQLObjectType;
     expect(Object.keys(secret.getFields()).sort()).toEqual(
-      ['createdAt', 'createdBy', 'description', 'id', 'lastUpdatedBy', 'name', 'projectId', 'provider', 'updatedAt', 'version'],
+      ['createdAt', 'createdBy', 'deletedAt', 'description', 'id', 'lastUpdatedBy', 'name', 'projectId', 'provider', 'updatedAt', 'version', 'versions'],
     );
   });
 });

@@ -3,5 +3,6 @@ import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './types/errors.ts';
 import './types/secret.ts';
+import './types/audit.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

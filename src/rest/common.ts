@@ -15,6 +15,7 @@ import {
   QuotaExceededError,
   VersionMismatchError,
 } from '../secrets/errors.ts';
+import { idempotencyKeySchema } from '../secrets/rules.ts';
 import type { PublicSecret } from '../secrets/service.ts';
 
 declare module 'fastify' {
@@ -77,11 +78,7 @@ export const ifMatchHeader = z
   .optional()
   .describe('Write only if the secret is still at this version (its ETag, e.g. "3"); 412 otherwise');
 
-export const idempotencyKeyHeader = z
-  .string()
-  .min(1, 'Idempotency-Key must not be empty')
-  .max(255, 'Idempotency-Key must be at most 255 characters')
-  .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces')
+export const idempotencyKeyHeader = idempotencyKeySchema
   .optional()
   .describe('Repeat a create safely: the same key and request within 24 h returns the first result');
 

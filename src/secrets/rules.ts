@@ -80,3 +80,11 @@ export const projectNameSchema = z
   .trim()
   .min(1, 'Project name must not be empty')
   .max(100, 'Project name must be at most 100 characters');
+
+export const expectedVersionSchema = z.number().int().min(1, 'expectedVersion must be at least 1');
+
+export const idempotencyKeySchema = z
+  .string()
+  .min(1, 'Idempotency key must not be empty')
+  .max(255, 'Idempotency key must be at most 255 characters')
+  .regex(/^[\x21-\x7e]+$/, 'Idempotency key must be printable ASCII without spaces');

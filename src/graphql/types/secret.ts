@@ -1,16 +1,25 @@
 // The Secret type, with the queries that read secrets and the mutations that write them.
 import { GraphQLError } from 'graphql';
-import { ConflictError, NotFoundError, SecretNotFoundError } from '../../secrets/errors.ts';
+import {
+  ConflictError,
+  IdempotencyKeyReusedError,
+  NotFoundError,
+  QuotaExceededError,
+  SecretNotFoundError,
+} from '../../secrets/errors.ts';
 import {
   PAGE_SIZE_DEFAULT,
   pageSizeSchema,
   secretNameSchema,
   secretValueSchema,
   descriptionSchema,
+  expectedVersionSchema,
+  idempotencyKeySchema,
   providerSchema,
 } from '../../secrets/rules.ts';
-import type { PublicSecret, SecretRef } from '../../secrets/service.ts';
+import type { PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
 import { builder, type Context } from '../builder.ts';
+import { PageInfo } from './page-info.ts';
 import { InputValidationError } from '../validation-error.ts';
 
 export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
@@ -25,8 +34,64 @@ export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
     lastUpdatedBy: t.exposeString('lastUpdatedBy', { description: 'Id of the API key that last changed the secret.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    deletedAt: t.expose('deletedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the secret was deleted; it can be restored until its recovery window ends.',
+    }),
+    versions: t.field({
+      type: SecretVersionConnection,
+      description: "The secret's value versions, newest first: numbers, times and authors, never values.",
+      args: {
+        first: t.arg.int({ validate: { schema: pageSizeSchema } }),
+        after: t.arg.string(),
+      },
+      resolve: (secret, args, ctx) =>
+        ctx.secrets.versions(ctx.caller, { id: secret.id }, {
+          first: args.first ?? PAGE_SIZE_DEFAULT,
+          before: args.after == null ? undefined : decodeVersionCursor(args.after),
+        }),
+    }),
   }),
 });
+
+const SecretVersion = builder.objectRef<SecretVersionInfo>('SecretVersion').implement({
+  description: 'One immutable value version of a secret (its value is never exposed here).',
+  fields: (t) => ({
+    version: t.exposeInt('version'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdBy: t.exposeString('createdBy', { description: 'Id of the API key that wrote this version.' }),
+  }),
+});
+
+const encodeVersionCursor = (version: number) => Buffer.from(`v:${version}`, 'utf8').toString('base64url');
+function decodeVersionCursor(cursor: string): number {
+  const match = Buffer.from(cursor, 'base64url').toString('utf8').match(/^v:(\d{1,9})$/);
+  if (!match || encodeVersionCursor(Number(match[1])) !== cursor) throw badCursor();
+  return Number(match[1]);
+}
+
+const SecretVersionEdge = builder.objectRef<SecretVersionInfo>('SecretVersionEdge').implement({
+  fields: (t) => ({
+    cursor: t.string({ resolve: (v) => encodeVersionCursor(v.version) }),
+    node: t.field({ type: SecretVersion, resolve: (v) => v }),
+  }),
+});
+
+const SecretVersionConnection = builder
+  .objectRef<{ versions: SecretVersionInfo[]; hasNextPage: boolean }>('SecretVersionConnection')
+  .implement({
+    fields: (t) => ({
+      edges: t.field({ type: [SecretVersionEdge], resolve: (page) => page.versions }),
+      pageInfo: t.field({
+        type: PageInfo,
+        resolve: (page) => ({
+          hasNextPage: page.hasNextPage,
+          endCursor: page.versions.length > 0 ? encodeVersionCursor(page.versions[page.versions.length - 1]!.version) : null,
+        }),
+      }),
+    }),
+  });
 
 const CreateSecretInput = builder.inputType('CreateSecretInput', {
   fields: (t) => ({
@@ -49,27 +114,23 @@ const UpdateSecretMetadataInput = builder.inputType('UpdateSecretMetadataInput',
 const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
   fields: (t) => ({
     value: t.string({ required: true, validate: { schema: secretValueSchema } }),
+    expectedVersion: t.int({
+      description: 'Compare-and-set: write only if the secret is still at this version; ConflictError otherwise.',
+      validate: { schema: expectedVersionSchema },
+    }),
   }),
 });
 
 // Cursors are opaque to clients; inside they are the last name of the page.
 const encodeCursor = (name: string) => Buffer.from(name, 'utf8').toString('base64url');
+const badCursor = () =>
+  new GraphQLError('Invalid cursor: pass an endCursor from an earlier page', { extensions: { code: 'BAD_USER_INPUT' } });
 function decodeCursor(cursor: string): string {
   const name = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!cursor || encodeCursor(name) !== cursor) {
-    throw new GraphQLError('Invalid cursor: pass an endCursor from an earlier page', {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
-  }
+  if (!cursor || encodeCursor(name) !== cursor) throw badCursor();
   return name;
 }
 
-const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    endCursor: t.exposeString('endCursor', { nullable: true }),
-  }),
-});
 
 const SecretEdge = builder.objectRef<PublicSecret>('SecretEdge').implement({
   fields: (t) => ({
@@ -92,6 +153,21 @@ const SecretConnection = builder
       }),
     }),
   });
+
+/**
+ * Domain failures that GraphQL words as another error type: a full project is
+ * a ValidationError, an Idempotency-Key reused with another request a
+ * ConflictError.
+ */
+async function inGraphQLTerms<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof QuotaExceededError) throw new InputValidationError([{ path: [], message: err.message }]);
+    if (err instanceof IdempotencyKeyReusedError) throw new ConflictError(err.message);
+    throw err;
+  }
+}
 
 /** A query answers null, not an error, for a secret the caller cannot see. */
 async function getOrNull(ctx: Context, ref: SecretRef): Promise<PublicSecret | null> {
@@ -118,6 +194,11 @@ builder.queryFields((t) => ({
     args: { name: t.arg.string({ required: true }) },
     resolve: (_root, { name }, ctx) => getOrNull(ctx, { name }),
   }),
+  deletedSecrets: t.field({
+    type: [Secret],
+    description: "The caller's deleted secrets still in their recovery window, newest deletion first.",
+    resolve: (_root, _args, ctx) => ctx.secrets.listDeleted(ctx.caller),
+  }),
   secrets: t.field({
     type: SecretConnection,
     description: "The caller's secrets in name order, a page at a time.",
@@ -136,14 +217,21 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createSecret: t.field({
     type: Secret,
-    args: { input: t.arg({ type: CreateSecretInput, required: true }) },
+    args: {
+      input: t.arg({ type: CreateSecretInput, required: true }),
+      idempotencyKey: t.arg.string({
+        description: 'Repeat a create safely: the same key and input within 24 h returns the first result; another input with it is a ConflictError.',
+        validate: { schema: idempotencyKeySchema },
+      }),
+    },
     errors: {
       types: [InputValidationError, ConflictError],
       result: { name: 'CreateSecretSuccess' },
       union: { name: 'CreateSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { input }, ctx) => ctx.secrets.create(ctx.caller, input),
+    resolve: (_root, { input, idempotencyKey }, ctx) =>
+      inGraphQLTerms(ctx.secrets.create(ctx.caller, input, { idempotencyKey: idempotencyKey ?? undefined })),
   }),
   updateSecret: t.field({
     type: Secret,
@@ -152,12 +240,13 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateSecretInput, required: true }),
     },
     errors: {
-      types: [InputValidationError, NotFoundError],
+      types: [InputValidationError, NotFoundError, ConflictError],
       result: { name: 'UpdateSecretSuccess' },
       union: { name: 'UpdateSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { id, input }, ctx) => ctx.secrets.update(ctx.caller, { id }, { value: input.value }),
+    resolve: (_root, { id, input }, ctx) =>
+      ctx.secrets.update(ctx.caller, { id }, { value: input.value }, { expectedVersion: input.expectedVersion ?? undefined }),
   }),
   updateSecretMetadata: t.field({
     type: Secret,
@@ -178,5 +267,29 @@ builder.mutationFields((t) => ({
         description: input.description,
         provider: input.provider,
       }),
+  }),
+  deleteSecret: t.field({
+    type: Secret,
+    description: 'Deletes a secret: it leaves every list and lookup and its name is free again; restoreSecret brings it back during its recovery window.',
+    args: { id: t.arg.id({ required: true }) },
+    errors: {
+      types: [NotFoundError],
+      result: { name: 'DeleteSecretSuccess' },
+      union: { name: 'DeleteSecretResult' },
+      dataField: { name: 'secret' },
+    },
+    resolve: (_root, { id }, ctx) => ctx.secrets.delete(ctx.caller, { id }),
+  }),
+  restoreSecret: t.field({
+    type: Secret,
+    description: "Brings a deleted secret back during its recovery window; ConflictError if its name was taken meanwhile.",
+    args: { id: t.arg.id({ required: true }) },
+    errors: {
+      types: [InputValidationError, NotFoundError, ConflictError],
+      result: { name: 'RestoreSecretSuccess' },
+      union: { name: 'RestoreSecretResult' },
+      dataField: { name: 'secret' },
+    },
+    resolve: (_root, { id }, ctx) => inGraphQLTerms(ctx.secrets.restore(ctx.caller, id)),
   }),
 }));
