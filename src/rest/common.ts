@@ -2,7 +2,7 @@
 // sorting a failed request into one of a few kinds that each door then words
 // in its own dialect.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/service.ts';
 import type { Authenticator, Caller, Door } from '../auth/authenticator.ts';
@@ -200,3 +200,27 @@ export const dialectConstraint = {
   mustMatchWhenDerived: false,
   validate() {},
 };
+
+/**
+ * What every door's plugin starts with: zod-typed routes, JSON bodies of any
+ * content type, the API key checked before the body is read, and the door's
+ * own error bodies.
+ */
+export function setUpDoor(
+  parent: FastifyInstance,
+  deps: DoorDeps,
+  door: Door,
+  errorHandler: ReturnType<typeof doorErrorHandler>,
+  options: CredentialOptions = {},
+) {
+  const app = parent.withTypeProvider<ZodTypeProvider>();
+  acceptJsonOfAnyType(app);
+  requireApiKey(app, deps, door, options);
+  app.setErrorHandler(errorHandler);
+  return app;
+}
+
+/** The same error body schema for each of `statuses`, for a route's `response`. */
+export function errorResponses<S extends z.ZodType>(schema: S, statuses: readonly number[]): Record<number, S> {
+  return Object.fromEntries(statuses.map((status) => [status, schema]));
+}

@@ -1,20 +1,19 @@
 // REST door 1: LangWatch's /api/secrets, with its paths, bodies, statuses and
 // error strings, so that its callers only change their base URL.
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createSecretInputSchema, updateSecretInputSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
 import {
-  acceptJsonOfAnyType,
   callerOf,
   type DoorDeps,
   doorErrorHandler,
+  errorResponses,
+  setUpDoor,
   etagOf,
   expectedVersionOf,
   idempotencyKeyHeader,
   ifMatchHeader,
-  requireApiKey,
 } from './common.ts';
 
 export const langwatchSecretSchema = z.object({
@@ -78,14 +77,8 @@ export const versionSchema = z.object({ version: z.number().int(), createdAt: z.
 
 export function langwatchDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
-    const app = parent.withTypeProvider<ZodTypeProvider>();
-    acceptJsonOfAnyType(app);
-    requireApiKey(app, deps, 'langwatch');
-    app.setErrorHandler(langwatchErrorHandler);
-    const errors = {
-      400: langwatchErrorSchema, 401: langwatchErrorSchema, 404: langwatchErrorSchema, 409: langwatchErrorSchema,
-      412: langwatchErrorSchema, 413: langwatchErrorSchema, 422: langwatchErrorSchema,
-    };
+    const app = setUpDoor(parent, deps, 'langwatch', langwatchErrorHandler);
+    const errors = errorResponses(langwatchErrorSchema, [400, 401, 404, 409, 412, 413, 422]);
     const tags = ['LangWatch'];
 
     app.post('/api/secrets', {

@@ -3,19 +3,17 @@
 // The path is LangWatch's too; requests that authenticate with
 // X-Session-API-Key (and no LangWatch credential) are routed here.
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { descriptionSchema, openHandsNameSchema } from '../secrets/rules.ts';
 import type { SecretService } from '../secrets/service.ts';
 import {
-  acceptJsonOfAnyType,
   callerOf,
   type DoorDeps,
   doorErrorHandler,
+  setUpDoor,
   etagOf,
   expectedVersionOf,
   ifMatchHeader,
-  requireApiKey,
 } from './common.ts';
 
 const validationErrorSchema = z.object({
@@ -50,10 +48,7 @@ const openHandsErrorHandler = doorErrorHandler((failure) => {
 
 export function openHandsDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
-    const app = parent.withTypeProvider<ZodTypeProvider>();
-    acceptJsonOfAnyType(app);
-    requireApiKey(app, deps, 'openhands', { sessionHeader: true });
-    app.setErrorHandler(openHandsErrorHandler);
+    const app = setUpDoor(parent, deps, 'openhands', openHandsErrorHandler, { sessionHeader: true });
 
     app.put('/api/secrets/:secret_id', {
       constraints: { dialect: 'openhands' },

@@ -1,21 +1,20 @@
 // REST door 2: Together's /v1/deployments/secrets, by id or name, so that the
 // official together-ai SDK works against us given our /v1 as its base URL.
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { descriptionSchema, secretValueSchema, togetherNameSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
 import {
-  acceptJsonOfAnyType,
   callerOf,
   type DoorDeps,
   doorErrorHandler,
+  errorResponses,
+  setUpDoor,
   etagOf,
   expectedVersionOf,
   idempotencyKeyHeader,
   ifMatchHeader,
   type RequestFailure,
-  requireApiKey,
 } from './common.ts';
 
 export const togetherSecretSchema = z.object({
@@ -98,14 +97,8 @@ const togetherErrorHandler = doorErrorHandler((failure) => {
 
 export function togetherDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
-    const app = parent.withTypeProvider<ZodTypeProvider>();
-    acceptJsonOfAnyType(app);
-    requireApiKey(app, deps, 'together');
-    app.setErrorHandler(togetherErrorHandler);
-    const errors = {
-      400: togetherErrorSchema, 401: togetherErrorSchema, 404: togetherErrorSchema,
-      409: togetherErrorSchema, 412: togetherErrorSchema, 413: togetherErrorSchema,
-    };
+    const app = setUpDoor(parent, deps, 'together', togetherErrorHandler);
+    const errors = errorResponses(togetherErrorSchema, [400, 401, 404, 409, 412, 413]);
     const base = '/v1/deployments/secrets';
     const tags = ['Together'];
 

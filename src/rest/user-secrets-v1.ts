@@ -1,21 +1,20 @@
 // REST door 3: a v1 "user secrets" API under /api/v1/user/secrets, with its
 // masked previews and its canonical error envelope {code, detail, type}.
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { providerSchema, secretNameSchema, secretValueSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
 import {
-  acceptJsonOfAnyType,
   callerOf,
   type DoorDeps,
   doorErrorHandler,
+  errorResponses,
+  setUpDoor,
   etagOf,
   expectedVersionOf,
   idempotencyKeyHeader,
   ifMatchHeader,
   type RequestFailure,
-  requireApiKey,
 } from './common.ts';
 
 export const userSecretSchema = z.object({
@@ -89,14 +88,8 @@ export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService }) {
   const toUserSecret = async (secret: PublicSecret) => (await toUserSecrets([secret]))[0]!;
 
   return async function register(parent: FastifyInstance) {
-    const app = parent.withTypeProvider<ZodTypeProvider>();
-    acceptJsonOfAnyType(app);
-    requireApiKey(app, deps, 'user-secrets-v1');
-    app.setErrorHandler(canonicalErrorHandler);
-    const errors = {
-      400: canonicalErrorSchema, 401: canonicalErrorSchema, 404: canonicalErrorSchema,
-      409: canonicalErrorSchema, 412: canonicalErrorSchema, 413: canonicalErrorSchema, 422: canonicalErrorSchema,
-    };
+    const app = setUpDoor(parent, deps, 'user-secrets-v1', canonicalErrorHandler);
+    const errors = errorResponses(canonicalErrorSchema, [400, 401, 404, 409, 412, 413, 422]);
     const base = '/api/v1/user/secrets';
     const tags = ['User secrets v1'];
 
