@@ -10,7 +10,11 @@ import { graphqlRoute } from './graphql/yoga.ts';
 import type { ProjectService } from './projects/service.ts';
 import { adminRoutes } from './rest/admin.ts';
 import { z } from 'zod';
-import { dialectConstraint } from './rest/common.ts';
+import rateLimit from '@fastify/rate-limit';
+import { hashApiKey } from './auth/api-key.ts';
+import { readApiKey } from './auth/credentials.ts';
+import { instrumentRequests, type Metrics } from './metrics.ts';
+import { dialectConstraint, RateLimitedError } from './rest/common.ts';
 import { type DoorDocument, openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
 import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
 import { openHandsDoor } from './rest/openhands.ts';
@@ -19,7 +23,13 @@ import { userSecretsV1Door } from './rest/user-secrets-v1.ts';
 import type { SecretService } from './secrets/service.ts';
 
 export interface AppDeps {
-  readonly config: { readonly bodyLimit: number; readonly adminToken: string | undefined };
+  readonly config: {
+    readonly bodyLimit: number;
+    readonly adminToken: string | undefined;
+    /** Requests per API key (or address, without one) per minute; 0: no limit. */
+    readonly rateLimitPerMinute: number;
+  };
+  readonly metrics: Metrics;
   readonly logger: Logger;
   readonly authenticator: Authenticator;
   readonly audit: AuditLog;
@@ -45,6 +55,19 @@ export async function buildApp(deps: AppDeps) {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(langwatchErrorHandler);
   await registerCombinedOpenApi(app, ['xAuthToken', 'bearer', 'sessionKey', 'adminToken']);
+  instrumentRequests(app, deps.metrics);
+  if (deps.config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: deps.config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      // Per API key (by its hash, whichever header carries it), else per address.
+      keyGenerator: (request) => {
+        const key = readApiKey((name) => request.headers[name] as string | undefined, { sessionHeader: true });
+        return key ? `key:${hashApiKey(key)}` : `ip:${request.ip}`;
+      },
+      errorResponseBuilder: (_request, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),
+    });
+  }
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }),
   );
@@ -56,6 +79,7 @@ export async function buildApp(deps: AppDeps) {
   });
 
   app.get('/healthz', {
+    config: { rateLimit: false },
     schema: {
       tags: ['Operations'],
       summary: 'Health: 200 once the database answers, 503 otherwise',

@@ -58,6 +58,7 @@ const envSchema = z.object({
   SECRET_VERSIONS_KEPT: positiveInt.default(10),
   SECRET_RECOVERY_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days (0: purge at once)').transform(Number).default(7),
   PROJECT_SECRET_LIMIT: positiveInt.default(500),
+  RATE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns rate limiting off)').transform(Number).default(1200),
 });
 
 export type Config = Readonly<{
@@ -75,6 +76,8 @@ export type Config = Readonly<{
   engineCacheDir: string;
   bodyLimit: number;
   limits: SecretLimits;
+  /** Requests per API key (or address, without one) per minute; 0: no limit. */
+  rateLimitPerMinute: number;
 }>;
 
 export interface SecretLimits {
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedEngine: e.EMBEDDED_ENGINE,
     engineCacheDir: defaultEngineCacheDir(e),
     bodyLimit: e.BODY_LIMIT_BYTES,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     limits: Object.freeze({
       versionsKept: e.SECRET_VERSIONS_KEPT,
       recoveryWindowMs: Math.round(e.SECRET_RECOVERY_DAYS * 24 * 3600 * 1000),

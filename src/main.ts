@@ -8,6 +8,7 @@ import { createKeyring } from './crypto/envelope.ts';
 import { connectDatabase } from './db/connect.ts';
 import { NoDatabaseError, type ResolvedDatabase, resolveDatabase } from './db/engine/resolve.ts';
 import { createLogger } from './logger.ts';
+import { createMetrics, watchDatabase } from './metrics.ts';
 import { createServices } from './services.ts';
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -76,6 +77,8 @@ async function main() {
   }
 
   connection = await connectDatabase(database.uri);
+  const metrics = createMetrics();
+  watchDatabase(metrics, connection);
   const services = await createServices({
     connection,
     keyring: createKeyring('default', [['default', masterKey]]),
@@ -87,7 +90,7 @@ async function main() {
     services.secrets.sweep().catch((err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'sweep failed'));
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
-  app = await buildApp({ ...services, config, logger });
+  app = await buildApp({ ...services, config, logger, metrics });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

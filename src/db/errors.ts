@@ -12,3 +12,21 @@ export function isDuplicateKeyError(err: unknown): boolean {
 export function parseObjectId(id: string): Types.ObjectId | undefined {
   return /^[0-9a-f]{24}$/.test(id) ? new Types.ObjectId(id) : undefined;
 }
+
+const UNAVAILABLE = new Set([
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+]);
+
+/** The database could not be reached (as opposed to refusing a command): callers answer 503. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (UNAVAILABLE.has(e.name)) return true;
+  }
+  return false;
+}

@@ -4,11 +4,12 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
-import { createYoga } from 'graphql-yoga';
+import { createYoga, maskError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/service.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { readApiKey } from '../auth/credentials.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
 import { acceptJsonOfAnyType, doorErrorHandler } from '../rest/common.ts';
 import type { SecretService } from '../secrets/service.ts';
@@ -48,6 +49,11 @@ query List {
 
 const describe = (args: unknown[]) => args.map(String).join(' ');
 
+const databaseUnavailable = () =>
+  new GraphQLError('The database is not reachable; retry shortly.', {
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
+  });
+
 export function createGraphQLHandler(deps: GraphQLDeps) {
   const log = deps.logger.child({ component: 'graphql' });
 
@@ -68,14 +74,23 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
     graphiql: { title: 'Secrets service', defaultQuery: EXAMPLE_QUERY },
     landingPage: false,
     plugins: [EnvelopArmorPlugin()],
-    // Anything but a GraphQLError becomes "Unexpected error." for the client.
-    // isDev stays false: it would put original messages and stacks in responses.
-    maskedErrors: { isDev: false },
+    // Anything but a GraphQLError becomes "Unexpected error." for the client;
+    // a database that cannot be reached becomes a 503. isDev stays false: it
+    // would put original messages and stacks in responses.
+    maskedErrors: {
+      isDev: false,
+      maskError(error, message, isDev) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (isDatabaseUnavailable(original)) return databaseUnavailable();
+        return maskError(error, message, isDev);
+      },
+    },
     context: async ({ request, req }): Promise<Context> => {
       try {
         const actor = await deps.authenticator.authenticate(readApiKey((name) => request.headers.get(name) ?? undefined));
         return { caller: { ...actor, door: 'graphql', requestId: req.id }, secrets: deps.secrets, audit: deps.audit };
       } catch (err) {
+        if (isDatabaseUnavailable(err)) throw databaseUnavailable();
         if (!(err instanceof UnauthenticatedError)) throw err;
         await deps.audit.record({ door: 'graphql', operation: 'graphql', outcome: 'unauthenticated', requestId: req.id });
         throw new GraphQLError(err.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
@@ -95,7 +110,9 @@ export function graphqlRoute(deps: GraphQLDeps) {
   return async function register(app: FastifyInstance) {
     acceptJsonOfAnyType(app);
     app.setErrorHandler(doorErrorHandler((failure) => {
-      const code = failure.kind === 'internal' ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+      const code = { internal: 'INTERNAL_SERVER_ERROR', unavailable: 'SERVICE_UNAVAILABLE', rate_limited: 'RATE_LIMITED' }[
+        failure.kind as string
+      ] ?? 'BAD_REQUEST';
       return { body: { errors: [{ message: failure.message, extensions: { code } }] } };
     }));
     app.route({

@@ -10,7 +10,7 @@ import { UnauthenticatedError } from '../auth/errors.ts';
 import type { AuditLog } from '../audit/service.ts';
 import type { ProjectService } from '../projects/service.ts';
 import { projectNameSchema } from '../secrets/rules.ts';
-import { acceptJsonOfAnyType } from './common.ts';
+import { acceptJsonOfAnyType, errorResponses } from './common.ts';
 import { langwatchErrorHandler, langwatchErrorSchema } from './langwatch.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -40,7 +40,7 @@ export function adminRoutes(deps: { adminToken: string | undefined; projects: Pr
         body: z.object({ name: projectNameSchema }),
         response: {
           201: z.object({ id: z.string(), name: z.string(), apiKey: z.string() }),
-          400: langwatchErrorSchema, 401: langwatchErrorSchema, 413: langwatchErrorSchema, 422: langwatchErrorSchema,
+          ...errorResponses(langwatchErrorSchema, [400, 401, 413, 422, 429, 503]),
         },
       },
     }, async (request, reply) => {

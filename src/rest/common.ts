@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit/service.ts';
 import type { Authenticator, Caller, Door } from '../auth/authenticator.ts';
 import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import {
   ConflictError,
   IdempotencyKeyReusedError,
@@ -21,6 +22,15 @@ import type { PublicSecret } from '../secrets/service.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
+  }
+}
+
+/** Too many requests for one API key (or address) in the current minute. */
+export class RateLimitedError extends Error {
+  override name = 'RateLimitedError';
+  readonly statusCode = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests: retry after ${retryAfterSeconds} s.`);
   }
 }
 
@@ -107,6 +117,8 @@ export type RequestFailure =
   | { kind: 'not_found'; status: 404; message: string }
   | { kind: 'conflict'; status: 409; message: string; error: ConflictError }
   | { kind: 'precondition'; status: 412; message: string }
+  | { kind: 'rate_limited'; status: 429; message: string }
+  | { kind: 'unavailable'; status: 503; message: string }
   | { kind: 'idempotency_mismatch'; status: 422; message: string }
   | { kind: 'bad_request'; status: number; message: string }
   | { kind: 'internal'; status: 500; message: string };
@@ -127,6 +139,10 @@ export function classifyFailure(err: unknown): RequestFailure {
     return { kind: 'validation', status: 422, message, issues };
   }
   if (err instanceof UnauthenticatedError) return { kind: 'unauthenticated', status: 401, message: err.message };
+  if (err instanceof RateLimitedError) return { kind: 'rate_limited', status: 429, message: err.message };
+  if (isDatabaseUnavailable(err)) {
+    return { kind: 'unavailable', status: 503, message: 'The database is not reachable; retry shortly.' };
+  }
   if (err instanceof VersionMismatchError) {
     return { kind: 'precondition', status: 412, message: 'The secret has changed: its version does not match If-Match.' };
   }

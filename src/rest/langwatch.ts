@@ -66,6 +66,10 @@ export const langwatchErrorHandler = doorErrorHandler((failure) => {
       return { body: { error: 'precondition_failed', message: failure.message } };
     case 'idempotency_mismatch':
       return { body: { error: 'idempotency_key_reused', message: failure.message } };
+    case 'rate_limited':
+      return { body: { error: 'rate_limited', message: failure.message } };
+    case 'unavailable':
+      return { body: { error: 'service_unavailable', message: failure.message } };
     case 'internal':
       return { body: { error: 'internal_error', message: failure.message } };
   }
@@ -78,7 +82,7 @@ export const versionSchema = z.object({ version: z.number().int(), createdAt: z.
 export function langwatchDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
     const app = setUpDoor(parent, deps, 'langwatch', langwatchErrorHandler);
-    const errors = errorResponses(langwatchErrorSchema, [400, 401, 404, 409, 412, 413, 422]);
+    const errors = errorResponses(langwatchErrorSchema, [400, 401, 404, 409, 412, 413, 422, 429, 503]);
     const tags = ['LangWatch'];
 
     app.post('/api/secrets', {

@@ -10,6 +10,7 @@ import {
   callerOf,
   type DoorDeps,
   doorErrorHandler,
+  errorResponses,
   setUpDoor,
   etagOf,
   expectedVersionOf,
@@ -61,7 +62,7 @@ export function openHandsDoor(deps: DoorDeps & { secrets: SecretService }) {
         body: CustomSecretWithoutValueModel,
         response: {
           200: z.record(z.string(), z.string()),
-          400: httpErrorSchema, 401: httpErrorSchema, 404: httpErrorSchema, 412: httpErrorSchema, 413: httpErrorSchema,
+          ...errorResponses(httpErrorSchema, [400, 401, 404, 412, 413, 429, 503]),
           422: httpValidationErrorSchema,
         },
       },

@@ -76,6 +76,8 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   not_found: 'not_found_error',
   conflict: 'conflict_error',
   precondition: 'precondition_failed',
+  rate_limited: 'rate_limit_error',
+  unavailable: 'service_unavailable',
   idempotency_mismatch: 'invalid_request_error',
   internal: 'server_error',
 };
@@ -98,7 +100,7 @@ const togetherErrorHandler = doorErrorHandler((failure) => {
 export function togetherDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
     const app = setUpDoor(parent, deps, 'together', togetherErrorHandler);
-    const errors = errorResponses(togetherErrorSchema, [400, 401, 404, 409, 412, 413]);
+    const errors = errorResponses(togetherErrorSchema, [400, 401, 404, 409, 412, 413, 429, 503]);
     const base = '/v1/deployments/secrets';
     const tags = ['Together'];
 

@@ -53,6 +53,8 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   not_found: 'not_found_error',
   conflict: 'conflict_error',
   precondition: 'precondition_failed_error',
+  rate_limited: 'rate_limit_error',
+  unavailable: 'service_unavailable_error',
   idempotency_mismatch: 'idempotency_error',
   internal: 'internal_error',
 };
@@ -89,7 +91,7 @@ export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService }) {
 
   return async function register(parent: FastifyInstance) {
     const app = setUpDoor(parent, deps, 'user-secrets-v1', canonicalErrorHandler);
-    const errors = errorResponses(canonicalErrorSchema, [400, 401, 404, 409, 412, 413, 422]);
+    const errors = errorResponses(canonicalErrorSchema, [400, 401, 404, 409, 412, 413, 422, 429, 503]);
     const base = '/api/v1/user/secrets';
     const tags = ['User secrets v1'];
 

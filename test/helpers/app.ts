@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS, type SecretLimits } from '../../src/config.ts';
 import { createKeyring, generateKey } from '../../src/crypto/envelope.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
+import { createMetrics, watchDatabase } from '../../src/metrics.ts';
 import { createServices } from '../../src/services.ts';
 
 export interface TestAppOptions {
@@ -15,6 +16,7 @@ export interface TestAppOptions {
   readonly bodyLimit?: number;
   readonly now?: () => Date;
   readonly limits?: Partial<SecretLimits>;
+  readonly rateLimitPerMinute?: number;
 }
 
 export async function startTestApp(options: TestAppOptions = {}) {
@@ -29,11 +31,14 @@ export async function startTestApp(options: TestAppOptions = {}) {
     destination: { write: (line: string) => void logs.push(line) },
   });
   const adminToken = randomBytes(24).toString('hex');
+  const metrics = createMetrics();
+  watchDatabase(metrics, connection);
   const routes: import('fastify').RouteOptions[] = [];
   const app = await buildApp({
     ...services,
-    config: { bodyLimit: options.bodyLimit ?? 1_048_576, adminToken },
+    config: { bodyLimit: options.bodyLimit ?? 1_048_576, adminToken, rateLimitPerMinute: options.rateLimitPerMinute ?? 0 },
     logger,
+    metrics,
     onRoute: (route) => void routes.push(route),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -50,6 +55,12 @@ export async function startTestApp(options: TestAppOptions = {}) {
     connection,
     models: services.models,
     secrets: services.secrets,
+    metrics,
+    /** Database commands sent so far (from the driver's command monitoring). */
+    async dbCommands(): Promise<number> {
+      const metric = await metrics.dbCommands.get();
+      return metric.values.reduce((sum, v) => sum + v.value, 0);
+    },
     /** Every route the app registered. */
     routes,
 

@@ -1,0 +1,65 @@
+// Prometheus metrics (prom-client): HTTP requests by route and status, their
+// latency, database commands by name (from the driver's command monitoring),
+// and whether the database answers. They carry no secret, name or key.
+import type { FastifyInstance } from 'fastify';
+import type { Connection } from 'mongoose';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests served, by method, route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time to serve an HTTP request, by method and route',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    dbCommands: new Counter({
+      name: 'db_commands_total',
+      help: 'Database commands sent, by command name',
+      labelNames: ['command'] as const,
+      registers: [registry],
+    }),
+    dbUp: new Gauge({
+      name: 'db_up',
+      help: '1 while the database answers its heartbeats, 0 otherwise',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Counts the connection's commands and follows its heartbeats. Needs `monitorCommands: true`. */
+export function watchDatabase(metrics: Metrics, connection: Connection): void {
+  const client = connection.getClient();
+  metrics.dbUp.set(connection.readyState === 1 ? 1 : 0);
+  client.on('commandStarted', (event) => metrics.dbCommands.inc({ command: event.commandName }));
+  client.on('serverHeartbeatSucceeded', () => metrics.dbUp.set(1));
+  client.on('serverHeartbeatFailed', () => metrics.dbUp.set(0));
+  connection.on('disconnected', () => metrics.dbUp.set(0));
+  connection.on('connected', () => metrics.dbUp.set(1));
+}
+
+/**
+ * Times every request of the app (call on the root instance, before the
+ * routes) and serves GET /metrics, without credentials: it holds nothing secret.
+ */
+export function instrumentRequests(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+}
