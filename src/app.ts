@@ -72,8 +72,15 @@ export async function buildApp(deps: AppDeps) {
     reply.status(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }),
   );
 
+  // While closing, every response tells its client to hang up: a keep-alive
+  // connection would otherwise hold the drain open for its whole timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
     // Responses of a secrets service are never worth caching anywhere.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });

@@ -12,6 +12,7 @@ import { createMetrics, watchDatabase } from './metrics.ts';
 import { createServices } from './services.ts';
 
 const SWEEP_INTERVAL_MS = 60_000;
+const DRAIN_MS = 10_000;
 
 async function main() {
   let config: Config;
@@ -36,6 +37,9 @@ async function main() {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests');
+    // Requests get DRAIN_MS to finish; then the remaining connections are cut.
+    const deadline = setTimeout(() => app?.server.closeAllConnections(), DRAIN_MS);
+    deadline.unref();
     try {
       clearInterval(sweeper);
       await app?.close();

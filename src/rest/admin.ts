@@ -33,6 +33,8 @@ export function adminRoutes(deps: { adminToken: string | undefined; projects: Pr
     });
 
     app.post('/admin/projects', {
+      // Guarded by ADMIN_TOKEN (at least 16 characters), not by the per-key limit.
+      config: { rateLimit: false },
       schema: {
         tags: ['Admin'],
         summary: 'Create a project and its first API key (shown once)',

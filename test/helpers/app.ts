@@ -17,11 +17,13 @@ export interface TestAppOptions {
   readonly now?: () => Date;
   readonly limits?: Partial<SecretLimits>;
   readonly rateLimitPerMinute?: number;
+  /** Another engine than the run's shared one. */
+  readonly mongoUri?: string;
 }
 
 export async function startTestApp(options: TestAppOptions = {}) {
   const dbName = `t_${randomBytes(6).toString('hex')}`;
-  const connection = await connectDatabase(inject('mongoUri'), { dbName });
+  const connection = await connectDatabase(options.mongoUri ?? inject('mongoUri'), { dbName });
   const masterKey = options.masterKey ?? generateKey();
   const keyring = createKeyring('default', [['default', masterKey]]);
   const services = await createServices({ connection, keyring, now: options.now, limits: { ...DEFAULT_LIMITS, ...options.limits } });
