@@ -76,7 +76,7 @@ export function etagOf(secret: PublicSecret): string {
 /** If-Match, as the version a write expects: undefined when absent or `*`. */
 export function expectedVersionOf(request: FastifyRequest): number | undefined {
   const header = request.headers['if-match'];
-  if (header === undefined || header.trim() === '*') return undefined;
+  if (header === undefined || header.trim() === '' || header.trim() === '*') return undefined;
   const match = header.trim().match(/^(?:W\/)?"?(\d{1,9})"?$/);
   // A tag we never issued cannot match the current one.
   if (!match) throw new VersionMismatchError(-1, -1);
@@ -99,7 +99,9 @@ export const idempotencyKeyHeader = idempotencyKeySchema
  */
 export function acceptJsonOfAnyType(app: FastifyInstance) {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // A "__proto__" key is dropped, not refused: the body is valid JSON, and
+  // dropping it is what protects us from prototype poisoning.
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('remove', 'remove'));
 }
 
 export interface FieldIssue {

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { descriptionSchema, openHandsNameSchema } from '../secrets/rules.ts';
+import { langwatchErrorSchema } from './langwatch.ts';
 import type { SecretService } from '../secrets/service.ts';
 import {
   callerOf,
@@ -62,7 +63,9 @@ export function openHandsDoor(deps: DoorDeps & { secrets: SecretService }) {
         body: CustomSecretWithoutValueModel,
         response: {
           200: z.record(z.string(), z.string()),
-          ...errorResponses(httpErrorSchema, [400, 401, 404, 412, 413, 429, 503]),
+          ...errorResponses(httpErrorSchema, [400, 404, 412, 413, 429, 503]),
+          // Without X-Session-API-Key the path is LangWatch's, and so is its 401.
+          401: z.union([httpErrorSchema, langwatchErrorSchema]),
           422: httpValidationErrorSchema,
         },
       },
