@@ -30,7 +30,7 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
 
   return {
     async record(entry: AuditEntry): Promise<void> {
-      await AuditEvent.create({
+      await AuditEvent.collection.insertOne({
         at: now(),
         projectId: oid(entry.projectId),
         keyId: entry.keyId ?? null,

@@ -8,7 +8,7 @@
 //   secret_names     (projectId, name)     who holds a name
 //   secret_versions  (secretId, version)   who writes a version
 //   idempotency_keys (projectId, key)      who serves an Idempotency-Key
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync, randomInt } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { AuditLog } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
@@ -107,7 +107,7 @@ export function createSecretService(deps: SecretServiceDeps) {
   async function claimName(projectId: Types.ObjectId, name: string, secretId: Types.ObjectId, at: Date): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await SecretName.create({ projectId, name, secretId, createdAt: at });
+        await SecretName.collection.insertOne({ projectId, name, secretId, createdAt: at });
         return;
       } catch (err) {
         if (!isDuplicateKeyError(err) || attempt >= ATTEMPTS) throw err;
@@ -122,29 +122,36 @@ export function createSecretService(deps: SecretServiceDeps) {
     }
   }
 
-  /** Takes one of the project's free quota slots for the secret, or throws QuotaExceededError. */
+  /**
+   * Takes one of the project's free quota slots for the secret, or throws
+   * QuotaExceededError. The first try is a random slot, blind: in a project
+   * well below its limit it is almost always free, so a create costs one
+   * insert and no read however many secrets the project has. Then the taken
+   * slots are read and a random free one is tried, so that racing creates
+   * rarely pick the same one.
+   */
   async function claimSlot(projectId: Types.ObjectId, secretId: Types.ObjectId, at: Date): Promise<void> {
+    const tryInsert = async (slot: number) => {
+      try {
+        await SecretSlot.collection.insertOne({ projectId, slot, secretId, createdAt: at });
+        return true;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        return false;
+      }
+    };
+    if (await tryInsert(randomInt(limits.projectSecretLimit))) return;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const taken = await SecretSlot.find({ projectId }, { slot: 1, secretId: 1, createdAt: 1 }).lean();
       if (taken.some((s) => s.secretId.equals(secretId))) return;
       const used = new Set(taken.map((s) => s.slot));
-      let free = -1;
-      for (let slot = 0; slot < limits.projectSecretLimit; slot++) {
-        if (!used.has(slot)) {
-          free = slot;
-          break;
-        }
-      }
-      if (free < 0) {
+      const free: number[] = [];
+      for (let slot = 0; slot < limits.projectSecretLimit; slot++) if (!used.has(slot)) free.push(slot);
+      if (free.length === 0) {
         if (!(await releaseStaleSlot(taken, at))) throw new QuotaExceededError(limits.projectSecretLimit);
         continue;
       }
-      try {
-        await SecretSlot.create({ projectId, slot: free, secretId, createdAt: at });
-        return;
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err; // another create took it: look again
-      }
+      if (await tryInsert(free[randomInt(free.length)]!)) return;
     }
     throw new QuotaExceededError(limits.projectSecretLimit);
   }
@@ -170,7 +177,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       secretId: secret._id.toHexString(),
       version,
     });
-    await SecretVersion.create({ projectId: secret.projectId, secretId: secret._id, version, ...sealed, createdAt: at, createdBy: by });
+    await SecretVersion.collection.insertOne({ projectId: secret.projectId, secretId: secret._id, version, ...sealed, createdAt: at, createdBy: by });
   }
 
   async function latestVersion(secretId: Types.ObjectId) {
@@ -225,7 +232,9 @@ export function createSecretService(deps: SecretServiceDeps) {
       ]);
       if (!latest || !secret) return;
       if (secret.version >= latest.version) {
-        await SecretVersion.deleteMany({ secretId, version: { $lte: latest.version - limits.versionsKept } });
+        if (latest.version > limits.versionsKept) {
+          await SecretVersion.deleteMany({ secretId, version: { $lte: latest.version - limits.versionsKept } });
+        }
         return;
       }
       await Secret.updateOne(
@@ -380,7 +389,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         deletedAt: null,
         purgeAt: null,
       };
-      await Secret.create(doc);
+      await Secret.collection.insertOne(doc);
       return toPublicSecret(doc);
     } catch (err) {
       await undo();
@@ -433,9 +442,14 @@ export function createSecretService(deps: SecretServiceDeps) {
         const version = change.value === undefined
           ? current.version
           : await appendVersion(current, change.value, at, caller.keyId, expected);
-        await Secret.updateOne({ _id: current._id }, { $set: { ...set, lastUpdatedBy: caller.keyId, updatedAt: at } });
-        if (version !== current.version) {
-          await Secret.updateOne({ _id: current._id, version: { $lt: version } }, { $set: { version } });
+        const changes = { ...set, lastUpdatedBy: caller.keyId, updatedAt: at };
+        if (version === current.version) {
+          await Secret.updateOne({ _id: current._id }, { $set: changes });
+        } else {
+          // One write moves the pointer and the metadata; if a newer version
+          // got there first, the metadata goes alone.
+          const { matchedCount } = await Secret.updateOne({ _id: current._id, version: { $lt: version } }, { $set: { ...changes, version } });
+          if (matchedCount === 0) await Secret.updateOne({ _id: current._id }, { $set: changes });
           await settleVersions(current._id);
         }
         if (renamed) await settleClaims(current._id, at);
