@@ -50,7 +50,7 @@ async function run(seconds: number) {
     connections: job.connections,
     ...(job.amount ? { amount: job.amount } : { duration: seconds }),
     headers: { 'content-type': 'application/json', ...job.headers },
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, ...request() }) }],
+    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, ...request() }) as autocannon.Request }],
   });
 }
 
