@@ -166,8 +166,8 @@ async function startServer(target: Target, dbName: string): Promise<Server> {
     child,
     base,
     async commands() {
-      if (target === 'baseline') return ((await (await fetch(`${base}/stats`)).json()) as { commands: number }).commands;
-      const text = await (await fetch(`${base}/metrics`)).text();
+      if (target === 'baseline') return ((await (await fetchRetrying(`${base}/stats`)).json()) as { commands: number }).commands;
+      const text = await (await fetchRetrying(`${base}/metrics`)).text();
       return [...text.matchAll(/^db_commands_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
     },
     async stop() {
@@ -176,6 +176,15 @@ async function startServer(target: Target, dbName: string): Promise<Server> {
       await exited;
     },
   };
+}
+
+/** A server may close an idle keep-alive connection just as it is reused: try again once. */
+async function fetchRetrying(url: string): Promise<Response> {
+  try {
+    return await fetch(url);
+  } catch {
+    return fetch(url);
+  }
 }
 
 function cpuMicros(pid: number): number {
