@@ -90,7 +90,11 @@ async function seed(dbName: string, count: number, existing?: { projectId: strin
     await models.Project.create({ _id: projectId, name: 'bench', createdAt: new Date() });
     await models.ApiKey.create({ projectId, name: 'bench', hash: hashApiKey(apiKey), prefix: apiKeyPrefix(apiKey), createdAt: new Date() });
   }
-  const start = await models.SecretSlot.countDocuments({ projectId });
+  // Free slot numbers for the new secrets (creates during a run took random ones).
+  const used = new Set((await models.SecretSlot.find({ projectId }, { slot: 1 }).lean()).map((s) => s.slot));
+  const freeSlots: number[] = [];
+  for (let slot = 0; freeSlots.length < count; slot++) if (!used.has(slot)) freeSlots.push(slot);
+  const start = used.size;
   for (let from = 0; from < count; from += 1000) {
     const batch = Array.from({ length: Math.min(1000, count - from) }, (_, i) => {
       const index = start + from + i;
@@ -102,7 +106,7 @@ async function seed(dbName: string, count: number, existing?: { projectId: strin
         secret: { _id, projectId, name, version: 1, description: null, provider: null, createdBy: 'seed', lastUpdatedBy: 'seed', createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null },
         version: { projectId, secretId: _id, version: 1, ...sealed, createdAt: at, createdBy: 'seed' },
         name: { projectId, name, secretId: _id, createdAt: at },
-        slot: { projectId, slot: index, secretId: _id, createdAt: at },
+        slot: { projectId, slot: freeSlots[from + i]!, secretId: _id, createdAt: at },
       };
     });
     await models.SecretVersion.insertMany(batch.map((b) => b.version), { lean: true });
