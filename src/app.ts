@@ -2,7 +2,7 @@
 // It never listens: main.ts does, and tests start the very same app.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type RouteOptions } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
@@ -16,6 +16,7 @@ import { readApiKey } from './auth/credentials.ts';
 import { instrumentRequests, type Metrics } from './metrics.ts';
 import { dialectConstraint, RateLimitedError } from './rest/common.ts';
 import { type DoorDocument, openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
+import { serializerCompiler } from './rest/serializer.ts';
 import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
 import { openHandsDoor } from './rest/openhands.ts';
 import { togetherDoor } from './rest/together.ts';

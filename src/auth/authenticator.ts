@@ -1,5 +1,6 @@
 // Turns a presented API key into the actor a request acts as.
 import { LRUCache } from 'lru-cache';
+import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-key.ts';
 import { UnauthenticatedError } from './errors.ts';
@@ -38,7 +39,7 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'> }) {
       const hash = hashApiKey(presented);
       const cached = cache.get(hash);
       if (cached) return cached;
-      const key = await ApiKey.findOne({ hash }, { projectId: 1 }).lean();
+      const key = await ApiKey.collection.findOne<{ _id: Types.ObjectId; projectId: Types.ObjectId }>({ hash }, { projection: { projectId: 1 } });
       if (!key) throw new UnauthenticatedError('Invalid API key.');
       const actor = { projectId: key.projectId.toHexString(), keyId: key._id.toHexString() };
       cache.set(hash, actor);

@@ -8,8 +8,9 @@
 // OpenAPI document can describe only one operation per path and method.
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import { dialectConstraint } from './common.ts';
+import { serializerCompiler } from './serializer.ts';
 
 type SecurityScheme = Record<string, unknown>;
 
