@@ -233,14 +233,18 @@ export function createSecretService(deps: SecretServiceDeps) {
    * write and repairs what it sees: the writer whose write lands last also
    * checks last, and the pointer settles on the newest version.
    */
-  async function settleVersions(secretId: Types.ObjectId): Promise<void> {
+  async function settleVersions(secretId: Types.ObjectId, written: number): Promise<void> {
     for (let round = 0; round < ATTEMPTS; round++) {
-      const [latest, secret] = await Promise.all([
-        latestVersion(secretId),
-        Secret.collection.findOne<{ version: number }>({ _id: secretId }, { projection: { version: 1 } }),
-      ]);
-      if (!latest || !secret) return;
-      if (secret.version >= latest.version) {
+      const latest = await latestVersion(secretId);
+      if (!latest) return;
+      // Still the newest: the pointer was moved to it by our own write, and a
+      // slower writer of an older version that lands after us repairs after
+      // itself. Only when a newer version exists must the pointer be checked.
+      const pointer = latest.version === written && round === 0
+        ? written
+        : (await Secret.collection.findOne<{ version: number }>({ _id: secretId }, { projection: { version: 1 } }))?.version;
+      if (pointer === undefined) return;
+      if (pointer >= latest.version) {
         if (latest.version > limits.versionsKept) {
           await SecretVersion.deleteMany({ secretId, version: { $lte: latest.version - limits.versionsKept } });
         }
@@ -460,7 +464,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           // got there first, the metadata goes alone.
           const { matchedCount } = await Secret.updateOne({ _id: current._id, version: { $lt: version } }, { $set: { ...changes, version } });
           if (matchedCount === 0) await Secret.updateOne({ _id: current._id }, { $set: changes });
-          await settleVersions(current._id);
+          await settleVersions(current._id, version);
         }
         if (renamed) await settleClaims(current._id, at);
         return toPublicSecret({ ...current, ...set, version, lastUpdatedBy: caller.keyId, updatedAt: at });
