@@ -12,9 +12,11 @@ import { createHmac, hkdfSync, randomInt } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { AuditLog } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
+import { ForbiddenError } from '../auth/errors.ts';
+import { requireScope } from '../auth/scopes.ts';
 import type { SecretLimits } from '../config.ts';
 import { type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
-import { isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
+import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import type { SecretDoc } from '../db/models/secret.ts';
 import {
@@ -285,6 +287,7 @@ export function createSecretService(deps: SecretServiceDeps) {
   // ---- audit --------------------------------------------------------------------
 
   function outcomeOf(err: unknown): string {
+    if (err instanceof ForbiddenError) return 'forbidden';
     if (err instanceof VersionMismatchError) return 'version_mismatch';
     if (err instanceof QuotaExceededError) return 'quota_exceeded';
     if (err instanceof IdempotencyKeyReusedError) return 'idempotency_key_reused';
@@ -302,10 +305,14 @@ export function createSecretService(deps: SecretServiceDeps) {
     const base = { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation };
     let secret: PublicSecret;
     try {
+      requireScope(caller, 'secrets:write');
       secret = await change();
     } catch (err) {
-      const target = ref === null ? {} : 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
-      await deps.audit.record({ ...base, ...target, outcome: outcomeOf(err) }).catch(() => {});
+      // A failure changed nothing; with the database away it cannot be recorded either.
+      if (!isDatabaseUnavailable(err)) {
+        const target = ref === null ? {} : 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
+        await deps.audit.record({ ...base, ...target, outcome: outcomeOf(err) }).catch(() => {});
+      }
       throw err;
     }
     const outcome = replayed.has(secret) ? 'replayed' : 'success';
@@ -406,7 +413,9 @@ export function createSecretService(deps: SecretServiceDeps) {
       await Secret.collection.insertOne(doc);
       return toPublicSecret(doc);
     } catch (err) {
-      await undo();
+      // With the database away the undo would only wait out server selection
+      // again; what is left is invisible, and its claims go stale.
+      if (!isDatabaseUnavailable(err)) await undo();
       throw err;
     }
   }
@@ -472,11 +481,13 @@ export function createSecretService(deps: SecretServiceDeps) {
     },
 
     async get(caller: Caller, ref: SecretRef): Promise<PublicSecret> {
+      requireScope(caller, 'secrets:read');
       return toPublicSecret(await findOwned(caller, ref));
     },
 
     /** The caller's live secrets in name order, `first` of them after the name `after`. */
     async list(caller: Caller, page: { first: number; after?: string | undefined }) {
+      requireScope(caller, 'secrets:read');
       const filter = page.after === undefined
         ? { projectId: caller.projectId, ...LIVE }
         : { projectId: caller.projectId, ...LIVE, name: { $gt: page.after } };
@@ -486,18 +497,21 @@ export function createSecretService(deps: SecretServiceDeps) {
 
     /** Every live secret of the caller's project, in name order (the REST lists have no pages). */
     async listAll(caller: Caller): Promise<PublicSecret[]> {
+      requireScope(caller, 'secrets:read');
       const docs = await Secret.find({ projectId: caller.projectId, ...LIVE }).sort({ name: 1 }).lean();
       return docs.map(toPublicSecret);
     },
 
     /** The caller's deleted secrets still in their recovery window, newest deletion first. */
     async listDeleted(caller: Caller): Promise<PublicSecret[]> {
+      requireScope(caller, 'secrets:read');
       const docs = await Secret.find({ projectId: caller.projectId, deletedAt: { $ne: null } }).sort({ deletedAt: -1 }).lean();
       return docs.map(toPublicSecret);
     },
 
     /** A secret's versions, newest first: numbers, times and authors, never values. */
     async versions(caller: Caller, ref: SecretRef, page: { first: number; before?: number | undefined }) {
+      requireScope(caller, 'secrets:read');
       const secret = await findOwned(caller, ref);
       const filter = page.before === undefined ? { secretId: secret._id } : { secretId: secret._id, version: { $lt: page.before } };
       const docs = await SecretVersion.find(filter, { version: 1, createdAt: 1, createdBy: 1 }).sort({ version: -1 }).limit(page.first + 1).lean();
