@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './audit/service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { graphqlRoute } from './graphql/yoga.ts';
+import type { KeyService } from './keys/service.ts';
 import type { ProjectService } from './projects/service.ts';
 import { adminRoutes } from './rest/admin.ts';
 import { z } from 'zod';
@@ -36,6 +37,7 @@ export interface AppDeps {
   readonly audit: AuditLog;
   readonly secrets: SecretService;
   readonly projects: ProjectService;
+  readonly keys: KeyService;
   /** Resolves when the database answers; rejects otherwise. */
   readonly pingDatabase: () => Promise<void>;
   /** Told of every route as it is registered (tests use it to check the OpenAPI documents). */

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS, type SecretLimits } from './config.ts';
 import type { MasterKeyring } from './crypto/envelope.ts';
 import { pingDatabase } from './db/connect.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
+import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
 import { createSecretService } from './secrets/service.ts';
 
@@ -21,9 +22,10 @@ export async function createServices(deps: {
   return {
     models,
     audit,
-    authenticator: createAuthenticator({ models }),
+    authenticator: createAuthenticator({ models, now: deps.now }),
     secrets: createSecretService({ models, keyring: deps.keyring, audit, limits: deps.limits ?? DEFAULT_LIMITS, now: deps.now }),
     projects: createProjectService({ models, now: deps.now }),
+    keys: createKeyService({ models, audit, now: deps.now }),
     pingDatabase: () => pingDatabase(deps.connection),
   };
 }

@@ -19,9 +19,13 @@ describe('schema.graphql', () => {
       'updateSecret(id: ID!, input: UpdateSecretInput!): UpdateSecretResult!',
       'secret(id: ID!): Secret',
       'secrets(after: String, first: Int): SecretConnection!',
-      'union CreateSecretResult = ConflictError | CreateSecretSuccess | ValidationError',
+      // The contract's members, plus ForbiddenError for scoped keys (issue 8).
+      'union CreateSecretResult = ConflictError | CreateSecretSuccess | ForbiddenError | ValidationError',
       // The contract's three members, plus ConflictError for compare-and-set (issue 6).
-      'union UpdateSecretResult = ConflictError | NotFoundError | UpdateSecretSuccess | ValidationError',
+      'union UpdateSecretResult = ConflictError | ForbiddenError | NotFoundError | UpdateSecretSuccess | ValidationError',
+      'createApiKey(input: CreateApiKeyInput!): CreateApiKeyResult!',
+      'revokeApiKey(id: ID!): RevokeApiKeyResult!',
+      'apiKeys(after: String, first: Int): ApiKeyConnection!',
       'type ValidationError implements Error',
       'fields: [FieldError!]!',
       'scalar DateTime',
@@ -29,7 +33,7 @@ describe('schema.graphql', () => {
       expect(sdl).toContain(line);
     }
     expect(sdl).toMatch(/interface Error \{\s+code: ErrorCode!\s+message: String!\s+\}/);
-    expect(sdl).toMatch(/enum ErrorCode \{\s+CONFLICT\s+NOT_FOUND\s+VALIDATION_FAILED\s+\}/);
+    expect(sdl).toMatch(/enum ErrorCode \{\s+CONFLICT\s+FORBIDDEN\s+NOT_FOUND\s+VALIDATION_FAILED\s+\}/);
   });
 
   it('has no field that could return a value', () => {

@@ -3,11 +3,13 @@ import { LRUCache } from 'lru-cache';
 import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-key.ts';
+import { SCOPES, type Scope } from './scopes.ts';
 import { UnauthenticatedError } from './errors.ts';
 
 export interface Actor {
   readonly projectId: string;
   readonly keyId: string;
+  readonly scopes: readonly Scope[];
 }
 
 export type Door = 'graphql' | 'langwatch' | 'together' | 'user-secrets-v1' | 'openhands' | 'admin';
@@ -27,9 +29,18 @@ export interface Caller extends Actor {
 export const AUTH_CACHE_TTL_MS = 2_000;
 const AUTH_CACHE_MAX = 10_000;
 
-export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'> }) {
+interface KeyRecord {
+  _id: Types.ObjectId;
+  projectId: Types.ObjectId;
+  scopes?: Scope[];
+  expiresAt?: Date | null;
+  revokedAt?: Date | null;
+}
+
+export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?: () => Date }) {
   const { ApiKey } = deps.models;
-  const cache = new LRUCache<string, Actor>({ max: AUTH_CACHE_MAX, ttl: AUTH_CACHE_TTL_MS });
+  const now = deps.now ?? (() => new Date());
+  const cache = new LRUCache<string, { actor: Actor; expiresAt: number }>({ max: AUTH_CACHE_MAX, ttl: AUTH_CACHE_TTL_MS });
 
   return {
     async authenticate(presented: string | undefined): Promise<Actor> {
@@ -37,12 +48,24 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'> }) {
       // A malformed key cannot exist: refuse it without a database round trip.
       if (!isWellFormedApiKey(presented)) throw new UnauthenticatedError('Invalid API key.');
       const hash = hashApiKey(presented);
+      const at = now();
       const cached = cache.get(hash);
-      if (cached) return cached;
-      const key = await ApiKey.collection.findOne<{ _id: Types.ObjectId; projectId: Types.ObjectId }>({ hash }, { projection: { projectId: 1 } });
-      if (!key) throw new UnauthenticatedError('Invalid API key.');
-      const actor = { projectId: key.projectId.toHexString(), keyId: key._id.toHexString() };
-      cache.set(hash, actor);
+      // An expiry is exact even from the cache; a revocation shows within the cache's TTL.
+      if (cached && cached.expiresAt > at.getTime()) return cached.actor;
+      const key = await ApiKey.collection.findOne<KeyRecord>(
+        { hash },
+        { projection: { projectId: 1, scopes: 1, expiresAt: 1, revokedAt: 1 } },
+      );
+      if (!key || key.revokedAt) throw new UnauthenticatedError('Invalid API key.');
+      if (key.expiresAt && key.expiresAt.getTime() <= at.getTime()) throw new UnauthenticatedError('This API key has expired.');
+      const actor: Actor = {
+        projectId: key.projectId.toHexString(),
+        keyId: key._id.toHexString(),
+        scopes: key.scopes ?? [...SCOPES],
+      };
+      cache.set(hash, { actor, expiresAt: key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY });
+      // Noted at most once per TTL per node: a cache miss, not every request.
+      void ApiKey.collection.updateOne({ _id: key._id }, { $set: { lastUsedAt: at } }).catch(() => {});
       return actor;
     },
   };

@@ -5,3 +5,11 @@ export class UnauthenticatedError extends Error {
     super(message);
   }
 }
+
+/** The key is valid but lacks the scope the call needs. Another project's secret is "not found", never this. */
+export class ForbiddenError extends Error {
+  override name = 'ForbiddenError';
+  constructor(readonly scope: string) {
+    super(`This API key lacks the ${scope} scope`);
+  }
+}

@@ -5,12 +5,14 @@ import ZodPlugin from '@pothos/plugin-zod';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { AuditLog } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
+import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import { InputValidationError } from './validation-error.ts';
 
 export interface Context {
   readonly caller: Caller;
   readonly secrets: SecretService;
+  readonly keys: KeyService;
   readonly audit: AuditLog;
 }
 

@@ -4,5 +4,6 @@ import { builder } from './builder.ts';
 import './types/errors.ts';
 import './types/secret.ts';
 import './types/audit.ts';
+import './types/api-key.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

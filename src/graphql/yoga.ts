@@ -10,8 +10,9 @@ import type { AuditLog } from '../audit/service.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { readApiKey } from '../auth/credentials.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
-import { UnauthenticatedError } from '../auth/errors.ts';
+import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
 import { acceptJsonOfAnyType, doorErrorHandler } from '../rest/common.ts';
+import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { Context } from './builder.ts';
 import { schema } from './schema.ts';
@@ -20,6 +21,7 @@ export interface GraphQLDeps {
   readonly authenticator: Authenticator;
   readonly audit: AuditLog;
   readonly secrets: SecretService;
+  readonly keys: KeyService;
   readonly logger: Logger;
 }
 
@@ -82,13 +84,16 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
       maskError(error, message, isDev) {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (isDatabaseUnavailable(original)) return databaseUnavailable();
+        if (original instanceof ForbiddenError) {
+          return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+        }
         return maskError(error, message, isDev);
       },
     },
     context: async ({ request, req }): Promise<Context> => {
       try {
         const actor = await deps.authenticator.authenticate(readApiKey((name) => request.headers.get(name) ?? undefined));
-        return { caller: { ...actor, door: 'graphql', requestId: req.id }, secrets: deps.secrets, audit: deps.audit };
+        return { caller: { ...actor, door: 'graphql', requestId: req.id }, secrets: deps.secrets, keys: deps.keys, audit: deps.audit };
       } catch (err) {
         if (isDatabaseUnavailable(err)) throw databaseUnavailable();
         if (!(err instanceof UnauthenticatedError)) throw err;

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Types } from 'mongoose';
 import { apiKeyPrefix, generateApiKey, hashApiKey, isWellFormedApiKey } from '../auth/api-key.ts';
+import { SCOPES } from '../auth/scopes.ts';
 import type { Models } from '../db/models/index.ts';
 
 export const DEV_API_KEY_FILE = 'dev-api-key';
@@ -21,7 +22,7 @@ export function createProjectService(deps: { models: Pick<Models, 'Project' | 'A
 
   async function issueKey(projectId: Types.ObjectId, name: string): Promise<string> {
     const key = generateApiKey();
-    await ApiKey.create({ projectId, name, hash: hashApiKey(key), prefix: apiKeyPrefix(key), createdAt: now() });
+    await ApiKey.create({ projectId, name, hash: hashApiKey(key), prefix: apiKeyPrefix(key), scopes: [...SCOPES], createdAt: now() });
     return key;
   }
 

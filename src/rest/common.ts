@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/service.ts';
 import type { Authenticator, Caller, Door } from '../auth/authenticator.ts';
 import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
-import { UnauthenticatedError } from '../auth/errors.ts';
+import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import {
   ConflictError,
@@ -118,6 +118,7 @@ export type RequestFailure =
   | { kind: 'unauthenticated'; status: 401; message: string }
   | { kind: 'not_found'; status: 404; message: string }
   | { kind: 'conflict'; status: 409; message: string; error: ConflictError }
+  | { kind: 'forbidden'; status: 403; message: string }
   | { kind: 'precondition'; status: 412; message: string }
   | { kind: 'rate_limited'; status: 429; message: string }
   | { kind: 'unavailable'; status: 503; message: string }
@@ -141,6 +142,7 @@ export function classifyFailure(err: unknown): RequestFailure {
     return { kind: 'validation', status: 422, message, issues };
   }
   if (err instanceof UnauthenticatedError) return { kind: 'unauthenticated', status: 401, message: err.message };
+  if (err instanceof ForbiddenError) return { kind: 'forbidden', status: 403, message: err.message };
   if (err instanceof RateLimitedError) return { kind: 'rate_limited', status: 429, message: err.message };
   if (isDatabaseUnavailable(err)) {
     return { kind: 'unavailable', status: 503, message: 'The database is not reachable; retry shortly.' };

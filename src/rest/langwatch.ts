@@ -57,6 +57,8 @@ export const langwatchErrorHandler = doorErrorHandler((failure) => {
       return { body: { error: 'payload_too_large', message: failure.message } };
     case 'unauthenticated':
       return { body: { error: 'Unauthorized', message: failure.message } };
+    case 'forbidden':
+      return { body: { error: 'Forbidden', message: failure.message } };
     case 'not_found':
     case 'conflict':
       return { body: { error: failure.message } };
@@ -82,7 +84,7 @@ export const versionSchema = z.object({ version: z.number().int(), createdAt: z.
 export function langwatchDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
     const app = setUpDoor(parent, deps, 'langwatch', langwatchErrorHandler);
-    const errors = errorResponses(langwatchErrorSchema, [400, 401, 404, 409, 412, 413, 422, 429, 503]);
+    const errors = errorResponses(langwatchErrorSchema, [400, 401, 403, 404, 409, 412, 413, 422, 429, 503]);
     const tags = ['LangWatch'];
 
     app.post('/api/secrets', {

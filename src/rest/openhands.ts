@@ -63,7 +63,7 @@ export function openHandsDoor(deps: DoorDeps & { secrets: SecretService }) {
         body: CustomSecretWithoutValueModel,
         response: {
           200: z.record(z.string(), z.string()),
-          ...errorResponses(httpErrorSchema, [400, 404, 412, 413, 429, 503]),
+          ...errorResponses(httpErrorSchema, [400, 403, 404, 412, 413, 429, 503]),
           // Without X-Session-API-Key the path is LangWatch's, and so is its 401.
           401: z.union([httpErrorSchema, langwatchErrorSchema]),
           422: httpValidationErrorSchema,

@@ -73,6 +73,7 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   bad_request: 'invalid_request_error',
   too_large: 'invalid_request_error',
   unauthenticated: 'authentication_error',
+  forbidden: 'permission_error',
   not_found: 'not_found_error',
   conflict: 'conflict_error',
   precondition: 'precondition_failed',
@@ -100,7 +101,7 @@ const togetherErrorHandler = doorErrorHandler((failure) => {
 export function togetherDoor(deps: DoorDeps & { secrets: SecretService }) {
   return async function register(parent: FastifyInstance) {
     const app = setUpDoor(parent, deps, 'together', togetherErrorHandler);
-    const errors = errorResponses(togetherErrorSchema, [400, 401, 404, 409, 412, 413, 429, 503]);
+    const errors = errorResponses(togetherErrorSchema, [400, 401, 403, 404, 409, 412, 413, 429, 503]);
     const base = '/v1/deployments/secrets';
     const tags = ['Together'];
 

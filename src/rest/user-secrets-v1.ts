@@ -50,6 +50,7 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   bad_request: 'invalid_request_error',
   too_large: 'payload_too_large_error',
   unauthenticated: 'authentication_error',
+  forbidden: 'permission_error',
   not_found: 'not_found_error',
   conflict: 'conflict_error',
   precondition: 'precondition_failed_error',
@@ -91,7 +92,7 @@ export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService }) {
 
   return async function register(parent: FastifyInstance) {
     const app = setUpDoor(parent, deps, 'user-secrets-v1', canonicalErrorHandler);
-    const errors = errorResponses(canonicalErrorSchema, [400, 401, 404, 409, 412, 413, 422, 429, 503]);
+    const errors = errorResponses(canonicalErrorSchema, [400, 401, 403, 404, 409, 412, 413, 422, 429, 503]);
     const base = '/api/v1/user/secrets';
     const tags = ['User secrets v1'];
 

@@ -49,7 +49,7 @@ describe('OpenAPI documents', () => {
     const body = create.requestBody.content['application/json'].schema;
     expect(body.properties.name).toMatchObject({ minLength: 1, maxLength: 255, pattern: '^[A-Z][A-Z0-9_]*$' });
     expect(body.properties.value).toMatchObject({ minLength: 1, maxLength: 10000 });
-    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '404', '409', '412', '413', '422', '429', '503']);
+    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '403', '404', '409', '412', '413', '422', '429', '503']);
 
     const together = await fetchDoc('/openapi/together.json');
     const patch = together.paths['/v1/deployments/secrets/{id}']!.patch!;

@@ -8,7 +8,12 @@ const apiKeySchema = new Schema(
     hash: { type: String, required: true },
     /** The first characters of the key, to recognise it in a list. */
     prefix: { type: String, required: true },
+    /** Absent on keys made before scopes existed: those have every scope. */
+    scopes: { type: [String], default: undefined },
     createdAt: { type: Date, required: true },
+    expiresAt: { type: Date, default: null },
+    revokedAt: { type: Date, default: null },
+    lastUsedAt: { type: Date, default: null },
   },
   { collection: 'api_keys', versionKey: false, autoIndex: false },
 );

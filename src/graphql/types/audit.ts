@@ -1,6 +1,7 @@
 // The audit log, read through GraphQL: the caller's project only, newest first.
 import { GraphQLError } from 'graphql';
 import type { AuditEvent as AuditEventShape } from '../../audit/service.ts';
+import { requireScope } from '../../auth/scopes.ts';
 import { parseObjectId } from '../../db/errors.ts';
 import { PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
 import { builder } from '../builder.ts';
@@ -51,6 +52,7 @@ builder.queryField('auditEvents', (t) =>
       secretId: t.arg.id(),
     },
     resolve: (_root, args, ctx) => {
+      requireScope(ctx.caller, 'secrets:read');
       if (args.after != null && !parseObjectId(args.after)) {
         throw new GraphQLError('Invalid cursor: pass an endCursor from an earlier page', { extensions: { code: 'BAD_USER_INPUT' } });
       }

@@ -1,10 +1,11 @@
 // The Error interface, its codes, and one object type per domain error class.
+import { ForbiddenError } from '../../auth/errors.ts';
 import { ConflictError, NotFoundError } from '../../secrets/errors.ts';
 import { builder } from '../builder.ts';
 import { InputValidationError } from '../validation-error.ts';
 
 export const ErrorCode = builder.enumType('ErrorCode', {
-  values: ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT'] as const,
+  values: ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN'] as const,
 });
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -47,4 +48,11 @@ builder.objectType(ConflictError, {
   description: 'The change collides with existing state, such as a taken name.',
   interfaces: [ErrorInterface],
   fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'CONFLICT' as const }) }),
+});
+
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  description: "The API key lacks the scope this call needs (another project's secret is NotFoundError, never this).",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'FORBIDDEN' as const }) }),
 });

@@ -17,6 +17,7 @@ import {
   idempotencyKeySchema,
   providerSchema,
 } from '../../secrets/rules.ts';
+import { ForbiddenError } from '../../auth/errors.ts';
 import type { PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
 import { builder, type Context } from '../builder.ts';
 import { PageInfo } from './page-info.ts';
@@ -225,7 +226,7 @@ builder.mutationFields((t) => ({
       }),
     },
     errors: {
-      types: [InputValidationError, ConflictError],
+      types: [InputValidationError, ConflictError, ForbiddenError],
       result: { name: 'CreateSecretSuccess' },
       union: { name: 'CreateSecretResult' },
       dataField: { name: 'secret' },
@@ -240,7 +241,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateSecretInput, required: true }),
     },
     errors: {
-      types: [InputValidationError, NotFoundError, ConflictError],
+      types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],
       result: { name: 'UpdateSecretSuccess' },
       union: { name: 'UpdateSecretResult' },
       dataField: { name: 'secret' },
@@ -256,7 +257,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateSecretMetadataInput, required: true }),
     },
     errors: {
-      types: [InputValidationError, NotFoundError, ConflictError],
+      types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],
       result: { name: 'UpdateSecretMetadataSuccess' },
       union: { name: 'UpdateSecretMetadataResult' },
       dataField: { name: 'secret' },
@@ -273,7 +274,7 @@ builder.mutationFields((t) => ({
     description: 'Deletes a secret: it leaves every list and lookup and its name is free again; restoreSecret brings it back during its recovery window.',
     args: { id: t.arg.id({ required: true }) },
     errors: {
-      types: [NotFoundError],
+      types: [NotFoundError, ForbiddenError],
       result: { name: 'DeleteSecretSuccess' },
       union: { name: 'DeleteSecretResult' },
       dataField: { name: 'secret' },
@@ -285,7 +286,7 @@ builder.mutationFields((t) => ({
     description: "Brings a deleted secret back during its recovery window; ConflictError if its name was taken meanwhile.",
     args: { id: t.arg.id({ required: true }) },
     errors: {
-      types: [InputValidationError, NotFoundError, ConflictError],
+      types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],
       result: { name: 'RestoreSecretSuccess' },
       union: { name: 'RestoreSecretResult' },
       dataField: { name: 'secret' },

@@ -1,0 +1,16 @@
+// What an API key may do. Admin-made and development keys have all four.
+import { z } from 'zod';
+import { ForbiddenError } from './errors.ts';
+
+export const SCOPES = ['secrets:read', 'secrets:write', 'secrets:reveal', 'keys:manage'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const scopesSchema = z
+  .array(z.enum(SCOPES, { message: `Scopes are ${SCOPES.join(', ')}` }))
+  .min(1, 'A key needs at least one scope')
+  .transform((scopes) => [...new Set(scopes)]);
+
+/** Throws ForbiddenError unless the caller's key has `scope`. */
+export function requireScope(caller: { readonly scopes: readonly Scope[] }, scope: Scope): void {
+  if (!caller.scopes.includes(scope)) throw new ForbiddenError(scope);
+}

@@ -1,0 +1,91 @@
+// API key management: create (the key is returned once), list, revoke. Needs keys:manage.
+import { ForbiddenError } from '../../auth/errors.ts';
+import { SCOPES, type Scope, scopesSchema } from '../../auth/scopes.ts';
+import { type ApiKeyInfo, ExpiryInPastError } from '../../keys/service.ts';
+import { NotFoundError } from '../../secrets/errors.ts';
+import { PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
+import { builder } from '../builder.ts';
+import { InputValidationError } from '../validation-error.ts';
+import { PageInfo } from './page-info.ts';
+import { z } from 'zod';
+
+const ApiKey = builder.objectRef<ApiKeyInfo>('ApiKey').implement({
+  description: 'An API key of the project. Only its prefix is ever shown again after creation.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    prefix: t.exposeString('prefix', { description: 'The first 10 characters of the key.' }),
+    scopes: t.exposeStringList('scopes', { description: SCOPES.join(', ') }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const CreateApiKeySuccess = builder.objectRef<{ apiKey: ApiKeyInfo; key: string }>('CreateApiKeySuccess').implement({
+  fields: (t) => ({
+    apiKey: t.field({ type: ApiKey, resolve: (result) => result.apiKey }),
+    key: t.exposeString('key', { description: 'The key itself: shown this once, stored only as a hash.' }),
+  }),
+});
+
+const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, validate: { schema: z.string().trim().min(1, 'Name must not be empty').max(100, 'Name must be at most 100 characters') } }),
+    scopes: t.stringList({ required: true, validate: { schema: scopesSchema } }),
+    expiresAt: t.field({ type: 'DateTime' }),
+  }),
+});
+
+const ApiKeyEdge = builder.objectRef<ApiKeyInfo>('ApiKeyEdge').implement({
+  fields: (t) => ({
+    cursor: t.exposeString('id'),
+    node: t.field({ type: ApiKey, resolve: (key) => key }),
+  }),
+});
+
+const ApiKeyConnection = builder.objectRef<{ keys: ApiKeyInfo[]; hasNextPage: boolean }>('ApiKeyConnection').implement({
+  fields: (t) => ({
+    edges: t.field({ type: [ApiKeyEdge], resolve: (page) => page.keys }),
+    pageInfo: t.field({ type: PageInfo, resolve: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.keys.at(-1)?.id ?? null }) }),
+  }),
+});
+
+builder.queryField('apiKeys', (t) =>
+  t.field({
+    type: ApiKeyConnection,
+    description: "The project's API keys, oldest first (needs keys:manage).",
+    args: { first: t.arg.int({ validate: { schema: pageSizeSchema } }), after: t.arg.string() },
+    resolve: (_root, args, ctx) => ctx.keys.list(ctx.caller, { first: args.first ?? PAGE_SIZE_DEFAULT, after: args.after ?? undefined }),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  createApiKey: t.field({
+    type: CreateApiKeySuccess,
+    description: 'Creates an API key for the caller\'s project with the given scopes (needs keys:manage).',
+    args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
+    errors: { types: [InputValidationError, ForbiddenError], directResult: true, union: { name: 'CreateApiKeyResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      try {
+        return await ctx.keys.create(ctx.caller, { name: input.name, scopes: input.scopes as Scope[], expiresAt: input.expiresAt ?? null });
+      } catch (err) {
+        if (err instanceof ExpiryInPastError) throw new InputValidationError([{ path: ['input', 'expiresAt'], message: err.message }]);
+        throw err;
+      }
+    },
+  }),
+  revokeApiKey: t.field({
+    type: ApiKey,
+    description: 'Revokes a key of the caller\'s project; every node refuses it within 2 s (needs keys:manage).',
+    args: { id: t.arg.id({ required: true }) },
+    errors: {
+      types: [NotFoundError, ForbiddenError],
+      result: { name: 'RevokeApiKeySuccess' },
+      union: { name: 'RevokeApiKeyResult' },
+      dataField: { name: 'apiKey' },
+    },
+    resolve: (_root, { id }, ctx) => ctx.keys.revoke(ctx.caller, id),
+  }),
+}));

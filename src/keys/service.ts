@@ -1,0 +1,112 @@
+// A project's API keys, managed by keys with the keys:manage scope: create
+// (the key is shown once; only its hash is kept), list, revoke.
+import { Types } from 'mongoose';
+import type { AuditLog } from '../audit/service.ts';
+import { apiKeyPrefix, generateApiKey, hashApiKey } from '../auth/api-key.ts';
+import type { Caller } from '../auth/authenticator.ts';
+import { requireScope, type Scope } from '../auth/scopes.ts';
+import { parseObjectId } from '../db/errors.ts';
+import type { Models } from '../db/models/index.ts';
+import { NotFoundError } from '../secrets/errors.ts';
+
+export interface ApiKeyInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly scopes: readonly Scope[];
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date | null;
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+}
+
+/** An expiry that has already passed: the key would be dead on arrival. */
+export class ExpiryInPastError extends Error {
+  override name = 'ExpiryInPastError';
+  constructor() {
+    super('expiresAt must be in the future');
+  }
+}
+
+export class ApiKeyNotFoundError extends NotFoundError {
+  override name = 'ApiKeyNotFoundError';
+  constructor() {
+    super('API key not found');
+  }
+}
+
+type KeyDoc = {
+  _id: Types.ObjectId; name: string; prefix: string; scopes?: Scope[]; createdAt: Date;
+  lastUsedAt?: Date | null; expiresAt?: Date | null; revokedAt?: Date | null;
+};
+
+const ALL_SCOPES: Scope[] = ['secrets:read', 'secrets:write', 'secrets:reveal', 'keys:manage'];
+
+function toInfo(doc: KeyDoc): ApiKeyInfo {
+  return {
+    id: doc._id.toHexString(),
+    name: doc.name,
+    prefix: doc.prefix,
+    scopes: doc.scopes ?? ALL_SCOPES,
+    createdAt: doc.createdAt,
+    lastUsedAt: doc.lastUsedAt ?? null,
+    expiresAt: doc.expiresAt ?? null,
+    revokedAt: doc.revokedAt ?? null,
+  };
+}
+
+export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: AuditLog; now?: () => Date }) {
+  const { ApiKey } = deps.models;
+  const now = deps.now ?? (() => new Date());
+  const record = (caller: Caller, operation: string, outcome: string) =>
+    deps.audit.record({ projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation, outcome });
+
+  return {
+    async create(caller: Caller, input: { name: string; scopes: Scope[]; expiresAt?: Date | null }): Promise<{ apiKey: ApiKeyInfo; key: string }> {
+      requireScope(caller, 'keys:manage');
+      if (input.expiresAt && input.expiresAt.getTime() <= now().getTime()) throw new ExpiryInPastError();
+      const key = generateApiKey();
+      const doc = {
+        _id: new Types.ObjectId(),
+        projectId: new Types.ObjectId(caller.projectId),
+        name: input.name,
+        hash: hashApiKey(key),
+        prefix: apiKeyPrefix(key),
+        scopes: input.scopes,
+        createdAt: now(),
+        expiresAt: input.expiresAt ?? null,
+        revokedAt: null,
+        lastUsedAt: null,
+      };
+      await ApiKey.collection.insertOne(doc);
+      await record(caller, 'create_api_key', 'success');
+      return { apiKey: toInfo(doc), key };
+    },
+
+    async list(caller: Caller, page: { first: number; after?: string | undefined }) {
+      requireScope(caller, 'keys:manage');
+      const filter: Record<string, unknown> = { projectId: new Types.ObjectId(caller.projectId) };
+      if (page.after !== undefined) filter._id = { $gt: parseObjectId(page.after) ?? new Types.ObjectId('ffffffffffffffffffffffff') };
+      const docs = await ApiKey.collection.find<KeyDoc>(filter, { projection: { hash: 0 } }).sort({ _id: 1 }).limit(page.first + 1).toArray();
+      return { keys: docs.slice(0, page.first).map(toInfo), hasNextPage: docs.length > page.first };
+    },
+
+    /** Revokes a key of the caller's project; every node refuses it within the auth cache's TTL. */
+    async revoke(caller: Caller, id: string): Promise<ApiKeyInfo> {
+      requireScope(caller, 'keys:manage');
+      const _id = parseObjectId(id);
+      const filter = { _id, projectId: new Types.ObjectId(caller.projectId) };
+      const doc = _id ? await ApiKey.collection.findOne<KeyDoc>(filter, { projection: { hash: 0 } }) : null;
+      if (!doc) {
+        await record(caller, 'revoke_api_key', 'not_found');
+        throw new ApiKeyNotFoundError();
+      }
+      const revokedAt = doc.revokedAt ?? now();
+      if (!doc.revokedAt) await ApiKey.collection.updateOne(filter, { $set: { revokedAt } });
+      await record(caller, 'revoke_api_key', 'success');
+      return toInfo({ ...doc, revokedAt });
+    },
+  };
+}
+
+export type KeyService = ReturnType<typeof createKeyService>;
