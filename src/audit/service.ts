@@ -28,20 +28,29 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
   const now = deps.now ?? (() => new Date());
   const oid = (id: string | null | undefined) => (id ? parseObjectId(id) ?? null : null);
 
+  const toDoc = (entry: AuditEntry, at: Date) => ({
+    at,
+    projectId: oid(entry.projectId),
+    keyId: entry.keyId ?? null,
+    door: entry.door,
+    operation: entry.operation,
+    secretId: oid(entry.secretId),
+    secretName: entry.secretName ?? null,
+    version: entry.version ?? null,
+    outcome: entry.outcome,
+    requestId: entry.requestId ?? null,
+  });
+
   return {
     async record(entry: AuditEntry): Promise<void> {
-      await AuditEvent.collection.insertOne({
-        at: now(),
-        projectId: oid(entry.projectId),
-        keyId: entry.keyId ?? null,
-        door: entry.door,
-        operation: entry.operation,
-        secretId: oid(entry.secretId),
-        secretName: entry.secretName ?? null,
-        version: entry.version ?? null,
-        outcome: entry.outcome,
-        requestId: entry.requestId ?? null,
-      });
+      await AuditEvent.collection.insertOne(toDoc(entry, now()));
+    },
+
+    /** Several events in one write (a reveal of every secret is one event per secret). */
+    async recordMany(entries: readonly AuditEntry[]): Promise<void> {
+      if (entries.length === 0) return;
+      const at = now();
+      await AuditEvent.collection.insertMany(entries.map((entry) => toDoc(entry, at)));
     },
 
     /** A project's events, newest first, `first` of them after the event `after`. */

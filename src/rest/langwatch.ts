@@ -152,6 +152,30 @@ export function langwatchDoor(deps: DoorDeps & { secrets: SecretService }) {
       return versions.map((v) => ({ version: v.version, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy }));
     });
 
+    app.get('/api/secrets/:id/value', {
+      schema: {
+        tags,
+        summary: "Reveal a secret's value (needs secrets:reveal; audited; never cached)",
+        params: idParams,
+        querystring: z.object({ version: z.coerce.number().int().min(1).optional() }),
+        response: { 200: z.object({ id: z.string(), name: z.string(), version: z.number().int(), value: z.string() }), ...errors },
+      },
+    }, async (request, reply) => {
+      const { secret, version, value } = await deps.secrets.reveal(callerOf(request), { id: request.params.id }, request.query.version);
+      return reply.header('cache-control', 'no-store').send({ id: secret.id, name: secret.name, version, value });
+    });
+
+    app.get('/api/secrets/values', {
+      schema: {
+        tags,
+        summary: "Reveal every current value of the project, by name (needs secrets:reveal; audited; never cached)",
+        response: { 200: z.object({ values: z.record(z.string(), z.string()) }), ...errors },
+      },
+    }, async (request, reply) => {
+      const values = await deps.secrets.revealAll(callerOf(request));
+      return reply.header('cache-control', 'no-store').send({ values });
+    });
+
     app.post('/api/secrets/:id/restore', {
       schema: {
         tags,

@@ -57,6 +57,16 @@ export interface SecretVersionInfo {
 
 type SecretFields = SecretDoc;
 
+/** A sealed version document as the driver returns it. */
+interface SealedVersion {
+  projectId: Types.ObjectId;
+  secretId: Types.ObjectId;
+  version: number;
+  keyId: string;
+  wrappedKey: { buffer: Uint8Array };
+  ciphertext: { buffer: Uint8Array };
+}
+
 export function toPublicSecret(doc: SecretFields): PublicSecret {
   return {
     id: doc._id.toHexString(),
@@ -265,6 +275,15 @@ export function createSecretService(deps: SecretServiceDeps) {
     if (!secret) return;
     await claimName(secret.projectId, secret.name, secretId, at).catch(() => {});
     await SecretName.deleteMany({ secretId, name: { $ne: secret.name } });
+  }
+
+  /** Opens a sealed version document (as the driver returns it: BSON Binary fields). */
+  function openSealed(v: SealedVersion): string {
+    return openValue(
+      deps.keyring,
+      { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) },
+      { projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version },
+    );
   }
 
   // ---- lookups ----------------------------------------------------------------
@@ -580,6 +599,57 @@ export function createSecretService(deps: SecretServiceDeps) {
     },
 
     /**
+     * The value of a secret (its current version, or `version`): the one
+     * read path that returns a value. Needs secrets:reveal; every reveal is
+     * audited (who, which secret and version; never the value).
+     */
+    async reveal(caller: Caller, ref: SecretRef, version?: number): Promise<{ secret: PublicSecret; version: number; value: string }> {
+      const base = { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation: 'reveal' };
+      try {
+        requireScope(caller, 'secrets:reveal');
+        const secret = await findOwned(caller, ref);
+        const wanted = version ?? secret.version;
+        const sealed = await SecretVersion.collection.findOne<SealedVersion>({ secretId: secret._id, version: wanted });
+        if (!sealed) throw new SecretNotFoundError();
+        const value = openSealed(sealed);
+        await deps.audit.record({ ...base, secretId: secret._id.toHexString(), secretName: secret.name, version: wanted, outcome: 'success' });
+        return { secret: toPublicSecret(secret), version: wanted, value };
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) {
+          const target = 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
+          await deps.audit.record({ ...base, ...target, version: version ?? null, outcome: outcomeOf(err) }).catch(() => {});
+        }
+        throw err;
+      }
+    },
+
+    /** Every live secret's current value, by name (for workloads): one audit event per secret. */
+    async revealAll(caller: Caller): Promise<Record<string, string>> {
+      requireScope(caller, 'secrets:reveal');
+      const secrets = await Secret.collection
+        .find<SecretFields>({ projectId: new Types.ObjectId(caller.projectId), deletedAt: null }, { projection: { name: 1, version: 1 } })
+        .toArray();
+      if (secrets.length === 0) return {};
+      const sealed = await SecretVersion.collection
+        .find<SealedVersion>({ $or: secrets.map((s) => ({ secretId: s._id, version: s.version })) })
+        .toArray();
+      const byId = new Map(sealed.map((v) => [v.secretId.toHexString(), v]));
+      const values: Record<string, string> = {};
+      const events = [];
+      for (const secret of secrets.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const version = byId.get(secret._id.toHexString());
+        if (!version) continue; // pruned or being written at this instant
+        values[secret.name] = openSealed(version);
+        events.push({
+          projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId,
+          operation: 'reveal', secretId: secret._id.toHexString(), secretName: secret.name, version: version.version, outcome: 'success',
+        });
+      }
+      await deps.audit.recordMany(events);
+      return values;
+    },
+
+    /**
      * Masked previews of the secrets' current values (see mask.ts), opened
      * here and never returned whole. The secrets must be ones the caller got
      * from this service, so they are the caller's own.
@@ -587,17 +657,8 @@ export function createSecretService(deps: SecretServiceDeps) {
     async maskedValues(secrets: readonly PublicSecret[]): Promise<Map<string, string>> {
       if (secrets.length === 0) return new Map();
       const wanted = secrets.map((s) => ({ secretId: new Types.ObjectId(s.id), version: s.version }));
-      const versions = await SecretVersion.find({ $or: wanted }).select('+wrappedKey +ciphertext').lean();
-      const previews = new Map<string, string>();
-      for (const v of versions) {
-        const value = openValue(
-          deps.keyring,
-          { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) },
-          { projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version },
-        );
-        previews.set(v.secretId.toHexString(), maskValue(value));
-      }
-      return previews;
+      const versions = await SecretVersion.collection.find<SealedVersion>({ $or: wanted }).toArray();
+      return new Map(versions.map((v) => [v.secretId.toHexString(), maskValue(openSealed(v))]));
     },
   };
 }

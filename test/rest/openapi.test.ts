@@ -33,7 +33,8 @@ describe('OpenAPI documents', () => {
 
   it.each([
     ['langwatch', [
-      'DELETE /api/secrets/{id}', 'GET /api/secrets', 'GET /api/secrets/{id}', 'GET /api/secrets/{id}/versions',
+      'DELETE /api/secrets/{id}', 'GET /api/secrets', 'GET /api/secrets/values', 'GET /api/secrets/{id}',
+      'GET /api/secrets/{id}/value', 'GET /api/secrets/{id}/versions',
       'POST /api/secrets', 'POST /api/secrets/{id}/restore', 'PUT /api/secrets/{id}',
     ]],
     ['together', ['DELETE /v1/deployments/secrets/{id}', 'GET /v1/deployments/secrets', 'GET /v1/deployments/secrets/{id}', 'PATCH /v1/deployments/secrets/{id}', 'POST /v1/deployments/secrets']],

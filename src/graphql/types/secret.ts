@@ -170,6 +170,13 @@ async function inGraphQLTerms<T>(work: Promise<T>): Promise<T> {
   }
 }
 
+const RevealSecretSuccess = builder.objectRef<{ secret: PublicSecret; value: string }>('RevealSecretSuccess').implement({
+  fields: (t) => ({
+    secret: t.field({ type: Secret, resolve: (result) => result.secret }),
+    value: t.exposeString('value'),
+  }),
+});
+
 /** A query answers null, not an error, for a secret the caller cannot see. */
 async function getOrNull(ctx: Context, ref: SecretRef): Promise<PublicSecret | null> {
   try {
@@ -194,6 +201,16 @@ builder.queryFields((t) => ({
     description: "The caller's secret of this name; null when there is none.",
     args: { name: t.arg.string({ required: true }) },
     resolve: (_root, { name }, ctx) => getOrNull(ctx, { name }),
+  }),
+  revealSecret: t.field({
+    type: RevealSecretSuccess,
+    description: "A secret's value, current or of `version`: the one field that returns a value. Needs secrets:reveal; every reveal is audited.",
+    args: { id: t.arg.id({ required: true }), version: t.arg.int({ validate: { schema: expectedVersionSchema } }) },
+    errors: { types: [NotFoundError, ForbiddenError], directResult: true, union: { name: 'RevealSecretResult' } },
+    resolve: async (_root, { id, version }, ctx) => {
+      const { secret, value } = await ctx.secrets.reveal(ctx.caller, { id }, version ?? undefined);
+      return { secret, value };
+    },
   }),
   deletedSecrets: t.field({
     type: [Secret],
