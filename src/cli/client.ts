@@ -1,0 +1,58 @@
+// A thin client of the service's HTTP API (the LangWatch door and the reveal
+// path), for the command-line tool. Failures become CliError with a message a
+// person can act on.
+
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+export interface SecretSummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function createClient(options: { url: string; apiKey: string }) {
+  const base = options.url.replace(/\/+$/, '');
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: { 'x-auth-token': options.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new CliError(`Cannot reach the secrets service at ${base} (is it running? set SECRETS_URL or --url)`);
+    }
+    const text = await res.text();
+    const payload = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (res.ok) return payload as T;
+    const detail = typeof payload.message === 'string' ? payload.message : typeof payload.error === 'string' ? payload.error : res.statusText;
+    if (res.status === 401) throw new CliError(`The API key was refused: ${detail} (set SECRETS_API_KEY or --api-key)`);
+    if (res.status === 403) throw new CliError(`Not allowed: ${detail}`);
+    throw new CliError(`${method} ${path} failed with ${res.status}: ${detail}`);
+  }
+
+  async function findByName(name: string): Promise<SecretSummary | undefined> {
+    const all = await call<SecretSummary[]>('GET', '/api/secrets');
+    return all.find((s) => s.name === name);
+  }
+
+  return {
+    list: () => call<SecretSummary[]>('GET', '/api/secrets'),
+    findByName,
+    async require(name: string): Promise<SecretSummary> {
+      const found = await findByName(name);
+      if (!found) throw new CliError(`No secret named ${name}`);
+      return found;
+    },
+    reveal: (id: string) => call<{ id: string; name: string; version: number; value: string }>('GET', `/api/secrets/${id}/value`),
+    values: async () => (await call<{ values: Record<string, string> }>('GET', '/api/secrets/values')).values,
+    create: (name: string, value: string) => call<SecretSummary>('POST', '/api/secrets', { name, value }),
+    update: (id: string, value: string) => call<SecretSummary>('PUT', `/api/secrets/${id}`, { value }),
+    remove: (id: string) => call<{ id: string }>('DELETE', `/api/secrets/${id}`),
+  };
+}

@@ -1,0 +1,117 @@
+// `secrets`: the command-line client workloads use. Configuration from
+// SECRETS_URL and SECRETS_API_KEY, or --url and --api-key.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { Command, Option } from 'commander';
+import { CliError, createClient } from './client.ts';
+import { ENV_NAME, toDotenv, toJson, toShell } from './format.ts';
+
+const program = new Command()
+  .name('secrets')
+  .description('Use the secrets service from a shell, a CI job or a workload.')
+  .addOption(new Option('--url <url>', 'the service base URL').env('SECRETS_URL').default('http://127.0.0.1:4000'))
+  .addOption(new Option('--api-key <key>', 'an API key of your project').env('SECRETS_API_KEY'))
+  .showHelpAfterError();
+
+function client() {
+  const { url, apiKey } = program.opts<{ url: string; apiKey?: string }>();
+  if (!apiKey) throw new CliError('No API key: set SECRETS_API_KEY or pass --api-key');
+  return createClient({ url, apiKey });
+}
+
+/** The value for `set`: stdin when piped, else a prompt that does not echo. Never argv (others can read it in ps). */
+async function readValue(name: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    let text = '';
+    for await (const chunk of process.stdin) text += chunk;
+    return text.replace(/\r?\n$/, '');
+  }
+  const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
+  process.stderr.write(`Value for ${name}: `);
+  const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
+  const value = await new Promise<string>((resolve) => rl.question('', resolve));
+  rl.close();
+  process.stderr.write('\n');
+  return value;
+}
+
+program
+  .command('ls')
+  .description('list the secrets of the project (names, never values)')
+  .action(async () => {
+    for (const secret of await client().list()) process.stdout.write(`${secret.name}\t${secret.id}\t${secret.updatedAt}\n`);
+  });
+
+program
+  .command('get')
+  .description("show a secret's metadata, or with --reveal its value (needs secrets:reveal)")
+  .argument('<name>')
+  .option('--reveal', 'print the value itself')
+  .action(async (name: string, options: { reveal?: boolean }) => {
+    const api = client();
+    const secret = await api.require(name);
+    if (options.reveal) process.stdout.write(`${(await api.reveal(secret.id)).value}\n`);
+    else process.stdout.write(`${JSON.stringify(secret, null, 2)}\n`);
+  });
+
+program
+  .command('set')
+  .description('create or update a secret; the value is read from stdin (or a prompt), never from the command line')
+  .argument('<name>')
+  .action(async (name: string) => {
+    const api = client();
+    const value = await readValue(name);
+    if (!value) throw new CliError('Empty value: nothing stored');
+    const existing = await api.findByName(name);
+    const secret = existing ? await api.update(existing.id, value) : await api.create(name, value);
+    process.stderr.write(`${existing ? 'updated' : 'created'} ${secret.name} (${secret.id})\n`);
+  });
+
+program
+  .command('rm')
+  .description('delete a secret (restorable during the recovery window)')
+  .argument('<name>')
+  .action(async (name: string) => {
+    const api = client();
+    const { id } = await api.remove((await api.require(name)).id);
+    process.stderr.write(`deleted ${name} (${id})\n`);
+  });
+
+program
+  .command('export')
+  .description("print the project's values for piping")
+  .addOption(new Option('--format <format>', 'output format').choices(['dotenv', 'json', 'shell']).default('dotenv'))
+  .action(async (options: { format: 'dotenv' | 'json' | 'shell' }) => {
+    const values = await client().values();
+    const text = options.format === 'json' ? toJson(values) : options.format === 'shell' ? toShell(values) : toDotenv(values);
+    process.stdout.write(text ? `${text}\n` : '');
+  });
+
+program
+  .command('run')
+  .description("run a command with the project's values added to its environment; exits with its code")
+  .option('--override', 'let the values replace variables already set')
+  .argument('<command...>', 'the command and its arguments, after --')
+  .action(async (command: string[], options: { override?: boolean }) => {
+    const values = await client().values();
+    const fromSecrets = Object.fromEntries(Object.entries(values).filter(([name]) => ENV_NAME.test(name)));
+    const env = options.override ? { ...process.env, ...fromSecrets } : { ...fromSecrets, ...process.env };
+    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+    const code = await new Promise<number>((resolve) => {
+      child.on('error', (err) => {
+        process.stderr.write(`secrets: cannot run ${command[0]}: ${err.message}\n`);
+        resolve(127);
+      });
+      child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + (signalNumbers[signal] ?? 1) : 1)));
+    });
+    process.exit(code);
+  });
+
+const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`secrets: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,93 @@
+// The `secrets` command-line client, as real processes against the real app.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/config.ts';
+import { graphql } from '../helpers/http.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+let app: TestApp;
+let apiKey: string;
+beforeAll(async () => {
+  app = await startTestApp();
+  ({ apiKey } = await app.createProject('cli'));
+});
+afterAll(() => app.close());
+
+function cli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/secrets.mjs'), ...args], {
+      env: { PATH: process.env.PATH!, SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end(options.stdin ?? '');
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('secrets CLI', () => {
+  it('set reads the value from stdin (never argv); get --reveal prints it back; ls lists names only', async () => {
+    const value = 'cli-value with spaces, "quotes" and \'apostrophes\'';
+    const set = await cli(['set', 'CLI_TOKEN'], { stdin: `${value}\n` });
+    expect(set.code).toBe(0);
+    expect(set.stderr).toMatch(/created CLI_TOKEN/);
+    expect((await cli(['set', 'CLI_TOKEN'], { stdin: `${value}` })).stderr).toMatch(/updated CLI_TOKEN/);
+    const got = await cli(['get', 'CLI_TOKEN', '--reveal']);
+    expect(got).toMatchObject({ code: 0, stdout: `${value}\n` });
+    const meta = await cli(['get', 'CLI_TOKEN']);
+    expect(JSON.parse(meta.stdout).name).toBe('CLI_TOKEN');
+    expect(meta.stdout).not.toContain('cli-value');
+    const ls = await cli(['ls']);
+    expect(ls.stdout).toMatch(/^CLI_TOKEN\t[0-9a-f]{24}\t/m);
+    expect(ls.stdout).not.toContain('cli-value');
+  });
+
+  it('run passes the values to a child process and exits with its code; existing variables win unless --override', async () => {
+    await cli(['set', 'RUN_VALUE'], { stdin: 'from-the-store' });
+    const printed = await cli(['run', '--', process.execPath, '-e', 'console.log(process.env.RUN_VALUE)']);
+    expect(printed).toMatchObject({ code: 0, stdout: 'from-the-store\n' });
+    const kept = await cli(['run', '--', process.execPath, '-e', 'console.log(process.env.RUN_VALUE)'], { env: { RUN_VALUE: 'mine' } });
+    expect(kept.stdout).toBe('mine\n');
+    const overridden = await cli(['run', '--override', '--', process.execPath, '-e', 'console.log(process.env.RUN_VALUE)'], { env: { RUN_VALUE: 'mine' } });
+    expect(overridden.stdout).toBe('from-the-store\n');
+    expect((await cli(['run', '--', process.execPath, '-e', 'process.exit(7)'])).code).toBe(7);
+  });
+
+  it('export prints dotenv, json (one flat object) and shell', async () => {
+    await cli(['set', 'EXPORTED'], { stdin: 'a "b" \'c\'' });
+    const json = JSON.parse((await cli(['export', '--format', 'json'])).stdout);
+    expect(json.EXPORTED).toBe('a "b" \'c\'');
+    expect((await cli(['export', '--format', 'dotenv'])).stdout).toContain('EXPORTED="a \\"b\\" \'c\'"');
+    const shell = (await cli(['export', '--format', 'shell'])).stdout;
+    expect(shell).toContain(`export EXPORTED='a "b" '\\''c'\\'''`);
+    expect((await cli(['export', '--format', 'yaml'])).code).not.toBe(0);
+  });
+
+  it('rm deletes by name', async () => {
+    await cli(['set', 'REMOVED'], { stdin: 'x' });
+    expect((await cli(['rm', 'REMOVED'])).code).toBe(0);
+    const missing = await cli(['get', 'REMOVED']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/No secret named REMOVED/);
+  });
+
+  it('clear errors and a non-zero exit for no server, a bad key, a missing scope and no key', async () => {
+    const noServer = await cli(['ls'], { env: { SECRETS_URL: 'http://127.0.0.1:9' } });
+    expect(noServer.code).not.toBe(0);
+    expect(noServer.stderr).toMatch(/Cannot reach the secrets service/);
+    const badKey = await cli(['ls'], { env: { SECRETS_API_KEY: `sk-lw-${'B'.repeat(43)}` } });
+    expect(badKey.code).not.toBe(0);
+    expect(badKey.stderr).toMatch(/API key was refused/);
+    const readOnly = await graphql(app.baseUrl, 'mutation { createApiKey(input: {name: "ro", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key } } }', {}, { apiKey });
+    const noScope = await cli(['export'], { env: { SECRETS_API_KEY: readOnly.body.data.createApiKey.key } });
+    expect(noScope.code).not.toBe(0);
+    expect(noScope.stderr).toMatch(/secrets:reveal/);
+    const noKey = await cli(['ls'], { env: { SECRETS_API_KEY: '' } });
+    expect(noKey.code).not.toBe(0);
+    expect(noKey.stderr).toMatch(/No API key/);
+  });
+});
