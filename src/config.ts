@@ -44,6 +44,30 @@ const envSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string')
     .optional(),
   SECRETS_MASTER_KEY: masterKeySchema.optional(),
+  SECRETS_MASTER_KEYS: z
+    .string()
+    .transform((text, ctx) => {
+      const entries: [string, Buffer][] = [];
+      for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const match = part.match(/^([A-Za-z0-9_-]{1,32}):(.+)$/);
+        const key = match ? masterKeySchema.safeParse(match[2]) : undefined;
+        if (!match || !key?.success) {
+          ctx.addIssue({ code: 'custom', message: `must be id:BASE64[,id:BASE64...], ids of 1–32 A-Za-z0-9_- and keys of 32 bytes (${MAKE_MASTER_KEY})` });
+          return z.NEVER;
+        }
+        if (entries.some(([id]) => id === match[1])) {
+          ctx.addIssue({ code: 'custom', message: `names the key id "${match[1]}" twice` });
+          return z.NEVER;
+        }
+        entries.push([match[1]!, key.data]);
+      }
+      if (entries.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'names no key' });
+        return z.NEVER;
+      }
+      return entries;
+    })
+    .optional(),
   ADMIN_TOKEN: z
     .string()
     .min(16, 'must be at least 16 characters (make one with: openssl rand -hex 32)')
@@ -65,8 +89,12 @@ export type Config = Readonly<{
   host: string;
   port: number;
   mongodbUri: string | undefined;
-  /** Absent only with an embedded engine: then a development key is kept in dataDir. */
-  masterKey: Buffer | undefined;
+  /**
+   * The master key ring, the active key first: SECRETS_MASTER_KEYS, or
+   * SECRETS_MASTER_KEY alone as `default`. Absent only with an embedded
+   * engine: then a development key is kept in dataDir.
+   */
+  masterKeys: readonly (readonly [string, Buffer])[] | undefined;
   adminToken: string | undefined;
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -118,7 +146,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  if (e.MONGODB_URI && !e.SECRETS_MASTER_KEY) {
+  if (e.SECRETS_MASTER_KEY && e.SECRETS_MASTER_KEYS) {
+    throw new ConfigError('Set SECRETS_MASTER_KEYS or SECRETS_MASTER_KEY, not both (SECRETS_MASTER_KEY=K means SECRETS_MASTER_KEYS=default:K).');
+  }
+  const masterKeys = e.SECRETS_MASTER_KEYS ?? (e.SECRETS_MASTER_KEY ? [['default', e.SECRETS_MASTER_KEY] as const] : undefined);
+  if (e.MONGODB_URI && !masterKeys) {
     throw new ConfigError(
       'SECRETS_MASTER_KEY is required when MONGODB_URI is set: it encrypts every stored secret, ' +
         'so it must be yours and kept safe.\n' +
@@ -130,7 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     mongodbUri: e.MONGODB_URI,
-    masterKey: e.SECRETS_MASTER_KEY,
+    masterKeys,
     adminToken: e.ADMIN_TOKEN,
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,

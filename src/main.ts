@@ -69,11 +69,11 @@ async function main() {
   }
   logger.info({ engine: database.kind, uri: database.embedded ? database.uri : undefined }, 'database resolved');
 
-  let masterKey = config.masterKey;
-  if (!masterKey) {
+  let masterKeys = config.masterKeys;
+  if (!masterKeys) {
     // loadConfig refused MONGODB_URI without a key: here the engine is embedded.
     const dev = await loadOrCreateDevMasterKey(config.dataDir);
-    masterKey = dev.key;
+    masterKeys = [['default', dev.key]];
     logger.warn(
       `SECRETS_MASTER_KEY is not set: using the development master key ${dev.created ? 'just generated in' : 'kept in'} ${dev.file}. ` +
         'Set SECRETS_MASTER_KEY (openssl rand -base64 32) for anything but local development.',
@@ -85,7 +85,7 @@ async function main() {
   watchDatabase(metrics, connection);
   const services = await createServices({
     connection,
-    keyring: createKeyring('default', [['default', masterKey]]),
+    keyring: createKeyring(masterKeys[0]![0], masterKeys),
     limits: config.limits,
   });
   // Purges secrets whose recovery window has passed and forgets expired

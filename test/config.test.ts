@@ -8,7 +8,7 @@ describe('loadConfig', () => {
   it('has working defaults for a local start', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ host: '127.0.0.1', port: 4000, logLevel: 'info', embeddedEngine: 'auto', bodyLimit: 1_048_576 });
-    expect(config.masterKey).toBeUndefined();
+    expect(config.masterKeys).toBeUndefined();
     expect(config.dataDir).toMatch(/\.data$/);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -19,7 +19,17 @@ describe('loadConfig', () => {
       ADMIN_TOKEN: 'a'.repeat(32), DATA_DIR: '/tmp/x', LOG_LEVEL: 'warn', EMBEDDED_ENGINE: 'ferretdb', ENGINE_CACHE_DIR: '/tmp/c',
     });
     expect(config).toMatchObject({ host: '0.0.0.0', port: 8080, mongodbUri: 'mongodb://db:27017/prod', adminToken: 'a'.repeat(32), dataDir: '/tmp/x', logLevel: 'warn', embeddedEngine: 'ferretdb', engineCacheDir: '/tmp/c' });
-    expect(config.masterKey?.equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(config.masterKeys).toEqual([['default', Buffer.alloc(32, 7)]]);
+  });
+
+  it('reads a key ring from SECRETS_MASTER_KEYS, the first key active', () => {
+    const other = Buffer.alloc(32, 9).toString('base64');
+    const config = loadConfig({ SECRETS_MASTER_KEYS: `new-2027:${other}, old_1:${key}`, MONGODB_URI: 'mongodb://db/x' });
+    expect(config.masterKeys).toEqual([['new-2027', Buffer.alloc(32, 9)], ['old_1', Buffer.alloc(32, 7)]]);
+    for (const bad of [`x:${key},x:${other}`, 'nokey', `:${key}`, `${'i'.repeat(33)}:${key}`, `a:${Buffer.alloc(8).toString('base64')}`, ',']) {
+      expect(() => loadConfig({ SECRETS_MASTER_KEYS: bad })).toThrow(/SECRETS_MASTER_KEYS/);
+    }
+    expect(() => loadConfig({ SECRETS_MASTER_KEYS: `a:${key}`, SECRETS_MASTER_KEY: key })).toThrow(/not both/);
   });
 
   it('treats an empty variable as unset', () => {

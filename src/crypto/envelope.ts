@@ -46,7 +46,7 @@ export class DecryptionError extends Error {
 }
 
 export function createKeyring(activeId: string, keys: Iterable<readonly [string, Buffer]>): MasterKeyring {
-  const map = new Map(keys);
+  const map = new Map<string, Buffer>(keys);
   for (const [id, key] of map) {
     if (key.length !== KEY_BYTES) throw new Error(`Master key "${id}" must be ${KEY_BYTES} bytes`);
   }
@@ -111,6 +111,26 @@ export function openValue(ring: MasterKeyring, sealed: SealedValue, ctx: ValueCo
     } finally {
       plain.fill(0);
     }
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/**
+ * Re-wraps a sealed value's data key under the ring's active master key. The
+ * value itself is not re-encrypted (the point of envelope encryption) and
+ * never leaves this function; only the data key is opened, then wiped.
+ */
+export function rewrapDataKey(ring: MasterKeyring, sealed: SealedValue, ctx: ValueContext): SealedValue {
+  const oldKey = ring.keys.get(sealed.keyId);
+  if (!oldKey) throw new DecryptionError();
+  const dataKey = open(oldKey, sealed.wrappedKey, aad('data-key', ctx));
+  try {
+    return {
+      keyId: ring.activeId,
+      wrappedKey: seal(ring.keys.get(ring.activeId)!, dataKey, aad('data-key', ctx)),
+      ciphertext: sealed.ciphertext,
+    };
   } finally {
     dataKey.fill(0);
   }

@@ -19,13 +19,19 @@ export interface TestAppOptions {
   readonly rateLimitPerMinute?: number;
   /** Another engine than the run's shared one. */
   readonly mongoUri?: string;
+  /** The master key ring, active key first (default: one fresh key). */
+  readonly masterKeys?: [string, Buffer][];
+  /** An existing database (another app's) instead of a fresh one. */
+  readonly dbName?: string;
 }
 
 export async function startTestApp(options: TestAppOptions = {}) {
-  const dbName = `t_${randomBytes(6).toString('hex')}`;
+  const dbName = options.dbName ?? `t_${randomBytes(6).toString('hex')}`;
   const connection = await connectDatabase(options.mongoUri ?? inject('mongoUri'), { dbName });
   const masterKey = options.masterKey ?? generateKey();
-  const keyring = createKeyring('default', [['default', masterKey]]);
+  const keyring = options.masterKeys
+    ? createKeyring(options.masterKeys[0]![0], options.masterKeys)
+    : createKeyring('default', [['default', masterKey]]);
   const services = await createServices({ connection, keyring, now: options.now, limits: { ...DEFAULT_LIMITS, ...options.limits } });
   const logs: string[] = [];
   const logger = createLogger({
@@ -87,9 +93,9 @@ export async function startTestApp(options: TestAppOptions = {}) {
       };
     },
 
-    async close() {
+    async close(closeOptions: { keepDatabase?: boolean } = {}) {
       await app.close();
-      await connection.dropDatabase().catch(() => {});
+      if (!closeOptions.keepDatabase) await connection.dropDatabase().catch(() => {});
       await connection.close();
     },
   };

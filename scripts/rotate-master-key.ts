@@ -1,0 +1,58 @@
+// npm run rotate-master-key: re-wraps every data key under the active master
+// key (the first of SECRETS_MASTER_KEYS), in batches, while services keep
+// serving. Same environment as the service. Prints how many it re-wrapped and
+// how many remain under other keys; exits 0 when none remain, so that the old
+// key can then be removed from SECRETS_MASTER_KEYS. Safe to interrupt and run
+// again. With an embedded engine (no MONGODB_URI) the service must be stopped:
+// this script then runs the engine on DATA_DIR itself.
+import { SingleBar, Presets } from 'cli-progress';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { createKeyring } from '../src/crypto/envelope.ts';
+import { createRotation } from '../src/crypto/rotation.ts';
+import { connectDatabase } from '../src/db/connect.ts';
+import { resolveDatabase } from '../src/db/engine/resolve.ts';
+import { createModels } from '../src/db/models/index.ts';
+
+const BATCH = 200;
+
+try {
+  const config = loadConfig();
+  if (!config.masterKeys) throw new ConfigError('Set SECRETS_MASTER_KEYS="new:BASE64,old:BASE64" (the new, active key first).');
+  const keyring = createKeyring(config.masterKeys[0]![0], config.masterKeys);
+  const database = await resolveDatabase({
+    mongodbUri: config.mongodbUri,
+    engine: config.embeddedEngine,
+    dataDir: config.dataDir,
+    cacheDir: config.engineCacheDir,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const connection = await connectDatabase(database.uri);
+  try {
+    const rotation = createRotation({ models: createModels(connection), keyring });
+    const total = await rotation.remaining();
+    process.stdout.write(`${total} data keys to re-wrap under "${keyring.activeId}"\n`);
+    const bar = process.stdout.isTTY ? new SingleBar({ format: ' {bar} {value}/{total} data keys | {eta}s left' }, Presets.shades_classic) : undefined;
+    bar?.start(total, 0);
+    let rewrapped = 0;
+    for (;;) {
+      const done = await rotation.rewrapBatch(BATCH);
+      if (done === 0) break;
+      rewrapped += done;
+      bar?.update(Math.min(rewrapped, total));
+    }
+    bar?.stop();
+    const left = await rotation.remainingByKey();
+    const remaining = Object.values(left).reduce((a, b) => a + b, 0);
+    process.stdout.write(`re-wrapped ${rewrapped}; remaining under other keys: ${remaining}${remaining ? ` ${JSON.stringify(left)}` : ''}\n`);
+    if (remaining === 0) {
+      process.stdout.write(`Every data key is under "${keyring.activeId}": the other keys can now be removed from SECRETS_MASTER_KEYS.\n`);
+    }
+    process.exitCode = remaining === 0 ? 0 : 1;
+  } finally {
+    await connection.close();
+    await database.stop();
+  }
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

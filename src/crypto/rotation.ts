@@ -1,0 +1,62 @@
+// Online master-key rotation: re-wraps every data key that is not under the
+// active master key, a batch at a time, while services keep serving. Each
+// version document changes in one write (keyId and wrappedKey together), so a
+// reader sees either the old pair or the new one, and opens both with a ring
+// that holds both keys. It is resumable by construction: it only ever looks
+// for documents still under another key.
+import type { Types } from 'mongoose';
+import type { Models } from '../db/models/index.ts';
+import { type MasterKeyring, rewrapDataKey } from './envelope.ts';
+
+interface StoredVersion {
+  _id: Types.ObjectId;
+  projectId: Types.ObjectId;
+  secretId: Types.ObjectId;
+  version: number;
+  keyId: string;
+  wrappedKey: { buffer: Uint8Array };
+  ciphertext: { buffer: Uint8Array };
+}
+
+export function createRotation(deps: { models: Pick<Models, 'SecretVersion'>; keyring: MasterKeyring }) {
+  const { SecretVersion } = deps.models;
+  const { keyring } = deps;
+  const stale = { keyId: { $ne: keyring.activeId } };
+
+  return {
+    /** Value versions whose data key is under another master key than the active one. */
+    remaining: () => SecretVersion.collection.countDocuments(stale),
+
+    /** Remaining versions per master key id. */
+    async remainingByKey(): Promise<Record<string, number>> {
+      const rows = await SecretVersion.collection
+        .aggregate<{ _id: string; count: number }>([{ $match: stale }, { $group: { _id: '$keyId', count: { $sum: 1 } } }])
+        .toArray();
+      return Object.fromEntries(rows.map((r) => [r._id, r.count]));
+    },
+
+    /**
+     * Re-wraps up to `size` data keys; returns how many it re-wrapped. A key
+     * id the ring does not hold is skipped (and stays counted as remaining).
+     */
+    async rewrapBatch(size: number): Promise<number> {
+      const known = [...keyring.keys.keys()].filter((id) => id !== keyring.activeId);
+      const batch = await SecretVersion.collection.find<StoredVersion>({ keyId: { $in: known } }).limit(size).toArray();
+      let done = 0;
+      for (const v of batch) {
+        const rewrapped = rewrapDataKey(
+          keyring,
+          { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) },
+          { projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version },
+        );
+        // Only if no one re-wrapped it meanwhile; either way it ends under the active key.
+        const { matchedCount } = await SecretVersion.collection.updateOne(
+          { _id: v._id, keyId: v.keyId },
+          { $set: { keyId: rewrapped.keyId, wrappedKey: rewrapped.wrappedKey } },
+        );
+        done += matchedCount;
+      }
+      return done;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// Online master-key rotation while another process keeps reading. 500
+// secrets: on the embedded FerretDB every update scans the whole collection,
+// so rotation time grows with the square of the count (see the README).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
+import { describe, expect, inject, it } from 'vitest';
+import { apiKeyPrefix, generateApiKey, hashApiKey } from '../../src/auth/api-key.ts';
+import { projectRoot } from '../../src/config.ts';
+import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
+import { request } from '../helpers/http.ts';
+import { startTestApp } from '../helpers/app.ts';
+
+const COUNT = 500;
+
+describe('npm run rotate-master-key', () => {
+  it('re-wraps every data key while reads go on, with zero failed reads; the old key is then removable', async () => {
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const oldRing = createKeyring('old', [['old', oldKey]]);
+    // The node that serves during rotation holds both keys, the new one active.
+    const app = await startTestApp({ masterKeys: [['new', newKey], ['old', oldKey]] });
+    const dbName = app.connection.name;
+    const apiKey = generateApiKey();
+    const projectId = new Types.ObjectId();
+    await app.models.ApiKey.collection.insertOne({ projectId, name: 'rotation', hash: hashApiKey(apiKey), prefix: apiKeyPrefix(apiKey), createdAt: new Date() });
+    const ids: string[] = [];
+    const secrets = [];
+    const versions = [];
+    for (let i = 0; i < COUNT; i++) {
+      const _id = new Types.ObjectId();
+      ids.push(_id.toHexString());
+      const at = new Date();
+      secrets.push({ _id, projectId, name: `ROTATED_${i}`, version: 1, description: null, provider: null, createdBy: 'seed', lastUpdatedBy: 'seed', createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null });
+      versions.push({ projectId, secretId: _id, version: 1, ...sealValue(oldRing, `rotated-value-${i}`, { projectId: projectId.toHexString(), secretId: _id.toHexString(), version: 1 }), createdAt: at, createdBy: 'seed' });
+    }
+    await app.models.SecretVersion.collection.insertMany(versions);
+    await app.models.Secret.collection.insertMany(secrets);
+
+    let reading = true;
+    let reads = 0;
+    const failures: number[] = [];
+    const reader = (async () => {
+      while (reading) {
+        const i = Math.floor(Math.random() * COUNT);
+        const res = await request(app.baseUrl, 'GET', `/api/secrets/${ids[i]}/value`, { apiKey });
+        reads += 1;
+        if (res.status !== 200 || res.body.value !== `rotated-value-${i}`) failures.push(res.status);
+      }
+    })();
+
+    const uri = `${inject('mongoUri').replace(/\/[^/]*$/, '')}/${dbName}`;
+    const rotation = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/rotate-master-key.ts'], {
+        cwd: projectRoot,
+        env: { PATH: process.env.PATH!, MONGODB_URI: uri, SECRETS_MASTER_KEYS: `new:${newKey.toString('base64')},old:${oldKey.toString('base64')}` },
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    reading = false;
+    await reader;
+    try {
+      expect(rotation.out).toContain(`re-wrapped ${COUNT}; remaining under other keys: 0`);
+      expect(rotation.code).toBe(0);
+      expect(rotation.out).not.toContain('rotated-value');
+      expect(reads).toBeGreaterThan(10);
+      expect(failures).toEqual([]);
+      expect(await app.models.SecretVersion.countDocuments({ keyId: 'old' })).toBe(0);
+
+      // A node with the new key alone reads every value.
+      const after = await startTestApp({ masterKeys: [['new', newKey]], dbName });
+      try {
+        const all = await request(after.baseUrl, 'GET', '/api/secrets/values', { apiKey });
+        expect(Object.keys(all.body.values)).toHaveLength(COUNT);
+        for (let i = 0; i < COUNT; i += 97) expect(all.body.values[`ROTATED_${i}`]).toBe(`rotated-value-${i}`);
+      } finally {
+        await after.close({ keepDatabase: true });
+      }
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+});
