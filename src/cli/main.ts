@@ -109,6 +109,14 @@ program
     process.exit(code);
   });
 
+program
+  .command('rotate-master-key')
+  .description('re-wrap every data key under the active master key (same environment as the service: MONGODB_URI, SECRETS_MASTER_KEYS)')
+  .action(async () => {
+    // Runs against the database, not the HTTP API: it is npm run rotate-master-key.
+    await import('../../scripts/rotate-master-key.ts');
+  });
+
 const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 program.parseAsync().catch((err: unknown) => {
