@@ -4,19 +4,10 @@
 // reader sees either the old pair or the new one, and opens both with a ring
 // that holds both keys. It is resumable by construction: it only ever looks
 // for documents still under another key.
-import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
+import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
 import { type MasterKeyring, rewrapDataKey } from './envelope.ts';
 
-interface StoredVersion {
-  _id: Types.ObjectId;
-  projectId: Types.ObjectId;
-  secretId: Types.ObjectId;
-  version: number;
-  keyId: string;
-  wrappedKey: { buffer: Uint8Array };
-  ciphertext: { buffer: Uint8Array };
-}
 
 export function createRotation(deps: { models: Pick<Models, 'SecretVersion'>; keyring: MasterKeyring }) {
   const { SecretVersion } = deps.models;
@@ -41,14 +32,11 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion'>; ke
      */
     async rewrapBatch(size: number): Promise<number> {
       const known = [...keyring.keys.keys()].filter((id) => id !== keyring.activeId);
-      const batch = await SecretVersion.collection.find<StoredVersion>({ keyId: { $in: known } }).limit(size).toArray();
+      const batch = await SecretVersion.collection.find<StoredSecretVersion>({ keyId: { $in: known } }).limit(size).toArray();
       let done = 0;
       for (const v of batch) {
-        const rewrapped = rewrapDataKey(
-          keyring,
-          { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) },
-          { projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version },
-        );
+        const { sealed, context } = sealedOf(v);
+        const rewrapped = rewrapDataKey(keyring, sealed, context);
         // Only if no one re-wrapped it meanwhile; either way it ends under the active key.
         const { matchedCount } = await SecretVersion.collection.updateOne(
           { _id: v._id, keyId: v.keyId },

@@ -19,6 +19,7 @@ import { type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts'
 import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import type { SecretDoc } from '../db/models/secret.ts';
+import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
 import {
   ConflictError,
   IdempotencyKeyInProgressError,
@@ -57,15 +58,6 @@ export interface SecretVersionInfo {
 
 type SecretFields = SecretDoc;
 
-/** A sealed version document as the driver returns it. */
-interface SealedVersion {
-  projectId: Types.ObjectId;
-  secretId: Types.ObjectId;
-  version: number;
-  keyId: string;
-  wrappedKey: { buffer: Uint8Array };
-  ciphertext: { buffer: Uint8Array };
-}
 
 export function toPublicSecret(doc: SecretFields): PublicSecret {
   return {
@@ -278,12 +270,9 @@ export function createSecretService(deps: SecretServiceDeps) {
   }
 
   /** Opens a sealed version document (as the driver returns it: BSON Binary fields). */
-  function openSealed(v: SealedVersion): string {
-    return openValue(
-      deps.keyring,
-      { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) },
-      { projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version },
-    );
+  function openSealed(v: StoredSecretVersion): string {
+    const { sealed, context } = sealedOf(v);
+    return openValue(deps.keyring, sealed, context);
   }
 
   // ---- lookups ----------------------------------------------------------------
@@ -609,7 +598,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         requireScope(caller, 'secrets:reveal');
         const secret = await findOwned(caller, ref);
         const wanted = version ?? secret.version;
-        const sealed = await SecretVersion.collection.findOne<SealedVersion>({ secretId: secret._id, version: wanted });
+        const sealed = await SecretVersion.collection.findOne<StoredSecretVersion>({ secretId: secret._id, version: wanted });
         if (!sealed) throw new SecretNotFoundError();
         const value = openSealed(sealed);
         await deps.audit.record({ ...base, secretId: secret._id.toHexString(), secretName: secret.name, version: wanted, outcome: 'success' });
@@ -631,7 +620,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         .toArray();
       if (secrets.length === 0) return {};
       const sealed = await SecretVersion.collection
-        .find<SealedVersion>({ $or: secrets.map((s) => ({ secretId: s._id, version: s.version })) })
+        .find<StoredSecretVersion>({ $or: secrets.map((s) => ({ secretId: s._id, version: s.version })) })
         .toArray();
       const byId = new Map(sealed.map((v) => [v.secretId.toHexString(), v]));
       const values: Record<string, string> = {};
@@ -657,7 +646,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     async maskedValues(secrets: readonly PublicSecret[]): Promise<Map<string, string>> {
       if (secrets.length === 0) return new Map();
       const wanted = secrets.map((s) => ({ secretId: new Types.ObjectId(s.id), version: s.version }));
-      const versions = await SecretVersion.collection.find<SealedVersion>({ $or: wanted }).toArray();
+      const versions = await SecretVersion.collection.find<StoredSecretVersion>({ $or: wanted }).toArray();
       return new Map(versions.map((v) => [v.secretId.toHexString(), maskValue(openSealed(v))]));
     },
   };

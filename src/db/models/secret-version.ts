@@ -27,3 +27,22 @@ export type SecretVersionDoc = InferSchemaType<typeof secretVersionSchema> & { _
 export function secretVersionModel(connection: Connection) {
   return connection.model('SecretVersion', secretVersionSchema);
 }
+
+/** A version document as the driver returns it (Buffer fields come back as BSON Binary). */
+export interface StoredSecretVersion {
+  _id: Types.ObjectId;
+  projectId: Types.ObjectId;
+  secretId: Types.ObjectId;
+  version: number;
+  keyId: string;
+  wrappedKey: { buffer: Uint8Array };
+  ciphertext: { buffer: Uint8Array };
+}
+
+/** The sealed value of a stored version, and the context its seals are bound to. */
+export function sealedOf(v: StoredSecretVersion) {
+  return {
+    sealed: { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) },
+    context: { projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version },
+  };
+}
