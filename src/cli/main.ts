@@ -1,14 +1,20 @@
 // `secrets`: the command-line client workloads use. Configuration from
 // SECRETS_URL and SECRETS_API_KEY, or --url and --api-key.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
+import { projectRoot } from '../config.ts';
 import { CliError, createClient } from './client.ts';
 import { ENV_NAME, toDotenv, toJson, toShell } from './format.ts';
 
+const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('secrets')
+  .version(version)
   .description('Use the secrets service from a shell, a CI job or a workload.')
   .addOption(new Option('--url <url>', 'the service base URL').env('SECRETS_URL').default('http://127.0.0.1:4000'))
   .addOption(new Option('--api-key <key>', 'an API key of your project').env('SECRETS_API_KEY'))
