@@ -15,7 +15,7 @@ import rateLimit from '@fastify/rate-limit';
 import { hashApiKey } from './auth/api-key.ts';
 import { readApiKey } from './auth/credentials.ts';
 import { instrumentRequests, type Metrics } from './metrics.ts';
-import { dialectConstraint, RateLimitedError } from './rest/common.ts';
+import { dialectConstraint, headersOf, RateLimitedError } from './rest/common.ts';
 import { type DoorDocument, openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
 import { serializerCompiler } from './rest/serializer.ts';
 import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
@@ -65,7 +65,7 @@ export async function buildApp(deps: AppDeps) {
       timeWindow: 60_000,
       // Per API key (by its hash, whichever header carries it), else per address.
       keyGenerator: (request) => {
-        const key = readApiKey((name) => request.headers[name] as string | undefined, { sessionHeader: true });
+        const key = readApiKey(headersOf(request), { sessionHeader: true });
         return key ? `key:${hashApiKey(key)}` : `ip:${request.ip}`;
       },
       errorResponseBuilder: (_request, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),

@@ -2,7 +2,7 @@
 // ended. It is written before a change is acknowledged, so no acknowledged
 // change lacks its record. It never holds a value or a key.
 import { Types } from 'mongoose';
-import type { Door } from '../auth/authenticator.ts';
+import type { Caller, Door } from '../auth/authenticator.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 
@@ -16,6 +16,11 @@ export interface AuditEntry {
   readonly version?: number | null;
   readonly outcome: string;
   readonly requestId?: string | null;
+}
+
+/** The fields every event of an authenticated call shares: who, through which door, which request. */
+export function callerEntry(caller: Caller, operation: string) {
+  return { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation };
 }
 
 export interface AuditEvent extends Required<AuditEntry> {

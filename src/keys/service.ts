@@ -1,10 +1,10 @@
 // A project's API keys, managed by keys with the keys:manage scope: create
 // (the key is shown once; only its hash is kept), list, revoke.
 import { Types } from 'mongoose';
-import type { AuditLog } from '../audit/service.ts';
+import { type AuditLog, callerEntry } from '../audit/service.ts';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../auth/api-key.ts';
 import type { Caller } from '../auth/authenticator.ts';
-import { requireScope, type Scope } from '../auth/scopes.ts';
+import { requireScope, SCOPES, type Scope } from '../auth/scopes.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import { NotFoundError } from '../secrets/errors.ts';
@@ -40,14 +40,13 @@ type KeyDoc = {
   lastUsedAt?: Date | null; expiresAt?: Date | null; revokedAt?: Date | null;
 };
 
-const ALL_SCOPES: Scope[] = ['secrets:read', 'secrets:write', 'secrets:reveal', 'keys:manage'];
-
 function toInfo(doc: KeyDoc): ApiKeyInfo {
   return {
     id: doc._id.toHexString(),
     name: doc.name,
     prefix: doc.prefix,
-    scopes: doc.scopes ?? ALL_SCOPES,
+    // Keys made before scopes existed have every scope (as the authenticator grants).
+    scopes: doc.scopes ?? [...SCOPES],
     createdAt: doc.createdAt,
     lastUsedAt: doc.lastUsedAt ?? null,
     expiresAt: doc.expiresAt ?? null,
@@ -58,8 +57,7 @@ function toInfo(doc: KeyDoc): ApiKeyInfo {
 export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: AuditLog; now?: () => Date }) {
   const { ApiKey } = deps.models;
   const now = deps.now ?? (() => new Date());
-  const record = (caller: Caller, operation: string, outcome: string) =>
-    deps.audit.record({ projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation, outcome });
+  const record = (caller: Caller, operation: string, outcome: string) => deps.audit.record({ ...callerEntry(caller, operation), outcome });
 
   return {
     async create(caller: Caller, input: { name: string; scopes: Scope[]; expiresAt?: Date | null }): Promise<{ apiKey: ApiKeyInfo; key: string }> {

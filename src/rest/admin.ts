@@ -10,7 +10,7 @@ import { UnauthenticatedError } from '../auth/errors.ts';
 import type { AuditLog } from '../audit/service.ts';
 import type { ProjectService } from '../projects/service.ts';
 import { projectNameSchema } from '../secrets/rules.ts';
-import { acceptJsonOfAnyType, errorResponses } from './common.ts';
+import { acceptJsonOfAnyType, errorResponses, headersOf } from './common.ts';
 import { langwatchErrorHandler, langwatchErrorSchema } from './langwatch.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -24,7 +24,7 @@ export function adminRoutes(deps: { adminToken: string | undefined; projects: Pr
     app.setErrorHandler(langwatchErrorHandler);
 
     app.addHook('onRequest', async (request) => {
-      const presented = readApiKey((name) => request.headers[name] as string | undefined);
+      const presented = readApiKey(headersOf(request));
       if (expected && presented && timingSafeEqual(sha256(presented), expected)) return;
       await deps.audit.record({ door: 'admin', operation: 'create_project', outcome: 'unauthenticated', requestId: request.id });
       throw new UnauthenticatedError(expected

@@ -34,6 +34,14 @@ export class RateLimitedError extends Error {
   }
 }
 
+/** A request's headers as credentials.ts reads them: one value per name (the first, if repeated). */
+export function headersOf(request: FastifyRequest) {
+  return (name: string): string | undefined => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+}
+
 export function callerOf(request: FastifyRequest): Caller {
   if (!request.caller) throw new UnauthenticatedError();
   return request.caller;
@@ -52,10 +60,7 @@ export interface DoorDeps {
 export function requireApiKey(app: FastifyInstance, deps: DoorDeps, door: Door, options: CredentialOptions = {}) {
   if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null);
   app.addHook('onRequest', async (request) => {
-    const presented = readApiKey((name) => {
-      const value = request.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    }, options);
+    const presented = readApiKey(headersOf(request), options);
     try {
       const actor = await deps.authenticator.authenticate(presented);
       request.caller = { ...actor, door, requestId: request.id };

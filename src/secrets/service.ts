@@ -10,7 +10,7 @@
 //   idempotency_keys (projectId, key)      who serves an Idempotency-Key
 import { createHmac, hkdfSync, randomInt } from 'node:crypto';
 import { Types } from 'mongoose';
-import type { AuditLog } from '../audit/service.ts';
+import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
 import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
@@ -77,6 +77,11 @@ export function toPublicSecret(doc: SecretFields): PublicSecret {
 
 /** How a caller names a secret: by id, by name, or (Together) by either. */
 export type SecretRef = { readonly id: string } | { readonly name: string } | { readonly idOrName: string };
+
+/** How an audit record names the secret a call was about. */
+function targetOf(ref: SecretRef) {
+  return 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
+}
 
 /** How often a write retries when other writers keep taking what it wanted. */
 const ATTEMPTS = 20;
@@ -309,23 +314,25 @@ export function createSecretService(deps: SecretServiceDeps) {
    * caller hears of it (so no acknowledged change lacks its record), failure
    * with its kind. Records name the secret, never its value.
    */
-  async function audited(caller: Caller, operation: string, ref: SecretRef | null, change: () => Promise<PublicSecret>): Promise<PublicSecret> {
-    const base = { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation };
+  async function audited(caller: Caller, operation: string, ref: SecretRef, change: () => Promise<PublicSecret>): Promise<PublicSecret> {
+    const base = callerEntry(caller, operation);
     let secret: PublicSecret;
     try {
       requireScope(caller, 'secrets:write');
       secret = await change();
     } catch (err) {
-      // A failure changed nothing; with the database away it cannot be recorded either.
-      if (!isDatabaseUnavailable(err)) {
-        const target = ref === null ? {} : 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
-        await deps.audit.record({ ...base, ...target, outcome: outcomeOf(err) }).catch(() => {});
-      }
+      await recordFailure({ ...base, ...targetOf(ref) }, err);
       throw err;
     }
     const outcome = replayed.has(secret) ? 'replayed' : 'success';
     await deps.audit.record({ ...base, secretId: secret.id, secretName: secret.name, version: secret.version, outcome });
     return secret;
+  }
+
+  /** A refused or failed call, by its kind. It changed nothing; with the database away it cannot be recorded either. */
+  async function recordFailure(entry: Omit<AuditEntry, 'outcome'>, err: unknown): Promise<void> {
+    if (isDatabaseUnavailable(err)) return;
+    await deps.audit.record({ ...entry, outcome: outcomeOf(err) }).catch(() => {});
   }
 
   // ---- idempotency -------------------------------------------------------------
@@ -593,7 +600,7 @@ export function createSecretService(deps: SecretServiceDeps) {
      * audited (who, which secret and version; never the value).
      */
     async reveal(caller: Caller, ref: SecretRef, version?: number): Promise<{ secret: PublicSecret; version: number; value: string }> {
-      const base = { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation: 'reveal' };
+      const base = callerEntry(caller, 'reveal');
       try {
         requireScope(caller, 'secrets:reveal');
         const secret = await findOwned(caller, ref);
@@ -604,10 +611,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         await deps.audit.record({ ...base, secretId: secret._id.toHexString(), secretName: secret.name, version: wanted, outcome: 'success' });
         return { secret: toPublicSecret(secret), version: wanted, value };
       } catch (err) {
-        if (!isDatabaseUnavailable(err)) {
-          const target = 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
-          await deps.audit.record({ ...base, ...target, version: version ?? null, outcome: outcomeOf(err) }).catch(() => {});
-        }
+        await recordFailure({ ...base, ...targetOf(ref), version: version ?? null }, err);
         throw err;
       }
     },
@@ -630,8 +634,8 @@ export function createSecretService(deps: SecretServiceDeps) {
         if (!version) continue; // pruned or being written at this instant
         values[secret.name] = openSealed(version);
         events.push({
-          projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId,
-          operation: 'reveal', secretId: secret._id.toHexString(), secretName: secret.name, version: version.version, outcome: 'success',
+          ...callerEntry(caller, 'reveal'),
+          secretId: secret._id.toHexString(), secretName: secret.name, version: version.version, outcome: 'success',
         });
       }
       await deps.audit.recordMany(events);
