@@ -13,7 +13,7 @@ import { adminRoutes } from './rest/admin.ts';
 import { z } from 'zod';
 import rateLimit from '@fastify/rate-limit';
 import { hashApiKey } from './auth/api-key.ts';
-import { readApiKey } from './auth/credentials.ts';
+import { EXTRA_KEY_HEADERS, readApiKey } from './auth/credentials.ts';
 import { instrumentRequests, type Metrics } from './metrics.ts';
 import { dialectConstraint, headersOf, RateLimitedError } from './rest/common.ts';
 import { type DoorDocument, openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
@@ -22,6 +22,7 @@ import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
 import { openHandsDoor } from './rest/openhands.ts';
 import { togetherDoor } from './rest/together.ts';
 import { userSecretsV1Door } from './rest/user-secrets-v1.ts';
+import type { SecretPreset } from './secrets/presets.ts';
 import type { SecretService } from './secrets/service.ts';
 
 export interface AppDeps {
@@ -30,6 +31,8 @@ export interface AppDeps {
     readonly adminToken: string | undefined;
     /** Requests per API key (or address, without one) per minute; 0: no limit. */
     readonly rateLimitPerMinute: number;
+    /** The v1 door's provider presets. */
+    readonly secretPresets: readonly SecretPreset[];
   };
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -57,7 +60,7 @@ export async function buildApp(deps: AppDeps) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(langwatchErrorHandler);
-  await registerCombinedOpenApi(app, ['xAuthToken', 'bearer', 'sessionKey', 'adminToken']);
+  await registerCombinedOpenApi(app, ['xAuthToken', 'bearer', 'sessionKey', 'apiKey', 'adminToken']);
   instrumentRequests(app, deps.metrics);
   if (deps.config.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {
@@ -65,7 +68,7 @@ export async function buildApp(deps: AppDeps) {
       timeWindow: 60_000,
       // Per API key (by its hash, whichever header carries it), else per address.
       keyGenerator: (request) => {
-        const key = readApiKey(headersOf(request), { sessionHeader: true });
+        const key = readApiKey(headersOf(request), { extraHeaders: EXTRA_KEY_HEADERS });
         return key ? `key:${hashApiKey(key)}` : `ip:${request.ip}`;
       },
       errorResponseBuilder: (_request, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),
@@ -127,14 +130,14 @@ export async function buildApp(deps: AppDeps) {
     {
       slug: 'user-secrets-v1',
       title: 'User secrets API v1',
-      description: 'Secrets with masked previews and the canonical error envelope {code, detail, type}.',
-      security: ['bearer'],
-      register: userSecretsV1Door(deps),
+      description: "Dreadnode's user secrets: masked previews, provider presets and the canonical error envelope {code, detail, type}.",
+      security: ['bearer', 'apiKey'],
+      register: userSecretsV1Door({ ...deps, presets: deps.config.secretPresets }),
     },
     {
       slug: 'openhands',
       title: 'OpenHands-compatible secrets API',
-      description: 'PUT /api/secrets/{secret_id} with X-Session-API-Key: rename and/or re-describe a secret.',
+      description: "OpenHands' custom secrets: V0 under /api/secrets with X-Session-API-Key, V1 under /api/v1/secrets.",
       security: ['sessionKey'],
       register: openHandsDoor(deps),
     },

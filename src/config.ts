@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_PRESETS, presetListSchema, type SecretPreset } from './secrets/presets.ts';
 
 /** The package root (the folder holding package.json), wherever we run from. */
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -83,6 +84,7 @@ const envSchema = z.object({
   SECRET_RECOVERY_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days (0: purge at once)').transform(Number).default(7),
   PROJECT_SECRET_LIMIT: positiveInt.default(500),
   RATE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns rate limiting off)').transform(Number).default(1200),
+  SECRET_PRESETS: presetListSchema.optional(),
 });
 
 export type Config = Readonly<{
@@ -106,6 +108,8 @@ export type Config = Readonly<{
   limits: SecretLimits;
   /** Requests per API key (or address, without one) per minute; 0: no limit. */
   rateLimitPerMinute: number;
+  /** The v1 door's provider presets. */
+  secretPresets: readonly SecretPreset[];
 }>;
 
 export interface SecretLimits {
@@ -171,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     engineCacheDir: defaultEngineCacheDir(e),
     bodyLimit: e.BODY_LIMIT_BYTES,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    secretPresets: Object.freeze(e.SECRET_PRESETS ?? DEFAULT_PRESETS),
     limits: Object.freeze({
       versionsKept: e.SECRET_VERSIONS_KEPT,
       recoveryWindowMs: Math.round(e.SECRET_RECOVERY_DAYS * 24 * 3600 * 1000),

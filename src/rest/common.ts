@@ -34,6 +34,14 @@ export class RateLimitedError extends Error {
   }
 }
 
+/** A route that reads a body got none (or an empty one, which is the same). */
+export class MissingBodyError extends Error {
+  override name = 'MissingBodyError';
+  constructor() {
+    super('A JSON body is required');
+  }
+}
+
 /** A request's headers as credentials.ts reads them: one value per name (the first, if repeated). */
 export function headersOf(request: FastifyRequest) {
   return (name: string): string | undefined => {
@@ -106,10 +114,20 @@ export function acceptJsonOfAnyType(app: FastifyInstance) {
   app.removeAllContentTypeParsers();
   // A "__proto__" key is dropped, not refused: the body is valid JSON, and
   // dropping it is what protects us from prototype poisoning.
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('remove', 'remove'));
+  const parseJson = app.getDefaultJsonParser('remove', 'remove');
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    // An empty body is no body, whatever its Content-Type says: Together's
+    // Python SDK sends `Content-Type: application/json` with an empty DELETE.
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
 }
 
+/** Where in the request a broken field is, in FastAPI's words (its `loc` starts with these). */
+export type FieldLocation = 'body' | 'query' | 'path' | 'header';
+
 export interface FieldIssue {
+  readonly location: FieldLocation;
   readonly path: string[];
   readonly message: string;
   /** zod's issue code: too_small, invalid_type, invalid_format, ... */
@@ -138,7 +156,10 @@ export type RequestFailure =
  */
 export function classifyFailure(err: unknown): RequestFailure {
   if (hasZodFastifySchemaValidationErrors(err)) {
+    const context = (err as { validationContext?: string }).validationContext;
+    const location: FieldLocation = context === 'querystring' ? 'query' : context === 'params' ? 'path' : context === 'headers' ? 'header' : 'body';
     const issues = err.validation.map((v) => ({
+      location,
       path: v.instancePath.split('/').filter(Boolean),
       message: v.message ?? 'Invalid value',
       code: v.keyword,
@@ -156,14 +177,17 @@ export function classifyFailure(err: unknown): RequestFailure {
     return { kind: 'precondition', status: 412, message: 'The secret has changed: its version does not match If-Match.' };
   }
   if (err instanceof QuotaExceededError) {
-    return { kind: 'validation', status: 422, message: err.message, issues: [{ path: [], message: err.message, code: 'quota_exceeded' }] };
+    return { kind: 'validation', status: 422, message: err.message, issues: [{ location: 'body', path: [], message: err.message, code: 'quota_exceeded' }] };
+  }
+  if (err instanceof MissingBodyError) {
+    return { kind: 'validation', status: 422, message: err.message, issues: [{ location: 'body', path: [], message: err.message, code: 'missing' }] };
   }
   if (err instanceof IdempotencyKeyReusedError) return { kind: 'idempotency_mismatch', status: 422, message: err.message };
   if (err instanceof NotFoundError) return { kind: 'not_found', status: 404, message: err.message };
   if (err instanceof ConflictError) return { kind: 'conflict', status: 409, message: err.message, error: err };
   const code = (err as FastifyError).code;
   const status = (err as FastifyError).statusCode;
-  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return { kind: 'malformed', status: 400, message: 'The request body is not valid JSON.' };
   }
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
@@ -193,11 +217,11 @@ export interface RenderedFailure {
 }
 
 /** A Fastify error handler for a door: one classification, the door's own wording. */
-export function doorErrorHandler(render: (failure: RequestFailure) => RenderedFailure) {
+export function doorErrorHandler(render: (failure: RequestFailure, request: FastifyRequest) => RenderedFailure) {
   return function handle(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
     const failure = classifyFailure(err);
     logFailure(request, failure, err);
-    const { status = failure.status, body, headers = {} } = render(failure);
+    const { status = failure.status, body, headers = {} } = render(failure, request);
     return reply.status(status).headers(headers).send(body);
   };
 }
@@ -241,6 +265,9 @@ export function setUpDoor(
   const app = parent.withTypeProvider<ZodTypeProvider>();
   acceptJsonOfAnyType(app);
   requireApiKey(app, deps, door, options);
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.schema?.body && request.body == null) throw new MissingBodyError();
+  });
   app.setErrorHandler(errorHandler);
   return app;
 }

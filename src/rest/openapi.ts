@@ -18,6 +18,7 @@ const SCHEMES = {
   xAuthToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'Project API key (sk-lw-...)' },
   bearer: { type: 'http', scheme: 'bearer', description: 'Project API key (sk-lw-...)' },
   sessionKey: { type: 'apiKey', in: 'header', name: 'X-Session-API-Key', description: 'Project API key (sk-lw-...)' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Project API key (sk-lw-...)' },
   adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
 } satisfies Record<string, SecurityScheme>;
 

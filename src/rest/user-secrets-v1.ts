@@ -1,8 +1,12 @@
-// REST door 3: a v1 "user secrets" API under /api/v1/user/secrets, with its
-// masked previews and its canonical error envelope {code, detail, type}.
+// REST door 3: Dreadnode's v1 user-secrets API under /api/v1/user/secrets, as
+// its Python SDK (dreadnode.app.api.client.ApiClient) calls it: X-API-Key,
+// masked previews, provider presets, and the canonical error envelope
+// {code, detail, type} (the SDK reads `detail`; 401, 404 and 409 become its
+// AuthenticationError, NotFoundError and ConflictError).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { providerSchema, secretNameSchema, secretValueSchema } from '../secrets/rules.ts';
+import type { SecretPreset } from '../secrets/presets.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
 import {
   callerOf,
@@ -71,12 +75,24 @@ const canonicalErrorHandler = doorErrorHandler((failure) => ({
     detail: DETAILS[failure.kind] ?? failure.message,
     type: TYPES[failure.kind],
     ...(failure.kind === 'validation'
-      ? { errors: failure.issues.map((issue) => ({ loc: ['body', ...issue.path], msg: issue.message, type: issue.code })) }
+      ? { errors: failure.issues.map((issue) => ({ loc: [issue.location, ...issue.path], msg: issue.message, type: issue.code })) }
       : {}),
   },
 }));
 
-export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService }) {
+const presetSchema = z.object({
+  provider: z.string(),
+  env_var_name: z.string().describe('The name of the secret the preset creates'),
+  configured: z.boolean().describe('Whether a secret of that name exists'),
+});
+
+export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService; presets: readonly SecretPreset[] }) {
+  const providers = deps.presets.map((p) => p.provider) as [string, ...string[]];
+  const presetBody = z.object({
+    provider: z.enum(providers, { message: `Unknown provider: one of ${providers.join(', ')}` }),
+    value: secretValueSchema,
+  });
+
   async function toUserSecrets(secrets: PublicSecret[]): Promise<z.infer<typeof userSecretSchema>[]> {
     const masked = await deps.secrets.maskedValues(secrets);
     return secrets.map((secret) => ({
@@ -91,7 +107,7 @@ export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService }) {
   const toUserSecret = async (secret: PublicSecret) => (await toUserSecrets([secret]))[0]!;
 
   return async function register(parent: FastifyInstance) {
-    const app = setUpDoor(parent, deps, 'user-secrets-v1', canonicalErrorHandler);
+    const app = setUpDoor(parent, deps, 'user-secrets-v1', canonicalErrorHandler, { extraHeaders: ['x-api-key'] });
     const errors = errorResponses(canonicalErrorSchema, [400, 401, 403, 404, 409, 412, 413, 422, 429, 503]);
     const base = '/api/v1/user/secrets';
     const tags = ['User secrets v1'];
@@ -110,8 +126,44 @@ export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService }) {
     });
 
     app.get(base, {
-      schema: { tags, summary: 'List secrets, by name', response: { 200: z.array(userSecretSchema), ...errors } },
-    }, async (request) => toUserSecrets(await deps.secrets.listAll(callerOf(request))));
+      schema: {
+        tags,
+        summary: 'List secrets, by name',
+        response: { 200: z.object({ secrets: z.array(userSecretSchema), total: z.number().int() }), ...errors },
+      },
+    }, async (request) => {
+      const secrets = await toUserSecrets(await deps.secrets.listAll(callerOf(request)));
+      return { secrets, total: secrets.length };
+    });
+
+    app.get(`${base}/presets`, {
+      schema: {
+        tags,
+        summary: 'Provider presets: which secret each provider key goes into, and whether it is set',
+        response: { 200: z.object({ presets: z.array(presetSchema) }), ...errors },
+      },
+    }, async (request) => {
+      const names = new Set((await deps.secrets.listAll(callerOf(request))).map((s) => s.name));
+      return { presets: deps.presets.map((p) => ({ provider: p.provider, env_var_name: p.envVarName, configured: names.has(p.envVarName) })) };
+    });
+
+    app.post(`${base}/preset`, {
+      schema: {
+        tags,
+        summary: "Create a secret from a provider preset: named by the preset's env_var_name, with its provider",
+        headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
+        body: presetBody,
+        response: { 201: userSecretSchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const preset = deps.presets.find((p) => p.provider === request.body.provider)!;
+      const secret = await deps.secrets.create(
+        callerOf(request),
+        { name: preset.envVarName, value: request.body.value, provider: preset.provider },
+        { idempotencyKey: request.headers['idempotency-key'] },
+      );
+      return reply.status(201).header('etag', etagOf(secret)).send(await toUserSecret(secret));
+    });
 
     app.get(`${base}/:id`, {
       schema: { tags, summary: 'Get a secret', params: idParams, response: { 200: userSecretSchema, ...errors } },

@@ -39,8 +39,13 @@ describe('readApiKey', () => {
     expect(readApiKey(from({ authorization: 'bearer c' }))).toBe('c');
     expect(readApiKey(from({ authorization: 'Basic d' }))).toBeUndefined();
   });
-  it('reads X-Session-API-Key only where the door allows it', () => {
+  it('reads X-Session-API-Key and X-API-Key only where the door allows them', () => {
     expect(readApiKey(from({ 'x-session-api-key': 's' }))).toBeUndefined();
-    expect(readApiKey(from({ 'x-session-api-key': 's' }), { sessionHeader: true })).toBe('s');
+    expect(readApiKey(from({ 'x-api-key': 'k' }))).toBeUndefined();
+    expect(readApiKey(from({ 'x-session-api-key': 's' }), { extraHeaders: ['x-session-api-key'] })).toBe('s');
+    expect(readApiKey(from({ 'x-api-key': 'k' }), { extraHeaders: ['x-session-api-key'] })).toBeUndefined();
+    expect(readApiKey(from({ 'x-api-key': 'k' }), { extraHeaders: ['x-api-key'] })).toBe('k');
+    // The common headers win over a door's own.
+    expect(readApiKey(from({ 'x-api-key': 'k', 'x-auth-token': 'a' }), { extraHeaders: ['x-api-key'] })).toBe('a');
   });
 });

@@ -8,6 +8,7 @@ import { createKeyring, generateKey } from '../../src/crypto/envelope.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, watchDatabase } from '../../src/metrics.ts';
+import { DEFAULT_PRESETS, type SecretPreset } from '../../src/secrets/presets.ts';
 import { createServices } from '../../src/services.ts';
 
 export interface TestAppOptions {
@@ -23,6 +24,8 @@ export interface TestAppOptions {
   readonly masterKeys?: [string, Buffer][];
   /** An existing database (another app's) instead of a fresh one. */
   readonly dbName?: string;
+  /** The v1 door's provider presets (default: the shipped list). */
+  readonly secretPresets?: readonly SecretPreset[];
 }
 
 export async function startTestApp(options: TestAppOptions = {}) {
@@ -44,7 +47,12 @@ export async function startTestApp(options: TestAppOptions = {}) {
   const routes: import('fastify').RouteOptions[] = [];
   const app = await buildApp({
     ...services,
-    config: { bodyLimit: options.bodyLimit ?? 1_048_576, adminToken, rateLimitPerMinute: options.rateLimitPerMinute ?? 0 },
+    config: {
+      bodyLimit: options.bodyLimit ?? 1_048_576,
+      adminToken,
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 0,
+      secretPresets: options.secretPresets ?? DEFAULT_PRESETS,
+    },
     logger,
     metrics,
     onRoute: (route) => void routes.push(route),

@@ -125,9 +125,19 @@ describe('POST /api/secrets', () => {
   });
 
   it.each([
+    ['an empty body with a JSON Content-Type', ''],
+    ['no body at all', undefined],
+  ])('an empty body is no body: 422 validation_error "A JSON body is required" for %s, storing nothing', async (_label, rawBody) => {
+    const before = await storedCounts();
+    const res = await call('POST', '/api/secrets', { rawBody });
+    expect(res.status).toBe(422);
+    expect(res.body).toEqual({ error: 'validation_error', message: 'A JSON body is required', fields: [{ path: [], message: 'A JSON body is required' }] });
+    expect(await storedCounts()).toEqual(before);
+  });
+
+  it.each([
     ['broken JSON', '{"name": "A", "value": '],
     ['not JSON at all', 'name=A&value=b'],
-    ['an empty body', ''],
   ])('400 malformed_request for %s, storing nothing', async (_label, rawBody) => {
     const before = await storedCounts();
     const res = await call('POST', '/api/secrets', { rawBody, headers: { 'content-type': 'application/json' } });

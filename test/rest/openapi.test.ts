@@ -22,7 +22,7 @@ const operations = (doc: Doc) =>
 describe('OpenAPI documents', () => {
   it('the combined document has every REST route of the app, and nothing else', async () => {
     const combined = await fetchDoc('/openapi.json');
-    // Routes the app really serves (OpenHands' PUT shares LangWatch's path and has its own document).
+    // Routes the app really serves (OpenHands' V0 routes share LangWatch's paths and are in their own document).
     const served = app.routes
       .filter((r) => !(r.schema as { hide?: boolean } | undefined)?.hide && !r.constraints?.dialect)
       .flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).filter((m) => m !== 'HEAD').map((m) => `${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`))
@@ -38,8 +38,14 @@ describe('OpenAPI documents', () => {
       'POST /api/secrets', 'POST /api/secrets/{id}/restore', 'PUT /api/secrets/{id}',
     ]],
     ['together', ['DELETE /v1/deployments/secrets/{id}', 'GET /v1/deployments/secrets', 'GET /v1/deployments/secrets/{id}', 'PATCH /v1/deployments/secrets/{id}', 'POST /v1/deployments/secrets']],
-    ['user-secrets-v1', ['DELETE /api/v1/user/secrets/{id}', 'GET /api/v1/user/secrets', 'GET /api/v1/user/secrets/{id}', 'POST /api/v1/user/secrets', 'PUT /api/v1/user/secrets/{id}']],
-    ['openhands', ['PUT /api/secrets/{secret_id}']],
+    ['user-secrets-v1', [
+      'DELETE /api/v1/user/secrets/{id}', 'GET /api/v1/user/secrets', 'GET /api/v1/user/secrets/presets', 'GET /api/v1/user/secrets/{id}',
+      'POST /api/v1/user/secrets', 'POST /api/v1/user/secrets/preset', 'PUT /api/v1/user/secrets/{id}',
+    ]],
+    ['openhands', [
+      'DELETE /api/secrets/{secret_id}', 'DELETE /api/v1/secrets/{secret_id}', 'GET /api/secrets', 'GET /api/v1/secrets',
+      'GET /api/v1/secrets/search', 'POST /api/secrets', 'POST /api/v1/secrets', 'PUT /api/secrets/{secret_id}', 'PUT /api/v1/secrets/{secret_id}',
+    ]],
   ])('/openapi/%s.json has exactly that door\'s routes', async (slug, expected) => {
     expect(operations(await fetchDoc(`/openapi/${slug}.json`))).toEqual(expected);
   });

@@ -1,4 +1,7 @@
-// The OpenHands door: PUT /api/secrets/{name} with X-Session-API-Key.
+// The OpenHands door: OpenHands' custom-secrets API as its server serves it to
+// its frontend (frontend/src/api/secrets-service.ts, axios with JSON bodies)
+// and to its nested conversation manager (httpx, X-Session-API-Key): V0 under
+// /api/secrets, V1 under /api/v1/secrets. A secret_id is a secret's name.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -11,109 +14,187 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const put = (name: string, body: unknown, headers: Record<string, string> = { 'x-session-api-key': apiKey }) =>
-  request(app.baseUrl, 'PUT', `/api/secrets/${encodeURIComponent(name)}`, { body, headers });
-const create = async (name: string, description?: string) => {
-  const res = await request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${apiKey}` }, body: { name, value: 'openhands-value', description } });
-  expect(res.status).toBe(200);
-  return res.body as { id: string; name: string };
-};
-const read = (id: string) => app.models.Secret.findById(id).lean();
+const session = () => ({ 'x-session-api-key': apiKey });
+const read = (name: string) => app.models.Secret.findOne({ name, deletedAt: null }).lean();
+const MARKER = 'openhands-value-MARKER';
 
-describe('PUT /api/secrets/{secret_id}', () => {
-  it('renames and re-describes, answering 200 {message}; the value is untouched', async () => {
-    const secret = await create('GITHUB_TOKEN', 'old');
-    const res = await put('GITHUB_TOKEN', { name: 'GH_TOKEN', description: 'new description' });
+describe.each([
+  {
+    version: 'V0',
+    base: '/api/secrets',
+    // OpenHands' V0 handlers answer these themselves, with {error} and {message}.
+    notFound: (name: string) => ({ error: `Secret with ID ${name} not found` }),
+    taken: (name: string) => ({ message: `Secret ${name} already exists` }),
+  },
+  {
+    version: 'V1',
+    base: '/api/v1/secrets',
+    // V1 raises FastAPI's HTTPException: {detail}.
+    notFound: (name: string) => ({ detail: `Secret with ID ${name} not found` }),
+    taken: (name: string) => ({ detail: `Secret ${name} already exists` }),
+  },
+])('$version custom secrets under $base', ({ version, base, notFound, taken }) => {
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = session()) =>
+    request(app.baseUrl, method, `${base}${path}`, { body, headers });
+  const name = (n: string) => `${version}_${n}`;
+
+  it('POST {name, value, description} → 201 {message}; the value is stored sealed, never answered', async () => {
+    const res = await call('POST', '', { name: name('GITHUB_TOKEN'), value: `${MARKER}-1`, description: 'CI token' });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ message: 'Secret created successfully' });
+    expect(await read(name('GITHUB_TOKEN'))).toMatchObject({ description: 'CI token', version: 1 });
+    expect(res.text).not.toContain(MARKER);
+  });
+
+  it('POST without a description, as the conversation manager may', async () => {
+    const res = await call('POST', '', { name: name('NO DESCRIPTION'), value: `${MARKER}-2` });
+    expect(res.status).toBe(201);
+    expect(await read(name('NO DESCRIPTION'))).toMatchObject({ description: null });
+  });
+
+  it('GET → {custom_secrets: [{name, description}]}, by name, "" for no description, never a value', async () => {
+    const res = await call('GET', '');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      custom_secrets: expect.arrayContaining([
+        { name: name('GITHUB_TOKEN'), description: 'CI token' },
+        { name: name('NO DESCRIPTION'), description: '' },
+      ]),
+    });
+    const names = res.body.custom_secrets.map((s: { name: string }) => s.name);
+    expect(names).toEqual([...names].sort());
+    expect(res.text).not.toContain(MARKER);
+  });
+
+  it('POST of a taken name → 400 in OpenHands\' words; nothing stored', async () => {
+    const before = await app.storedCounts();
+    const res = await call('POST', '', { name: name('GITHUB_TOKEN'), value: `${MARKER}-3` });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual(taken(name('GITHUB_TOKEN')));
+    expect(await app.storedCounts()).toEqual(before);
+  });
+
+  it('PUT /{name} {name, description} renames and re-describes → 200 {message}; the value is untouched', async () => {
+    await call('POST', '', { name: name('OLD_NAME'), value: `${MARKER}-4`, description: 'old' });
+    const res = await call('PUT', `/${name('OLD_NAME')}`, { name: name('NEW NAME'), description: 'new' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ message: 'Secret updated successfully' });
-    expect(await read(secret.id)).toMatchObject({ name: 'GH_TOKEN', description: 'new description', version: 1 });
-    expect(await app.models.SecretVersion.countDocuments({ secretId: secret.id })).toBe(1);
+    const secret = await read(name('NEW NAME'));
+    expect(secret).toMatchObject({ description: 'new', version: 1 });
+    expect(await app.models.SecretVersion.countDocuments({ secretId: secret!._id })).toBe(1);
+    expect(await read(name('OLD_NAME'))).toBeNull();
   });
 
-  it('accepts the OpenHands name rule: spaces and punctuation, up to 255 characters', async () => {
-    const secret = await create('plain-name');
-    const name = `My key: ${'é'.repeat(247)}`;
-    expect(name).toHaveLength(255);
-    expect((await put('plain-name', { name })).status).toBe(200);
-    expect((await read(secret.id))?.name).toBe(name);
-  });
-
-  it('renaming to its own name succeeds; null clears the description; absent keeps it', async () => {
-    const secret = await create('SELF_NAME', 'kept');
-    expect((await put('SELF_NAME', { name: 'SELF_NAME' })).status).toBe(200);
-    expect((await read(secret.id))?.description).toBe('kept');
-    expect((await put('SELF_NAME', { name: 'SELF_NAME', description: null })).status).toBe(200);
-    expect((await read(secret.id))?.description).toBeNull();
-  });
-
-  it('404 {detail} for an unknown name (not OpenHands\' 200), nothing stored', async () => {
+  it('PUT of an unknown name → 404 in OpenHands\' words (never its 200); onto a taken name → 400; nothing changes', async () => {
     const before = await app.storedCounts();
-    const res = await put('NO_SUCH_SECRET', { name: 'ANYTHING' });
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ detail: 'Secret not found' });
+    const unknown = await call('PUT', `/${name('NO_SUCH')}`, { name: name('ANYTHING') });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual(notFound(name('NO_SUCH')));
+    const onto = await call('PUT', `/${name('NEW NAME')}`, { name: name('GITHUB_TOKEN') });
+    expect(onto.status).toBe(400);
+    expect(onto.body).toEqual(taken(name('GITHUB_TOKEN')));
+    expect(await read(name('NEW NAME'))).not.toBeNull();
     expect(await app.storedCounts()).toEqual(before);
   });
 
-  it('400 {detail} when the new name belongs to another secret; nothing changes', async () => {
-    const a = await create('TAKEN_A');
-    await create('TAKEN_B');
-    const before = await app.storedCounts();
-    const res = await put('TAKEN_A', { name: 'TAKEN_B' });
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ detail: 'A secret with the name "TAKEN_B" already exists' });
-    expect((await read(a.id))?.name).toBe('TAKEN_A');
-    expect(await app.storedCounts()).toEqual(before);
+  it('DELETE /{name} → 200 {message}; then it is gone: 404 in OpenHands\' words', async () => {
+    await call('POST', '', { name: name('TO DELETE'), value: `${MARKER}-5` });
+    const res = await call('DELETE', `/${encodeURIComponent(name('TO DELETE'))}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ message: 'Secret deleted successfully' });
+    expect(await read(name('TO DELETE'))).toBeNull();
+    const again = await call('DELETE', `/${encodeURIComponent(name('TO DELETE'))}`);
+    expect(again.status).toBe(404);
+    expect(again.body).toEqual(notFound(name('TO DELETE')));
   });
 
   it.each([
-    ['a missing name', {}, [['body', 'name']]],
-    ['an empty name', { name: '' }, [['body', 'name']]],
-    ['a 256-character name', { name: 'n'.repeat(256) }, [['body', 'name']]],
-    ['a name with a control character', { name: 'a\nb' }, [['body', 'name']]],
-    ['a 501-character description', { name: 'X', description: 'd'.repeat(501) }, [['body', 'description']]],
-    ['wrong types', { name: 7, description: 7 }, [['body', 'name'], ['body', 'description']]],
-  ])('422 in FastAPI\'s {detail: [{loc, msg, type}]} shape for %s, changing nothing', async (label, body, locs) => {
-    const name = `VALIDATE_${label.replace(/\W+/g, '_')}`;
-    const secret = await create(name);
-    const res = await put(name, body);
+    ['a missing name', { value: 'v' }, [['body', 'name']]],
+    ['an empty name', { name: '', value: 'v' }, [['body', 'name']]],
+    ['a 256-character name', { name: 'n'.repeat(256), value: 'v' }, [['body', 'name']]],
+    ['a name with a control character', { name: 'a\nb', value: 'v' }, [['body', 'name']]],
+    ['a missing value', { name: 'X' }, [['body', 'value']]],
+    ['a 501-character description', { name: 'X', value: 'v', description: 'd'.repeat(501) }, [['body', 'description']]],
+    ['wrong types', { name: 7, value: 7 }, [['body', 'name'], ['body', 'value']]],
+  ])('POST with %s → 422 in FastAPI\'s {detail: [{loc, msg, type}]} shape, storing nothing', async (_label, body, locs) => {
+    const before = await app.storedCounts();
+    const res = await call('POST', '', body);
     expect(res.status).toBe(422);
-    const seen = res.body.detail.map((d: { loc: string[] }) => d.loc.join('.'));
-    expect([...new Set(seen)]).toEqual(locs.map((loc) => loc.join('.')));
+    expect([...new Set(res.body.detail.map((d: { loc: string[] }) => d.loc.join('.')))]).toEqual(locs.map((loc) => loc.join('.')));
     for (const d of res.body.detail) expect(Object.keys(d).sort()).toEqual(['loc', 'msg', 'type']);
-    expect((await read(secret.id))?.name).toBe(name);
+    expect(await app.storedCounts()).toEqual(before);
   });
 
-  it('422 json_invalid for a body that is not JSON, as FastAPI answers', async () => {
-    await create('BROKEN_BODY');
-    const res = await request(app.baseUrl, 'PUT', '/api/secrets/BROKEN_BODY', { rawBody: '{"name":', headers: { 'x-session-api-key': apiKey, 'content-type': 'application/json' } });
+  it('a body that is not JSON → 422 json_invalid, as FastAPI answers', async () => {
+    const res = await request(app.baseUrl, 'POST', base, { rawBody: '{"name":', headers: { ...session(), 'content-type': 'application/json' } });
     expect(res.status).toBe(422);
     expect(res.body.detail[0]).toMatchObject({ type: 'json_invalid', loc: ['body'] });
   });
 
-  it('401 {detail} for an unknown session key', async () => {
-    const res = await put('ANY', { name: 'X' }, { 'x-session-api-key': `sk-lw-${'k'.repeat(43)}` });
+  it('an unknown session key → 401 {detail}', async () => {
+    const res = await call('GET', '', undefined, { 'x-session-api-key': `sk-lw-${'k'.repeat(43)}` });
     expect(res.status).toBe(401);
-    expect(typeof res.body.detail).toBe('string');
+    expect(res.body).toEqual({ detail: 'Invalid API key.' });
   });
 
-  it('another project\'s secret is not found, and stays unchanged', async () => {
-    const secret = await create('MINE_OH');
+  it('another project\'s secret is not found, and stays as it was', async () => {
     const other = await app.createProject('other');
-    const res = await put('MINE_OH', { name: 'STOLEN' }, { 'x-session-api-key': other.apiKey });
-    expect(res.status).toBe(404);
-    expect((await read(secret.id))?.name).toBe('MINE_OH');
+    const headers = { 'x-session-api-key': other.apiKey };
+    expect((await call('PUT', `/${name('GITHUB_TOKEN')}`, { name: 'STOLEN' }, headers)).status).toBe(404);
+    expect((await call('DELETE', `/${name('GITHUB_TOKEN')}`, undefined, headers)).status).toBe(404);
+    expect((await call('GET', '', undefined, headers)).body).toEqual({ custom_secrets: [] });
+    expect(await read(name('GITHUB_TOKEN'))).not.toBeNull();
+  });
+});
+
+describe('V0 and V1 details', () => {
+  it('V1 GET /search: a page in name order, filtered by name (any case), next_page_id to go on', async () => {
+    const h = session();
+    for (const n of ['SEARCH_A', 'SEARCH_B', 'SEARCH_C', 'OTHER_D']) {
+      expect((await request(app.baseUrl, 'POST', '/api/v1/secrets', { headers: h, body: { name: n, value: `${MARKER}-s` } })).status).toBe(201);
+    }
+    const first = await request(app.baseUrl, 'GET', '/api/v1/secrets/search?name__contains=search&limit=2', { headers: h });
+    expect(first.body).toEqual({ items: [{ name: 'SEARCH_A', description: '' }, { name: 'SEARCH_B', description: '' }], next_page_id: 'SEARCH_B' });
+    const second = await request(app.baseUrl, 'GET', '/api/v1/secrets/search?name__contains=search&limit=2&page_id=SEARCH_B', { headers: h });
+    expect(second.body).toEqual({ items: [{ name: 'SEARCH_C', description: '' }], next_page_id: null });
+    const bad = await request(app.baseUrl, 'GET', '/api/v1/secrets/search?limit=0', { headers: h });
+    expect(bad.status).toBe(422);
+    expect(bad.body.detail[0].loc).toEqual(['query', 'limit']);
   });
 
-  it('with X-Auth-Token or a Bearer key, the same path keeps LangWatch semantics', async () => {
-    const secret = await create('LW_SEMANTICS');
+  it('V1 accepts the common credentials too; V0 paths with X-Auth-Token or Bearer keep LangWatch semantics', async () => {
+    const v1 = await request(app.baseUrl, 'GET', '/api/v1/secrets', { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(v1.status).toBe(200);
+    expect(Object.keys(v1.body)).toEqual(['custom_secrets']);
     const credentials: Record<string, string>[] = [{ 'x-auth-token': apiKey }, { authorization: `Bearer ${apiKey}` }, { 'x-auth-token': apiKey, 'x-session-api-key': apiKey }];
     for (const headers of credentials) {
-      const byName = await request(app.baseUrl, 'PUT', '/api/secrets/LW_SEMANTICS', { headers, body: { name: 'X' } });
-      expect(byName.status).toBe(422); // LangWatch wants {value}
-      const res = await request(app.baseUrl, 'PUT', `/api/secrets/${secret.id}`, { headers, body: { value: 'new value' } });
-      expect(res.status).toBe(200);
-      expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'id', 'name', 'projectId', 'updatedAt']);
+      const list = await request(app.baseUrl, 'GET', '/api/secrets', { headers });
+      expect(Array.isArray(list.body)).toBe(true); // LangWatch's list is a bare array
+      const created = await request(app.baseUrl, 'POST', '/api/secrets', { headers, body: { name: 'open hands', value: 'v' } });
+      expect(created.status).toBe(422); // LangWatch's name rule
     }
-    expect(await app.models.SecretVersion.countDocuments({ secretId: secret.id })).toBe(4);
+  });
+
+  it('If-Match on PUT: the rename happens only at that version; another is 412 {detail}', async () => {
+    const h = session();
+    await request(app.baseUrl, 'POST', '/api/secrets', { headers: h, body: { name: 'CAS_NAME', value: `${MARKER}-c` } });
+    const stale = await request(app.baseUrl, 'PUT', '/api/secrets/CAS_NAME', { headers: { ...h, 'if-match': '"7"' }, body: { name: 'CAS_RENAMED' } });
+    expect(stale.status).toBe(412);
+    expect(typeof stale.body.detail).toBe('string');
+    const fresh = await request(app.baseUrl, 'PUT', '/api/secrets/CAS_NAME', { headers: { ...h, 'if-match': '"1"' }, body: { name: 'CAS_RENAMED' } });
+    expect(fresh.status).toBe(200);
+  });
+
+  it('renaming to its own name succeeds; null clears the description; absent keeps it (OpenHands would clear it)', async () => {
+    const h = session();
+    await request(app.baseUrl, 'POST', '/api/secrets', { headers: h, body: { name: 'SELF_NAME', value: `${MARKER}-x`, description: 'kept' } });
+    expect((await request(app.baseUrl, 'PUT', '/api/secrets/SELF_NAME', { headers: h, body: { name: 'SELF_NAME' } })).status).toBe(200);
+    expect((await read('SELF_NAME'))?.description).toBe('kept');
+    expect((await request(app.baseUrl, 'PUT', '/api/secrets/SELF_NAME', { headers: h, body: { name: 'SELF_NAME', description: null } })).status).toBe(200);
+    expect((await read('SELF_NAME'))?.description).toBeNull();
+  });
+
+  it('no submitted value reached a response or the log', () => {
+    expect(app.logs.join('\n')).not.toContain(MARKER);
   });
 });

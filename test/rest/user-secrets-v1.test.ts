@@ -1,6 +1,6 @@
 // The v1 user-secrets door: masked previews and the canonical error envelope.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from '../helpers/http.ts';
+import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 let app: TestApp;
@@ -50,9 +50,51 @@ describe('secrets', () => {
     expect((await call('GET', `${BASE}/${created.body.id}`)).body).toEqual(res.body);
     const list = await call('GET', BASE);
     expect(list.status).toBe(200);
-    expect(list.body.find((s: { id: string }) => s.id === created.body.id)).toEqual(res.body);
-    const names = list.body.map((s: { name: string }) => s.name);
+    // {"secrets": [...], "total": N}: what Dreadnode's SDK reads.
+    expect(Object.keys(list.body).sort()).toEqual(['secrets', 'total']);
+    expect(list.body.total).toBe(await app.models.Secret.countDocuments({ deletedAt: null }));
+    expect(list.body.secrets).toHaveLength(list.body.total);
+    expect(list.body.secrets.find((s: { id: string }) => s.id === created.body.id)).toEqual(res.body);
+    const names = list.body.secrets.map((s: { name: string }) => s.name);
     expect(names).toEqual([...names].sort());
+  });
+
+  it('X-API-Key (what Dreadnode\'s SDK sends) authenticates here, and only here among the doors', async () => {
+    const headers = { 'x-api-key': apiKey };
+    expect((await request(app.baseUrl, 'GET', BASE, { headers })).status).toBe(200);
+    const unknown = await request(app.baseUrl, 'GET', BASE, { headers: { 'x-api-key': `sk-lw-${'Z'.repeat(43)}` } });
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toEqual({ code: 401, detail: 'Authentication failed', type: 'authentication_error' });
+    for (const path of ['/api/secrets', '/v1/deployments/secrets', '/api/v1/secrets']) {
+      expect((await request(app.baseUrl, 'GET', path, { headers })).status).toBe(401);
+    }
+    expect((await graphql(app.baseUrl, '{ secrets { edges { cursor } } }', {}, { headers })).status).toBe(401);
+  });
+
+  it('presets: each provider\'s variable, configured or not; SECRET_PRESETS replaces the list', async () => {
+    const presets = await call('GET', `${BASE}/presets`);
+    expect(presets.status).toBe(200);
+    expect(presets.body.presets).toContainEqual({ provider: 'openai', env_var_name: 'OPENAI_API_KEY', configured: false });
+    const made = await call('POST', `${BASE}/preset`, { body: { provider: 'openai', value: 'sk-proj-preset-value-0123456789' } });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ name: 'OPENAI_API_KEY', provider: 'openai', masked_value: 'sk-pro••••789' });
+    expect((await call('GET', `${BASE}/presets`)).body.presets).toContainEqual({ provider: 'openai', env_var_name: 'OPENAI_API_KEY', configured: true });
+    const again = await call('POST', `${BASE}/preset`, { body: { provider: 'openai', value: 'sk-proj-preset-value-0123456789' } });
+    expectEnvelope(again, 'conflict_error');
+    expect(again.status).toBe(409);
+
+    const custom = await startTestApp({ secretPresets: [{ provider: 'acme', envVarName: 'ACME_TOKEN' }] });
+    try {
+      const { apiKey: key } = await custom.createProject('custom presets');
+      const list = await request(custom.baseUrl, 'GET', `${BASE}/presets`, { headers: { 'x-api-key': key } });
+      expect(list.body).toEqual({ presets: [{ provider: 'acme', env_var_name: 'ACME_TOKEN', configured: false }] });
+      const unknown = await request(custom.baseUrl, 'POST', `${BASE}/preset`, { headers: { 'x-api-key': key }, body: { provider: 'openai', value: 'v' } });
+      expect(unknown.status).toBe(422);
+      expect(unknown.body.errors).toEqual([{ loc: ['body', 'provider'], msg: 'Unknown provider: one of acme', type: 'invalid_value' }]);
+      expect(await custom.storedCounts()).toEqual({ secrets: 0, names: 0, versions: 0 });
+    } finally {
+      await custom.close();
+    }
   });
 
   it('DELETE 204, then 404 not_found_error', async () => {
