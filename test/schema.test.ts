@@ -41,7 +41,7 @@ describe('schema.graphql', () => {
     expect(Object.keys(version.getFields()).sort()).toEqual(['createdAt', 'createdBy', 'version']);
     const secret = schema.getType('Secret') as GraphQLObjectType;
     expect(Object.keys(secret.getFields()).sort()).toEqual(
-      ['createdAt', 'createdBy', 'deletedAt', 'description', 'id', 'lastUpdatedBy', 'name', 'projectId', 'provider', 'updatedAt', 'version', 'versions'],
+      ['createdAt', 'createdBy', 'deletedAt', 'description', 'expiresAt', 'id', 'lastUpdatedBy', 'name', 'projectId', 'provider', 'updatedAt', 'version', 'versions'],
     );
   });
 });

@@ -6,10 +6,13 @@ import type { Caller, Door } from '../auth/authenticator.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 
+/** Where a recorded act came from: a door, or the service itself (an expiry). */
+export type AuditSource = Door | 'system';
+
 export interface AuditEntry {
   readonly projectId?: string | null;
   readonly keyId?: string | null;
-  readonly door: Door;
+  readonly door: AuditSource;
   readonly operation: string;
   readonly secretId?: string | null;
   readonly secretName?: string | null;
@@ -69,7 +72,7 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
         at: d.at,
         projectId: d.projectId?.toHexString() ?? null,
         keyId: d.keyId ?? null,
-        door: d.door as Door,
+        door: d.door as AuditSource,
         operation: d.operation,
         secretId: d.secretId?.toHexString() ?? null,
         secretName: d.secretName ?? null,

@@ -12,6 +12,7 @@ import { isDatabaseUnavailable } from '../db/errors.ts';
 import {
   ConflictError,
   IdempotencyKeyReusedError,
+  InvalidFieldError,
   NotFoundError,
   QuotaExceededError,
   VersionMismatchError,
@@ -181,6 +182,9 @@ export function classifyFailure(err: unknown): RequestFailure {
   }
   if (err instanceof MissingBodyError) {
     return { kind: 'validation', status: 422, message: err.message, issues: [{ location: 'body', path: [], message: err.message, code: 'missing' }] };
+  }
+  if (err instanceof InvalidFieldError) {
+    return { kind: 'validation', status: 422, message: `${err.field}: ${err.message}`, issues: [{ location: 'body', path: [err.field], message: err.message, code: 'invalid_value' }] };
   }
   if (err instanceof IdempotencyKeyReusedError) return { kind: 'idempotency_mismatch', status: 422, message: err.message };
   if (err instanceof NotFoundError) return { kind: 'not_found', status: 404, message: err.message };

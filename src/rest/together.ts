@@ -2,7 +2,7 @@
 // official together-ai SDK works against us given our /v1 as its base URL.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { descriptionSchema, secretValueSchema, togetherNameSchema } from '../secrets/rules.ts';
+import { descriptionSchema, secretValueSchema, togetherNameSchema, ttlSecondsSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
 import {
   callerOf,
@@ -26,6 +26,8 @@ export const togetherSecretSchema = z.object({
   updated_at: z.string(),
   created_by: z.string(),
   last_updated_by: z.string(),
+  expires_at: z.string().optional().describe('When the secret expires and is deleted; omitted for secrets that never expire'),
+  ttl_seconds: z.number().int().optional().describe("The secret's lifetime in seconds; omitted when no TTL is set"),
 });
 
 /** Together's public error shape (OpenAI-style). */
@@ -43,6 +45,7 @@ const createBody = z.object({
   value: secretValueSchema,
   description: descriptionSchema.optional(),
   project_id: z.string().optional().describe('Ignored: the project comes from the API key.'),
+  ttl_seconds: ttlSecondsSchema.optional().describe('How long the secret lives before it is deleted, 86400 (1 day) to 1209600 (14 days)'),
 });
 
 const updateBody = z.object({
@@ -50,7 +53,11 @@ const updateBody = z.object({
   value: secretValueSchema.optional(),
   description: descriptionSchema.optional(),
   project_id: z.string().optional().describe('Ignored: the project comes from the API key.'),
+  ttl_seconds: ttlSecondsSchema.optional().describe('A new lifetime, restarting the expiry from now, 86400 to 1209600'),
 });
+
+/** Together's TTL as the service's expiry: absent leaves it as it is. */
+const ttlOf = (ttl: number | undefined) => (ttl === undefined ? undefined : { ttlSeconds: ttl });
 
 const idParams = z.object({ id: z.string().describe('Secret ID or name') });
 
@@ -64,6 +71,8 @@ function toTogether(secret: PublicSecret): z.infer<typeof togetherSecretSchema> 
     updated_at: secret.updatedAt.toISOString(),
     created_by: secret.createdBy,
     last_updated_by: secret.lastUpdatedBy,
+    ...(secret.expiresAt ? { expires_at: secret.expiresAt.toISOString() } : {}),
+    ...(secret.ttlSeconds ? { ttl_seconds: secret.ttlSeconds } : {}),
   };
 }
 
@@ -114,8 +123,8 @@ export function togetherDoor(deps: DoorDeps & { secrets: SecretService }) {
         response: { 200: togetherSecretSchema, ...errors },
       },
     }, async (request, reply) => {
-      const { name, value, description } = request.body;
-      const secret = await deps.secrets.create(callerOf(request), { name, value, description }, {
+      const { name, value, description, ttl_seconds: ttl } = request.body;
+      const secret = await deps.secrets.create(callerOf(request), { name, value, description, expiry: ttlOf(ttl) }, {
         idempotencyKey: request.headers['idempotency-key'],
       });
       return reply.header('etag', etagOf(secret)).send(toTogether(secret));
@@ -149,8 +158,8 @@ export function togetherDoor(deps: DoorDeps & { secrets: SecretService }) {
         response: { 200: togetherSecretSchema, ...errors },
       },
     }, async (request, reply) => {
-      const { name, value, description } = request.body;
-      const secret = await deps.secrets.update(callerOf(request), { idOrName: request.params.id }, { name, value, description }, {
+      const { name, value, description, ttl_seconds: ttl } = request.body;
+      const secret = await deps.secrets.update(callerOf(request), { idOrName: request.params.id }, { name, value, description, expiry: ttlOf(ttl) }, {
         expectedVersion: expectedVersionOf(request),
       });
       return reply.header('etag', etagOf(secret)).send(toTogether(secret));

@@ -54,3 +54,11 @@ export class IdempotencyKeyInProgressError extends ConflictError {
     super('A request with this Idempotency-Key is still in progress; retry shortly');
   }
 }
+
+/** A field breaks a rule that only the service can check (one that depends on its clock, say). */
+export class InvalidFieldError extends Error {
+  override name = 'InvalidFieldError';
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}

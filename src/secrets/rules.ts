@@ -51,21 +51,39 @@ export const createSecretInputSchema = z.object({ name: secretNameSchema, value:
 
 export const updateSecretInputSchema = z.object({ value: secretValueSchema });
 
+/**
+ * When a secret expires: a lifetime from now (Together's `ttl_seconds`,
+ * restarted by every value change), an instant (GraphQL's `expiresAt`), or
+ * null for never.
+ */
+export type ExpiryChange = { readonly ttlSeconds: number } | { readonly at: Date } | null;
+
 /** What the service accepts to create a secret; each door has checked its own rules. */
 export interface CreateSecretInput {
   readonly name: string;
   readonly value: string;
   readonly description?: string | null | undefined;
   readonly provider?: string | null | undefined;
+  readonly expiry?: ExpiryChange | undefined;
 }
 
-/** A change to a secret: absent fields stay as they are; null clears description or provider. */
+/** A change to a secret: absent fields stay as they are; null clears description, provider or expiry. */
 export interface SecretChange {
   readonly value?: string | undefined;
   readonly name?: string | undefined;
   readonly description?: string | null | undefined;
   readonly provider?: string | null | undefined;
+  readonly expiry?: ExpiryChange | undefined;
 }
+
+/** Together's TTL bounds: one day to fourteen days. */
+export const TTL_SECONDS_MIN = 86_400;
+export const TTL_SECONDS_MAX = 1_209_600;
+export const ttlSecondsSchema = z
+  .number()
+  .int('ttl_seconds must be a whole number of seconds')
+  .min(TTL_SECONDS_MIN, `ttl_seconds must be at least ${TTL_SECONDS_MIN} (1 day)`)
+  .max(TTL_SECONDS_MAX, `ttl_seconds must be at most ${TTL_SECONDS_MAX} (14 days)`);
 
 export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 100;

@@ -22,6 +22,7 @@ import type { SecretDoc } from '../db/models/secret.ts';
 import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
 import {
   ConflictError,
+  InvalidFieldError,
   IdempotencyKeyInProgressError,
   IdempotencyKeyReusedError,
   NotFoundError,
@@ -31,7 +32,7 @@ import {
   VersionMismatchError,
 } from './errors.ts';
 import { maskValue } from './mask.ts';
-import type { CreateSecretInput, SecretChange } from './rules.ts';
+import type { CreateSecretInput, ExpiryChange, SecretChange } from './rules.ts';
 
 /** The one public shape of a secret. It has no value field, by construction. */
 export interface PublicSecret {
@@ -47,6 +48,10 @@ export interface PublicSecret {
   readonly updatedAt: Date;
   /** Set while the secret is in its recovery window. */
   readonly deletedAt: Date | null;
+  /** When the secret expires: from then on it is gone, as if deleted at that instant. */
+  readonly expiresAt: Date | null;
+  /** Set when the expiry comes from a lifetime (Together's TTL): each value change restarts it. */
+  readonly ttlSeconds: number | null;
 }
 
 /** A value version's metadata: never its value. */
@@ -57,6 +62,8 @@ export interface SecretVersionInfo {
 }
 
 type SecretFields = SecretDoc;
+/** A secret with an expiry (past, where it is used). */
+type ExpiredSecret = SecretFields & { expiresAt: Date };
 
 
 export function toPublicSecret(doc: SecretFields): PublicSecret {
@@ -72,7 +79,32 @@ export function toPublicSecret(doc: SecretFields): PublicSecret {
     createdAt: new Date(doc.createdAt),
     updatedAt: new Date(doc.updatedAt),
     deletedAt: doc.deletedAt ? new Date(doc.deletedAt) : null,
+    expiresAt: doc.expiresAt ? new Date(doc.expiresAt) : null,
+    ttlSeconds: doc.ttlSeconds ?? null,
   };
+}
+
+/** Live: not deleted, and not past its expiry. An expired secret is gone at its expiresAt exactly, swept or not. */
+export function isLive(doc: Pick<SecretFields, 'deletedAt' | 'expiresAt'>, at: Date): boolean {
+  return doc.deletedAt == null && (doc.expiresAt == null || doc.expiresAt.getTime() > at.getTime());
+}
+
+/** Still marked live, but past its expiry: due to become a deleted secret. */
+function isExpired<T extends Pick<SecretFields, 'deletedAt' | 'expiresAt'>>(doc: T, at: Date): doc is T & { expiresAt: Date } {
+  return doc.deletedAt == null && doc.expiresAt != null && doc.expiresAt.getTime() <= at.getTime();
+}
+
+/** The query filter of live secrets at `at` (see isLive). */
+function liveFilter(at: Date) {
+  return { deletedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: at } }] };
+}
+
+/** The expiry fields a change sets, computed on the service's clock. */
+function expiryFields(change: ExpiryChange, at: Date): { expiresAt: Date | null; ttlSeconds: number | null } {
+  if (change === null) return { expiresAt: null, ttlSeconds: null };
+  if ('ttlSeconds' in change) return { expiresAt: new Date(at.getTime() + change.ttlSeconds * 1000), ttlSeconds: change.ttlSeconds };
+  if (change.at.getTime() <= at.getTime()) throw new InvalidFieldError('expiresAt', 'expiresAt must be in the future');
+  return { expiresAt: change.at, ttlSeconds: null };
 }
 
 /** How a caller names a secret: by id, by name, or (Together) by either. */
@@ -125,8 +157,14 @@ export function createSecretService(deps: SecretServiceDeps) {
       const holder = await SecretName.findOne({ projectId, name }).lean();
       if (!holder) continue; // released meanwhile: try again
       if (holder.secretId.equals(secretId)) return;
+      const holding = await Secret.collection.findOne<SecretFields>({ _id: holder.secretId });
+      // An expired secret is gone at its expiry, and so is its hold on the name.
+      if (holding && isExpired(holding, at)) {
+        await expire(holding);
+        continue;
+      }
       const stale = at.getTime() - holder.createdAt.getTime() > STALE_CLAIM_MS
-        && !(await Secret.exists({ _id: holder.secretId, name, ...LIVE }));
+        && !(holding && holding.name === name && holding.deletedAt === null);
       if (!stale) throw new SecretNameTakenError(name);
       await SecretName.deleteOne({ _id: holder._id });
     }
@@ -169,8 +207,17 @@ export function createSecretService(deps: SecretServiceDeps) {
     throw new QuotaExceededError(limits.projectSecretLimit);
   }
 
-  /** A slot left by a crash (its secret is not live, and it is old): free it. */
+  /**
+   * Frees slots of a full project: those of expired secrets (gone at their
+   * expiry, whatever their age), else those left by a crash (their secret is
+   * not live, and they are old).
+   */
   async function releaseStaleSlot(taken: { _id: Types.ObjectId; secretId: Types.ObjectId; createdAt: Date }[], at: Date) {
+    const expired = await Secret.collection
+      .find<ExpiredSecret>({ _id: { $in: taken.map((s) => s.secretId) }, deletedAt: null, expiresAt: { $lte: at } })
+      .toArray();
+    for (const doc of expired) await expire(doc);
+    if (expired.length > 0) return true;
     const old = taken.filter((s) => at.getTime() - s.createdAt.getTime() > STALE_CLAIM_MS);
     if (old.length === 0) return false;
     const live = new Set(
@@ -282,9 +329,16 @@ export function createSecretService(deps: SecretServiceDeps) {
 
   // ---- lookups ----------------------------------------------------------------
 
-  async function findOwned(caller: Caller, ref: SecretRef, state: 'live' | 'deleted' = 'live'): Promise<SecretFields> {
-    const scope = { projectId: new Types.ObjectId(caller.projectId), deletedAt: state === 'live' ? null : { $ne: null } };
-    const find = (filter: Record<string, unknown>) => Secret.collection.findOne<SecretFields>({ ...scope, ...filter });
+  /** The caller's live secret (see isLive) that `ref` names. */
+  async function findOwned(caller: Caller, ref: SecretRef): Promise<SecretFields> {
+    const scope = { projectId: new Types.ObjectId(caller.projectId), deletedAt: null };
+    const at = now();
+    // At most one secret not marked deleted holds a name: an expired one keeps
+    // its claim until it is marked, so no other can take the name before.
+    const find = async (filter: Record<string, unknown>) => {
+      const doc = await Secret.collection.findOne<SecretFields>({ ...scope, ...filter });
+      return doc && isLive(doc, at) ? doc : null;
+    };
     let doc: SecretFields | null = null;
     if ('name' in ref) {
       doc = await find({ name: ref.name });
@@ -295,6 +349,43 @@ export function createSecretService(deps: SecretServiceDeps) {
     }
     if (!doc) throw new SecretNotFoundError();
     return doc;
+  }
+
+  // ---- expiry -------------------------------------------------------------------
+
+  /**
+   * Makes an expired secret a deleted one, as of its expiry: its name and
+   * quota slot are free, it can be restored during the recovery window, and
+   * the expiry is audited. Whoever meets an expired secret first does this
+   * (a create wanting its name or slot, a restore, the sweep); reads never
+   * wait for it, as they leave out whatever is past its expiry. The update
+   * matches only the expiry seen, so an expiry extended meanwhile wins.
+   */
+  async function expire(doc: ExpiredSecret): Promise<void> {
+    const expiredAt = doc.expiresAt;
+    const marked = { _id: doc._id, deletedAt: null, expiresAt: expiredAt };
+    if (limits.recoveryWindowMs === 0) {
+      const { deletedCount } = await Secret.deleteOne(marked);
+      if (deletedCount === 0) return;
+      await purge(doc._id);
+    } else {
+      const purgeAt = new Date(expiredAt.getTime() + limits.recoveryWindowMs);
+      const { matchedCount } = await Secret.updateOne(marked, { $set: { deletedAt: expiredAt, purgeAt } });
+      if (matchedCount === 0) return;
+      await SecretName.deleteMany({ secretId: doc._id });
+      await SecretSlot.deleteMany({ secretId: doc._id });
+    }
+    await deps.audit.record({
+      projectId: doc.projectId.toHexString(), keyId: null, door: 'system', operation: 'expire',
+      secretId: doc._id.toHexString(), secretName: doc.name, version: doc.version, outcome: 'expired', requestId: null,
+    });
+  }
+
+  /** Marks up to `batch` expired secrets (of one project, or of all) as deleted. */
+  async function expireDue(at: Date, projectId: Types.ObjectId | undefined, batch: number): Promise<void> {
+    const filter = { ...(projectId ? { projectId } : {}), deletedAt: null, expiresAt: { $lte: at } };
+    const due = await Secret.collection.find<ExpiredSecret>(filter).limit(batch).toArray();
+    for (const doc of due) await expire(doc);
   }
 
   // ---- audit --------------------------------------------------------------------
@@ -378,6 +469,8 @@ export function createSecretService(deps: SecretServiceDeps) {
           createdAt: new Date(replay.createdAt),
           updatedAt: new Date(replay.updatedAt),
           deletedAt: replay.deletedAt ? new Date(replay.deletedAt) : null,
+          expiresAt: replay.expiresAt ? new Date(replay.expiresAt) : null,
+          ttlSeconds: replay.ttlSeconds ?? null,
         };
         replayed.add(result);
         return result;
@@ -399,6 +492,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     const projectId = new Types.ObjectId(caller.projectId);
     const _id = new Types.ObjectId();
     const at = now();
+    const expiry = expiryFields(input.expiry ?? null, at);
     // Quota slot, then name, then sealed value, then the secret itself: the
     // secret is visible only once everything it needs exists, and whatever a
     // crash leaves before that is taken back (or goes stale) without showing.
@@ -424,6 +518,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         updatedAt: at,
         deletedAt: null,
         purgeAt: null,
+        ...expiry,
       };
       await Secret.collection.insertOne(doc);
       return toPublicSecret(doc);
@@ -475,6 +570,12 @@ export function createSecretService(deps: SecretServiceDeps) {
         }
         if (change.description !== undefined && change.description !== current.description) set.description = change.description;
         if (change.provider !== undefined && change.provider !== current.provider) set.provider = change.provider;
+        if (change.expiry !== undefined) {
+          Object.assign(set, expiryFields(change.expiry, at));
+        } else if (change.value !== undefined && current.ttlSeconds) {
+          // A new value restarts the secret's lifetime, as Together's does.
+          set.expiresAt = new Date(at.getTime() + current.ttlSeconds * 1000);
+        }
         if (Object.keys(set).length === 0 && change.value === undefined) return toPublicSecret(current);
 
         const version = change.value === undefined
@@ -503,9 +604,10 @@ export function createSecretService(deps: SecretServiceDeps) {
     /** The caller's live secrets in name order, `first` of them after the name `after`. */
     async list(caller: Caller, page: { first: number; after?: string | undefined }) {
       requireScope(caller, 'secrets:read');
+      const live = liveFilter(now());
       const filter = page.after === undefined
-        ? { projectId: caller.projectId, ...LIVE }
-        : { projectId: caller.projectId, ...LIVE, name: { $gt: page.after } };
+        ? { projectId: caller.projectId, ...live }
+        : { projectId: caller.projectId, ...live, name: { $gt: page.after } };
       const docs = await Secret.find(filter).sort({ name: 1 }).limit(page.first + 1).lean();
       return { secrets: docs.slice(0, page.first).map(toPublicSecret), hasNextPage: docs.length > page.first };
     },
@@ -513,13 +615,16 @@ export function createSecretService(deps: SecretServiceDeps) {
     /** Every live secret of the caller's project, in name order (the REST lists have no pages). */
     async listAll(caller: Caller): Promise<PublicSecret[]> {
       requireScope(caller, 'secrets:read');
-      const docs = await Secret.find({ projectId: caller.projectId, ...LIVE }).sort({ name: 1 }).lean();
+      const docs = await Secret.find({ projectId: caller.projectId, ...liveFilter(now()) }).sort({ name: 1 }).lean();
       return docs.map(toPublicSecret);
     },
 
     /** The caller's deleted secrets still in their recovery window, newest deletion first. */
     async listDeleted(caller: Caller): Promise<PublicSecret[]> {
       requireScope(caller, 'secrets:read');
+      // Expired secrets are deleted ones: mark them first (a project has at
+      // most its limit of secrets that are not), so they are listed as such.
+      await expireDue(now(), new Types.ObjectId(caller.projectId), limits.projectSecretLimit);
       const docs = await Secret.find({ projectId: caller.projectId, deletedAt: { $ne: null } }).sort({ deletedAt: -1 }).lean();
       return docs.map(toPublicSecret);
     },
@@ -562,13 +667,23 @@ export function createSecretService(deps: SecretServiceDeps) {
     /** Brings a deleted secret back, if its name is still free and the project has room. */
     restore(caller: Caller, id: string): Promise<PublicSecret> {
       return audited(caller, 'restore', { id }, async () => {
-        const deleted = await findOwned(caller, { id }, 'deleted').catch(async (err) => {
-          // Restoring a live secret changes nothing.
-          if (err instanceof SecretNotFoundError) return findOwned(caller, { id });
-          throw err;
-        });
-        if (deleted.deletedAt === null) return toPublicSecret(deleted);
+        const _id = parseObjectId(id);
+        const projectId = new Types.ObjectId(caller.projectId);
+        const lookup = () => (_id ? Secret.collection.findOne<SecretFields>({ _id, projectId }) : Promise.resolve(null));
         const at = now();
+        let deleted = await lookup();
+        if (!deleted) throw new SecretNotFoundError();
+        // Restoring a live secret changes nothing.
+        if (isLive(deleted, at)) return toPublicSecret(deleted);
+        if (isExpired(deleted, at)) {
+          await expire(deleted);
+          deleted = await lookup();
+          if (!deleted || deleted.deletedAt === null) throw new SecretNotFoundError();
+        }
+        // Back from past its expiry: a lifetime starts again, an instant is cleared.
+        const rearmed = deleted.expiresAt && deleted.expiresAt.getTime() <= at.getTime()
+          ? expiryFields(deleted.ttlSeconds ? { ttlSeconds: deleted.ttlSeconds } : null, at)
+          : {};
         await claimSlot(deleted.projectId, deleted._id, at);
         try {
           await claimName(deleted.projectId, deleted.name, deleted._id, at);
@@ -576,19 +691,22 @@ export function createSecretService(deps: SecretServiceDeps) {
           await SecretSlot.deleteMany({ secretId: deleted._id });
           throw err;
         }
-        await Secret.updateOne({ _id: deleted._id }, { $set: { deletedAt: null, purgeAt: null, lastUpdatedBy: caller.keyId, updatedAt: at } });
-        return toPublicSecret({ ...deleted, deletedAt: null, purgeAt: null, lastUpdatedBy: caller.keyId, updatedAt: at });
+        const restored = { deletedAt: null, purgeAt: null, lastUpdatedBy: caller.keyId, updatedAt: at, ...rearmed };
+        await Secret.updateOne({ _id: deleted._id }, { $set: restored });
+        return toPublicSecret({ ...deleted, ...restored });
       });
     },
 
     /**
-     * Purges deleted secrets whose recovery window has passed, and forgets
-     * expired idempotency keys (FerretDB has no TTL indexes). Returns how many
+     * Marks expired secrets as deleted (audited as `expired`), purges deleted
+     * secrets whose recovery window has passed, and forgets expired
+     * idempotency keys (FerretDB has no TTL indexes). Returns how many
      * secrets were purged. Safe to run from several nodes at once.
      */
     async sweep(batch = 100): Promise<number> {
       const at = now();
       await IdempotencyKey.deleteMany({ expiresAt: { $lte: at } });
+      await expireDue(at, undefined, batch);
       const due = await Secret.find({ purgeAt: { $lte: at } }, { _id: 1 }).limit(batch).lean();
       for (const { _id } of due) await purge(_id);
       return due.length;
@@ -620,7 +738,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     async revealAll(caller: Caller): Promise<Record<string, string>> {
       requireScope(caller, 'secrets:reveal');
       const secrets = await Secret.collection
-        .find<SecretFields>({ projectId: new Types.ObjectId(caller.projectId), deletedAt: null }, { projection: { name: 1, version: 1 } })
+        .find<SecretFields>({ projectId: new Types.ObjectId(caller.projectId), ...liveFilter(now()) }, { projection: { name: 1, version: 1 } })
         .toArray();
       if (secrets.length === 0) return {};
       const sealed = await SecretVersion.collection

@@ -19,6 +19,10 @@ const secretSchema = new Schema(
     /** Set when deleted: the secret is in its recovery window until purgeAt, then purged. */
     deletedAt: { type: Date, default: null },
     purgeAt: { type: Date, default: null },
+    /** When the secret expires (it is then gone, as if deleted at that instant); null: never. */
+    expiresAt: { type: Date, default: null },
+    /** The lifetime the expiry was set from (Together's TTL); a value change restarts it. */
+    ttlSeconds: { type: Number, default: null },
   },
   { collection: 'secrets', versionKey: false, autoIndex: false },
 );
@@ -27,6 +31,9 @@ const secretSchema = new Schema(
 secretSchema.index({ projectId: 1, name: 1 });
 // The purge sweep: deleted secrets whose window has passed.
 secretSchema.index({ purgeAt: 1 });
+// The expiry sweep: live secrets whose expiry has passed (FerretDB has no TTL indexes, and expired
+// secrets must become restorable deleted ones, not vanish).
+secretSchema.index({ expiresAt: 1 });
 
 export type SecretDoc = InferSchemaType<typeof secretSchema> & { _id: Types.ObjectId };
 

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import {
   ConflictError,
   IdempotencyKeyReusedError,
+  InvalidFieldError,
   NotFoundError,
   QuotaExceededError,
   SecretNotFoundError,
@@ -39,6 +40,11 @@ export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
       type: 'DateTime',
       nullable: true,
       description: 'When the secret was deleted; it can be restored until its recovery window ends.',
+    }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the secret expires: from that instant it is gone from every read, as if deleted then (restorable during the recovery window). Null: never.',
     }),
     versions: t.field({
       type: SecretVersionConnection,
@@ -100,8 +106,15 @@ const CreateSecretInput = builder.inputType('CreateSecretInput', {
     value: t.string({ required: true, validate: { schema: secretValueSchema } }),
     description: t.string({ validate: { schema: descriptionSchema } }),
     provider: t.string({ validate: { schema: providerSchema } }),
+    expiresAt: t.field({ type: 'DateTime', description: 'When the secret expires (in the future); absent or null: never.' }),
   }),
 });
+
+const EXPIRES_AT_CHANGE = 'A new expiry (in the future); null: never expires; absent: unchanged.';
+
+/** GraphQL's expiresAt argument as the service's expiry change: absent (undefined) leaves it as it is. */
+const expiryOf = (expiresAt: Date | null | undefined) =>
+  expiresAt === undefined ? undefined : expiresAt === null ? null : { at: expiresAt };
 
 const UpdateSecretMetadataInput = builder.inputType('UpdateSecretMetadataInput', {
   description: 'Absent fields stay as they are; null clears a description or provider. Renaming a secret to its own name changes nothing.',
@@ -109,6 +122,7 @@ const UpdateSecretMetadataInput = builder.inputType('UpdateSecretMetadataInput',
     name: t.string({ validate: { schema: secretNameSchema } }),
     description: t.string({ validate: { schema: descriptionSchema } }),
     provider: t.string({ validate: { schema: providerSchema } }),
+    expiresAt: t.field({ type: 'DateTime', description: EXPIRES_AT_CHANGE }),
   }),
 });
 
@@ -119,6 +133,7 @@ const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
       description: 'Compare-and-set: write only if the secret is still at this version; ConflictError otherwise.',
       validate: { schema: expectedVersionSchema },
     }),
+    expiresAt: t.field({ type: 'DateTime', description: EXPIRES_AT_CHANGE }),
   }),
 });
 
@@ -165,6 +180,7 @@ async function inGraphQLTerms<T>(work: Promise<T>): Promise<T> {
     return await work;
   } catch (err) {
     if (err instanceof QuotaExceededError) throw new InputValidationError([{ path: [], message: err.message }]);
+    if (err instanceof InvalidFieldError) throw new InputValidationError([{ path: ['input', err.field], message: err.message }]);
     if (err instanceof IdempotencyKeyReusedError) throw new ConflictError(err.message);
     throw err;
   }
@@ -248,8 +264,8 @@ builder.mutationFields((t) => ({
       union: { name: 'CreateSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { input, idempotencyKey }, ctx) =>
-      inGraphQLTerms(ctx.secrets.create(ctx.caller, input, { idempotencyKey: idempotencyKey ?? undefined })),
+    resolve: (_root, { input: { expiresAt, ...input }, idempotencyKey }, ctx) =>
+      inGraphQLTerms(ctx.secrets.create(ctx.caller, { ...input, expiry: expiryOf(expiresAt) }, { idempotencyKey: idempotencyKey ?? undefined })),
   }),
   updateSecret: t.field({
     type: Secret,
@@ -264,7 +280,9 @@ builder.mutationFields((t) => ({
       dataField: { name: 'secret' },
     },
     resolve: (_root, { id, input }, ctx) =>
-      ctx.secrets.update(ctx.caller, { id }, { value: input.value }, { expectedVersion: input.expectedVersion ?? undefined }),
+      inGraphQLTerms(ctx.secrets.update(ctx.caller, { id }, { value: input.value, expiry: expiryOf(input.expiresAt) }, {
+        expectedVersion: input.expectedVersion ?? undefined,
+      })),
   }),
   updateSecretMetadata: t.field({
     type: Secret,
@@ -280,11 +298,12 @@ builder.mutationFields((t) => ({
       dataField: { name: 'secret' },
     },
     resolve: (_root, { id, input }, ctx) =>
-      ctx.secrets.update(ctx.caller, { id }, {
+      inGraphQLTerms(ctx.secrets.update(ctx.caller, { id }, {
         name: input.name ?? undefined,
         description: input.description,
         provider: input.provider,
-      }),
+        expiry: expiryOf(input.expiresAt),
+      })),
   }),
   deleteSecret: t.field({
     type: Secret,
