@@ -15,6 +15,7 @@ import { acceptJsonOfAnyType, doorErrorHandler } from '../rest/common.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { Context } from './builder.ts';
+import { GRAPHIQL_CSP, graphiqlAssetRoutes, renderGraphiQL } from './graphiql/page.ts';
 import { schema } from './schema.ts';
 
 export interface GraphQLDeps {
@@ -74,6 +75,8 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
       },
     },
     graphiql: { title: 'Secrets service', defaultQuery: EXAMPLE_QUERY },
+    // Served from our origin, never a CDN: see graphiql/page.ts.
+    renderGraphiQL,
     landingPage: false,
     plugins: [EnvelopArmorPlugin()],
     // Anything but a GraphQLError becomes "Unexpected error." for the client;
@@ -113,6 +116,7 @@ export function graphqlRoute(deps: GraphQLDeps) {
   const yoga = createGraphQLHandler(deps);
 
   return async function register(app: FastifyInstance) {
+    await app.register(graphiqlAssetRoutes());
     acceptJsonOfAnyType(app);
     app.setErrorHandler(doorErrorHandler((failure) => {
       const code = { internal: 'INTERNAL_SERVER_ERROR', unavailable: 'SERVICE_UNAVAILABLE', rate_limited: 'RATE_LIMITED' }[
@@ -128,6 +132,8 @@ export function graphqlRoute(deps: GraphQLDeps) {
       handler: async (request, reply) => {
         const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
         response.headers.forEach((value, key) => reply.header(key, value));
+        // GraphiQL's page, where people paste API keys, may load from our origin only.
+        if (response.headers.get('content-type')?.startsWith('text/html')) reply.header('content-security-policy', GRAPHIQL_CSP);
         reply.status(response.status);
         reply.send(response.body);
         return reply;
