@@ -2,21 +2,17 @@
 # Fuzzes every served OpenAPI document with schemathesis: positive and
 # negative data, FUZZ_EXAMPLES (default 500) examples per operation, checking
 # for server errors and for status-code, content-type and response-schema
-# conformance. Installs schemathesis into a project-local virtualenv (.venv)
-# on first use, starts the service the way users do on a temporary data
+# conformance. Uses schemathesis from the project's Python environment (.venv,
+# made by scripts/python-env.sh), starts the service the way users do on a temporary data
 # folder, and stops it afterwards. Exit code 0 when every door passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EXAMPLES="${FUZZ_EXAMPLES:-500}"
-SCHEMATHESIS_VERSION="4.32.5"
 VENV=".venv"
 
-if [ ! -x "$VENV/bin/st" ] || ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-  echo "installing schemathesis $SCHEMATHESIS_VERSION into $VENV ..."
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-fi
+# schemathesis comes with the project's Python environment (pinned in python/requirements.txt).
+bash scripts/python-env.sh
 
 DATA_DIR="$(mktemp -d)"
 LOG="$DATA_DIR/service.log"

@@ -5,18 +5,35 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { defaultEngineCacheDir } from '../../src/config.ts';
+import { defaultEngineCacheDir, projectRoot } from '../../src/config.ts';
 import { resolveDatabase } from '../../src/db/engine/resolve.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string;
     engineKind: string;
+    /** Empty when the project's Python environment (.venv, the SDKs) is ready; else why not. */
+    pythonEnvError: string;
+  }
+}
+
+/** The official Python SDKs, pinned in python/: made once per run, beside the engine. Resolves with why it failed, or ''. */
+async function preparePython(): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('bash', ['scripts/python-env.sh'], { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 });
+    if (stdout.trim()) console.log(`[python] ${stdout.trim().replace(/\n/g, '\n[python] ')}`);
+    return '';
+  } catch (err) {
+    const e = err as { code?: unknown; stderr?: string };
+    return `scripts/python-env.sh failed (exit ${String(e.code)}):\n${e.stderr ?? String(err)}`;
   }
 }
 
 export default async function setup(project: TestProject) {
+  const python = preparePython();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'secrets-test-engine-'));
   const database = await resolveDatabase({
     mongodbUri: process.env.MONGODB_URI || undefined,
@@ -28,6 +45,8 @@ export default async function setup(project: TestProject) {
   console.log(`[engine] tests use ${database.kind}`);
   project.provide('mongoUri', database.uri);
   project.provide('engineKind', database.kind);
+  // The SDK tests fail (never skip) with this message when the environment could not be made.
+  project.provide('pythonEnvError', await python);
   return async () => {
     await database.stop();
     await rm(dataDir, { recursive: true, force: true });
