@@ -10,6 +10,8 @@ export interface Actor {
   readonly projectId: string;
   readonly keyId: string;
   readonly scopes: readonly Scope[];
+  /** When the acting key expires (null: never): no key it mints may outlive it. */
+  readonly keyExpiresAt: Date | null;
 }
 
 export type Door = 'graphql' | 'langwatch' | 'together' | 'user-secrets-v1' | 'openhands' | 'admin';
@@ -62,6 +64,7 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?
         projectId: key.projectId.toHexString(),
         keyId: key._id.toHexString(),
         scopes: key.scopes ?? [...SCOPES],
+        keyExpiresAt: key.expiresAt ?? null,
       };
       cache.set(hash, { actor, expiresAt: key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY });
       // Noted at most once per TTL per node: a cache miss, not every request.

@@ -90,6 +90,9 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
         if (original instanceof ForbiddenError) {
           return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
         }
+        if (original instanceof UnauthenticatedError) {
+          return new GraphQLError(original.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+        }
         return maskError(error, message, isDev);
       },
     },

@@ -4,6 +4,7 @@ import { Types } from 'mongoose';
 import { type AuditLog, callerEntry } from '../audit/service.ts';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../auth/api-key.ts';
 import type { Caller } from '../auth/authenticator.ts';
+import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
 import { requireScope, SCOPES, type Scope } from '../auth/scopes.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
@@ -38,7 +39,23 @@ export class ApiKeyNotFoundError extends NotFoundError {
 type KeyDoc = {
   _id: Types.ObjectId; name: string; prefix: string; scopes?: Scope[]; createdAt: Date;
   lastUsedAt?: Date | null; expiresAt?: Date | null; revokedAt?: Date | null;
+  /** The key that minted this one (absent for admin-made and dev keys): revoking it revokes this. */
+  createdByKeyId?: Types.ObjectId | null;
 };
+
+/**
+ * A key may mint only keys that can do no more than itself, for no longer:
+ * scopes it has, and an expiry no later than its own (required when it has one).
+ */
+function checkMintable(caller: Caller, input: { scopes: readonly Scope[]; expiresAt?: Date | null }): void {
+  for (const scope of input.scopes) {
+    if (!caller.scopes.includes(scope)) throw new ForbiddenError(scope, `This API key lacks the ${scope} scope, so it cannot give it to a key it creates`);
+  }
+  const limit = caller.keyExpiresAt;
+  if (limit && (!input.expiresAt || input.expiresAt.getTime() > limit.getTime())) {
+    throw new ForbiddenError('keys:manage', `This API key expires at ${limit.toISOString()}: a key it creates must expire no later`);
+  }
+}
 
 function toInfo(doc: KeyDoc): ApiKeyInfo {
   return {
@@ -59,9 +76,28 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: 
   const now = deps.now ?? (() => new Date());
   const record = (caller: Caller, operation: string, outcome: string) => deps.audit.record({ ...callerEntry(caller, operation), outcome });
 
+  /** Revokes every key minted by these keys, and by those, down the chain. */
+  async function revokeMinted(creators: Types.ObjectId[], revokedAt: Date): Promise<void> {
+    for (let generation = creators; generation.length > 0;) {
+      const minted = await ApiKey.collection
+        .find<{ _id: Types.ObjectId }>({ createdByKeyId: { $in: generation } }, { projection: { _id: 1 } })
+        .toArray();
+      generation = minted.map((k) => k._id);
+      if (generation.length > 0) {
+        await ApiKey.collection.updateMany({ _id: { $in: generation }, revokedAt: null }, { $set: { revokedAt } });
+      }
+    }
+  }
+
   return {
     async create(caller: Caller, input: { name: string; scopes: Scope[]; expiresAt?: Date | null }): Promise<{ apiKey: ApiKeyInfo; key: string }> {
       requireScope(caller, 'keys:manage');
+      try {
+        checkMintable(caller, input);
+      } catch (err) {
+        await record(caller, 'create_api_key', 'forbidden');
+        throw err;
+      }
       if (input.expiresAt && input.expiresAt.getTime() <= now().getTime()) throw new ExpiryInPastError();
       const key = generateApiKey();
       const doc = {
@@ -75,8 +111,17 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: 
         expiresAt: input.expiresAt ?? null,
         revokedAt: null,
         lastUsedAt: null,
+        createdByKeyId: new Types.ObjectId(caller.keyId),
       };
       await ApiKey.collection.insertOne(doc);
+      // The creator may have been revoked while it was still in a node's key
+      // cache: then its new key goes with it, and the caller hears of it.
+      const creator = await ApiKey.collection.findOne<KeyDoc>({ _id: doc.createdByKeyId }, { projection: { revokedAt: 1 } });
+      if (creator?.revokedAt) {
+        await ApiKey.collection.updateOne({ _id: doc._id }, { $set: { revokedAt: creator.revokedAt } });
+        await record(caller, 'create_api_key', 'unauthenticated');
+        throw new UnauthenticatedError('This API key has been revoked.');
+      }
       await record(caller, 'create_api_key', 'success');
       return { apiKey: toInfo(doc), key };
     },
@@ -101,6 +146,8 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: 
       }
       const revokedAt = doc.revokedAt ?? now();
       if (!doc.revokedAt) await ApiKey.collection.updateOne(filter, { $set: { revokedAt } });
+      // Keys it minted (and theirs) go with it: none outlives its creator's revocation.
+      await revokeMinted([doc._id], revokedAt);
       await record(caller, 'revoke_api_key', 'success');
       return toInfo({ ...doc, revokedAt });
     },

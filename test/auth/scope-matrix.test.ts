@@ -54,7 +54,7 @@ const MATRIX: [string, string, Call][] = [
   ['secrets:reveal', 'REST values', async (k) => http(request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey: k }))],
   ['secrets:reveal', 'GraphQL revealSecret', async (k) => gqlCall(k, 'query($id: ID!) { revealSecret(id: $id) { __typename } }', { id: (await freshSecret()).id }, 'revealSecret')],
   ['keys:manage', 'GraphQL apiKeys', async (k) => gqlCall(k, '{ apiKeys { edges { cursor } } }', {}, 'apiKeys')],
-  ['keys:manage', 'GraphQL createApiKey', async (k) => gqlCall(k, 'mutation { createApiKey(input: {name: "x", scopes: ["secrets:read"]}) { __typename } }', {}, 'createApiKey')],
+  ['keys:manage', 'GraphQL createApiKey', async (k) => gqlCall(k, 'mutation { createApiKey(input: {name: "x", scopes: ["keys:manage"]}) { __typename } }', {}, 'createApiKey')],
 ];
 
 describe('scope matrix', () => {

@@ -14,11 +14,15 @@ const apiKeySchema = new Schema(
     expiresAt: { type: Date, default: null },
     revokedAt: { type: Date, default: null },
     lastUsedAt: { type: Date, default: null },
+    /** The key that minted this one; null for admin-made and dev keys. Revoking it revokes this. */
+    createdByKeyId: { type: Schema.Types.ObjectId, default: null },
   },
   { collection: 'api_keys', versionKey: false, autoIndex: false },
 );
 apiKeySchema.index({ hash: 1 }, { unique: true });
 apiKeySchema.index({ projectId: 1, createdAt: 1 });
+// Revocation follows the keys a key minted.
+apiKeySchema.index({ createdByKeyId: 1 });
 
 export type ApiKeyDoc = InferSchemaType<typeof apiKeySchema> & { _id: Types.ObjectId };
 
