@@ -16,6 +16,7 @@ import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { Context } from './builder.ts';
 import { GRAPHIQL_CSP, graphiqlAssetRoutes, renderGraphiQL } from './graphiql/page.ts';
+import { useValueFreeValidationErrors, withoutSubmittedValues } from './value-free-errors.ts';
 import { schema } from './schema.ts';
 
 export interface GraphQLDeps {
@@ -52,6 +53,8 @@ query List {
 
 const describe = (args: unknown[]) => args.map(String).join(' ');
 
+const INVALID_JSON_PARAMS = 'The request\'s variables or extensions are not valid JSON.';
+
 const databaseUnavailable = () =>
   new GraphQLError('The database is not reachable; retry shortly.', {
     extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
@@ -70,22 +73,45 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
       warn: (...args) => log.warn(describe(args)),
       error: (...args) => {
         const err = args.find((arg): arg is Error => arg instanceof Error);
-        if (err) log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'unexpected GraphQL error');
-        else log.error(describe(args));
+        // A request's own error (bad syntax, a variable that does not coerce) is
+        // logged as the client sees it: its original message may quote a value.
+        if (err instanceof GraphQLError && !(err.originalError && !(err.originalError instanceof GraphQLError))) {
+          log.info({ failure: withoutSubmittedValues(err).message }, 'GraphQL request refused');
+        } else if (err instanceof SyntaxError) {
+          // JSON.parse's message quotes the text it could not read.
+          log.info({ failure: INVALID_JSON_PARAMS }, 'GraphQL request refused');
+        } else if (err) {
+          log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'unexpected GraphQL error');
+        } else {
+          log.error(describe(args));
+        }
       },
     },
     graphiql: { title: 'Secrets service', defaultQuery: EXAMPLE_QUERY },
     // Served from our origin, never a CDN: see graphiql/page.ts.
     renderGraphiQL,
     landingPage: false,
-    plugins: [EnvelopArmorPlugin()],
+    plugins: [EnvelopArmorPlugin(), useValueFreeValidationErrors()],
     // Anything but a GraphQLError becomes "Unexpected error." for the client;
     // a database that cannot be reached becomes a 503. isDev stays false: it
     // would put original messages and stacks in responses.
     maskedErrors: {
       isDev: false,
       maskError(error, message, isDev) {
+        // The errors of a request's document and variables (they have no
+        // response path) and of its arguments, reworded so as not to quote a value.
+        if (error instanceof GraphQLError && (error.path === undefined || error.message.startsWith('Argument "'))) {
+          const safe = withoutSubmittedValues(error);
+          if (safe !== error) return safe;
+        }
         const original = error instanceof GraphQLError ? error.originalError : error;
+        // A request yoga refused on purpose (variables that are not JSON, say) keeps its 4xx and its fixed message.
+        const status = error instanceof GraphQLError ? (error.extensions?.http as { status?: number } | undefined)?.status : undefined;
+        if (error instanceof GraphQLError && status !== undefined && status < 500) return withoutSubmittedValues(error);
+        // yoga parses a GET's variables and extensions with JSON.parse, whose error is a bare SyntaxError.
+        if (error instanceof SyntaxError) {
+          return new GraphQLError(INVALID_JSON_PARAMS, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+        }
         if (isDatabaseUnavailable(original)) return databaseUnavailable();
         if (original instanceof ForbiddenError) {
           return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });

@@ -1,0 +1,159 @@
+// No response of any door, and no log line, holds any part of a submitted
+// value, whatever error path the request takes: a marker goes into values of
+// the wrong type, unknown fields, literals, broken and oversize bodies, query
+// strings and headers, by POST and GET, and is then looked for everywhere.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+const MARKER = 'MRKq7Zx9';
+const NUMBER = 987654321;
+let app: TestApp;
+let apiKey: string;
+const seen: { label: string; status: number; text: string }[] = [];
+
+beforeAll(async () => {
+  app = await startTestApp({ bodyLimit: 16_384 });
+  ({ apiKey } = await app.createProject('secrecy'));
+});
+afterAll(() => app.close());
+
+async function send(label: string, path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+  const res = await fetch(`${app.baseUrl}${path}`, init);
+  const text = await res.text();
+  seen.push({ label, status: res.status, text: `${[...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n${text}` });
+  return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
+}
+
+const gqlPost = (label: string, body: unknown, raw?: string) =>
+  send(label, '/graphql', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: raw ?? JSON.stringify(body),
+  });
+const gqlGet = (label: string, params: Record<string, string>) =>
+  send(label, `/graphql?${new URLSearchParams(params)}`, { headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' } });
+
+const CREATE = 'mutation($i: CreateSecretInput!) { createSecret(input: $i) { __typename } }';
+
+describe('GraphQL errors say where and what was expected, never what was sent', () => {
+  it.each([
+    ['an unknown field beside the value', { i: { name: 'A', value: MARKER, nam: 1 } }, 'Variable "$i" got an invalid value: Field "nam" is not defined by type "CreateSecretInput". Did you mean "name"?'],
+    ['a value of the wrong type', { i: { name: 'A', value: NUMBER } }, 'Variable "$i" got an invalid value at "i.value": Expected a value of type "String".'],
+    ['a string where an object belongs', { i: MARKER }, 'Variable "$i" got an invalid value: Expected type "CreateSecretInput" to be an object.'],
+    ['a date that is not one', { i: { name: 'A', value: 'v', expiresAt: MARKER } }, 'Variable "$i" got an invalid value at "i.expiresAt": Expected a value of type "DateTime".'],
+    ['a list where a string belongs', { i: { name: 'A', value: [MARKER, { x: MARKER }] } }, 'Variable "$i" got an invalid value at "i.value": Expected a value of type "String".'],
+  ])('variables (POST): %s', async (label, variables, message) => {
+    const res = await gqlPost(label, { query: CREATE, variables });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { message: string }) => e.message)).toEqual([message]);
+  });
+
+  it.each([
+    ['a string for an Int', { n: MARKER }, 'Variable "$n" got an invalid value: Expected a value of type "Int".'],
+    ['an object for a String', { a: { MARKER } }, 'Variable "$a" got an invalid value: Expected a value of type "String".'],
+    ['a number too large for an Int', { n: NUMBER * 10 }, 'Variable "$n" got an invalid value: Expected a value of type "Int".'],
+  ])('variables (GET): %s', async (label, variables, message) => {
+    const query = 'query($n: Int, $a: String) { secrets(first: $n, after: $a) { pageInfo { hasNextPage } } }';
+    const res = await gqlGet(label, { query, variables: JSON.stringify(variables) });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { message: string }) => e.message)).toEqual([message]);
+  });
+
+  it.each([
+    ['a number literal for a string', `mutation { createSecret(input: {name: "A", value: ${NUMBER}}) { __typename } }`, 'Expected a value of type "String".'],
+    ['an enum literal for a string', `mutation { createSecret(input: {name: "A", value: ${MARKER}}) { __typename } }`, 'Expected a value of type "String".'],
+    ['a bad date literal', `mutation { createSecret(input: {name: "A", value: "v", expiresAt: "${MARKER}"}) { __typename } }`, 'Expected a value of type "DateTime".'],
+    ['a string literal for an Int', `{ secrets(first: "${MARKER}") { pageInfo { hasNextPage } } }`, 'Expected a value of type "Int".'],
+    ['an enum literal for an ID', `{ secret(id: ${MARKER}) { id } }`, 'Expected a value of type "ID".'],
+    ['an unterminated string', `{ secrets(first: "${MARKER} }`, 'Syntax Error: Unterminated string.'],
+    ['an unexpected string token', `query "${MARKER}" { secrets { pageInfo { hasNextPage } } }`, 'Syntax Error: Expected "{", found String.'],
+    ['an unexpected name', `{ secrets(first: 1) { pageInfo { hasNextPage } } } ${MARKER}`, 'Syntax Error: Unexpected Name.'],
+    ['a stray character', `{ secrets(first: 1) { pageInfo { hasNextPage } } } ^${MARKER}`, 'Syntax Error: Unexpected character.'],
+  ])('literals and syntax: %s', async (label, query, message) => {
+    // A mutation cannot be sent by GET (yoga answers 405 before reading it).
+    const sent = [await gqlPost(label, { query }), ...(query.startsWith('mutation') ? [] : [await gqlGet(label, { query })])];
+    for (const res of sent) {
+      expect([400, 200]).toContain(res.status);
+      expect(res.body.errors[0].message).toBe(message);
+    }
+  });
+
+  it('a variable that does not coerce is still named, with its path, and each of several is reported', async () => {
+    const res = await gqlPost('two variables', {
+      query: 'query($n: Int, $a: String) { secrets(first: $n, after: $a) { pageInfo { hasNextPage } } }',
+      variables: { n: MARKER, a: NUMBER },
+    });
+    expect(res.body.errors.map((e: { message: string }) => e.message)).toEqual([
+      'Variable "$n" got an invalid value: Expected a value of type "Int".',
+      'Variable "$a" got an invalid value: Expected a value of type "String".',
+    ]);
+  });
+
+  it('the request\'s own parameters: an unknown one, an unknown operationName, variables that are not JSON', async () => {
+    expect((await gqlPost('unknown parameter', { query: '{ secrets { pageInfo { hasNextPage } } }', [MARKER]: 1 })).body.errors[0].message)
+      .toBe('Unexpected parameter in the request body.');
+    expect((await gqlPost('operationName', { query: 'query A { secrets { pageInfo { hasNextPage } } }', operationName: MARKER })).body.errors[0].message)
+      .toBe('Could not determine what operation to execute.');
+    expect((await gqlGet('variables not JSON', { query: CREATE, variables: `{${MARKER}` })).status).toBe(400);
+  });
+
+  it('broken JSON and an oversize body', async () => {
+    expect((await gqlPost('broken JSON', undefined, `{"query": "${MARKER}`)).status).toBe(400);
+    expect((await gqlPost('oversize', { query: CREATE, variables: { i: { name: 'A', value: MARKER.repeat(3000) } } })).status).toBe(413);
+  });
+});
+
+describe('REST doors', () => {
+  const doors = [
+    { door: 'LangWatch', path: '/api/secrets', method: 'POST', headers: { 'x-auth-token': () => apiKey } },
+    { door: 'Together', path: '/v1/deployments/secrets', method: 'POST', headers: { authorization: () => `Bearer ${apiKey}` } },
+    { door: 'v1', path: '/api/v1/user/secrets', method: 'POST', headers: { 'x-api-key': () => apiKey } },
+    { door: 'v1 preset', path: '/api/v1/user/secrets/preset', method: 'POST', headers: { 'x-api-key': () => apiKey } },
+    { door: 'OpenHands V0', path: '/api/secrets', method: 'POST', headers: { 'x-session-api-key': () => apiKey } },
+    { door: 'OpenHands V1', path: '/api/v1/secrets', method: 'POST', headers: { 'x-session-api-key': () => apiKey } },
+  ];
+  const bodies: [string, string][] = [
+    ['a value of the wrong type', JSON.stringify({ name: 'OK_NAME', value: NUMBER })],
+    ['an object for the value', JSON.stringify({ name: 'OK_NAME', value: { x: MARKER } })],
+    ['a value too long', JSON.stringify({ name: 'OK_NAME', value: `${MARKER}-`.repeat(1200) })],
+    ['no name, a bad provider and description', JSON.stringify({ value: MARKER, provider: NUMBER, description: { MARKER } })],
+    ['a broken body', `{"name": "OK_NAME", "value": "${MARKER}`],
+    ['a body that is not JSON', `name=OK_NAME&value=${MARKER}`],
+    ['an oversize body', JSON.stringify({ name: 'OK_NAME', value: MARKER.repeat(3000) })],
+    ['a name that breaks every door\'s rule, with a value', JSON.stringify({ name: 'bad\nname', value: MARKER, provider: 'nope' })],
+  ];
+  it.each(doors)('$door: every broken body gets a 4xx and stores nothing', async ({ door, path, method, headers }) => {
+    const before = await app.storedCounts();
+    for (const [label, body] of bodies) {
+      const h = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v()]));
+      const res = await send(`${door}: ${label}`, path, { method, headers: { ...h, 'content-type': 'application/json' }, body });
+      expect([door, label, res.status >= 400 && res.status < 500]).toEqual([door, label, true]);
+    }
+    expect(await app.storedCounts()).toEqual(before);
+  });
+
+  it('query strings and headers: versions, reveal, If-Match and Idempotency-Key', async () => {
+    const made = await send('create', '/api/secrets', { method: 'POST', headers: { 'x-auth-token': apiKey }, body: JSON.stringify({ name: 'QS_SECRET', value: 'qs-value' }) });
+    const id = made.body.id;
+    const h = { 'x-auth-token': apiKey };
+    expect((await send('before', `/api/secrets/${id}/versions?before=${MARKER}`, { headers: h })).status).toBe(422);
+    expect((await send('version', `/api/secrets/${id}/value?version=${MARKER}`, { headers: h })).status).toBe(422);
+    expect((await send('search', `/api/v1/secrets/search?limit=${MARKER}`, { headers: { 'x-session-api-key': apiKey } })).status).toBe(422);
+    expect((await send('if-match', `/api/secrets/${id}`, { method: 'PUT', headers: { ...h, 'if-match': `"${MARKER}"` }, body: JSON.stringify({ value: 'x' }) })).status).toBe(412);
+    expect((await send('idempotency', '/api/secrets', { method: 'POST', headers: { ...h, 'idempotency-key': `${MARKER} with spaces` }, body: JSON.stringify({ name: 'IDEM', value: 'v' }) })).status).toBe(422);
+    expect((await send('bad key', '/api/secrets', { headers: { 'x-auth-token': `sk-lw-${MARKER}${'a'.repeat(30)}` } })).status).toBe(401);
+    expect((await send('bad bearer', '/graphql', { method: 'POST', headers: { authorization: `Bearer ${MARKER}`, 'content-type': 'application/json' }, body: '{"query":"{ secrets { pageInfo { hasNextPage } } }"}' })).status).toBe(401);
+  });
+});
+
+describe('after every request above', () => {
+  it('no answer was a 5xx, and no answer or log line holds the marker', () => {
+    expect(seen.length).toBeGreaterThan(60);
+    console.log(`hostile run: ${seen.length} requests, ${seen.filter((s) => s.status >= 500).length} answered 5xx, ${app.logs.length} log lines searched`);
+    expect(seen.filter((s) => s.status >= 500).map((s) => `${s.label}: ${s.status}`)).toEqual([]);
+    for (const needle of [MARKER, String(NUMBER)]) {
+      expect(seen.filter((s) => s.text.includes(needle)).map((s) => `${s.label}: ${s.text.slice(-300)}`)).toEqual([]);
+      expect(app.logs.filter((line) => line.includes(needle))).toEqual([]);
+    }
+  });
+});
