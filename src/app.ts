@@ -12,10 +12,9 @@ import type { ProjectService } from './projects/service.ts';
 import { adminRoutes } from './rest/admin.ts';
 import { z } from 'zod';
 import rateLimit from '@fastify/rate-limit';
-import { hashApiKey } from './auth/api-key.ts';
-import { EXTRA_KEY_HEADERS, readApiKey } from './auth/credentials.ts';
+import { createAuthRefusals } from './auth/refusals.ts';
 import { instrumentRequests, type Metrics } from './metrics.ts';
-import { dialectConstraint, headersOf, RateLimitedError } from './rest/common.ts';
+import { dialectConstraint, RateLimitedError } from './rest/common.ts';
 import { type DoorDocument, openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
 import { serializerCompiler } from './rest/serializer.ts';
 import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
@@ -33,6 +32,8 @@ export interface AppDeps {
     readonly rateLimitPerMinute: number;
     /** The v1 door's provider presets. */
     readonly secretPresets: readonly SecretPreset[];
+    /** Refused authentications per client address per minute before 429; 0: no limit. */
+    readonly authFailureLimitPerMinute: number;
   };
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -62,18 +63,21 @@ export async function buildApp(deps: AppDeps) {
   app.setErrorHandler(langwatchErrorHandler);
   await registerCombinedOpenApi(app, ['xAuthToken', 'bearer', 'sessionKey', 'apiKey', 'adminToken']);
   instrumentRequests(app, deps.metrics);
-  if (deps.config.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, {
-      max: deps.config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      // Per API key (by its hash, whichever header carries it), else per address.
-      keyGenerator: (request) => {
-        const key = readApiKey(headersOf(request), { extraHeaders: EXTRA_KEY_HEADERS });
-        return key ? `key:${hashApiKey(key)}` : `ip:${request.ip}`;
-      },
-      errorResponseBuilder: (_request, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),
-    });
-  }
+  if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null);
+  await app.register(rateLimit, {
+    global: deps.config.rateLimitPerMinute > 0,
+    max: deps.config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // After the door's authentication (an onRequest hook), before the body is
+    // read: per authenticated key, else per address. A key that does not
+    // authenticate never gets here (its refusal is limited apart, below), so
+    // random keys cannot push a real key's bucket out of the table.
+    hook: 'preParsing',
+    keyGenerator: (request) => (request.caller ? `key:${request.caller.keyId}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),
+  });
+  const refusals = createAuthRefusals(app, deps.config.authFailureLimitPerMinute);
+  const doorDeps = { ...deps, refusals };
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }),
   );
@@ -111,39 +115,39 @@ export async function buildApp(deps: AppDeps) {
     }
   });
 
-  await app.register(graphqlRoute(deps));
+  await app.register(graphqlRoute(doorDeps));
   const doors: DoorDocument[] = [
     {
       slug: 'langwatch',
       title: 'LangWatch-compatible secrets API',
       description: 'The paths, bodies, statuses and error bodies of LangWatch /api/secrets.',
       security: ['xAuthToken', 'bearer'],
-      register: langwatchDoor(deps),
+      register: langwatchDoor(doorDeps),
     },
     {
       slug: 'together',
       title: 'Together-compatible secrets API',
       description: 'Together /v1/deployments/secrets, by id or name; works with the together-ai SDK given this service\'s /v1 as base URL.',
       security: ['bearer'],
-      register: togetherDoor(deps),
+      register: togetherDoor(doorDeps),
     },
     {
       slug: 'user-secrets-v1',
       title: 'User secrets API v1',
       description: "Dreadnode's user secrets: masked previews, provider presets and the canonical error envelope {code, detail, type}.",
       security: ['bearer', 'apiKey'],
-      register: userSecretsV1Door({ ...deps, presets: deps.config.secretPresets }),
+      register: userSecretsV1Door({ ...doorDeps, presets: deps.config.secretPresets }),
     },
     {
       slug: 'openhands',
       title: 'OpenHands-compatible secrets API',
       description: "OpenHands' custom secrets: V0 under /api/secrets with X-Session-API-Key, V1 under /api/v1/secrets.",
       security: ['sessionKey'],
-      register: openHandsDoor(deps),
+      register: openHandsDoor(doorDeps),
     },
   ];
   for (const door of doors) await app.register(door.register);
-  await app.register(adminRoutes({ adminToken: deps.config.adminToken, projects: deps.projects, audit: deps.audit }));
+  await app.register(adminRoutes({ adminToken: deps.config.adminToken, projects: deps.projects, audit: deps.audit, refusals }));
   await app.register(openApiRoutes(doors));
   return app;
 }

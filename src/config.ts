@@ -85,6 +85,8 @@ const envSchema = z.object({
   PROJECT_SECRET_LIMIT: positiveInt.default(500),
   RATE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns rate limiting off)').transform(Number).default(1200),
   SECRET_PRESETS: presetListSchema.optional(),
+  AUTH_FAILURE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns the limit off)').transform(Number).default(300),
+  AUDIT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d > 0, 'must be more than 0 days').default(90),
 });
 
 export type Config = Readonly<{
@@ -110,6 +112,10 @@ export type Config = Readonly<{
   rateLimitPerMinute: number;
   /** The v1 door's provider presets. */
   secretPresets: readonly SecretPreset[];
+  /** Refused authentications per client address per minute before 429; 0: no limit. */
+  authFailureLimitPerMinute: number;
+  /** How long audit events are kept. */
+  auditRetentionMs: number;
 }>;
 
 export interface SecretLimits {
@@ -176,6 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.BODY_LIMIT_BYTES,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     secretPresets: Object.freeze(e.SECRET_PRESETS ?? DEFAULT_PRESETS),
+    authFailureLimitPerMinute: e.AUTH_FAILURE_LIMIT_PER_MINUTE,
+    auditRetentionMs: Math.round(e.AUDIT_RETENTION_DAYS * 24 * 3600 * 1000),
     limits: Object.freeze({
       versionsKept: e.SECRET_VERSIONS_KEPT,
       recoveryWindowMs: Math.round(e.SECRET_RECOVERY_DAYS * 24 * 3600 * 1000),

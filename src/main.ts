@@ -88,10 +88,13 @@ async function main() {
     keyring: createKeyring(masterKeys[0]![0], masterKeys),
     limits: config.limits,
   });
-  // Purges secrets whose recovery window has passed and forgets expired
-  // idempotency keys (FerretDB has no TTL indexes). Several nodes may run it.
+  // Marks expired secrets, purges those whose recovery window has passed,
+  // forgets expired idempotency keys and audit events past their retention
+  // (FerretDB has no TTL indexes). Several nodes may run it.
   sweeper = setInterval(() => {
-    services.secrets.sweep().catch((err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'sweep failed'));
+    const failed = (err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'sweep failed');
+    services.secrets.sweep().catch(failed);
+    services.audit.sweep(config.auditRetentionMs).catch(failed);
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
   app = await buildApp({ ...services, config, logger, metrics });

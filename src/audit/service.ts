@@ -1,9 +1,10 @@
 // The audit log: who did what to which secret, through which door, and how it
 // ended. It is written before a change is acknowledged, so no acknowledged
 // change lacks its record. It never holds a value or a key.
+import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
 import type { Caller, Door } from '../auth/authenticator.ts';
-import { parseObjectId } from '../db/errors.ts';
+import { isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 
 /** Where a recorded act came from: a door, or the service itself (an expiry). */
@@ -59,6 +60,39 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
       if (entries.length === 0) return;
       const at = now();
       await AuditEvent.collection.insertMany(entries.map((entry) => toDoc(entry, at)));
+    },
+
+    /**
+     * A refused authentication, recorded in a bounded way: one record per
+     * client address and minute, counting the refusals (a flood of random
+     * keys costs one document a minute per address, not one per request).
+     * The first refusal inserts it under a composite _id (a unique key on
+     * both engines); the others count in it.
+     * On FerretDB the count can fall short under concurrent refusals (its
+     * updates are not atomic); the record itself is never missing.
+     */
+    async recordRefusal(entry: { door: AuditSource; operation: string; address: string; requestId: string }): Promise<void> {
+      const at = now();
+      const minute = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
+      const _id = `refused:${entry.address}:${minute.toISOString()}`;
+      const first = {
+        at: minute, projectId: null, keyId: null, door: entry.door, operation: entry.operation, secretId: null, secretName: null,
+        version: null, outcome: 'unauthenticated', requestId: entry.requestId, clientAddress: entry.address,
+      };
+      // Keyed by address and minute, not by an ObjectId as the other events are.
+      const records = AuditEvent.collection as unknown as Collection<{ _id: string; count: number }>;
+      try {
+        await records.insertOne({ _id, ...first, count: 1 });
+      } catch (err) {
+        // The minute's record exists: this refusal counts in it.
+        if (!isDuplicateKeyError(err)) throw err;
+        await records.updateOne({ _id }, { $inc: { count: 1 } });
+      }
+    },
+
+    /** Forgets events older than the retention; several nodes may run it. */
+    async sweep(retentionMs: number): Promise<void> {
+      await AuditEvent.collection.deleteMany({ at: { $lt: new Date(now().getTime() - retentionMs) } });
     },
 
     /** A project's events, newest first, `first` of them after the event `after`. */

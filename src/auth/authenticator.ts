@@ -45,7 +45,12 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?
   const cache = new LRUCache<string, { actor: Actor; expiresAt: number }>({ max: AUTH_CACHE_MAX, ttl: AUTH_CACHE_TTL_MS });
 
   return {
-    async authenticate(presented: string | undefined): Promise<Actor> {
+    /**
+     * The actor a presented key acts as. With `cachedOnly`, a key this node
+     * does not remember as valid is refused without a lookup (its address is
+     * over its limit of refused authentications).
+     */
+    async authenticate(presented: string | undefined, options: { cachedOnly?: boolean } = {}): Promise<Actor> {
       if (!presented) throw new UnauthenticatedError();
       // A malformed key cannot exist: refuse it without a database round trip.
       if (!isWellFormedApiKey(presented)) throw new UnauthenticatedError('Invalid API key.');
@@ -54,6 +59,7 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?
       const cached = cache.get(hash);
       // An expiry is exact even from the cache; a revocation shows within the cache's TTL.
       if (cached && cached.expiresAt > at.getTime()) return cached.actor;
+      if (options.cachedOnly) throw new UnauthenticatedError('Too many refused authentications from this address.');
       const key = await ApiKey.collection.findOne<KeyRecord>(
         { hash },
         { projection: { projectId: 1, scopes: 1, expiresAt: 1, revokedAt: 1 } },

@@ -11,7 +11,8 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import { readApiKey } from '../auth/credentials.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
-import { acceptJsonOfAnyType, doorErrorHandler } from '../rest/common.ts';
+import { acceptJsonOfAnyType, authenticateRequest, doorErrorHandler, headersOf, RateLimitedError, refuseAuthentication } from '../rest/common.ts';
+import type { AuthRefusals } from '../auth/refusals.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { Context } from './builder.ts';
@@ -22,6 +23,7 @@ import { schema } from './schema.ts';
 export interface GraphQLDeps {
   readonly authenticator: Authenticator;
   readonly audit: AuditLog;
+  readonly refusals: AuthRefusals;
   readonly secrets: SecretService;
   readonly keys: KeyService;
   readonly logger: Logger;
@@ -122,16 +124,15 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
         return maskError(error, message, isDev);
       },
     },
-    context: async ({ request, req }): Promise<Context> => {
-      try {
-        const actor = await deps.authenticator.authenticate(readApiKey((name) => request.headers.get(name) ?? undefined));
-        return { caller: { ...actor, door: 'graphql', requestId: req.id }, secrets: deps.secrets, keys: deps.keys, audit: deps.audit };
-      } catch (err) {
-        if (isDatabaseUnavailable(err)) throw databaseUnavailable();
-        if (!(err instanceof UnauthenticatedError)) throw err;
-        await deps.audit.record({ door: 'graphql', operation: 'graphql', outcome: 'unauthenticated', requestId: req.id });
-        throw new GraphQLError(err.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+    // The key was checked before the body was read (graphqlRoute); an
+    // operation sent without one is refused here, and counted as a refusal.
+    context: async ({ req }): Promise<Context> => {
+      if (req.caller) return { caller: req.caller, secrets: deps.secrets, keys: deps.keys, audit: deps.audit };
+      const refusal = await refuseAuthentication(req, deps, 'graphql', new UnauthenticatedError());
+      if (refusal instanceof RateLimitedError) {
+        throw new GraphQLError(refusal.message, { extensions: { code: 'RATE_LIMITED', http: { status: 429, headers: { 'retry-after': String(refusal.retryAfterSeconds) } } } });
       }
+      throw new GraphQLError(refusal.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
     },
   });
 }
@@ -148,16 +149,24 @@ export function graphqlRoute(deps: GraphQLDeps) {
     await app.register(graphiqlAssetRoutes());
     acceptJsonOfAnyType(app);
     app.setErrorHandler(doorErrorHandler((failure) => {
-      const code = { internal: 'INTERNAL_SERVER_ERROR', unavailable: 'SERVICE_UNAVAILABLE', rate_limited: 'RATE_LIMITED' }[
+      const code = { internal: 'INTERNAL_SERVER_ERROR', unavailable: 'SERVICE_UNAVAILABLE', rate_limited: 'RATE_LIMITED', unauthenticated: 'UNAUTHENTICATED' }[
         failure.kind as string
       ] ?? 'BAD_REQUEST';
-      return { body: { errors: [{ message: failure.message, extensions: { code } }] } };
+      // yoga's own words for what it masks, so that a client sees one message whichever layer failed.
+      const message = failure.kind === 'internal' ? 'Unexpected error.' : failure.message;
+      return { body: { errors: [{ message, extensions: { code } }] } };
     }));
     app.route({
       url: '/graphql',
       method: ['GET', 'POST', 'OPTIONS'],
       // Described by schema.graphql and introspection, not by OpenAPI.
       schema: { hide: true },
+      // A key is checked before the body is read, as on the REST doors. No key
+      // at all is let through: GraphiQL's page needs none, and yoga's context
+      // refuses an operation without one.
+      onRequest: async (request) => {
+        request.caller = readApiKey(headersOf(request)) === undefined ? null : await authenticateRequest(request, deps, 'graphql');
+      },
       handler: async (request, reply) => {
         const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
         response.headers.forEach((value, key) => reply.header(key, value));

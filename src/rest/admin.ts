@@ -8,14 +8,15 @@ import { z } from 'zod';
 import { readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
 import type { AuditLog } from '../audit/service.ts';
+import type { AuthRefusals } from '../auth/refusals.ts';
 import type { ProjectService } from '../projects/service.ts';
 import { projectNameSchema } from '../secrets/rules.ts';
-import { acceptJsonOfAnyType, errorResponses, headersOf } from './common.ts';
+import { acceptJsonOfAnyType, errorResponses, headersOf, refuseAuthentication } from './common.ts';
 import { langwatchErrorHandler, langwatchErrorSchema } from './langwatch.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-export function adminRoutes(deps: { adminToken: string | undefined; projects: ProjectService; audit: AuditLog }) {
+export function adminRoutes(deps: { adminToken: string | undefined; projects: ProjectService; audit: AuditLog; refusals: AuthRefusals }) {
   const expected = deps.adminToken === undefined ? undefined : sha256(deps.adminToken);
 
   return async function register(parent: FastifyInstance) {
@@ -26,10 +27,9 @@ export function adminRoutes(deps: { adminToken: string | undefined; projects: Pr
     app.addHook('onRequest', async (request) => {
       const presented = readApiKey(headersOf(request));
       if (expected && presented && timingSafeEqual(sha256(presented), expected)) return;
-      await deps.audit.record({ door: 'admin', operation: 'create_project', outcome: 'unauthenticated', requestId: request.id });
-      throw new UnauthenticatedError(expected
+      throw await refuseAuthentication(request, deps, 'admin', new UnauthenticatedError(expected
         ? 'A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>).'
-        : 'The admin API is disabled: start the service with ADMIN_TOKEN set.');
+        : 'The admin API is disabled: start the service with ADMIN_TOKEN set.'));
     });
 
     app.post('/admin/projects', {

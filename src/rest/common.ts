@@ -4,10 +4,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuditLog } from '../audit/service.ts';
+import type { AuditLog, AuditSource } from '../audit/service.ts';
 import type { Authenticator, Caller, Door } from '../auth/authenticator.ts';
 import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
 import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
+import type { AuthRefusals } from '../auth/refusals.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import {
   ConflictError,
@@ -59,26 +60,43 @@ export function callerOf(request: FastifyRequest): Caller {
 export interface DoorDeps {
   readonly authenticator: Authenticator;
   readonly audit: AuditLog;
+  readonly refusals: AuthRefusals;
+}
+
+/**
+ * Counts a refused authentication against the request's address: an audit
+ * record (one per address and minute), or, over the address's limit, a 429
+ * in place of the 401, written nowhere.
+ */
+export async function refuseAuthentication(request: FastifyRequest, deps: Omit<DoorDeps, 'authenticator'>, door: AuditSource, err: Error): Promise<Error> {
+  const { overLimit, retryAfterSeconds } = await deps.refusals.count(request);
+  if (overLimit) return new RateLimitedError(retryAfterSeconds);
+  await deps.audit.recordRefusal({ door, operation: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`, address: request.ip, requestId: request.id });
+  return err;
+}
+
+/** The caller a request's key makes it, or the refusal (see refuseAuthentication) to throw. */
+export async function authenticateRequest(request: FastifyRequest, deps: DoorDeps, door: Door, options: CredentialOptions = {}): Promise<Caller> {
+  const presented = readApiKey(headersOf(request), options);
+  try {
+    // An address over its limit of refusals has only keys this node knows to be valid looked at.
+    const actor = await deps.authenticator.authenticate(presented, { cachedOnly: await deps.refusals.isOverLimit(request) });
+    return { ...actor, door, requestId: request.id };
+  } catch (err) {
+    if (err instanceof UnauthenticatedError) throw await refuseAuthentication(request, deps, door, err);
+    throw err;
+  }
 }
 
 /**
  * Authenticates every request of the plugin it is registered in, before its
  * body is read: an unauthenticated caller costs no parsing and learns nothing
- * about what its body would have done. A refusal is audited.
+ * about what its body would have done. A refusal is audited and counted.
  */
 export function requireApiKey(app: FastifyInstance, deps: DoorDeps, door: Door, options: CredentialOptions = {}) {
   if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null);
   app.addHook('onRequest', async (request) => {
-    const presented = readApiKey(headersOf(request), options);
-    try {
-      const actor = await deps.authenticator.authenticate(presented);
-      request.caller = { ...actor, door, requestId: request.id };
-    } catch (err) {
-      if (err instanceof UnauthenticatedError) {
-        await deps.audit.record({ door, operation: `${request.method} ${request.routeOptions.url}`, outcome: 'unauthenticated', requestId: request.id });
-      }
-      throw err;
-    }
+    request.caller = await authenticateRequest(request, deps, door, options);
   });
 }
 
@@ -226,6 +244,8 @@ export function doorErrorHandler(render: (failure: RequestFailure, request: Fast
     const failure = classifyFailure(err);
     logFailure(request, failure, err);
     const { status = failure.status, body, headers = {} } = render(failure, request);
+    // The per-key limiter sets its own; a refused authentication's 429 says when to come back here.
+    if (err instanceof RateLimitedError && !reply.hasHeader('retry-after')) reply.header('retry-after', String(err.retryAfterSeconds));
     return reply.status(status).headers(headers).send(body);
   };
 }

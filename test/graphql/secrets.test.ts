@@ -288,7 +288,8 @@ describe('the endpoint', () => {
     expect(res.status).toBe(500);
     expect(res.body.errors?.[0]?.message).toBe('Unexpected error.');
     expect(res.text).not.toMatch(/toHexString|corrupt/);
-    const logged = app.logs.filter((line) => line.includes('unexpected GraphQL error'));
+    // The key is checked before the body is read, so the failure is logged as the request's.
+    const logged = app.logs.filter((line) => line.includes('"msg":"request failed"'));
     expect(logged.join('\n')).toMatch(/toHexString/);
   });
 

@@ -24,6 +24,8 @@ export interface TestAppOptions {
   readonly masterKeys?: [string, Buffer][];
   /** An existing database (another app's) instead of a fresh one. */
   readonly dbName?: string;
+  /** Refused authentications per address and minute (default 300, the service's). */
+  readonly authFailureLimitPerMinute?: number;
   /** The v1 door's provider presets (default: the shipped list). */
   readonly secretPresets?: readonly SecretPreset[];
 }
@@ -52,6 +54,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
       adminToken,
       rateLimitPerMinute: options.rateLimitPerMinute ?? 0,
       secretPresets: options.secretPresets ?? DEFAULT_PRESETS,
+      authFailureLimitPerMinute: options.authFailureLimitPerMinute ?? 300,
     },
     logger,
     metrics,
@@ -71,6 +74,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
     connection,
     models: services.models,
     secrets: services.secrets,
+    audit: services.audit,
     metrics,
     /** Database commands sent so far (from the driver's command monitoring). */
     async dbCommands(): Promise<number> {

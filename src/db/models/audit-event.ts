@@ -16,12 +16,17 @@ const auditEventSchema = new Schema(
     /** success, or the kind of failure: not_found, conflict, quota, precondition, unauthenticated, ... */
     outcome: { type: String, required: true },
     requestId: { type: String, default: null },
+    /** Refused authentications: the client's address, and how many it had in the record's minute. */
+    clientAddress: { type: String, default: null },
+    count: { type: Number, default: null },
   },
   { collection: 'audit_events', versionKey: false, autoIndex: false },
 );
 // Newest first per project, optionally for one secret; _id (an ObjectId) orders events in time.
 auditEventSchema.index({ projectId: 1, _id: -1 });
 auditEventSchema.index({ projectId: 1, secretId: 1, _id: -1 });
+// The retention sweep.
+auditEventSchema.index({ at: 1 });
 
 export type AuditEventDoc = InferSchemaType<typeof auditEventSchema> & { _id: Types.ObjectId };
 
