@@ -8,7 +8,8 @@
 //   secret_names     (projectId, name)     who holds a name
 //   secret_versions  (secretId, version)   who writes a version
 //   idempotency_keys (projectId, key)      who serves an Idempotency-Key
-import { createHmac, hkdfSync, randomInt } from 'node:crypto';
+import { createHmac, hkdfSync, randomInt, randomUUID } from 'node:crypto';
+import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
 import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
@@ -125,10 +126,27 @@ const ATTEMPTS = 20;
  */
 const STALE_CLAIM_MS = 30_000;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/**
+ * How long the fate of a deleted secret, taken by a request that then
+ * vanished (a crash), holds before another request may take it over. Only
+ * liveness depends on it: a holder that lost its fate never reports success.
+ */
+const ABANDONED_FATE_MS = 60_000;
+
+interface FateDoc {
+  _id: string;
+  secretId: Types.ObjectId;
+  action: 'restore' | 'purge';
+  owner: string;
+  at: Date;
+}
+
+/** A deleted secret, as its fate is decided. */
+type DeletedSecret = SecretFields & { deletedAt: Date };
 const BLIND_SLOT_TRIES = 4;
 
 export interface SecretServiceDeps {
-  readonly models: Pick<Models, 'Secret' | 'SecretName' | 'SecretVersion' | 'SecretSlot' | 'IdempotencyKey'>;
+  readonly models: Pick<Models, 'Secret' | 'SecretName' | 'SecretVersion' | 'SecretSlot' | 'IdempotencyKey' | 'SecretFate'>;
   readonly keyring: MasterKeyring;
   readonly audit: AuditLog;
   readonly limits: SecretLimits;
@@ -136,7 +154,8 @@ export interface SecretServiceDeps {
 }
 
 export function createSecretService(deps: SecretServiceDeps) {
-  const { Secret, SecretName, SecretVersion, SecretSlot, IdempotencyKey } = deps.models;
+  const { Secret, SecretName, SecretVersion, SecretSlot, IdempotencyKey, SecretFate } = deps.models;
+  const fates = SecretFate.collection as unknown as Collection<FateDoc>;
   const { limits } = deps;
   const now = deps.now ?? (() => new Date());
   const LIVE = { deletedAt: null };
@@ -530,12 +549,55 @@ export function createSecretService(deps: SecretServiceDeps) {
     }
   }
 
-  /** Removes a deleted secret for good: the secret first, so nothing half-purged is visible. */
+  /** Removes a secret for good: the secret first, so nothing half-purged is visible. */
   async function purge(secretId: Types.ObjectId): Promise<void> {
     await Secret.deleteOne({ _id: secretId });
     await SecretVersion.deleteMany({ secretId });
     await SecretName.deleteMany({ secretId });
     await SecretSlot.deleteMany({ secretId });
+    await SecretFate.deleteMany({ secretId });
+  }
+
+  // ---- the fate of a deleted secret: restored or purged, never both -----------
+
+  const fateIdOf = (doc: DeletedSecret) => `${doc._id.toHexString()}:${doc.deletedAt.getTime()}`;
+
+  /**
+   * Takes the fate of this deletion of the secret for `action`: the insert
+   * under the fate's _id decides between a restore and a purge (and between
+   * two of either). When another request holds it, what that one does,
+   * unless it has held it so long that it was abandoned.
+   */
+  async function takeFate(doc: DeletedSecret, action: FateDoc['action'], owner: string, at: Date): Promise<true | FateDoc['action']> {
+    const _id = fateIdOf(doc);
+    let held: FateDoc | null = null;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fates.insertOne({ _id, secretId: doc._id, action, owner, at });
+        return true;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      held = await fates.findOne({ _id });
+      if (held && at.getTime() - held.at.getTime() < ABANDONED_FATE_MS) return held.action;
+      if (held) await fates.deleteOne({ _id, owner: held.owner });
+    }
+    return held?.action ?? action;
+  }
+
+  const holdsFate = async (doc: DeletedSecret, owner: string) => (await fates.findOne({ _id: fateIdOf(doc) }))?.owner === owner;
+
+  /**
+   * Purges a deleted secret whose window has passed, unless a restore got
+   * its fate first, or restored it meanwhile: only what is still deleted
+   * (by this same deletion) is purged.
+   */
+  async function purgeDeleted(doc: DeletedSecret): Promise<boolean> {
+    if ((await takeFate(doc, 'purge', randomUUID(), now())) !== true) return false;
+    const current = await Secret.collection.findOne<{ deletedAt: Date | null }>({ _id: doc._id }, { projection: { deletedAt: 1 } });
+    if (current?.deletedAt?.getTime() !== doc.deletedAt.getTime()) return false;
+    await purge(doc._id);
+    return true;
   }
 
   return {
@@ -680,20 +742,35 @@ export function createSecretService(deps: SecretServiceDeps) {
           deleted = await lookup();
           if (!deleted || deleted.deletedAt === null) throw new SecretNotFoundError();
         }
+        const gone = deleted as DeletedSecret;
+        // Its recovery window has passed: it is as good as purged, whether the sweep got there or not.
+        if (!gone.purgeAt || gone.purgeAt.getTime() <= at.getTime()) throw new SecretNotFoundError();
+        // A purge (or another restore) that took this deletion's fate first wins.
+        const owner = randomUUID();
+        const taken = await takeFate(gone, 'restore', owner, at);
+        if (taken === 'purge') throw new SecretNotFoundError();
+        if (taken === 'restore') throw new ConflictError('This secret is being restored by another request; retry shortly');
+        const release = async () => {
+          await SecretSlot.deleteMany({ secretId: gone._id });
+          await fates.deleteOne({ _id: fateIdOf(gone), owner });
+        };
         // Back from past its expiry: a lifetime starts again, an instant is cleared.
-        const rearmed = deleted.expiresAt && deleted.expiresAt.getTime() <= at.getTime()
-          ? expiryFields(deleted.ttlSeconds ? { ttlSeconds: deleted.ttlSeconds } : null, at)
+        const rearmed = gone.expiresAt && gone.expiresAt.getTime() <= at.getTime()
+          ? expiryFields(gone.ttlSeconds ? { ttlSeconds: gone.ttlSeconds } : null, at)
           : {};
-        await claimSlot(deleted.projectId, deleted._id, at);
         try {
-          await claimName(deleted.projectId, deleted.name, deleted._id, at);
+          await claimSlot(gone.projectId, gone._id, at);
+          await claimName(gone.projectId, gone.name, gone._id, at);
         } catch (err) {
-          await SecretSlot.deleteMany({ secretId: deleted._id });
+          await release();
           throw err;
         }
         const restored = { deletedAt: null, purgeAt: null, lastUpdatedBy: caller.keyId, updatedAt: at, ...rearmed };
-        await Secret.updateOne({ _id: deleted._id }, { $set: restored });
-        return toPublicSecret({ ...deleted, ...restored });
+        await Secret.updateOne({ _id: gone._id }, { $set: restored });
+        // The fate stays taken (so no purge of this deletion can follow); had
+        // it been taken over as abandoned meanwhile, the restore did not happen.
+        if (!(await holdsFate(gone, owner))) throw new SecretNotFoundError();
+        return toPublicSecret({ ...gone, ...restored });
       });
     },
 
@@ -707,9 +784,13 @@ export function createSecretService(deps: SecretServiceDeps) {
       const at = now();
       await IdempotencyKey.deleteMany({ expiresAt: { $lte: at } });
       await expireDue(at, undefined, batch);
-      const due = await Secret.find({ purgeAt: { $lte: at } }, { _id: 1 }).limit(batch).lean();
-      for (const { _id } of due) await purge(_id);
-      return due.length;
+      const due = await Secret.collection
+        .find<DeletedSecret>({ purgeAt: { $lte: at }, deletedAt: { $ne: null } }, { projection: { _id: 1, deletedAt: 1 } })
+        .limit(batch)
+        .toArray();
+      let purged = 0;
+      for (const doc of due) if (await purgeDeleted(doc)) purged++;
+      return purged;
     },
 
     /**

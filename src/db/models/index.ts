@@ -4,6 +4,7 @@ import { auditEventModel } from './audit-event.ts';
 import { idempotencyKeyModel } from './idempotency-key.ts';
 import { projectModel } from './project.ts';
 import { secretModel } from './secret.ts';
+import { secretFateModel } from './secret-fate.ts';
 import { secretNameModel } from './secret-name.ts';
 import { secretSlotModel } from './secret-slot.ts';
 import { secretVersionModel } from './secret-version.ts';
@@ -18,6 +19,7 @@ export function createModels(connection: Connection) {
     IdempotencyKey: idempotencyKeyModel(connection),
     AuditEvent: auditEventModel(connection),
     SecretVersion: secretVersionModel(connection),
+    SecretFate: secretFateModel(connection),
   };
 }
 
