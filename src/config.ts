@@ -83,6 +83,7 @@ const envSchema = z.object({
   SECRET_VERSIONS_KEPT: positiveInt.default(10),
   SECRET_RECOVERY_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days (0: purge at once)').transform(Number).default(7),
   PROJECT_SECRET_LIMIT: positiveInt.default(500),
+  PROJECT_DELETED_LIMIT: positiveInt.default(1000),
   RATE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns rate limiting off)').transform(Number).default(1200),
   SECRET_PRESETS: presetListSchema.optional(),
   AUTH_FAILURE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns the limit off)').transform(Number).default(300),
@@ -125,12 +126,15 @@ export interface SecretLimits {
   readonly recoveryWindowMs: number;
   /** Live secrets per project. */
   readonly projectSecretLimit: number;
+  /** Deleted (restorable) secrets kept per project: past it the oldest deletion is purged. */
+  readonly projectDeletedLimit: number;
 }
 
 export const DEFAULT_LIMITS: SecretLimits = Object.freeze({
   versionsKept: 10,
   recoveryWindowMs: 7 * 24 * 3600 * 1000,
   projectSecretLimit: 500,
+  projectDeletedLimit: 1000,
 });
 
 export class ConfigError extends Error {
@@ -188,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       versionsKept: e.SECRET_VERSIONS_KEPT,
       recoveryWindowMs: Math.round(e.SECRET_RECOVERY_DAYS * 24 * 3600 * 1000),
       projectSecretLimit: e.PROJECT_SECRET_LIMIT,
+      projectDeletedLimit: e.PROJECT_DELETED_LIMIT,
     }),
   });
 }

@@ -132,6 +132,14 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
  * liveness depends on it: a holder that lost its fate never reports success.
  */
 const ABANDONED_FATE_MS = 60_000;
+/** How long one sweep may go on; whatever is left waits for the next (every minute). */
+const SWEEP_BUDGET_MS = 30_000;
+
+/** Where a page of deleted secrets (newest deletion first) goes on from. */
+export interface DeletedCursor {
+  readonly deletedAt: Date;
+  readonly id: string;
+}
 
 interface FateDoc {
   _id: string;
@@ -588,6 +596,24 @@ export function createSecretService(deps: SecretServiceDeps) {
   const holdsFate = async (doc: DeletedSecret, owner: string) => (await fates.findOne({ _id: fateIdOf(doc) }))?.owner === owner;
 
   /**
+   * A project keeps at most PROJECT_DELETED_LIMIT deleted secrets: past it,
+   * the oldest deletions are purged, as the sweep would (a restore that got
+   * one's fate first keeps it). Deletes racing past the limit purge the same
+   * oldest ones, so none purges more than needed.
+   */
+  async function keepDeletedWithinLimit(projectId: Types.ObjectId): Promise<void> {
+    const deleted = { projectId, deletedAt: { $ne: null } };
+    const over = (await Secret.collection.countDocuments(deleted)) - limits.projectDeletedLimit;
+    if (over <= 0) return;
+    const oldest = await Secret.collection
+      .find<DeletedSecret>(deleted, { projection: { _id: 1, deletedAt: 1 } })
+      .sort({ deletedAt: 1, _id: 1 })
+      .limit(over)
+      .toArray();
+    for (const doc of oldest) await purgeDeleted(doc);
+  }
+
+  /**
    * Purges a deleted secret whose window has passed, unless a restore got
    * its fate first, or restored it meanwhile: only what is still deleted
    * (by this same deletion) is purged.
@@ -682,13 +708,21 @@ export function createSecretService(deps: SecretServiceDeps) {
     },
 
     /** The caller's deleted secrets still in their recovery window, newest deletion first. */
-    async listDeleted(caller: Caller): Promise<PublicSecret[]> {
+    async listDeleted(caller: Caller, page: { first: number; after?: DeletedCursor | undefined }) {
       requireScope(caller, 'secrets:read');
+      const projectId = new Types.ObjectId(caller.projectId);
       // Expired secrets are deleted ones: mark them first (a project has at
       // most its limit of secrets that are not), so they are listed as such.
-      await expireDue(now(), new Types.ObjectId(caller.projectId), limits.projectSecretLimit);
-      const docs = await Secret.find({ projectId: caller.projectId, deletedAt: { $ne: null } }).sort({ deletedAt: -1 }).lean();
-      return docs.map(toPublicSecret);
+      if (page.after === undefined) await expireDue(now(), projectId, limits.projectSecretLimit);
+      const after = page.after === undefined ? {} : {
+        $or: [{ deletedAt: { $lt: page.after.deletedAt } }, { deletedAt: page.after.deletedAt, _id: { $lt: new Types.ObjectId(page.after.id) } }],
+      };
+      const docs = await Secret.collection
+        .find<SecretFields>({ projectId, deletedAt: { $ne: null }, ...after })
+        .sort({ deletedAt: -1, _id: -1 })
+        .limit(page.first + 1)
+        .toArray();
+      return { secrets: docs.slice(0, page.first).map(toPublicSecret), hasNextPage: docs.length > page.first };
     },
 
     /** A secret's versions, newest first: numbers, times and authors, never values. */
@@ -722,6 +756,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         if (matchedCount === 0) throw new SecretNotFoundError();
         await SecretName.deleteMany({ secretId: current._id });
         await SecretSlot.deleteMany({ secretId: current._id });
+        await keepDeletedWithinLimit(current.projectId);
         return toPublicSecret({ ...current, deletedAt: at, purgeAt, lastUpdatedBy: caller.keyId });
       });
     },
@@ -780,16 +815,23 @@ export function createSecretService(deps: SecretServiceDeps) {
      * idempotency keys (FerretDB has no TTL indexes). Returns how many
      * secrets were purged. Safe to run from several nodes at once.
      */
-    async sweep(batch = 100): Promise<number> {
+    async sweep(batch = 100, budgetMs = SWEEP_BUDGET_MS): Promise<number> {
+      const started = Date.now();
       const at = now();
       await IdempotencyKey.deleteMany({ expiresAt: { $lte: at } });
-      await expireDue(at, undefined, batch);
-      const due = await Secret.collection
-        .find<DeletedSecret>({ purgeAt: { $lte: at }, deletedAt: { $ne: null } }, { projection: { _id: 1, deletedAt: 1 } })
-        .limit(batch)
-        .toArray();
+      // Batch after batch until nothing is due (or the budget is spent, and
+      // the next sweep goes on), so that it keeps up with deletions however
+      // fast they come.
       let purged = 0;
-      for (const doc of due) if (await purgeDeleted(doc)) purged++;
+      for (let more = true; more && Date.now() - started < budgetMs;) {
+        await expireDue(at, undefined, batch);
+        const due = await Secret.collection
+          .find<DeletedSecret>({ purgeAt: { $lte: at }, deletedAt: { $ne: null } }, { projection: { _id: 1, deletedAt: 1 } })
+          .limit(batch)
+          .toArray();
+        for (const doc of due) if (await purgeDeleted(doc)) purged++;
+        more = due.length === batch;
+      }
       return purged;
     },
 

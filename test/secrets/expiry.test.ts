@@ -127,8 +127,8 @@ describe('a secret past its expiry', () => {
     const made = await p.together('POST', '', { name: 'restore-me', value: 'restored-value', ttl_seconds: 2 * 86_400 });
     const expiredAt = Date.parse(made.body.expires_at);
     clock = expiredAt + 3 * DAY;
-    const deleted = await p.gql('{ deletedSecrets { id name deletedAt expiresAt } }');
-    expect(deleted.body.data.deletedSecrets).toEqual([
+    const deleted = await p.gql('{ deletedSecrets { edges { node { id name deletedAt expiresAt } } } }');
+    expect(deleted.body.data.deletedSecrets.edges.map((e: { node: unknown }) => e.node)).toEqual([
       { id: made.body.id, name: 'restore-me', deletedAt: new Date(expiredAt).toISOString(), expiresAt: new Date(expiredAt).toISOString() },
     ]);
     const restored = await p.gql('mutation($id: ID!) { restoreSecret(id: $id) { __typename ... on RestoreSecretSuccess { secret { expiresAt } } } }', { id: made.body.id });

@@ -214,8 +214,8 @@ describe('soft delete and restore', () => {
     expect((await lw('GET', `/api/secrets/${id}`)).status).toBe(404);
     expect((await bearer('GET', `/v1/deployments/secrets/${created.body.name}`)).status).toBe(404);
     expect((await lw('PUT', `/api/secrets/${id}`, { body: { value: 'v3' } })).status).toBe(404);
-    const deleted = await gql('{ deletedSecrets { id deletedAt } }');
-    expect(deleted.body.data.deletedSecrets.map((s: { id: string }) => s.id)).toContain(id);
+    const deleted = await gql('{ deletedSecrets { edges { node { id deletedAt } } } }');
+    expect(deleted.body.data.deletedSecrets.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(id);
 
     const restored = await lw('POST', `/api/secrets/${id}/restore`);
     expect(restored.status).toBe(200);

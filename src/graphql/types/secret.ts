@@ -19,7 +19,7 @@ import {
   providerSchema,
 } from '../../secrets/rules.ts';
 import { ForbiddenError } from '../../auth/errors.ts';
-import type { PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
+import type { DeletedCursor, PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
 import { builder, type Context } from '../builder.ts';
 import { PageInfo } from './page-info.ts';
 import { InputValidationError } from '../validation-error.ts';
@@ -170,6 +170,37 @@ const SecretConnection = builder
     }),
   });
 
+// Deleted secrets page by (deletedAt, id), newest first.
+const encodeDeletedCursor = (secret: PublicSecret) =>
+  Buffer.from(`d:${secret.deletedAt?.getTime() ?? 0}:${secret.id}`, 'utf8').toString('base64url');
+function decodeDeletedCursor(cursor: string): DeletedCursor {
+  const match = Buffer.from(cursor, 'base64url').toString('utf8').match(/^d:(\d{1,15}):([0-9a-f]{24})$/);
+  if (!match || Buffer.from(match[0], 'utf8').toString('base64url') !== cursor) throw badCursor();
+  return { deletedAt: new Date(Number(match[1])), id: match[2]! };
+}
+
+const DeletedSecretEdge = builder.objectRef<PublicSecret>('DeletedSecretEdge').implement({
+  fields: (t) => ({
+    cursor: t.string({ resolve: encodeDeletedCursor }),
+    node: t.field({ type: Secret, resolve: (secret) => secret }),
+  }),
+});
+
+const DeletedSecretConnection = builder
+  .objectRef<{ secrets: PublicSecret[]; hasNextPage: boolean }>('DeletedSecretConnection')
+  .implement({
+    fields: (t) => ({
+      edges: t.field({ type: [DeletedSecretEdge], resolve: (page) => page.secrets }),
+      pageInfo: t.field({
+        type: PageInfo,
+        resolve: (page) => ({
+          hasNextPage: page.hasNextPage,
+          endCursor: page.secrets.length > 0 ? encodeDeletedCursor(page.secrets[page.secrets.length - 1]!) : null,
+        }),
+      }),
+    }),
+  });
+
 /**
  * Domain failures that GraphQL words as another error type: a full project is
  * a ValidationError, an Idempotency-Key reused with another request a
@@ -229,9 +260,17 @@ builder.queryFields((t) => ({
     },
   }),
   deletedSecrets: t.field({
-    type: [Secret],
-    description: "The caller's deleted secrets still in their recovery window, newest deletion first.",
-    resolve: (_root, _args, ctx) => ctx.secrets.listDeleted(ctx.caller),
+    type: DeletedSecretConnection,
+    description: "The caller's deleted secrets still in their recovery window, newest deletion first, a page at a time.",
+    args: {
+      first: t.arg.int({ validate: { schema: pageSizeSchema } }),
+      after: t.arg.string(),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.secrets.listDeleted(ctx.caller, {
+        first: args.first ?? PAGE_SIZE_DEFAULT,
+        after: args.after == null ? undefined : decodeDeletedCursor(args.after),
+      }),
   }),
   secrets: t.field({
     type: SecretConnection,
