@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { projectRoot } from '../config.ts';
 import { CliError, createClient } from './client.ts';
-import { ENV_NAME, toDotenv, toJson, toShell } from './format.ts';
+import { ENV_NAME, startupVariables, toDotenv, toJson, toShell } from './format.ts';
 
 const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
 
@@ -24,6 +24,19 @@ function client() {
   const { url, apiKey } = program.opts<{ url: string; apiKey?: string }>();
   if (!apiKey) throw new CliError('No API key: set SECRETS_API_KEY or pass --api-key');
   return createClient({ url, apiKey });
+}
+
+const collect = (name: string, names: string[]) => [...names, name];
+const ALLOW_HELP = 'let a variable that changes how programs load or start (PATH, LD_PRELOAD, NODE_OPTIONS, ...) through; once per name';
+
+/** Refuses (exit ≠ 0, naming them) values that would change how programs load or start, unless each is allowed. */
+function refuseStartupVariables(names: string[], allowed: string[]): void {
+  const refused = startupVariables(names, allowed);
+  if (refused.length === 0) return;
+  throw new CliError(
+    `refusing to set ${refused.join(', ')}: ${refused.length === 1 ? 'it changes' : 'they change'} how programs load or start, ` +
+      `so a key that can only write secrets could run code here. Pass ${refused.map((n) => `--allow ${n}`).join(' ')} if you trust ${refused.length === 1 ? 'it' : 'them'}.`,
+  );
 }
 
 /** The value for `set`: stdin when piped, else a prompt that does not echo. Never argv (others can read it in ps). */
@@ -88,8 +101,10 @@ program
   .command('export')
   .description("print the project's values for piping")
   .addOption(new Option('--format <format>', 'output format').choices(['dotenv', 'json', 'shell']).default('dotenv'))
-  .action(async (options: { format: 'dotenv' | 'json' | 'shell' }) => {
+  .option('--allow <name>', `${ALLOW_HELP} (for --format shell, whose output is meant to be sourced)`, collect, [])
+  .action(async (options: { format: 'dotenv' | 'json' | 'shell'; allow: string[] }) => {
     const values = await client().values();
+    if (options.format === 'shell') refuseStartupVariables(Object.keys(values).filter((n) => ENV_NAME.test(n)), options.allow);
     const text = options.format === 'json' ? toJson(values) : options.format === 'shell' ? toShell(values) : toDotenv(values);
     process.stdout.write(text ? `${text}\n` : '');
   });
@@ -98,11 +113,17 @@ program
   .command('run')
   .description("run a command with the project's values added to its environment; exits with its code")
   .option('--override', 'let the values replace variables already set')
+  .option('--allow <name>', ALLOW_HELP, collect, [])
+  .option('--pass-api-key', 'let the command inherit SECRETS_API_KEY (by default it does not)')
   .argument('<command...>', 'the command and its arguments, after --')
-  .action(async (command: string[], options: { override?: boolean }) => {
+  .action(async (command: string[], options: { override?: boolean; allow: string[]; passApiKey?: boolean }) => {
     const values = await client().values();
     const fromSecrets = Object.fromEntries(Object.entries(values).filter(([name]) => ENV_NAME.test(name)));
-    const env = options.override ? { ...process.env, ...fromSecrets } : { ...fromSecrets, ...process.env };
+    refuseStartupVariables(Object.keys(fromSecrets), options.allow);
+    // The command gets the values, not the key that reads them all.
+    const { SECRETS_API_KEY: _key, ...inherited } = process.env;
+    const own = options.passApiKey ? process.env : inherited;
+    const env = options.override ? { ...own, ...fromSecrets } : { ...fromSecrets, ...own };
     const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
     const code = await new Promise<number>((resolve) => {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/config.ts';
-import { graphql } from '../helpers/http.ts';
+import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 let app: TestApp;
@@ -89,5 +89,56 @@ describe('secrets CLI', () => {
     const noKey = await cli(['ls'], { env: { SECRETS_API_KEY: '' } });
     expect(noKey.code).not.toBe(0);
     expect(noKey.stderr).toMatch(/No API key/);
+  });
+});
+
+describe('secrets run and export: what a key that can only write may not do', () => {
+  let ownKey: string;
+  let writer: string;
+  beforeAll(async () => {
+    ({ apiKey: ownKey } = await app.createProject('cli guarded'));
+    const made = await graphql(app.baseUrl, 'mutation { createApiKey(input: {name: "writer", scopes: ["secrets:write"]}) { ... on CreateApiKeySuccess { key } } }', {}, { apiKey: ownKey });
+    writer = made.body.data.createApiKey.key;
+    // The write-only key plants variables that would run its code in the next `secrets run`.
+    for (const [name, value] of [['NODE_OPTIONS', '--require /nonexistent/evil.js'], ['LD_PRELOAD', '/nonexistent/evil.so'], ['BASH_ENV', '/nonexistent/evil.sh'], ['GUARDED_OK', 'fine']]) {
+      expect((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey: writer, body: { name, value } })).status).toBe(201);
+    }
+  });
+  const as = (env: Record<string, string> = {}) => ({ env: { SECRETS_API_KEY: ownKey, ...env } });
+
+  it('run refuses variables that change how programs load or start, naming them, and runs nothing', async () => {
+    const res = await cli(['run', '--', process.execPath, '-e', 'console.log("ran")'], as());
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^secrets: refusing to set BASH_ENV, LD_PRELOAD, NODE_OPTIONS: they change how programs load or start/);
+    expect(res.stderr).toContain('--allow BASH_ENV --allow LD_PRELOAD --allow NODE_OPTIONS');
+  });
+
+  it('run lets through each one named with --allow, and only those', async () => {
+    const partly = await cli(['run', '--allow', 'NODE_OPTIONS', '--', process.execPath, '-e', 'console.log("ran")'], as());
+    expect(partly.code).toBe(1);
+    expect(partly.stderr).toMatch(/refusing to set BASH_ENV, LD_PRELOAD:/);
+    const printEnv = 'console.log(JSON.stringify([process.env.LD_PRELOAD, process.env.BASH_ENV, process.env.GUARDED_OK]))';
+    // NODE_OPTIONS would make this very node fail to start (its --require file does not exist), which is the point.
+    const allowed = await cli(['run', '--allow', 'LD_PRELOAD', '--allow', 'BASH_ENV', '--allow', 'NODE_OPTIONS', '--', 'env', '-u', 'NODE_OPTIONS', process.execPath, '-e', printEnv], as());
+    expect(allowed).toMatchObject({ code: 0, stdout: `${JSON.stringify(['/nonexistent/evil.so', '/nonexistent/evil.sh', 'fine'])}\n` });
+  });
+
+  it('export --format shell refuses them too; dotenv and json, which nothing runs, do not', async () => {
+    const shell = await cli(['export', '--format', 'shell'], as());
+    expect(shell.code).toBe(1);
+    expect(shell.stdout).toBe('');
+    expect(shell.stderr).toMatch(/refusing to set BASH_ENV, LD_PRELOAD, NODE_OPTIONS/);
+    const allowed = await cli(['export', '--format', 'shell', '--allow', 'NODE_OPTIONS', '--allow', 'LD_PRELOAD', '--allow', 'BASH_ENV'], as());
+    expect(allowed.stdout).toContain("export LD_PRELOAD='/nonexistent/evil.so'");
+    expect((await cli(['export', '--format', 'dotenv'], as())).stdout).toContain('NODE_OPTIONS="--require /nonexistent/evil.js"');
+    expect(JSON.parse((await cli(['export', '--format', 'json'], as())).stdout).BASH_ENV).toBe('/nonexistent/evil.sh');
+  });
+
+  it('the command does not inherit SECRETS_API_KEY, unless --pass-api-key', async () => {
+    const { apiKey: plain } = await app.createProject('cli plain');
+    const printKey = ['--', process.execPath, '-e', 'console.log(process.env.SECRETS_API_KEY ?? "none")'];
+    expect((await cli(['run', ...printKey], { env: { SECRETS_API_KEY: plain } })).stdout).toBe('none\n');
+    expect((await cli(['run', '--pass-api-key', ...printKey], { env: { SECRETS_API_KEY: plain } })).stdout).toBe(`${plain}\n`);
   });
 });
