@@ -3,8 +3,9 @@
 //
 // FerretDB's own command cannot be built from the module proxy (its version
 // file is generated at release time), but its public ferretdb package can be
-// embedded. This program listens on a loopback address, prints the MongoDB URI
-// it serves on stdout (one line, once it accepts connections) and runs until
+// embedded. This program listens on a Unix socket (or, if asked, a TCP
+// address), prints the MongoDB URI it serves on stdout (one line, once it
+// accepts connections) and runs until
 // SIGINT/SIGTERM or until its standard input closes. The parent keeps a pipe to
 // our stdin, so when the parent dies in any way, even SIGKILL, the pipe closes
 // and the engine stops: no orphan outlives its service.
@@ -26,20 +27,25 @@ import (
 
 func main() {
 	dataDir := flag.String("data", "", "directory for the SQLite files (required)")
-	listen := flag.String("listen", "127.0.0.1:0", "TCP address to listen on; port 0 picks a free port")
+	unix := flag.String("unix", "", "Unix socket to listen on (its folder should be the caller's alone, mode 0700)")
+	listen := flag.String("listen", "", "TCP address to listen on instead; port 0 picks a free port (FerretDB asks for no password: keep it off shared machines)")
 	lifeline := flag.Bool("stdin-lifeline", true, "stop when standard input reaches EOF (the parent went away)")
 	logLevel := flag.String("log-level", "warn", "FerretDB log level: debug, info, warn or error")
 	flag.Parse()
 
-	if err := run(*dataDir, *listen, *lifeline, *logLevel); err != nil {
+	if err := run(*dataDir, *unix, *listen, *lifeline, *logLevel); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dataDir, listen string, lifeline bool, logLevel string) error {
+func run(dataDir, unix, listen string, lifeline bool, logLevel string) error {
 	if dataDir == "" {
 		return fmt.Errorf("-data is required")
+	}
+
+	if (unix == "") == (listen == "") {
+		return fmt.Errorf("give one of -unix and -listen")
 	}
 
 	dir, err := filepath.Abs(dataDir)
@@ -70,7 +76,7 @@ func run(dataDir, listen string, lifeline bool, logLevel string) error {
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
+		Listener:  ferretdb.ListenerConfig{TCP: listen, Unix: unix},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + dir + "/",

@@ -1,6 +1,5 @@
 // A database outage while requests flow, and a graceful shutdown.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -10,21 +9,13 @@ import { request } from '../helpers/http.ts';
 import { startTestApp } from '../helpers/app.ts';
 import { cleanEnv, processesMentioning, startService, waitUntil } from '../helpers/service-process.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(inject('engineKind') !== 'ferretdb')('database outage', () => {
   it('503 within a bounded time while the engine is down, recovery without a restart, no acknowledged write lost', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'secrets-outage-'));
-    const port = await freePort();
-    const engineOptions = { dataDir, cacheDir: defaultEngineCacheDir(process.env), port, log: () => {} };
+    // Restarted on the same data folder, the engine serves on the same socket again.
+    const engineOptions = { dataDir, cacheDir: defaultEngineCacheDir(process.env), log: () => {} };
     let engine = await startFerretDb(engineOptions);
     const app = await startTestApp({ mongoUri: engine.uri });
     try {
