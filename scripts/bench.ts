@@ -79,7 +79,7 @@ const engine = await resolveDatabase({
 const engineUri = (db: string) => engine.uri.replace(/\/[^/?]*(\?|$)/, `/${db}$1`);
 console.error(`engine: ${engine.kind}; ${N} secrets; ${DURATION} s per scenario after ${WARMUP} s warm-up; ${CONNECTIONS} connections`);
 
-/** Writes `count` secrets straight into the database, in the service's shapes (sealed values, claims, slots). */
+/** Writes `count` secrets straight into the database, in the service's shapes (sealed values, name and slot keys). */
 async function seed(dbName: string, count: number, existing?: { projectId: string; apiKey: string }) {
   const connection = await connectDatabase(engine.uri, { dbName });
   const models = createModels(connection);
@@ -91,7 +91,7 @@ async function seed(dbName: string, count: number, existing?: { projectId: strin
     await models.ApiKey.create({ projectId, name: 'bench', hash: hashApiKey(apiKey), prefix: apiKeyPrefix(apiKey), createdAt: new Date() });
   }
   // Free slot numbers for the new secrets (creates during a run took random ones).
-  const used = new Set((await models.SecretSlot.find({ projectId }, { slot: 1 }).lean()).map((s) => s.slot));
+  const used = new Set((await models.Secret.find({ projectId, deletedAt: null }, { slot: 1 }).lean()).map((s) => s.slot));
   const freeSlots: number[] = [];
   for (let slot = 0; freeSlots.length < count; slot++) if (!used.has(slot)) freeSlots.push(slot);
   const start = used.size;
@@ -102,16 +102,14 @@ async function seed(dbName: string, count: number, existing?: { projectId: strin
       const at = new Date();
       const name = `SEED_${String(index).padStart(7, '0')}`;
       const sealed = sealValue(keyring, `seed-value-${index}`, { projectId: projectId.toHexString(), secretId: _id.toHexString(), version: 1 });
+      const slot = freeSlots[from + i]!;
+      const keys = { nameKey: `${projectId.toHexString()}/${name}`, slot, slotKey: `${projectId.toHexString()}/${slot}` };
       return {
-        secret: { _id, projectId, name, version: 1, description: null, provider: null, createdBy: 'seed', lastUpdatedBy: 'seed', createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null },
+        secret: { _id, projectId, name, version: 1, description: null, provider: null, createdBy: 'seed', lastUpdatedBy: 'seed', createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null, ...keys },
         version: { projectId, secretId: _id, version: 1, ...sealed, createdAt: at, createdBy: 'seed' },
-        name: { projectId, name, secretId: _id, createdAt: at },
-        slot: { projectId, slot: freeSlots[from + i]!, secretId: _id, createdAt: at },
       };
     });
     await models.SecretVersion.insertMany(batch.map((b) => b.version), { lean: true });
-    await models.SecretName.insertMany(batch.map((b) => b.name), { lean: true });
-    await models.SecretSlot.insertMany(batch.map((b) => b.slot), { lean: true });
     await models.Secret.insertMany(batch.map((b) => b.secret), { lean: true });
   }
   const ids = (await models.Secret.find({ projectId }, { _id: 1 }).limit(200).lean()).map((d) => d._id.toHexString());

@@ -8,6 +8,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createKeyring } from '../src/crypto/envelope.ts';
+import { verifyMasterKeys } from '../src/crypto/key-check.ts';
 import { createRotation } from '../src/crypto/rotation.ts';
 import { connectDatabase } from '../src/db/connect.ts';
 import { resolveDatabase } from '../src/db/engine/resolve.ts';
@@ -28,22 +29,31 @@ try {
   });
   const connection = await connectDatabase(database.uri);
   try {
-    const rotation = createRotation({ models: createModels(connection), keyring });
+    const models = createModels(connection);
+    // A ring whose key for an id is not the one the data was written with would re-wrap nothing and mislead.
+    await verifyMasterKeys(models, keyring);
+    const rotation = createRotation({ models, keyring });
     const total = await rotation.remaining();
     process.stdout.write(`${total} data keys to re-wrap under "${keyring.activeId}"\n`);
     const bar = process.stdout.isTTY ? new SingleBar({ format: ' {bar} {value}/{total} data keys | {eta}s left' }, Presets.shades_classic) : undefined;
     bar?.start(total, 0);
     let rewrapped = 0;
-    for (;;) {
+    for (let skipped = 0; ;) {
       const done = await rotation.rewrapBatch(BATCH);
-      if (done === 0) break;
+      // A batch of versions no key opens re-wraps nothing: go on while the skipped ones grow.
+      if (done === 0 && rotation.unopenable().length === skipped) break;
+      skipped = rotation.unopenable().length;
       rewrapped += done;
-      bar?.update(Math.min(rewrapped, total));
+      bar?.update(Math.min(rewrapped + skipped, total));
     }
     bar?.stop();
+    const unopenable = rotation.unopenable();
+    for (const v of unopenable) {
+      process.stderr.write(`skipped: secret ${v.secretId} version ${v.version}: its data key is under "${v.keyId}", and this ring's "${v.keyId}" does not open it\n`);
+    }
     const left = await rotation.remainingByKey();
     const remaining = Object.values(left).reduce((a, b) => a + b, 0);
-    process.stdout.write(`re-wrapped ${rewrapped}; remaining under other keys: ${remaining}${remaining ? ` ${JSON.stringify(left)}` : ''}\n`);
+    process.stdout.write(`re-wrapped ${rewrapped}; skipped (no key opens them) ${unopenable.length}; remaining under other keys: ${remaining}${remaining ? ` ${JSON.stringify(left)}` : ''}\n`);
     if (remaining === 0) {
       process.stdout.write(`Every data key is under "${keyring.activeId}": the other keys can now be removed from SECRETS_MASTER_KEYS.\n`);
     }

@@ -5,6 +5,7 @@ import { type App, buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { loadOrCreateDevMasterKey } from './crypto/dev-master-key.ts';
 import { createKeyring } from './crypto/envelope.ts';
+import { MasterKeyMismatchError } from './crypto/key-check.ts';
 import { connectDatabase } from './db/connect.ts';
 import { NoDatabaseError, type ResolvedDatabase, resolveDatabase } from './db/engine/resolve.ts';
 import { createLogger } from './logger.ts';
@@ -87,6 +88,11 @@ async function main() {
     connection,
     keyring: createKeyring(masterKeys[0]![0], masterKeys),
     limits: config.limits,
+    warn: (message) => logger.warn(message),
+    onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
+  }).catch((err: unknown) => {
+    if (err instanceof MasterKeyMismatchError) fail(config.masterKeys ? err.message : `${err.message} (This start used the development master key in ${config.dataDir}; was it regenerated?)`);
+    throw err;
   });
   // Marks expired secrets, purges those whose recovery window has passed,
   // forgets expired idempotency keys and audit events past their retention

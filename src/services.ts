@@ -5,25 +5,35 @@ import { createAuthenticator } from './auth/authenticator.ts';
 import { DEFAULT_LIMITS, type SecretLimits } from './config.ts';
 import type { MasterKeyring } from './crypto/envelope.ts';
 import { pingDatabase } from './db/connect.ts';
+import { verifyMasterKeys } from './crypto/key-check.ts';
+import { migrateSecretKeys } from './db/migrate.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
-import { createSecretService } from './secrets/service.ts';
+import { createSecretService, type SecretServiceDeps } from './secrets/service.ts';
 
 export async function createServices(deps: {
   connection: Connection;
   keyring: MasterKeyring;
   limits?: SecretLimits;
   now?: () => Date;
+  /** Told what a start-up migration had to change by force. */
+  warn?: (message: string) => void;
+  /** Told of each stored value that no master key of this node opens. */
+  onUnreadableValue?: SecretServiceDeps['onUnreadableValue'];
 }) {
   const models = createModels(deps.connection);
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  await migrateSecretKeys(deps.connection, models, { ...limits, warn: deps.warn ?? (() => {}) });
   await ensureIndexes(models);
+  // Before any write: a node with another key under an id than the others refuses to start.
+  await verifyMasterKeys(models, deps.keyring);
   const audit = createAuditLog({ models, now: deps.now });
   return {
     models,
     audit,
     authenticator: createAuthenticator({ models, now: deps.now }),
-    secrets: createSecretService({ models, keyring: deps.keyring, audit, limits: deps.limits ?? DEFAULT_LIMITS, now: deps.now }),
+    secrets: createSecretService({ models, keyring: deps.keyring, audit, limits, now: deps.now, onUnreadableValue: deps.onUnreadableValue }),
     projects: createProjectService({ models, now: deps.now }),
     keys: createKeyService({ models, audit, now: deps.now }),
     pingDatabase: () => pingDatabase(deps.connection),

@@ -1,6 +1,6 @@
 // Start-up as a user meets it: `npm start` with no configuration, restarts on
 // the same data, clean stops, and refusals of bad configuration.
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mongoose from 'mongoose';
@@ -89,6 +89,22 @@ describe('npm start on a fresh data folder, then again', () => {
     service.child.kill('SIGKILL');
     await service.exited();
     expect(await waitUntil(() => processesMentioning(dataDir).length === 0, 10_000)).toBe(true);
+  });
+
+  it('with its development master.key regenerated, refuses to start (exit 1) and says why, rather than write what no one can read', async () => {
+    const keyFile = path.join(dataDir, 'master.key');
+    await rename(keyFile, `${keyFile}.kept`);
+    try {
+      const service = startService('node', env());
+      const { code } = await service.exited();
+      expect(code).toBe(1);
+      expect(service.output()).toContain('The master key "default" of this node is not the one this database\'s data was written with');
+      expect(service.output()).toContain(`This start used the development master key in ${dataDir}; was it regenerated?`);
+      expect(service.output()).not.toMatch(/\n\s+at /);
+      expect(await waitUntil(() => processesMentioning(dataDir).length === 0, 10_000)).toBe(true);
+    } finally {
+      await rename(`${keyFile}.kept`, keyFile);
+    }
   });
 });
 

@@ -50,7 +50,12 @@ export function createClient(options: { url: string; apiKey: string }) {
       return found;
     },
     reveal: (id: string) => call<{ id: string; name: string; version: number; value: string }>('GET', `/api/secrets/${id}/value`),
-    values: async () => (await call<{ values: Record<string, string> }>('GET', '/api/secrets/values')).values,
+    /** Every value; fails, naming them, when the service could not open some (run or export without them would mislead). */
+    values: async () => {
+      const { values, unreadable } = await call<{ values: Record<string, string>; unreadable?: string[] }>('GET', '/api/secrets/values');
+      if (unreadable?.length) throw new CliError(`The service cannot open the value of ${unreadable.join(', ')} (a master key problem on the server; see its log)`);
+      return values;
+    },
     create: (name: string, value: string) => call<SecretSummary>('POST', '/api/secrets', { name, value }),
     update: (id: string, value: string) => call<SecretSummary>('PUT', `/api/secrets/${id}`, { value }),
     remove: (id: string) => call<{ id: string }>('DELETE', `/api/secrets/${id}`),

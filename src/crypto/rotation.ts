@@ -6,13 +6,16 @@
 // for documents still under another key.
 import type { Models } from '../db/models/index.ts';
 import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
-import { type MasterKeyring, rewrapDataKey } from './envelope.ts';
+import type { Types } from 'mongoose';
+import { DecryptionError, type MasterKeyring, rewrapDataKey } from './envelope.ts';
 
 
 export function createRotation(deps: { models: Pick<Models, 'SecretVersion'>; keyring: MasterKeyring }) {
   const { SecretVersion } = deps.models;
   const { keyring } = deps;
   const stale = { keyId: { $ne: keyring.activeId } };
+  /** Versions whose data key the ring's key for its id does not open: reported, and left as they are. */
+  const unopenable: { id: Types.ObjectId; secretId: string; version: number; keyId: string }[] = [];
 
   return {
     /** Value versions whose data key is under another master key than the active one. */
@@ -32,11 +35,19 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion'>; ke
      */
     async rewrapBatch(size: number): Promise<number> {
       const known = [...keyring.keys.keys()].filter((id) => id !== keyring.activeId);
-      const batch = await SecretVersion.collection.find<StoredSecretVersion>({ keyId: { $in: known } }).limit(size).toArray();
+      const skip = unopenable.map((u) => u.id);
+      const batch = await SecretVersion.collection.find<StoredSecretVersion>({ keyId: { $in: known }, _id: { $nin: skip } }).limit(size).toArray();
       let done = 0;
       for (const v of batch) {
         const { sealed, context } = sealedOf(v);
-        const rewrapped = rewrapDataKey(keyring, sealed, context);
+        let rewrapped;
+        try {
+          rewrapped = rewrapDataKey(keyring, sealed, context);
+        } catch (err) {
+          if (!(err instanceof DecryptionError)) throw err;
+          unopenable.push({ id: v._id, secretId: context.secretId, version: v.version, keyId: v.keyId });
+          continue;
+        }
         // Only if no one re-wrapped it meanwhile; either way it ends under the active key.
         const { matchedCount } = await SecretVersion.collection.updateOne(
           { _id: v._id, keyId: v.keyId },
@@ -46,5 +57,8 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion'>; ke
       }
       return done;
     },
+
+    /** What rewrapBatch met that its key does not open (which secret, version and key id), so far. */
+    unopenable: () => unopenable.map(({ secretId, version, keyId }) => ({ secretId, version, keyId })),
   };
 }

@@ -1,8 +1,14 @@
 import { Types } from 'mongoose';
 
-/** The server refused a write because a unique index already holds the key. */
+/**
+ * The server refused a write because a unique index already holds the key:
+ * code 11000, or, for an update on FerretDB, an InternalError (code 1) from
+ * SQLite's unique constraint, which FerretDB enforces all the same.
+ */
 export function isDuplicateKeyError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  return code === 11000 || (code === 1 && typeof message === 'string' && message.includes('UNIQUE constraint failed'));
 }
 
 /**

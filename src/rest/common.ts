@@ -16,6 +16,7 @@ import {
   InvalidFieldError,
   NotFoundError,
   QuotaExceededError,
+  UnreadableValueError,
   VersionMismatchError,
 } from '../secrets/errors.ts';
 import { idempotencyKeySchema } from '../secrets/rules.ts';
@@ -166,6 +167,7 @@ export type RequestFailure =
   | { kind: 'unavailable'; status: 503; message: string }
   | { kind: 'idempotency_mismatch'; status: 422; message: string }
   | { kind: 'bad_request'; status: number; message: string }
+  | { kind: 'unreadable'; status: 500; message: string }
   | { kind: 'internal'; status: 500; message: string };
 
 /**
@@ -205,6 +207,7 @@ export function classifyFailure(err: unknown): RequestFailure {
     return { kind: 'validation', status: 422, message: `${err.field}: ${err.message}`, issues: [{ location: 'body', path: [err.field], message: err.message, code: 'invalid_value' }] };
   }
   if (err instanceof IdempotencyKeyReusedError) return { kind: 'idempotency_mismatch', status: 422, message: err.message };
+  if (err instanceof UnreadableValueError) return { kind: 'unreadable', status: 500, message: err.message };
   if (err instanceof NotFoundError) return { kind: 'not_found', status: 404, message: err.message };
   if (err instanceof ConflictError) return { kind: 'conflict', status: 409, message: err.message, error: err };
   const code = (err as FastifyError).code;
@@ -223,7 +226,7 @@ export function classifyFailure(err: unknown): RequestFailure {
 
 /** Logs what a failure needs for diagnosis: never a message that could quote a body. */
 export function logFailure(request: FastifyRequest, failure: RequestFailure, err: unknown) {
-  if (failure.kind === 'internal') {
+  if (failure.kind === 'internal' || failure.kind === 'unreadable') {
     const e = err as Error;
     request.log.error({ err: { type: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');
   } else {

@@ -72,6 +72,8 @@ export const langwatchErrorHandler = doorErrorHandler((failure) => {
       return { body: { error: 'rate_limited', message: failure.message } };
     case 'unavailable':
       return { body: { error: 'service_unavailable', message: failure.message } };
+    case 'unreadable':
+      return { body: { error: 'value_unreadable', message: failure.message } };
     case 'internal':
       return { body: { error: 'internal_error', message: failure.message } };
   }
@@ -169,11 +171,17 @@ export function langwatchDoor(deps: DoorDeps & { secrets: SecretService }) {
       schema: {
         tags,
         summary: "Reveal every current value of the project, by name (needs secrets:reveal; audited; never cached)",
-        response: { 200: z.object({ values: z.record(z.string(), z.string()) }), ...errors },
+        response: {
+          200: z.object({
+            values: z.record(z.string(), z.string()),
+            unreadable: z.array(z.string()).optional().describe("Names of secrets whose value this node's master keys cannot open (left out of values)"),
+          }),
+          ...errors,
+        },
       },
     }, async (request, reply) => {
-      const values = await deps.secrets.revealAll(callerOf(request));
-      return reply.header('cache-control', 'no-store').send({ values });
+      const { values, unreadable } = await deps.secrets.revealAll(callerOf(request));
+      return reply.header('cache-control', 'no-store').send({ values, ...(unreadable.length ? { unreadable } : {}) });
     });
 
     app.post('/api/secrets/:id/restore', {

@@ -89,6 +89,7 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   rate_limited: 'rate_limit_error',
   unavailable: 'service_unavailable',
   idempotency_mismatch: 'invalid_request_error',
+  unreadable: 'server_error',
   internal: 'server_error',
 };
 

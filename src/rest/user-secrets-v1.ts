@@ -61,6 +61,7 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   rate_limited: 'rate_limit_error',
   unavailable: 'service_unavailable_error',
   idempotency_mismatch: 'idempotency_error',
+  unreadable: 'value_unreadable_error',
   internal: 'internal_error',
 };
 

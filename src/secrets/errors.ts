@@ -55,6 +55,17 @@ export class IdempotencyKeyInProgressError extends ConflictError {
   }
 }
 
+/**
+ * A stored value version that no master key of this node opens (written by a
+ * node with another key, or damaged): an error about that one secret.
+ */
+export class UnreadableValueError extends Error {
+  override name = 'UnreadableValueError';
+  constructor(readonly secretId: string, readonly secretName: string) {
+    super(`The value of the secret "${secretName}" cannot be opened with this node's master keys`);
+  }
+}
+
 /** A field breaks a rule that only the service can check (one that depends on its clock, say). */
 export class InvalidFieldError extends Error {
   override name = 'InvalidFieldError';

@@ -2,12 +2,12 @@
 // around one call here; this module knows nothing of HTTP or GraphQL.
 //
 // Neither FerretDB nor our use of MongoDB has transactions, so every race is
-// decided by an insert under a unique index, and writes are ordered so that a
+// decided by a write under a unique index, and writes are ordered so that a
 // crash at any step leaves nothing visible half-made:
-//   secret_slots     (projectId, slot)     the project's quota
-//   secret_names     (projectId, name)     who holds a name
+//   secrets          nameKey, slotKey      who holds a name, and a quota slot
 //   secret_versions  (secretId, version)   who writes a version
 //   idempotency_keys (projectId, key)      who serves an Idempotency-Key
+//   secret_fates     _id                   a deleted secret's restore or purge
 import { createHmac, hkdfSync, randomInt, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
@@ -16,7 +16,7 @@ import type { Caller } from '../auth/authenticator.ts';
 import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import type { SecretLimits } from '../config.ts';
-import { type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
+import { DecryptionError, type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
 import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import type { SecretDoc } from '../db/models/secret.ts';
@@ -30,6 +30,7 @@ import {
   QuotaExceededError,
   SecretNameTakenError,
   SecretNotFoundError,
+  UnreadableValueError,
   VersionMismatchError,
 } from './errors.ts';
 import { maskValue } from './mask.ts';
@@ -118,13 +119,6 @@ function targetOf(ref: SecretRef) {
 
 /** How often a write retries when other writers keep taking what it wanted. */
 const ATTEMPTS = 20;
-/**
- * A claim (of a name or a quota slot) whose secret does not hold it is left
- * over from a crash, or from a rename between its steps, or belongs to a
- * create still in progress. Only the first can be taken over, so a claim must
- * be this old before anyone takes it.
- */
-const STALE_CLAIM_MS = 30_000;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /**
  * How long the fate of a deleted secret, taken by a request that then
@@ -154,15 +148,17 @@ type DeletedSecret = SecretFields & { deletedAt: Date };
 const BLIND_SLOT_TRIES = 4;
 
 export interface SecretServiceDeps {
-  readonly models: Pick<Models, 'Secret' | 'SecretName' | 'SecretVersion' | 'SecretSlot' | 'IdempotencyKey' | 'SecretFate'>;
+  readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'IdempotencyKey' | 'SecretFate'>;
   readonly keyring: MasterKeyring;
   readonly audit: AuditLog;
   readonly limits: SecretLimits;
   readonly now?: () => Date;
+  /** Told of each stored value no master key of this node opens (which secret, which key id; never bytes). */
+  readonly onUnreadableValue?: (version: { projectId: string; secretId: string; secretName: string; version: number; keyId: string }) => void;
 }
 
 export function createSecretService(deps: SecretServiceDeps) {
-  const { Secret, SecretName, SecretVersion, SecretSlot, IdempotencyKey, SecretFate } = deps.models;
+  const { Secret, SecretVersion, IdempotencyKey, SecretFate } = deps.models;
   const fates = SecretFate.collection as unknown as Collection<FateDoc>;
   const { limits } = deps;
   const now = deps.now ?? (() => new Date());
@@ -170,90 +166,102 @@ export function createSecretService(deps: SecretServiceDeps) {
   /** Results served from an Idempotency-Key record rather than made anew: audited as replays. */
   const replayed = new WeakSet<PublicSecret>();
 
-  // ---- claims decided by unique indexes -------------------------------------
+  // ---- names and quota slots: unique keys on the secret document ---------------
+  //
+  // A live secret's document carries nameKey "<projectId>/<name>" and slotKey
+  // "<projectId>/<slot>" (slot: one of the project's PROJECT_SECRET_LIMIT),
+  // each under a unique index; a deleted one carries "deleted/<id>" in both.
+  // So the one write that makes a secret live (its insert, its restore) or
+  // renames it is refused by the database itself when the name or the slot is
+  // taken: no interleaving of creates, renames and restores, and no clock of
+  // any node, can give two live secrets one name or one slot. Nothing is
+  // claimed ahead of that write, so nothing can go stale.
 
-  /** Makes `name` the secret's. Already the secret's: nothing to do. */
-  async function claimName(projectId: Types.ObjectId, name: string, secretId: Types.ObjectId, at: Date): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await SecretName.collection.insertOne({ projectId, name, secretId, createdAt: at });
-        return;
-      } catch (err) {
-        if (!isDuplicateKeyError(err) || attempt >= ATTEMPTS) throw err;
-      }
-      const holder = await SecretName.findOne({ projectId, name }).lean();
-      if (!holder) continue; // released meanwhile: try again
-      if (holder.secretId.equals(secretId)) return;
-      const holding = await Secret.collection.findOne<SecretFields>({ _id: holder.secretId });
-      // An expired secret is gone at its expiry, and so is its hold on the name.
-      if (holding && isExpired(holding, at)) {
-        await expire(holding);
-        continue;
-      }
-      const stale = at.getTime() - holder.createdAt.getTime() > STALE_CLAIM_MS
-        && !(holding && holding.name === name && holding.deletedAt === null);
-      if (!stale) throw new SecretNameTakenError(name);
-      await SecretName.deleteOne({ _id: holder._id });
+  const nameKeyOf = (projectId: Types.ObjectId, name: string) => `${projectId.toHexString()}/${name}`;
+  const slotKeyOf = (projectId: Types.ObjectId, slot: number) => `${projectId.toHexString()}/${slot}`;
+  /** The keys of a secret that is not live: its own, so they collide with nothing. */
+  const retiredKeys = (secretId: Types.ObjectId) => ({ nameKey: `deleted/${secretId.toHexString()}`, slotKey: `deleted/${secretId.toHexString()}`, slot: null });
+
+  /**
+   * After a write refused on a unique key: the live secret that holds the
+   * name, when it is another's. An expired one is marked deleted first (it is
+   * gone at its expiry, and so is its hold on the name): then null.
+   */
+  async function otherHolderOf(projectId: Types.ObjectId, name: string, secretId: Types.ObjectId, at: Date): Promise<SecretFields | null | 'expired'> {
+    const holder = await Secret.collection.findOne<SecretFields>({ nameKey: nameKeyOf(projectId, name) });
+    if (!holder || holder._id.equals(secretId)) return null;
+    if (isExpired(holder, at)) {
+      await expire(holder);
+      return 'expired';
     }
+    return holder;
   }
 
   /**
-   * Takes one of the project's free quota slots for the secret, or throws
-   * QuotaExceededError. The first tries are random slots, blind: in a project
-   * below its limit one of them is almost always free (all four are taken at
-   * 50% full one time in 16), so a create costs one insert and no read
-   * however many secrets the project has. Then the taken slots are read and
-   * a random free one is tried, so that racing creates rarely pick the same.
+   * A free quota slot of the project: the taken ones are read (expired
+   * secrets give theirs up first), and a random free one is picked, so that
+   * racing writers rarely pick the same. None free: QuotaExceededError.
    */
-  async function claimSlot(projectId: Types.ObjectId, secretId: Types.ObjectId, at: Date): Promise<void> {
-    const tryInsert = async (slot: number) => {
+  async function freeSlot(projectId: Types.ObjectId, at: Date): Promise<number> {
+    const live = await Secret.collection
+      .find<SecretFields>({ projectId, deletedAt: null }, { projection: { slot: 1, deletedAt: 1, expiresAt: 1, projectId: 1, name: 1, version: 1 } })
+      .toArray();
+    const used = new Set<number>();
+    for (const doc of live) {
+      if (isExpired(doc, at)) await expire(doc);
+      else if (typeof doc.slot === 'number') used.add(doc.slot);
+    }
+    const free: number[] = [];
+    for (let slot = 0; slot < limits.projectSecretLimit; slot++) if (!used.has(slot)) free.push(slot);
+    if (free.length === 0) throw new QuotaExceededError(limits.projectSecretLimit);
+    return free[randomInt(free.length)]!;
+  }
+
+  /**
+   * Makes a secret live under `name` in a quota slot, through `write` (the
+   * insert or update that sets the keys it is given). The first tries are
+   * random slots, blind: in a project below its limit one of them is almost
+   * always free (all four are taken at 50% full one time in 16), so a create
+   * costs one write and no read however many secrets the project has. A
+   * refusal on the name is SecretNameTakenError.
+   */
+  async function goLive(
+    projectId: Types.ObjectId,
+    secretId: Types.ObjectId,
+    name: string,
+    at: Date,
+    write: (keys: { nameKey: string; slot: number; slotKey: string }) => Promise<void>,
+  ): Promise<void> {
+    const nameKey = nameKeyOf(projectId, name);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const slot = attempt < BLIND_SLOT_TRIES ? randomInt(limits.projectSecretLimit) : await freeSlot(projectId, at);
       try {
-        await SecretSlot.collection.insertOne({ projectId, slot, secretId, createdAt: at });
-        return true;
+        await write({ nameKey, slot, slotKey: slotKeyOf(projectId, slot) });
+        return;
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
-        return false;
       }
-    };
-    // Blind tries: each fails only as often as the project is full.
-    for (let blind = 0; blind < BLIND_SLOT_TRIES; blind++) {
-      if (await tryInsert(randomInt(limits.projectSecretLimit))) return;
-    }
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      const taken = await SecretSlot.find({ projectId }, { slot: 1, secretId: 1, createdAt: 1 }).lean();
-      if (taken.some((s) => s.secretId.equals(secretId))) return;
-      const used = new Set(taken.map((s) => s.slot));
-      const free: number[] = [];
-      for (let slot = 0; slot < limits.projectSecretLimit; slot++) if (!used.has(slot)) free.push(slot);
-      if (free.length === 0) {
-        if (!(await releaseStaleSlot(taken, at))) throw new QuotaExceededError(limits.projectSecretLimit);
-        continue;
-      }
-      if (await tryInsert(free[randomInt(free.length)]!)) return;
+      const holder = await otherHolderOf(projectId, name, secretId, at);
+      if (holder && holder !== 'expired') throw new SecretNameTakenError(name);
+      // Otherwise the slot was taken (or the name's holder had expired): try again.
     }
     throw new QuotaExceededError(limits.projectSecretLimit);
   }
 
-  /**
-   * Frees slots of a full project: those of expired secrets (gone at their
-   * expiry, whatever their age), else those left by a crash (their secret is
-   * not live, and they are old).
-   */
-  async function releaseStaleSlot(taken: { _id: Types.ObjectId; secretId: Types.ObjectId; createdAt: Date }[], at: Date) {
-    const expired = await Secret.collection
-      .find<ExpiredSecret>({ _id: { $in: taken.map((s) => s.secretId) }, deletedAt: null, expiresAt: { $lte: at } })
-      .toArray();
-    for (const doc of expired) await expire(doc);
-    if (expired.length > 0) return true;
-    const old = taken.filter((s) => at.getTime() - s.createdAt.getTime() > STALE_CLAIM_MS);
-    if (old.length === 0) return false;
-    const live = new Set(
-      (await Secret.find({ _id: { $in: old.map((s) => s.secretId) }, ...LIVE }, { _id: 1 }).lean()).map((s) => s._id.toHexString()),
-    );
-    const stale = old.filter((s) => !live.has(s.secretId.toHexString()));
-    if (stale.length === 0) return false;
-    await SecretSlot.deleteMany({ _id: { $in: stale.map((s) => s._id) } });
-    return true;
+  /** Renames a live secret through `write` (the update that sets the nameKey it is given). */
+  async function takeName(projectId: Types.ObjectId, secretId: Types.ObjectId, name: string, at: Date, write: (nameKey: string) => Promise<void>): Promise<void> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        await write(nameKeyOf(projectId, name));
+        return;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      const holder = await otherHolderOf(projectId, name, secretId, at);
+      if (holder && holder !== 'expired') throw new SecretNameTakenError(name);
+      // Released meanwhile, or its holder had expired: try again.
+    }
+    throw new SecretNameTakenError(name);
   }
 
   // ---- value versions ---------------------------------------------------------
@@ -340,18 +348,20 @@ export function createSecretService(deps: SecretServiceDeps) {
     }
   }
 
-  /** After a rename: the secret keeps exactly the claim of the name it now has. */
-  async function settleClaims(secretId: Types.ObjectId, at: Date): Promise<void> {
-    const secret = await Secret.findById(secretId, { projectId: 1, name: 1 }).lean();
-    if (!secret) return;
-    await claimName(secret.projectId, secret.name, secretId, at).catch(() => {});
-    await SecretName.deleteMany({ secretId, name: { $ne: secret.name } });
-  }
-
-  /** Opens a sealed version document (as the driver returns it: BSON Binary fields). */
-  function openSealed(v: StoredSecretVersion): string {
+  /**
+   * Opens a sealed version document (as the driver returns it: BSON Binary
+   * fields). One that no key of the ring opens is an UnreadableValueError
+   * about its secret, reported (never its bytes) to onUnreadableValue.
+   */
+  function openSealed(v: StoredSecretVersion, secretName: string): string {
     const { sealed, context } = sealedOf(v);
-    return openValue(deps.keyring, sealed, context);
+    try {
+      return openValue(deps.keyring, sealed, context);
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err;
+      deps.onUnreadableValue?.({ projectId: context.projectId, secretId: context.secretId, secretName, version: v.version, keyId: v.keyId });
+      throw new UnreadableValueError(context.secretId, secretName);
+    }
   }
 
   // ---- lookups ----------------------------------------------------------------
@@ -397,10 +407,8 @@ export function createSecretService(deps: SecretServiceDeps) {
       await purge(doc._id);
     } else {
       const purgeAt = new Date(expiredAt.getTime() + limits.recoveryWindowMs);
-      const { matchedCount } = await Secret.updateOne(marked, { $set: { deletedAt: expiredAt, purgeAt } });
+      const { matchedCount } = await Secret.updateOne(marked, { $set: { deletedAt: expiredAt, purgeAt, ...retiredKeys(doc._id) } });
       if (matchedCount === 0) return;
-      await SecretName.deleteMany({ secretId: doc._id });
-      await SecretSlot.deleteMany({ secretId: doc._id });
     }
     await deps.audit.record({
       projectId: doc.projectId.toHexString(), keyId: null, door: 'system', operation: 'expire',
@@ -422,6 +430,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     if (err instanceof VersionMismatchError) return 'version_mismatch';
     if (err instanceof QuotaExceededError) return 'quota_exceeded';
     if (err instanceof IdempotencyKeyReusedError) return 'idempotency_key_reused';
+    if (err instanceof UnreadableValueError) return 'unreadable';
     if (err instanceof NotFoundError) return 'not_found';
     if (err instanceof ConflictError) return 'conflict';
     return 'error';
@@ -520,17 +529,11 @@ export function createSecretService(deps: SecretServiceDeps) {
     const _id = new Types.ObjectId();
     const at = now();
     const expiry = expiryFields(input.expiry ?? null, at);
-    // Quota slot, then name, then sealed value, then the secret itself: the
-    // secret is visible only once everything it needs exists, and whatever a
-    // crash leaves before that is taken back (or goes stale) without showing.
-    const undo = async () => {
-      await SecretVersion.deleteMany({ secretId: _id });
-      await SecretName.deleteMany({ secretId: _id });
-      await SecretSlot.deleteMany({ secretId: _id });
-    };
+    // The sealed value, then the secret itself, whose insert decides its name
+    // and quota slot: the secret is visible only once its value exists, and a
+    // version left by a crash before the insert is never seen (the sweep
+    // collects it).
     try {
-      await claimSlot(projectId, _id, at);
-      await claimName(projectId, input.name, _id, at);
       await insertVersion({ _id, projectId }, 1, input.value, at, caller.keyId);
       const doc = {
         _id,
@@ -547,12 +550,17 @@ export function createSecretService(deps: SecretServiceDeps) {
         purgeAt: null,
         ...expiry,
       };
-      await Secret.collection.insertOne(doc);
-      return toPublicSecret(doc);
+      let live: SecretFields | undefined;
+      await goLive(projectId, _id, input.name, at, async (keys) => {
+        const candidate = { ...doc, ...keys };
+        await Secret.collection.insertOne(candidate);
+        live = candidate;
+      });
+      return toPublicSecret(live!);
     } catch (err) {
       // With the database away the undo would only wait out server selection
-      // again; what is left is invisible, and its claims go stale.
-      if (!isDatabaseUnavailable(err)) await undo();
+      // again; the version left is invisible, and the sweep collects it.
+      if (!isDatabaseUnavailable(err)) await SecretVersion.deleteMany({ secretId: _id });
       throw err;
     }
   }
@@ -561,8 +569,6 @@ export function createSecretService(deps: SecretServiceDeps) {
   async function purge(secretId: Types.ObjectId): Promise<void> {
     await Secret.deleteOne({ _id: secretId });
     await SecretVersion.deleteMany({ secretId });
-    await SecretName.deleteMany({ secretId });
-    await SecretSlot.deleteMany({ secretId });
     await SecretFate.deleteMany({ secretId });
   }
 
@@ -621,7 +627,11 @@ export function createSecretService(deps: SecretServiceDeps) {
   async function purgeDeleted(doc: DeletedSecret): Promise<boolean> {
     if ((await takeFate(doc, 'purge', randomUUID(), now())) !== true) return false;
     const current = await Secret.collection.findOne<{ deletedAt: Date | null }>({ _id: doc._id }, { projection: { deletedAt: 1 } });
-    if (current?.deletedAt?.getTime() !== doc.deletedAt.getTime()) return false;
+    if (current?.deletedAt?.getTime() !== doc.deletedAt.getTime()) {
+      // Purged already by another sweep: the fate this one just took is all that is left of it.
+      if (!current) await SecretFate.deleteMany({ secretId: doc._id });
+      return false;
+    }
     await purge(doc._id);
     return true;
   }
@@ -639,8 +649,9 @@ export function createSecretService(deps: SecretServiceDeps) {
     /**
      * Changes a secret's value and/or metadata. A new value becomes a new
      * version; with `expectedVersion`, only if the secret is still at that
-     * version. A new name is claimed before the secret takes it (renaming to
-     * its own name changes nothing); absent fields stay as they are.
+     * version. A new name is taken by the same write as the other changes,
+     * refused by the unique nameKey when another live secret holds it
+     * (renaming to its own name changes nothing); absent fields stay as they are.
      */
     update(caller: Caller, ref: SecretRef, change: SecretChange, options: { expectedVersion?: number | undefined } = {}): Promise<PublicSecret> {
       return audited(caller, change.value === undefined ? 'update_metadata' : 'update', ref, async () => {
@@ -652,10 +663,6 @@ export function createSecretService(deps: SecretServiceDeps) {
         const at = now();
         const set: Partial<SecretFields> = {};
         const renamed = change.name !== undefined && change.name !== current.name;
-        if (renamed) {
-          await claimName(current.projectId, change.name!, current._id, at);
-          set.name = change.name;
-        }
         if (change.description !== undefined && change.description !== current.description) set.description = change.description;
         if (change.provider !== undefined && change.provider !== current.provider) set.provider = change.provider;
         if (change.expiry !== undefined) {
@@ -664,23 +671,34 @@ export function createSecretService(deps: SecretServiceDeps) {
           // A new value restarts the secret's lifetime, as Together's does.
           set.expiresAt = new Date(at.getTime() + current.ttlSeconds * 1000);
         }
-        if (Object.keys(set).length === 0 && change.value === undefined) return toPublicSecret(current);
+        if (Object.keys(set).length === 0 && !renamed && change.value === undefined) return toPublicSecret(current);
 
         const version = change.value === undefined
           ? current.version
           : await appendVersion(current, change.value, at, caller.keyId, expected);
         const changes = { ...set, lastUpdatedBy: caller.keyId, updatedAt: at };
-        if (version === current.version) {
-          await Secret.updateOne({ _id: current._id }, { $set: changes });
-        } else {
+        const write = async (nameKey?: string) => {
+          const named = nameKey === undefined ? {} : { name: change.name, nameKey };
+          if (version === current.version) {
+            await Secret.updateOne({ _id: current._id }, { $set: { ...changes, ...named } });
+            return;
+          }
           // One write moves the pointer and the metadata; if a newer version
           // got there first, the metadata goes alone.
-          const { matchedCount } = await Secret.updateOne({ _id: current._id, version: { $lt: version } }, { $set: { ...changes, version } });
-          if (matchedCount === 0) await Secret.updateOne({ _id: current._id }, { $set: changes });
-          await settleVersions(current._id, version);
+          const { matchedCount } = await Secret.updateOne({ _id: current._id, version: { $lt: version } }, { $set: { ...changes, ...named, version } });
+          if (matchedCount === 0) await Secret.updateOne({ _id: current._id }, { $set: { ...changes, ...named } });
+        };
+        try {
+          if (renamed) await takeName(current.projectId, current._id, change.name!, at, write);
+          else await write();
+        } catch (err) {
+          // The name was taken: the new value was not made the secret's either.
+          if (version !== current.version) await SecretVersion.deleteOne({ secretId: current._id, version });
+          throw err;
         }
-        if (renamed) await settleClaims(current._id, at);
-        return toPublicSecret({ ...current, ...set, version, lastUpdatedBy: caller.keyId, updatedAt: at });
+        if (version !== current.version) await settleVersions(current._id, version);
+        const name = renamed ? change.name! : current.name;
+        return toPublicSecret({ ...current, ...set, name, version, lastUpdatedBy: caller.keyId, updatedAt: at });
       });
     },
 
@@ -749,13 +767,12 @@ export function createSecretService(deps: SecretServiceDeps) {
           return toPublicSecret(current);
         }
         const purgeAt = new Date(at.getTime() + limits.recoveryWindowMs);
+        // Its name and quota slot are free the moment it is deleted.
         const { matchedCount } = await Secret.updateOne(
           { _id: current._id, ...LIVE },
-          { $set: { deletedAt: at, purgeAt, lastUpdatedBy: caller.keyId } },
+          { $set: { deletedAt: at, purgeAt, lastUpdatedBy: caller.keyId, ...retiredKeys(current._id) } },
         );
         if (matchedCount === 0) throw new SecretNotFoundError();
-        await SecretName.deleteMany({ secretId: current._id });
-        await SecretSlot.deleteMany({ secretId: current._id });
         await keepDeletedWithinLimit(current.projectId);
         return toPublicSecret({ ...current, deletedAt: at, purgeAt, lastUpdatedBy: caller.keyId });
       });
@@ -785,27 +802,28 @@ export function createSecretService(deps: SecretServiceDeps) {
         const taken = await takeFate(gone, 'restore', owner, at);
         if (taken === 'purge') throw new SecretNotFoundError();
         if (taken === 'restore') throw new ConflictError('This secret is being restored by another request; retry shortly');
-        const release = async () => {
-          await SecretSlot.deleteMany({ secretId: gone._id });
-          await fates.deleteOne({ _id: fateIdOf(gone), owner });
-        };
         // Back from past its expiry: a lifetime starts again, an instant is cleared.
         const rearmed = gone.expiresAt && gone.expiresAt.getTime() <= at.getTime()
           ? expiryFields(gone.ttlSeconds ? { ttlSeconds: gone.ttlSeconds } : null, at)
           : {};
+        const restored = { deletedAt: null, purgeAt: null, lastUpdatedBy: caller.keyId, updatedAt: at, ...rearmed };
+        let keys: { nameKey: string; slot: number; slotKey: string } | undefined;
         try {
-          await claimSlot(gone.projectId, gone._id, at);
-          await claimName(gone.projectId, gone.name, gone._id, at);
+          // The one write that brings it back is refused if its name or every quota slot is taken.
+          await goLive(gone.projectId, gone._id, gone.name, at, async (candidate) => {
+            keys = candidate;
+            const { matchedCount } = await Secret.updateOne({ _id: gone._id, deletedAt: gone.deletedAt }, { $set: { ...restored, ...candidate } });
+            if (matchedCount === 0) throw new SecretNotFoundError();
+          });
         } catch (err) {
-          await release();
+          // Not restored: its fate is free again for a later restore or the purge.
+          await fates.deleteOne({ _id: fateIdOf(gone), owner });
           throw err;
         }
-        const restored = { deletedAt: null, purgeAt: null, lastUpdatedBy: caller.keyId, updatedAt: at, ...rearmed };
-        await Secret.updateOne({ _id: gone._id }, { $set: restored });
         // The fate stays taken (so no purge of this deletion can follow); had
         // it been taken over as abandoned meanwhile, the restore did not happen.
         if (!(await holdsFate(gone, owner))) throw new SecretNotFoundError();
-        return toPublicSecret({ ...gone, ...restored });
+        return toPublicSecret({ ...gone, ...restored, ...keys! });
       });
     },
 
@@ -848,7 +866,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         const wanted = version ?? secret.version;
         const sealed = await SecretVersion.collection.findOne<StoredSecretVersion>({ secretId: secret._id, version: wanted });
         if (!sealed) throw new SecretNotFoundError();
-        const value = openSealed(sealed);
+        const value = openSealed(sealed, secret.name);
         await deps.audit.record({ ...base, secretId: secret._id.toHexString(), secretName: secret.name, version: wanted, outcome: 'success' });
         return { secret: toPublicSecret(secret), version: wanted, value };
       } catch (err) {
@@ -857,30 +875,41 @@ export function createSecretService(deps: SecretServiceDeps) {
       }
     },
 
-    /** Every live secret's current value, by name (for workloads): one audit event per secret. */
-    async revealAll(caller: Caller): Promise<Record<string, string>> {
+    /**
+     * Every live secret's current value, by name (for workloads): one audit
+     * event per secret. A secret whose value no key of this node opens is
+     * named in `unreadable` (and reported), not a failure of the whole call.
+     */
+    async revealAll(caller: Caller): Promise<{ values: Record<string, string>; unreadable: string[] }> {
       requireScope(caller, 'secrets:reveal');
       const secrets = await Secret.collection
         .find<SecretFields>({ projectId: new Types.ObjectId(caller.projectId), ...liveFilter(now()) }, { projection: { name: 1, version: 1 } })
         .toArray();
-      if (secrets.length === 0) return {};
+      if (secrets.length === 0) return { values: {}, unreadable: [] };
       const sealed = await SecretVersion.collection
         .find<StoredSecretVersion>({ $or: secrets.map((s) => ({ secretId: s._id, version: s.version })) })
         .toArray();
       const byId = new Map(sealed.map((v) => [v.secretId.toHexString(), v]));
       const values: Record<string, string> = {};
+      const unreadable: string[] = [];
       const events = [];
       for (const secret of secrets.sort((a, b) => (a.name < b.name ? -1 : 1))) {
         const version = byId.get(secret._id.toHexString());
         if (!version) continue; // pruned or being written at this instant
-        values[secret.name] = openSealed(version);
+        try {
+          values[secret.name] = openSealed(version, secret.name);
+        } catch (err) {
+          if (!(err instanceof UnreadableValueError)) throw err;
+          unreadable.push(secret.name);
+          continue;
+        }
         events.push({
           ...callerEntry(caller, 'reveal'),
           secretId: secret._id.toHexString(), secretName: secret.name, version: version.version, outcome: 'success',
         });
       }
       await deps.audit.recordMany(events);
-      return values;
+      return { values, unreadable };
     },
 
     /**
@@ -892,7 +921,18 @@ export function createSecretService(deps: SecretServiceDeps) {
       if (secrets.length === 0) return new Map();
       const wanted = secrets.map((s) => ({ secretId: new Types.ObjectId(s.id), version: s.version }));
       const versions = await SecretVersion.collection.find<StoredSecretVersion>({ $or: wanted }).toArray();
-      return new Map(versions.map((v) => [v.secretId.toHexString(), maskValue(openSealed(v))]));
+      const names = new Map(secrets.map((s) => [s.id, s.name]));
+      const masks = new Map<string, string>();
+      for (const v of versions) {
+        const id = v.secretId.toHexString();
+        try {
+          masks.set(id, maskValue(openSealed(v, names.get(id) ?? id)));
+        } catch (err) {
+          // A value this node cannot open has no preview (it is reported); the list still answers.
+          if (!(err instanceof UnreadableValueError)) throw err;
+        }
+      }
+      return masks;
     },
   };
 }

@@ -37,11 +37,17 @@ export async function startTestApp(options: TestAppOptions = {}) {
   const keyring = options.masterKeys
     ? createKeyring(options.masterKeys[0]![0], options.masterKeys)
     : createKeyring('default', [['default', masterKey]]);
-  const services = await createServices({ connection, keyring, now: options.now, limits: { ...DEFAULT_LIMITS, ...options.limits } });
   const logs: string[] = [];
   const logger = createLogger({
     level: options.logLevel ?? 'trace',
     destination: { write: (line: string) => void logs.push(line) },
+  });
+  const services = await createServices({
+    connection,
+    keyring,
+    now: options.now,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
   });
   const adminToken = randomBytes(24).toString('hex');
   const metrics = createMetrics();
@@ -97,11 +103,12 @@ export async function startTestApp(options: TestAppOptions = {}) {
 
     /** How many documents each secrets collection holds: to check that a failed call stored nothing. */
     async storedCounts() {
-      const { Secret, SecretName, SecretVersion } = services.models;
+      const { Secret, SecretVersion, SecretFate, IdempotencyKey } = services.models;
       return {
         secrets: await Secret.countDocuments({}),
-        names: await SecretName.countDocuments({}),
         versions: await SecretVersion.countDocuments({}),
+        fates: await SecretFate.countDocuments({}),
+        idempotencyKeys: await IdempotencyKey.countDocuments({}),
       };
     },
 

@@ -87,7 +87,8 @@ describe('graceful shutdown', () => {
           (res) => ({ status: res.status, id: res.body?.id as string | undefined }),
           () => ({ status: 0, id: undefined }), // refused: it arrived after the server stopped listening
         ));
-      await sleep(20);
+      // Signalled once the server has said it is serving them (its request log), not after a guess of a sleep.
+      await service.waitFor(/"msg":"incoming request"[^\n]*"url":"\/api\/secrets"/, 30_000);
       service.child.kill('SIGTERM');
       const results = await Promise.all(sent);
       const { code } = await service.exited();

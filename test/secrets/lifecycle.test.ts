@@ -262,7 +262,7 @@ describe('soft delete and restore', () => {
       const key = (await instant.createProject('instant')).apiKey;
       const created = await request(instant.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: 'INSTANT', value: 'v' } });
       expect((await request(instant.baseUrl, 'DELETE', `/api/secrets/${created.body.id}`, { apiKey: key })).status).toBe(200);
-      expect(await instant.storedCounts()).toEqual({ secrets: 0, names: 0, versions: 0 });
+      expect(await instant.storedCounts()).toEqual({ secrets: 0, versions: 0, fates: 0, idempotencyKeys: 0 });
       expect((await request(instant.baseUrl, 'POST', `/api/secrets/${created.body.id}/restore`, { apiKey: key })).status).toBe(404);
     } finally {
       await instant.close();
@@ -380,7 +380,10 @@ describe('quota', () => {
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
       expect(statuses.filter((s) => s === 422)).toHaveLength(19);
       expect(await racing.models.Secret.countDocuments({ deletedAt: null })).toBe(limit);
-      expect(await racing.models.SecretName.countDocuments({})).toBe(limit);
+      // Each live secret holds a quota slot of its own, below the limit.
+      const slots = (await racing.models.Secret.find({ deletedAt: null }).lean()).map((s) => s.slot);
+      expect(new Set(slots).size).toBe(limit);
+      for (const slot of slots) expect(slot).toBeLessThan(limit);
       expect(await racing.models.SecretVersion.countDocuments({})).toBe(limit);
     } finally {
       await racing.close();

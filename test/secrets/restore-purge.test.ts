@@ -44,8 +44,7 @@ describe('restore against purge', () => {
     const res = await request(restorer.baseUrl, 'POST', `/api/secrets/${id}/restore`, { apiKey });
     expect(res.status).toBe(404);
     expect(await restorer.models.Secret.findById(id).lean()).toMatchObject({ deletedAt: new Date(start) });
-    expect(await restorer.models.SecretName.countDocuments({ secretId: id })).toBe(0);
-    expect(await restorer.models.SecretSlot.countDocuments({ secretId: id })).toBe(0);
+    expect(await restorer.models.Secret.findById(id).lean()).toMatchObject({ nameKey: `deleted/${id}`, slotKey: `deleted/${id}` });
   });
 
   it('racing a sweep on another node, every acknowledged restore is kept, and every other secret is purged whole', async () => {
@@ -77,16 +76,15 @@ describe('restore against purge', () => {
         kept++;
         // Acknowledged: live, named, in its quota slot, and its value opens.
         expect(doc).toMatchObject({ deletedAt: null, name: `RACE_${i}` });
-        expect(await restorer.models.SecretName.countDocuments({ secretId: id })).toBe(1);
-        expect(await restorer.models.SecretSlot.countDocuments({ secretId: id })).toBe(1);
+        expect(doc?.nameKey).toBe(`${doc?.projectId.toHexString()}/RACE_${i}`);
+        expect(doc?.slotKey).toBe(`${doc?.projectId.toHexString()}/${doc?.slot}`);
         const value = await request(restorer.baseUrl, 'GET', `/api/secrets/${id}/value`, { apiKey });
         expect(value.body.value).toBe(`value-${i}`);
       } else {
         // Not restored: purged whole by the sweep that won.
         expect(doc).toBeNull();
         expect(await restorer.models.SecretVersion.countDocuments({ secretId: id })).toBe(0);
-        expect(await restorer.models.SecretName.countDocuments({ secretId: id })).toBe(0);
-        expect(await restorer.models.SecretSlot.countDocuments({ secretId: id })).toBe(0);
+        expect(await restorer.models.SecretFate.countDocuments({ secretId: id })).toBe(0);
       }
     }
     console.log(`restore against purge: ${kept} of ${ids.length} restores acknowledged and kept, ${ids.length - kept} purged`);

@@ -4,9 +4,8 @@ import { auditEventModel } from './audit-event.ts';
 import { idempotencyKeyModel } from './idempotency-key.ts';
 import { projectModel } from './project.ts';
 import { secretModel } from './secret.ts';
+import { masterKeyCheckModel } from './master-key-check.ts';
 import { secretFateModel } from './secret-fate.ts';
-import { secretNameModel } from './secret-name.ts';
-import { secretSlotModel } from './secret-slot.ts';
 import { secretVersionModel } from './secret-version.ts';
 
 export function createModels(connection: Connection) {
@@ -14,12 +13,11 @@ export function createModels(connection: Connection) {
     Project: projectModel(connection),
     ApiKey: apiKeyModel(connection),
     Secret: secretModel(connection),
-    SecretName: secretNameModel(connection),
-    SecretSlot: secretSlotModel(connection),
     IdempotencyKey: idempotencyKeyModel(connection),
     AuditEvent: auditEventModel(connection),
     SecretVersion: secretVersionModel(connection),
     SecretFate: secretFateModel(connection),
+    MasterKeyCheck: masterKeyCheckModel(connection),
   };
 }
 

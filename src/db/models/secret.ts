@@ -23,12 +23,23 @@ const secretSchema = new Schema(
     expiresAt: { type: Date, default: null },
     /** The lifetime the expiry was set from (Together's TTL); a value change restarts it. */
     ttlSeconds: { type: Number, default: null },
+    /**
+     * Live: "<projectId>/<name>" and "<projectId>/<slot>" (slot: one of the
+     * project's PROJECT_SECRET_LIMIT quota slots). Deleted: "deleted/<id>" in
+     * both. Under unique indexes, they make the write that brings a secret to
+     * life or renames it the one that decides its name and its slot.
+     */
+    nameKey: { type: String, required: true },
+    slot: { type: Number, default: null },
+    slotKey: { type: String, required: true },
   },
   { collection: 'secrets', versionKey: false, autoIndex: false },
 );
-// Lookups by name and listing in name order. Not unique: name races are
-// decided by secret_names, whose claims are what make a name taken.
+// Listing in name order. Not unique: deleted secrets keep their names.
 secretSchema.index({ projectId: 1, name: 1 });
+// One live secret per name and per quota slot, decided by the database.
+secretSchema.index({ nameKey: 1 }, { unique: true });
+secretSchema.index({ slotKey: 1 }, { unique: true });
 // The purge sweep: deleted secrets whose window has passed.
 secretSchema.index({ purgeAt: 1 });
 // The expiry sweep: live secrets whose expiry has passed (FerretDB has no TTL indexes, and expired

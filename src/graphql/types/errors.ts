@@ -1,11 +1,11 @@
 // The Error interface, its codes, and one object type per domain error class.
 import { ForbiddenError } from '../../auth/errors.ts';
-import { ConflictError, NotFoundError } from '../../secrets/errors.ts';
+import { ConflictError, NotFoundError, UnreadableValueError } from '../../secrets/errors.ts';
 import { builder } from '../builder.ts';
 import { InputValidationError } from '../validation-error.ts';
 
 export const ErrorCode = builder.enumType('ErrorCode', {
-  values: ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN'] as const,
+  values: ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'VALUE_UNREADABLE'] as const,
 });
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -55,4 +55,11 @@ builder.objectType(ForbiddenError, {
   description: "The API key lacks the scope this call needs (another project's secret is NotFoundError, never this).",
   interfaces: [ErrorInterface],
   fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'FORBIDDEN' as const }) }),
+});
+
+builder.objectType(UnreadableValueError, {
+  name: 'UnreadableValueError',
+  description: "The secret's stored value cannot be opened with this node's master keys (written under another key, or damaged). Its name is in the server's log.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'VALUE_UNREADABLE' as const }) }),
 });

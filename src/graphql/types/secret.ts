@@ -7,6 +7,7 @@ import {
   NotFoundError,
   QuotaExceededError,
   SecretNotFoundError,
+  UnreadableValueError,
 } from '../../secrets/errors.ts';
 import {
   PAGE_SIZE_DEFAULT,
@@ -253,7 +254,7 @@ builder.queryFields((t) => ({
     type: RevealSecretSuccess,
     description: "A secret's value, current or of `version`: the one field that returns a value. Needs secrets:reveal; every reveal is audited.",
     args: { id: t.arg.id({ required: true }), version: t.arg.int({ validate: { schema: expectedVersionSchema } }) },
-    errors: { types: [NotFoundError, ForbiddenError], directResult: true, union: { name: 'RevealSecretResult' } },
+    errors: { types: [NotFoundError, ForbiddenError, UnreadableValueError], directResult: true, union: { name: 'RevealSecretResult' } },
     resolve: async (_root, { id, version }, ctx) => {
       const { secret, value } = await ctx.secrets.reveal(ctx.caller, { id }, version ?? undefined);
       return { secret, value };

@@ -1,0 +1,58 @@
+// Start-up migrations of stored documents, run before the indexes are made
+// (a unique index cannot be built over documents that would break it).
+// Each is idempotent: it touches only documents still in the old shape, so
+// any number of nodes may run it, at every start.
+import type { Connection } from 'mongoose';
+import type { Models } from './models/index.ts';
+
+interface OldSecret {
+  _id: import('mongoose').Types.ObjectId;
+  projectId: import('mongoose').Types.ObjectId;
+  name: string;
+  deletedAt: Date | null;
+}
+
+/**
+ * Secrets from before names and quota slots were keys of the secret document
+ * (they were claims in secret_names and secret_slots): each gets its nameKey,
+ * slot and slotKey, its old slot where it had one. Should two live secrets
+ * share a name (the race those claims could lose), the later one is moved
+ * into the recovery window, restorable under another name, and named in the
+ * log.
+ */
+export async function migrateSecretKeys(
+  connection: Connection,
+  models: Pick<Models, 'Secret'>,
+  options: { projectSecretLimit: number; recoveryWindowMs: number; warn: (message: string) => void },
+): Promise<void> {
+  const secrets = models.Secret.collection;
+  const old = await secrets.find<OldSecret>({ nameKey: { $exists: false } }).sort({ _id: 1 }).toArray();
+  if (old.length === 0) return;
+  const claims = await connection.db!.collection('secret_slots').find<{ secretId: OldSecret['_id']; slot: number }>({}).toArray();
+  const oldSlot = new Map(claims.map((c) => [c.secretId.toHexString(), c.slot]));
+  const taken = new Set(
+    (await secrets.find<{ nameKey: string; slotKey: string }>({ nameKey: { $exists: true } }, { projection: { nameKey: 1, slotKey: 1 } }).toArray())
+      .flatMap((s) => [s.nameKey, s.slotKey]),
+  );
+  for (const doc of old) {
+    const project = doc.projectId.toHexString();
+    const retired = { nameKey: `deleted/${doc._id.toHexString()}`, slotKey: `deleted/${doc._id.toHexString()}`, slot: null };
+    const nameKey = `${project}/${doc.name}`;
+    if (doc.deletedAt !== null || taken.has(nameKey)) {
+      const moved = doc.deletedAt === null
+        ? { deletedAt: new Date(), purgeAt: new Date(Date.now() + Math.max(options.recoveryWindowMs, 86_400_000)) }
+        : {};
+      if (doc.deletedAt === null) options.warn(`secret ${doc._id.toHexString()} shared its name with another live secret: it is now deleted and restorable under another name`);
+      await secrets.updateOne({ _id: doc._id, nameKey: { $exists: false } }, { $set: { ...retired, ...moved } });
+      continue;
+    }
+    let slot = oldSlot.get(doc._id.toHexString());
+    if (slot === undefined || taken.has(`${project}/${slot}`)) {
+      slot = 0;
+      while (taken.has(`${project}/${slot}`)) slot++;
+    }
+    taken.add(nameKey);
+    taken.add(`${project}/${slot}`);
+    await secrets.updateOne({ _id: doc._id, nameKey: { $exists: false } }, { $set: { nameKey, slot, slotKey: `${project}/${slot}` } });
+  }
+}
