@@ -8,6 +8,7 @@ import { createKeyring } from './crypto/envelope.ts';
 import { MasterKeyMismatchError } from './crypto/key-check.ts';
 import { connectDatabase } from './db/connect.ts';
 import { NoDatabaseError, type ResolvedDatabase, resolveDatabase } from './db/engine/resolve.ts';
+import { PrivateFileError } from './fs/private-file.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, watchDatabase } from './metrics.ts';
 import { createServices } from './services.ts';
@@ -73,7 +74,10 @@ async function main() {
   let masterKeys = config.masterKeys;
   if (!masterKeys) {
     // loadConfig refused MONGODB_URI without a key: here the engine is embedded.
-    const dev = await loadOrCreateDevMasterKey(config.dataDir);
+    const dev = await loadOrCreateDevMasterKey(config.dataDir).catch((err: unknown) => {
+      if (err instanceof PrivateFileError) fail(err.message);
+      throw err;
+    });
     masterKeys = [['default', dev.key]];
     logger.warn(
       `SECRETS_MASTER_KEY is not set: using the development master key ${dev.created ? 'just generated in' : 'kept in'} ${dev.file}. ` +
@@ -110,7 +114,10 @@ async function main() {
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
   if (database.embedded) {
-    const dev = await services.projects.ensureDevProject(config.dataDir);
+    const dev = await services.projects.ensureDevProject(config.dataDir).catch((err: unknown) => {
+      if (err instanceof PrivateFileError) fail(err.message);
+      throw err;
+    });
     // Printed on stdout for the person who ran `npm start`, never through the logger.
     process.stdout.write(
       [

@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS, type SecretLimits } from './config.ts';
 import type { MasterKeyring } from './crypto/envelope.ts';
 import { pingDatabase } from './db/connect.ts';
 import { verifyMasterKeys } from './crypto/key-check.ts';
-import { migrateSecretKeys } from './db/migrate.ts';
+import { compactQuotaSlots, migrateSecretKeys } from './db/migrate.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
@@ -26,6 +26,7 @@ export async function createServices(deps: {
   const limits = deps.limits ?? DEFAULT_LIMITS;
   await migrateSecretKeys(deps.connection, models, { ...limits, warn: deps.warn ?? (() => {}) });
   await ensureIndexes(models);
+  await compactQuotaSlots(models, limits.projectSecretLimit);
   // Before any write: a node with another key under an id than the others refuses to start.
   await verifyMasterKeys(models, deps.keyring);
   const audit = createAuditLog({ models, now: deps.now });

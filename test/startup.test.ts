@@ -1,12 +1,12 @@
 // Start-up as a user meets it: `npm start` with no configuration, restarts on
 // the same data, clean stops, and refusals of bad configuration.
-import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyring, openValue } from '../src/crypto/envelope.ts';
-import { request } from './helpers/http.ts';
+import { graphql, request } from './helpers/http.ts';
 import { cleanEnv, processesMentioning, startService, waitUntil } from './helpers/service-process.ts';
 
 let dataDir: string;
@@ -89,6 +89,50 @@ describe('npm start on a fresh data folder, then again', () => {
     service.child.kill('SIGKILL');
     await service.exited();
     expect(await waitUntil(() => processesMentioning(dataDir).length === 0, 10_000)).toBe(true);
+  });
+
+  it('a revoked dev key is replaced on the next start, not printed as working', async () => {
+    const first = startService('node', env());
+    let revoked = '';
+    try {
+      const [, base, key] = await first.waitFor(READY);
+      revoked = key!;
+      const keys = await graphql(base!, '{ apiKeys(first: 50) { edges { node { id name revokedAt } } } }', {}, { apiKey: key });
+      const dev = keys.body.data.apiKeys.edges.map((e: { node: { id: string; name: string } }) => e.node).find((k: { name: string }) => k.name === 'development');
+      const res = await graphql(base!, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: dev.id }, { apiKey: key });
+      expect(res.body.data.revokeApiKey.__typename).toBe('RevokeApiKeySuccess');
+    } finally {
+      first.child.kill('SIGTERM');
+    }
+    await first.exited();
+    const second = startService('node', env());
+    try {
+      const [, base, key] = await second.waitFor(READY);
+      expect(key).not.toBe(revoked);
+      expect((await request(base!, 'GET', '/api/secrets', { apiKey: key })).status).toBe(200);
+      expect((await readFile(path.join(dataDir, 'dev-api-key'), 'utf8')).trim()).toBe(key);
+      expect((await stat(path.join(dataDir, 'dev-api-key'))).mode & 0o777).toBe(0o600);
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    expect((await second.exited()).code).toBe(0);
+  });
+
+  it('will not read or write its dev API key through a symbolic link: exit 1, naming the file', async () => {
+    const keyFile = path.join(dataDir, 'dev-api-key');
+    const elsewhere = path.join(dataDir, 'elsewhere');
+    await rename(keyFile, `${keyFile}.kept`);
+    await symlink(elsewhere, keyFile);
+    try {
+      const service = startService('node', env());
+      expect((await service.exited()).code).toBe(1);
+      expect(service.output()).toContain(`${keyFile} is a symbolic link: refusing to read or write a key through it`);
+      await expect(stat(elsewhere)).rejects.toThrow(/ENOENT/);
+      expect(await waitUntil(() => processesMentioning(dataDir).length === 0, 10_000)).toBe(true);
+    } finally {
+      await rm(keyFile, { force: true });
+      await rename(`${keyFile}.kept`, keyFile);
+    }
   });
 
   it('with its development master.key regenerated, refuses to start (exit 1) and says why, rather than write what no one can read', async () => {

@@ -1,10 +1,10 @@
 // Projects and the API keys that act for them.
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Types } from 'mongoose';
 import { apiKeyPrefix, generateApiKey, hashApiKey, isWellFormedApiKey } from '../auth/api-key.ts';
 import { SCOPES } from '../auth/scopes.ts';
 import type { Models } from '../db/models/index.ts';
+import { readPrivateFile, writePrivateFile } from '../fs/private-file.ts';
 
 export const DEV_API_KEY_FILE = 'dev-api-key';
 const DEV_PROJECT_NAME = 'Development';
@@ -45,12 +45,14 @@ export function createProjectService(deps: { models: Pick<Models, 'Project' | 'A
       if (!existing) await Project.create({ _id, name: DEV_PROJECT_NAME, dev: true, createdAt: now() });
 
       const keyFile = path.join(dataDir, DEV_API_KEY_FILE);
-      const saved = await readFile(keyFile, 'utf8').then((text) => text.trim(), () => undefined);
-      if (saved && isWellFormedApiKey(saved) && (await ApiKey.exists({ hash: hashApiKey(saved), projectId: _id }))) {
+      const saved = (await readPrivateFile(keyFile))?.trim();
+      // Reused only while it works: a revoked or expired dev key is replaced, never printed as working.
+      const live = { revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now() } }] };
+      if (saved && isWellFormedApiKey(saved) && (await ApiKey.exists({ hash: hashApiKey(saved), projectId: _id, ...live }))) {
         return { id: _id.toHexString(), name: existing?.name ?? DEV_PROJECT_NAME, apiKey: saved };
       }
       const apiKey = await issueKey(_id, 'development');
-      await writeFile(keyFile, `${apiKey}\n`, { mode: 0o600 });
+      await writePrivateFile(keyFile, `${apiKey}\n`);
       return { id: _id.toHexString(), name: existing?.name ?? DEV_PROJECT_NAME, apiKey };
     },
   };

@@ -120,6 +120,12 @@ function targetOf(ref: SecretRef) {
 /** How often a write retries when other writers keep taking what it wanted. */
 const ATTEMPTS = 20;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** A pending Idempotency-Key record older than this was left by a request that vanished. */
+const ABANDONED_IDEMPOTENCY_MS = 60_000;
+/** Sealed versions with no secret, this old, were left by a crash (a create is over in seconds). */
+const ORPHAN_VERSION_AGE_MS = 24 * 3600 * 1000;
+/** How often the sweep looks for them: it reads every secret id, so not every minute. */
+const ORPHAN_SWEEP_INTERVAL_MS = 3600 * 1000;
 /**
  * How long the fate of a deleted secret, taken by a request that then
  * vanished (a crash), holds before another request may take it over. Only
@@ -213,8 +219,24 @@ export function createSecretService(deps: SecretServiceDeps) {
     }
     const free: number[] = [];
     for (let slot = 0; slot < limits.projectSecretLimit; slot++) if (!used.has(slot)) free.push(slot);
-    if (free.length === 0) throw new QuotaExceededError(limits.projectSecretLimit);
+    // Secrets past a lowered limit hold slots above it: they count all the same.
+    if (free.length === 0 || used.size >= limits.projectSecretLimit) throw new QuotaExceededError(limits.projectSecretLimit);
     return free[randomInt(free.length)]!;
+  }
+
+  /**
+   * A slot below the limit was just freed: should the project hold secrets in
+   * slots past a lowered limit, one moves into it, so that the free slots
+   * below the limit stay as many as the project may still create (the
+   * unique slotKey decides, should two move at once).
+   */
+  async function refillFreedSlot(projectId: Types.ObjectId, slot: number | null | undefined): Promise<void> {
+    if (typeof slot !== 'number' || slot >= limits.projectSecretLimit) return;
+    const over = await Secret.collection.findOne<SecretFields>({ projectId, deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { slot: 1 } });
+    if (!over) return;
+    await Secret.updateOne({ _id: over._id, slot: over.slot }, { $set: { slot, slotKey: slotKeyOf(projectId, slot) } }).catch((err: unknown) => {
+      if (!isDuplicateKeyError(err)) throw err;
+    });
   }
 
   /**
@@ -410,6 +432,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       const { matchedCount } = await Secret.updateOne(marked, { $set: { deletedAt: expiredAt, purgeAt, ...retiredKeys(doc._id) } });
       if (matchedCount === 0) return;
     }
+    await refillFreedSlot(doc.projectId, doc.slot);
     await deps.audit.record({
       projectId: doc.projectId.toHexString(), keyId: null, door: 'system', operation: 'expire',
       secretId: doc._id.toHexString(), secretName: doc.name, version: doc.version, outcome: 'expired', requestId: null,
@@ -498,7 +521,13 @@ export function createSecretService(deps: SecretServiceDeps) {
           continue;
         }
         if (fingerprint(first.keyId, request) !== first.fingerprint) throw new IdempotencyKeyReusedError();
-        if (first.state !== 'done' || !first.secret) throw new IdempotencyKeyInProgressError();
+        if (first.state !== 'done' || !first.secret) {
+          // Left pending by a request that vanished (a crash): it no longer blocks the key. Were
+          // its request still running, the two could not both create the secret: its name decides.
+          if (at.getTime() - first.createdAt.getTime() <= ABANDONED_IDEMPOTENCY_MS) throw new IdempotencyKeyInProgressError();
+          await IdempotencyKey.deleteOne({ _id: first._id, state: 'pending' });
+          continue;
+        }
         const replay = first.secret as PublicSecret;
         const result: PublicSecret = {
           ...replay,
@@ -560,7 +589,12 @@ export function createSecretService(deps: SecretServiceDeps) {
     } catch (err) {
       // With the database away the undo would only wait out server selection
       // again; the version left is invisible, and the sweep collects it.
-      if (!isDatabaseUnavailable(err)) await SecretVersion.deleteMany({ secretId: _id });
+      if (isDatabaseUnavailable(err)) throw err;
+      // A write that failed ambiguously (the answer lost, say) may have been
+      // applied: a secret that exists is not undone, it is the result.
+      const exists = await Secret.collection.findOne<SecretFields>({ _id });
+      if (exists) return toPublicSecret(exists);
+      await SecretVersion.deleteMany({ secretId: _id });
       throw err;
     }
   }
@@ -570,6 +604,23 @@ export function createSecretService(deps: SecretServiceDeps) {
     await Secret.deleteOne({ _id: secretId });
     await SecretVersion.deleteMany({ secretId });
     await SecretFate.deleteMany({ secretId });
+  }
+
+  /**
+   * Sealed versions whose secret does not exist, left by a crash between a
+   * create's two writes or a purge's: old enough that no create still in
+   * progress can be theirs (a day; clocks an hour apart change nothing).
+   */
+  let lastOrphanSweep = 0;
+  async function collectOrphanVersions(at: Date): Promise<void> {
+    const cutoff = new Date(at.getTime() - ORPHAN_VERSION_AGE_MS);
+    const ids = await SecretVersion.collection.distinct('secretId', { createdAt: { $lt: cutoff } }) as Types.ObjectId[];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const existing = new Set((await Secret.collection.find({ _id: { $in: chunk } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id.toHexString()));
+      const orphans = chunk.filter((id) => !existing.has(id.toHexString()));
+      if (orphans.length > 0) await SecretVersion.deleteMany({ secretId: { $in: orphans }, createdAt: { $lt: cutoff } });
+    }
   }
 
   // ---- the fate of a deleted secret: restored or purged, never both -----------
@@ -764,6 +815,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         const at = now();
         if (limits.recoveryWindowMs === 0) {
           await purge(current._id);
+          await refillFreedSlot(current.projectId, current.slot);
           return toPublicSecret(current);
         }
         const purgeAt = new Date(at.getTime() + limits.recoveryWindowMs);
@@ -773,6 +825,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           { $set: { deletedAt: at, purgeAt, lastUpdatedBy: caller.keyId, ...retiredKeys(current._id) } },
         );
         if (matchedCount === 0) throw new SecretNotFoundError();
+        await refillFreedSlot(current.projectId, current.slot);
         await keepDeletedWithinLimit(current.projectId);
         return toPublicSecret({ ...current, deletedAt: at, purgeAt, lastUpdatedBy: caller.keyId });
       });
@@ -850,6 +903,10 @@ export function createSecretService(deps: SecretServiceDeps) {
         for (const doc of due) if (await purgeDeleted(doc)) purged++;
         more = due.length === batch;
       }
+      if (at.getTime() - lastOrphanSweep >= ORPHAN_SWEEP_INTERVAL_MS) {
+        lastOrphanSweep = at.getTime();
+        await collectOrphanVersions(at);
+      }
       return purged;
     },
 
@@ -881,7 +938,13 @@ export function createSecretService(deps: SecretServiceDeps) {
      * named in `unreadable` (and reported), not a failure of the whole call.
      */
     async revealAll(caller: Caller): Promise<{ values: Record<string, string>; unreadable: string[] }> {
-      requireScope(caller, 'secrets:reveal');
+      try {
+        requireScope(caller, 'secrets:reveal');
+      } catch (err) {
+        // Refused as a single reveal is: audited.
+        await recordFailure(callerEntry(caller, 'reveal'), err);
+        throw err;
+      }
       const secrets = await Secret.collection
         .find<SecretFields>({ projectId: new Types.ObjectId(caller.projectId), ...liveFilter(now()) }, { projection: { name: 1, version: 1 } })
         .toArray();
@@ -890,12 +953,20 @@ export function createSecretService(deps: SecretServiceDeps) {
         .find<StoredSecretVersion>({ $or: secrets.map((s) => ({ secretId: s._id, version: s.version })) })
         .toArray();
       const byId = new Map(sealed.map((v) => [v.secretId.toHexString(), v]));
-      const values: Record<string, string> = {};
+      // A version pruned between the two reads (a concurrent update moved the
+      // pointer on): that secret's newest version, never a dropped secret.
+      for (const secret of secrets) {
+        if (byId.has(secret._id.toHexString())) continue;
+        const newest = await SecretVersion.collection.findOne<StoredSecretVersion>({ secretId: secret._id }, { sort: { version: -1 } });
+        if (newest) byId.set(secret._id.toHexString(), newest);
+      }
+      // No prototype: a secret named __proto__ is a value like any other.
+      const values: Record<string, string> = Object.create(null);
       const unreadable: string[] = [];
       const events = [];
       for (const secret of secrets.sort((a, b) => (a.name < b.name ? -1 : 1))) {
         const version = byId.get(secret._id.toHexString());
-        if (!version) continue; // pruned or being written at this instant
+        if (!version) continue; // purged at this instant
         try {
           values[secret.name] = openSealed(version, secret.name);
         } catch (err) {

@@ -41,7 +41,7 @@ describe('start-up migration of secret keys', () => {
     expect(docs.get(twin._id.toHexString())).toMatchObject({ nameKey: `deleted/${twin._id.toHexString()}`, deletedAt: expect.any(Date) });
 
     // A second start changes nothing, and the unique keys hold from then on.
-    const second = await startTestApp({ dbName, limits: { projectSecretLimit: 10 } });
+    const second = await startTestApp({ dbName, limits: { projectSecretLimit: 10 }, masterKey: first.masterKey });
     apps.push(second);
     expect((await second.models.Secret.find({}).lean()).map((d) => d.nameKey).sort()).toEqual([...docs.values()].map((d) => d.nameKey).sort());
     const key = (await second.createProject('after')).apiKey;

@@ -17,7 +17,7 @@ let apiKey: string;
 
 beforeAll(async () => {
   restorer = await startTestApp({ now: () => new Date(restorerClock), limits: { recoveryWindowMs: WINDOW } });
-  sweeper = await startTestApp({ now: () => new Date(sweeperClock), limits: { recoveryWindowMs: WINDOW }, dbName: restorer.connection.name });
+  sweeper = await startTestApp({ now: () => new Date(sweeperClock), limits: { recoveryWindowMs: WINDOW }, dbName: restorer.connection.name, masterKey: restorer.masterKey });
   ({ apiKey } = await restorer.createProject('fates'));
 });
 afterAll(async () => {
