@@ -13,6 +13,7 @@ import { connectDatabase } from '../../src/db/connect.ts';
 import { createServices } from '../../src/services.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { rotateMasterKey } from '../helpers/rotation.ts';
 
 const apps: TestApp[] = [];
 afterAll(async () => {
@@ -126,17 +127,7 @@ describe('npm run rotate-master-key over a value no key opens', () => {
     const foreign = sealValue(createKeyring('old', [['old', randomBytes(32)]]), 'x', { projectId: broken!.projectId.toHexString(), secretId: broken!._id.toHexString(), version: 1 });
     await app.models.SecretVersion.collection.updateOne({ secretId: broken!._id }, { $set: { wrappedKey: foreign.wrappedKey } });
 
-    const uri = `${inject('mongoUri').replace(/\/[^/]*$/, '')}/${app.connection.name}`;
-    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/rotate-master-key.ts'], {
-        cwd: projectRoot,
-        env: { PATH: process.env.PATH!, MONGODB_URI: uri, SECRETS_MASTER_KEYS: `new:${newKey.toString('base64')},old:${oldKey.toString('base64')}` },
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('close', (code) => resolve({ code, out }));
-    });
+    const run = await rotateMasterKey(app.connection.name, [['new', newKey], ['old', oldKey]]);
     expect(run.code).toBe(1);
     expect(run.out).toContain('re-wrapped 2; skipped (no key opens them) 1; remaining under other keys: 1 {"old":1}');
     expect(run.out).toContain(`skipped: secret ${broken!._id.toHexString()} version 1: its data key is under "old"`);

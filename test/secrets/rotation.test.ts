@@ -2,15 +2,14 @@
 // secrets to cross several of the script's batches of 200. On the embedded
 // FerretDB every update scans the whole collection, so a large run takes
 // minutes: ROTATION_TEST_SECRETS=2000 measures one (see the README).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../../src/auth/api-key.ts';
-import { projectRoot } from '../../src/config.ts';
 import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
 import { request } from '../helpers/http.ts';
 import { startTestApp } from '../helpers/app.ts';
+import { rotateMasterKey } from '../helpers/rotation.ts';
 
 const COUNT = Number(process.env.ROTATION_TEST_SECRETS ?? 450);
 
@@ -51,17 +50,7 @@ describe('npm run rotate-master-key', () => {
       }
     })();
 
-    const uri = `${inject('mongoUri').replace(/\/[^/]*$/, '')}/${dbName}`;
-    const rotation = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/rotate-master-key.ts'], {
-        cwd: projectRoot,
-        env: { PATH: process.env.PATH!, MONGODB_URI: uri, SECRETS_MASTER_KEYS: `new:${newKey.toString('base64')},old:${oldKey.toString('base64')}` },
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('close', (code) => resolve({ code, out }));
-    });
+    const rotation = await rotateMasterKey(dbName, [['new', newKey], ['old', oldKey]]);
     reading = false;
     await reader;
     console.log(`rotation of ${COUNT}: ${rotation.out.trim().split('\n').at(-2)}; ${reads} reads served meanwhile, ${failures.length} failed`);
