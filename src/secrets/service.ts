@@ -190,8 +190,9 @@ export function createSecretService(deps: SecretServiceDeps) {
 
   /**
    * After a write refused on a unique key: the live secret that holds the
-   * name, when it is another's. An expired one is marked deleted first (it is
-   * gone at its expiry, and so is its hold on the name): then null.
+   * name, when it is another's (null: none, so it was the slot). An expired
+   * holder is marked deleted first, since it is gone at its expiry and so is
+   * its hold on the name: then 'expired', and the write can be tried again.
    */
   async function otherHolderOf(projectId: Types.ObjectId, name: string, secretId: Types.ObjectId, at: Date): Promise<SecretFields | null | 'expired'> {
     const holder = await Secret.collection.findOne<SecretFields>({ nameKey: nameKeyOf(projectId, name) });
