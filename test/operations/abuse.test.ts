@@ -54,20 +54,16 @@ describe('hostile GraphQL and database commands', () => {
   });
   afterAll(() => app.close());
 
+  // Each limit at its edge is in test/graphql/armor.test.ts; these are far past it.
   it.each([
-    ['50 levels deep', `query { ${'... on Query { '.repeat(50)}secrets { edges { cursor } }${' }'.repeat(50)} }`, /depth|cost/i],
-    ['1,000 aliases', `query { ${Array.from({ length: 1000 }, (_, i) => `a${i}: secrets { edges { cursor } }`).join(' ')} }`, /token|alias/i],
-    ['about 1 MB of tokens', `query { ${'__typename '.repeat(95_000)} }`, /token/i],
-  ])('refuses a document %s quickly, without a database command', async (_label, query, message) => {
+    ['50 levels deep', `query { ${'... on Query { '.repeat(50)}secrets { edges { cursor } }${' }'.repeat(50)} }`, /^Syntax Error: Query depth limit of 6 exceeded, found \d+\.$/],
+    ['about 1 MB of tokens', `query { ${'__typename '.repeat(95_000)} }`, /^Syntax Error: Token limit of 1000 exceeded\.$/],
+  ])('refuses a document %s without a database command', async (_label, query, message) => {
     const before = await app.dbCommands();
-    const started = performance.now();
     const res = await graphql(app.baseUrl, query, {}, { apiKey });
-    const elapsed = performance.now() - started;
-    expect(res.body.errors?.[0]?.message).toMatch(message);
+    expect(res.body.errors?.map((e) => e.message)).toEqual([expect.stringMatching(message)]);
     expect(res.body.data).toBeUndefined();
     expect(await app.dbCommands()).toBe(before);
-    // Not a timing assertion of speed, a bound against hanging.
-    expect(elapsed).toBeLessThan(10_000);
   });
 
   it('a REST get by id costs at most 2 database commands, key lookup included', async () => {
