@@ -106,6 +106,8 @@ export async function startTestApp(options: TestAppOptions = {}) {
       const { Secret, SecretVersion, SecretFate, IdempotencyKey } = services.models;
       return {
         secrets: await Secret.countDocuments({}),
+        // A quota slot is held by a live secret's document; a leaked one shows here.
+        slots: await Secret.countDocuments({ slot: { $ne: null } }),
         versions: await SecretVersion.countDocuments({}),
         fates: await SecretFate.countDocuments({}),
         idempotencyKeys: await IdempotencyKey.countDocuments({}),

@@ -86,10 +86,15 @@ export function processesMentioning(needle: string): number[] {
   return pids;
 }
 
-export async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls `check` every 100 ms until it holds. The bound only keeps a broken
+ * feature from hanging the suite: it is generous, and no test reads it as a
+ * promise of speed.
+ */
+export async function waitUntil(check: () => boolean | Promise<boolean>, boundMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + boundMs;
   while (Date.now() < deadline) {
-    if (check()) return true;
+    if (await check()) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
   return check();

@@ -3,13 +3,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { graphql, request } from '../helpers/http.ts';
-import { cleanEnv, type ServiceProcess, startService } from '../helpers/service-process.ts';
+import { cleanEnv, type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
 
 const nodes: ServiceProcess[] = [];
 let a: string;
 let b: string;
 let apiKey: string;
 const adminToken = randomBytes(24).toString('hex');
+const MARKER_A = `marker-a-${randomBytes(8).toString('hex')}`;
+const MARKER_B = `marker-b-${randomBytes(8).toString('hex')}`;
 
 beforeAll(async () => {
   const uri = `${inject('mongoUri').replace(/\/[^/]*$/, '')}/two_nodes_${randomBytes(4).toString('hex')}`;
@@ -34,36 +36,41 @@ afterAll(async () => {
 
 describe('two API nodes, one database', () => {
   it('a secret created on one node is read, updated and deleted on the other', async () => {
-    const created = await request(a, 'POST', '/api/secrets', { apiKey, body: { name: 'SHARED_NODE', value: 'from-a' } });
+    const created = await request(a, 'POST', '/api/secrets', { apiKey, body: { name: 'SHARED_NODE', value: MARKER_A } });
     expect(created.status).toBe(201);
     const { id } = created.body;
     expect((await request(b, 'GET', `/api/secrets/${id}`, { apiKey })).body.name).toBe('SHARED_NODE');
-    expect((await request(b, 'PUT', `/api/secrets/${id}`, { apiKey, body: { value: 'from-b' } })).status).toBe(200);
-    expect((await request(a, 'GET', `/api/secrets/${id}/value`, { apiKey })).body).toMatchObject({ version: 2, value: 'from-b' });
+    expect((await request(b, 'PUT', `/api/secrets/${id}`, { apiKey, body: { value: MARKER_B } })).status).toBe(200);
+    expect((await request(a, 'GET', `/api/secrets/${id}/value`, { apiKey })).body).toMatchObject({ version: 2, value: MARKER_B });
     expect((await request(b, 'DELETE', `/api/secrets/${id}`, { apiKey })).status).toBe(200);
     expect((await request(a, 'GET', `/api/secrets/${id}`, { apiKey })).status).toBe(404);
   });
 
   it('20 creates of one name split across both nodes give exactly one success', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      request(i % 2 ? a : b, 'POST', '/api/secrets', { apiKey, body: { name: 'RACED_ACROSS_NODES', value: `v${i}` } })));
+      request(i % 2 ? a : b, 'POST', '/api/secrets', { apiKey, body: { name: 'RACED_ACROSS_NODES', value: `${MARKER_A}-${i}` } })));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(19);
   });
 
-  it('a key revoked on one node is refused on the other within 5 s', async () => {
+  it('a key revoked on one node is refused on the other once its key cache lets it go', async () => {
     const created = await graphql(a, 'mutation { createApiKey(input: {name: "short-lived", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }', {}, { apiKey });
     const { key, apiKey: info } = created.body.data.createApiKey;
     expect((await request(b, 'GET', '/api/secrets', { apiKey: key })).status).toBe(200);
     await graphql(a, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: info.id }, { apiKey });
-    const started = performance.now();
-    let status = 200;
-    while (status !== 401 && performance.now() - started < 5_000) {
-      status = (await request(b, 'GET', '/api/secrets', { apiKey: key })).status;
-      if (status !== 401) await new Promise((r) => setTimeout(r, 100));
+    const statuses: number[] = [];
+    expect(await waitUntil(async () => {
+      statuses.push((await request(b, 'GET', '/api/secrets', { apiKey: key })).status);
+      return statuses.at(-1) === 401;
+    })).toBe(true);
+    expect(statuses.slice(0, -1).filter((s) => s !== 200)).toEqual([]);
+  });
+
+  it('neither node logged a value, a key or the admin token', () => {
+    expect(nodes.map((node) => node.output()).join('\n')).toMatch(/incoming request/);
+    for (const node of nodes) {
+      for (const secret of [MARKER_A, MARKER_B, apiKey, adminToken]) expect(node.output()).not.toContain(secret);
     }
-    expect(status).toBe(401);
-    expect(performance.now() - started).toBeLessThan(5_000);
   });
 });

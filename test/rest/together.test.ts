@@ -23,9 +23,10 @@ function expectItem(body: Record<string, unknown>) {
   expect(body.id).toMatch(/^[0-9a-f]{24}$/);
 }
 
-function expectError(res: { body: any }, type: string) {
+/** Together's error body; `param` names the field at fault, null when none is. */
+function expectError(res: { body: any }, type: string, param: string | null = null) {
   expect(Object.keys(res.body)).toEqual(['error']);
-  expect(res.body.error).toEqual({ message: expect.any(String), type, param: res.body.error.param, code: null });
+  expect(res.body.error).toEqual({ message: expect.any(String), type, param, code: null });
 }
 
 describe('create', () => {
@@ -73,8 +74,7 @@ describe('create', () => {
     const before = await app.storedCounts();
     const res = await call('POST', BASE, { body });
     expect(res.status).toBe(400);
-    expectError(res, 'invalid_request_error');
-    expect(res.body.error.param).toBe(param);
+    expectError(res, 'invalid_request_error', param);
     expect(await app.storedCounts()).toEqual(before);
   });
 
@@ -103,14 +103,18 @@ describe('retrieve, list, update, delete by id or name', () => {
   });
 
   it('lists {object: "list", data: [...]} in name order, only the caller\'s', async () => {
+    const mine = await app.createProject('lister');
     const other = await app.createProject('other');
-    await request(app.baseUrl, 'POST', BASE, { headers: { authorization: `Bearer ${other.apiKey}` }, body: { name: 'theirs', value: 'v' } });
-    const res = await call('GET', BASE);
+    const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
+    for (const name of ['zeta', 'Alpha', 'mid/dle']) {
+      expect((await request(app.baseUrl, 'POST', BASE, { ...as(mine.apiKey), body: { name, value: 'v' } })).status).toBe(200);
+    }
+    await request(app.baseUrl, 'POST', BASE, { ...as(other.apiKey), body: { name: 'theirs', value: 'v' } });
+    const res = await request(app.baseUrl, 'GET', BASE, as(mine.apiKey));
     expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(['data', 'object']);
     expect(res.body.object).toBe('list');
-    const names = res.body.data.map((s: { name: string }) => s.name);
-    expect(names).toEqual([...names].sort());
-    expect(names).not.toContain('theirs');
+    expect(res.body.data.map((s: { name: string }) => s.name)).toEqual(['Alpha', 'mid/dle', 'zeta']);
     for (const item of res.body.data) expectItem(item);
   });
 
@@ -147,10 +151,11 @@ describe('retrieve, list, update, delete by id or name', () => {
   it('PATCH with broken rules is 400 and stores nothing', async () => {
     const a = await call('POST', BASE, { body: { name: uniqueName(), value: 'v' } });
     const before = await app.storedCounts();
-    for (const body of [{ name: 'bad name' }, { value: '' }, { description: 'd'.repeat(501) }, { value: 1 }, []]) {
+    const cases: [unknown, string | null][] = [[{ name: 'bad name' }, 'name'], [{ value: '' }, 'value'], [{ description: 'd'.repeat(501) }, 'description'], [{ value: 1 }, 'value'], [[], null]];
+    for (const [body, param] of cases) {
       const res = await call('PATCH', `${BASE}/${a.body.id}`, { body });
       expect(res.status).toBe(400);
-      expectError(res, 'invalid_request_error');
+      expectError(res, 'invalid_request_error', param);
     }
     expect(await app.storedCounts()).toEqual(before);
   });

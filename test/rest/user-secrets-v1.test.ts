@@ -91,7 +91,7 @@ describe('secrets', () => {
       const unknown = await request(custom.baseUrl, 'POST', `${BASE}/preset`, { headers: { 'x-api-key': key }, body: { provider: 'openai', value: 'v' } });
       expect(unknown.status).toBe(422);
       expect(unknown.body.errors).toEqual([{ loc: ['body', 'provider'], msg: 'Unknown provider: one of acme', type: 'invalid_value' }]);
-      expect(await custom.storedCounts()).toEqual({ secrets: 0, versions: 0, fates: 0, idempotencyKeys: 0 });
+      expect(await custom.storedCounts()).toEqual({ secrets: 0, slots: 0, versions: 0, fates: 0, idempotencyKeys: 0 });
     } finally {
       await custom.close();
     }
