@@ -146,6 +146,82 @@ describe('REST doors', () => {
   });
 });
 
+describe('every kind of refusal, with the marker in what was refused', () => {
+  // Each door's create, update and credentials, for the refusals that need a
+  // secret to exist first.
+  const h = {
+    langwatch: () => ({ 'x-auth-token': apiKey, 'content-type': 'application/json' }),
+    together: () => ({ authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }),
+    v1: () => ({ 'x-api-key': apiKey, 'content-type': 'application/json' }),
+    openhands: () => ({ 'x-session-api-key': apiKey, 'content-type': 'application/json' }),
+  };
+  const json = (body: unknown) => JSON.stringify(body);
+  let n = 0;
+  const fresh = async (door: keyof typeof h, path: string) => {
+    const name = `REFUSED_${++n}`;
+    const made = await send(`${door}: seed`, path, { method: 'POST', headers: h[door](), body: json({ name, value: 'plain' }) });
+    expect(made.status).toBeLessThan(300);
+    return { id: made.body.id as string, name };
+  };
+
+  it('412: a stale If-Match, the new value carrying the marker, on every door that takes If-Match', async () => {
+    const cases: [string, keyof typeof h, string, string, (s: { id: string; name: string }) => string, unknown][] = [
+      ['LangWatch', 'langwatch', '/api/secrets', 'PUT', (s) => `/api/secrets/${s.id}`, { value: MARKER }],
+      ['Together', 'together', '/v1/deployments/secrets', 'PATCH', (s) => `/v1/deployments/secrets/${s.id}`, { value: MARKER }],
+      ['v1', 'v1', '/api/v1/user/secrets', 'PUT', (s) => `/api/v1/user/secrets/${s.id}`, { value: MARKER }],
+      ['OpenHands', 'openhands', '/api/v1/user/secrets', 'PUT', (s) => `/api/secrets/${s.name}`, { name: MARKER, description: MARKER }],
+    ];
+    for (const [door, creds, createPath, method, at, body] of cases) {
+      const secret = await fresh(creds === 'openhands' ? 'v1' : creds, createPath);
+      const res = await send(`${door}: 412`, at(secret), { method, headers: { ...h[creds](), 'if-match': '"9"' }, body: json(body) });
+      expect([door, res.status]).toEqual([door, 412]);
+    }
+  });
+
+  it('422 idempotency_key_reused: the key replayed with the marker as the value', async () => {
+    const cases: [string, keyof typeof h, string][] = [['LangWatch', 'langwatch', '/api/secrets'], ['Together', 'together', '/v1/deployments/secrets'], ['v1', 'v1', '/api/v1/user/secrets']];
+    for (const [door, creds, path] of cases) {
+      const headers = { ...h[creds](), 'idempotency-key': `reuse-${door}` };
+      const first = await send(`${door}: first`, path, { method: 'POST', headers, body: json({ name: `IDEM_${door.toUpperCase()}`, value: 'plain' }) });
+      expect(first.status).toBeLessThan(300);
+      const reused = await send(`${door}: reused`, path, { method: 'POST', headers, body: json({ name: `IDEM_${door.toUpperCase()}`, value: MARKER }) });
+      expect([door, reused.status, reused.text]).toEqual([door, door === 'Together' ? 400 : 422, expect.stringContaining(door === 'Together' ? 'invalid_request_error' : 'idempotency_key_reused')]);
+    }
+  });
+
+  it('the v1 door\'s errors[] items name the field and the rule, not the value', async () => {
+    const res = await send('v1: errors[]', '/api/v1/user/secrets', { method: 'POST', headers: h.v1(), body: json({ name: MARKER.toLowerCase(), value: { MARKER }, provider: MARKER }) });
+    expect(res.status).toBe(422);
+    expect(res.body.errors.length).toBeGreaterThan(0);
+    for (const item of res.body.errors) expect(Object.keys(item).sort()).toEqual(['loc', 'msg', 'type']);
+  });
+
+  it('OpenHands: 400 for a taken name and 404 for an unknown one, each sent with the marker', async () => {
+    const taken = await fresh('v1', '/api/v1/user/secrets');
+    const dup = await send('OpenHands: 400', '/api/secrets', { method: 'POST', headers: h.openhands(), body: json({ name: taken.name, value: MARKER, description: MARKER }) });
+    expect(dup.status).toBe(400);
+    const missing = await send('OpenHands: 404', '/api/secrets/NO_SUCH_NAME', { method: 'PUT', headers: h.openhands(), body: json({ name: 'NO_SUCH_NAME', description: MARKER }) });
+    expect(missing.status).toBe(404);
+  });
+
+  it('429 and the quota\'s 422, on a node with a limit of 3 requests a minute and 1 secret', async () => {
+    const limited = await startTestApp({ rateLimitPerMinute: 3, limits: { projectSecretLimit: 1 } });
+    try {
+      const { apiKey: key } = await limited.createProject('limited');
+      const post = async (label: string) => {
+        const res = await fetch(`${limited.baseUrl}/api/secrets`, { method: 'POST', headers: { 'x-auth-token': key, 'content-type': 'application/json' }, body: json({ name: label, value: MARKER }) });
+        const text = await res.text();
+        seen.push({ label, status: res.status, text: `${[...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n${text}` });
+        return res.status;
+      };
+      expect([await post('FIRST'), await post('OVER_QUOTA'), await post('THIRD'), await post('RATE_LIMITED')]).toEqual([201, 422, 422, 429]);
+      expect(limited.logs.filter((line) => line.includes(MARKER))).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('after every request above', () => {
   it('no answer was a 5xx, and no answer or log line holds the marker', () => {
     expect(seen.length).toBeGreaterThan(60);
