@@ -1,7 +1,7 @@
 // buildApp(deps): the HTTP host with GraphQL, the REST doors and /healthz.
 // It never listens: main.ts does, and tests start the very same app.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyReply, type RouteOptions } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/service.ts';
@@ -14,7 +14,7 @@ import { z } from 'zod';
 import rateLimit from '@fastify/rate-limit';
 import { createAuthRefusals } from './auth/refusals.ts';
 import { instrumentRequests, type Metrics } from './metrics.ts';
-import { dialectConstraint, RateLimitedError } from './rest/common.ts';
+import { dialectConstraint, RateLimitedError, ShuttingDownError } from './rest/common.ts';
 import { type DoorDocument, openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
 import { serializerCompiler } from './rest/serializer.ts';
 import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
@@ -55,6 +55,29 @@ export async function buildApp(deps: AppDeps) {
     // Together names may be up to 100 characters, URL-encoded three times longer.
     routerOptions: { maxParamLength: 1024 },
     genReqId: () => randomUUID(),
+    // Fastify's own 503 while closing skips the hooks (no x-request-id, no
+    // no-store) and is no door's body: the onRequest hook below answers it.
+    return503OnClosing: false,
+    // Fastify answers these before any hook runs (so without our onSend headers),
+    // in words that quote the URL: a URL it cannot decode, a path parameter past
+    // maxParamLength; and bytes Node cannot parse as HTTP at all.
+    frameworkErrors: (err, request, reply) => {
+      return (reply as FastifyReply).headers({ 'x-request-id': request.id, 'cache-control': 'no-store' })
+        .status(err.statusCode ?? 400).send({ error: 'bad_request', message: 'The request URL could not be read.' });
+    },
+    clientErrorHandler(err: NodeJS.ErrnoException, socket) {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+      const body = JSON.stringify({ error: 'bad_request', message: 'The request could not be read.' });
+      const id = randomUUID();
+      deps.logger.trace({ reqId: id, err: { type: err.name, code: err.code } }, 'client error');
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Cache-Control: no-store\r\nx-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy(err);
+    },
   });
   if (deps.onRoute) app.addHook('onRoute', deps.onRoute);
   app.addConstraintStrategy(dialectConstraint);
@@ -82,11 +105,16 @@ export async function buildApp(deps: AppDeps) {
     reply.status(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  // While closing, every response tells its client to hang up: a keep-alive
-  // connection would otherwise hold the drain open for its whole timeout.
+  // While closing, every response tells its client to hang up (a keep-alive
+  // connection would otherwise hold the drain open for its whole timeout), and
+  // a request that arrives meanwhile on a connection still open gets a 503 in
+  // its door's body, from the route's own error handler.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ShuttingDownError();
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -37,6 +37,14 @@ export class RateLimitedError extends Error {
   }
 }
 
+/** A request that arrived while this node drains for a stop: another node, or this one restarted, will serve it. */
+export class ShuttingDownError extends Error {
+  override name = 'ShuttingDownError';
+  constructor() {
+    super('The service is shutting down; retry shortly.');
+  }
+}
+
 /** A route that reads a body got none (or an empty one, which is the same). */
 export class MissingBodyError extends Error {
   override name = 'MissingBodyError';
@@ -191,6 +199,7 @@ export function classifyFailure(err: unknown): RequestFailure {
   if (err instanceof UnauthenticatedError) return { kind: 'unauthenticated', status: 401, message: err.message };
   if (err instanceof ForbiddenError) return { kind: 'forbidden', status: 403, message: err.message };
   if (err instanceof RateLimitedError) return { kind: 'rate_limited', status: 429, message: err.message };
+  if (err instanceof ShuttingDownError) return { kind: 'unavailable', status: 503, message: err.message };
   if (isDatabaseUnavailable(err)) {
     return { kind: 'unavailable', status: 503, message: 'The database is not reachable; retry shortly.' };
   }

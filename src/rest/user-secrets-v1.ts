@@ -60,7 +60,7 @@ const TYPES: Record<RequestFailure['kind'], string> = {
   precondition: 'precondition_failed_error',
   rate_limited: 'rate_limit_error',
   unavailable: 'service_unavailable_error',
-  idempotency_mismatch: 'idempotency_error',
+  idempotency_mismatch: 'idempotency_key_reused',
   unreadable: 'value_unreadable_error',
   internal: 'internal_error',
 };

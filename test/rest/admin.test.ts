@@ -41,6 +41,16 @@ describe('POST /admin/projects', () => {
     expect(await app.models.Project.countDocuments({})).toBe(before + 1);
   });
 
+  it('413 {"error": "payload_too_large"} for a body over 1 MB; no project created, none of the body echoed', async () => {
+    const marker = 'admin-body-MARKER';
+    const before = await app.models.Project.countDocuments({});
+    const res = await admin({ name: marker.repeat(Math.ceil(1_100_000 / marker.length)) }, app.adminToken);
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ error: 'payload_too_large', message: 'The request body is too large.' });
+    expect(res.text).not.toContain(marker);
+    expect(await app.models.Project.countDocuments({})).toBe(before);
+  });
+
   it('422 for a missing, empty, over-long or non-string name; 400 for broken JSON', async () => {
     for (const body of [{}, { name: '' }, { name: '   ' }, { name: 'x'.repeat(101) }, { name: 7 }]) {
       const res = await admin(body, app.adminToken);

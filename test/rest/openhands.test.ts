@@ -131,6 +131,15 @@ describe.each([
     expect(res.body.detail[0]).toMatchObject({ type: 'json_invalid', loc: ['body'] });
   });
 
+  it('a body over 1 MB → 413 {detail}, storing nothing and echoing none of it', async () => {
+    const before = await app.storedCounts();
+    const res = await call('POST', '', { name: name('TOO_LARGE'), value: MARKER.repeat(Math.ceil(1_100_000 / MARKER.length)) });
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ detail: 'The request body is too large.' });
+    expect(res.text).not.toContain(MARKER);
+    expect(await app.storedCounts()).toEqual(before);
+  });
+
   it('an unknown session key → 401 {detail}', async () => {
     const res = await call('GET', '', undefined, { 'x-session-api-key': `sk-lw-${'k'.repeat(43)}` });
     expect(res.status).toBe(401);
