@@ -13,7 +13,6 @@ import { createLogger } from './logger.ts';
 import { createMetrics, watchDatabase } from './metrics.ts';
 import { createServices } from './services.ts';
 
-const SWEEP_INTERVAL_MS = 60_000;
 const DRAIN_MS = 10_000;
 
 async function main() {
@@ -105,7 +104,7 @@ async function main() {
     const failed = (err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'sweep failed');
     services.secrets.sweep().catch(failed);
     services.audit.sweep(config.auditRetentionMs).catch(failed);
-  }, SWEEP_INTERVAL_MS);
+  }, config.sweepIntervalMs);
   sweeper.unref();
   app = await buildApp({ ...services, config, logger, metrics });
   await app.listen({ host: config.host, port: config.port });

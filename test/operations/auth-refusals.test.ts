@@ -109,6 +109,104 @@ describe('the per-key limiter', () => {
   }, 120_000);
 });
 
+describe('each door audits its refusals', () => {
+  const START = Date.parse('2031-03-01T10:00:00Z');
+  const STORED = `stored-marker-${randomBytes(6).toString('hex')}`;
+  const SENT = `sent-marker-${randomBytes(6).toString('hex')}`;
+  let clock = START;
+  let minute = 0;
+  let app: TestApp;
+  let apiKey: string;
+  const answers: string[] = [];
+  const presented: string[] = [];
+  const shown = (key: string) => (presented.push(key), key);
+  beforeAll(async () => {
+    app = await startTestApp({ now: () => new Date(clock) });
+    ({ apiKey } = await app.createProject('refusals per door'));
+    expect((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'STORED_MARKER', value: STORED } })).status).toBe(201);
+  });
+  afterAll(() => app.close());
+
+  /** A refused create carrying a value: the doors' usual ways of presenting a key, and none at all. */
+  const doors: { name: string; door: string; operation: string; send: (key: string | undefined) => ReturnType<typeof request> }[] = [
+    {
+      name: 'GraphQL, an unknown key', door: 'graphql', operation: 'POST /graphql',
+      send: (key) => graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "REFUSED", value: $v}) { __typename } }', { v: SENT }, { apiKey: key }),
+    },
+    {
+      name: 'GraphQL, no key', door: 'graphql', operation: 'POST /graphql',
+      send: () => graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "REFUSED", value: $v}) { __typename } }', { v: SENT }),
+    },
+    {
+      name: 'LangWatch', door: 'langwatch', operation: 'POST /api/secrets',
+      send: (key) => request(app.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: 'REFUSED', value: SENT } }),
+    },
+    {
+      name: 'Together', door: 'together', operation: 'POST /v1/deployments/secrets',
+      send: (key) => request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${key}` }, body: { name: 'refused', value: SENT } }),
+    },
+    {
+      name: 'v1 user secrets', door: 'user-secrets-v1', operation: 'POST /api/v1/user/secrets',
+      send: (key) => request(app.baseUrl, 'POST', '/api/v1/user/secrets', { headers: { 'x-api-key': key! }, body: { name: 'REFUSED', value: SENT } }),
+    },
+    {
+      name: 'OpenHands (X-Session-API-Key)', door: 'openhands', operation: 'POST /api/secrets',
+      send: (key) => request(app.baseUrl, 'POST', '/api/secrets', { headers: { 'x-session-api-key': key! }, body: { name: 'REFUSED', value: SENT } }),
+    },
+    {
+      name: 'admin, a wrong token', door: 'admin', operation: 'POST /admin/projects',
+      send: (key) => request(app.baseUrl, 'POST', '/admin/projects', { headers: { authorization: `Bearer ${key}` }, body: { name: SENT } }),
+    },
+  ];
+
+  it.each(doors)('$name: one record for the minute, naming the door, the address, the first refusal\'s request id and the count', async ({ door, operation, send }) => {
+    // A minute of its own: the record is per address and minute, whichever door.
+    const at = new Date(START + ++minute * 60_000);
+    clock = at.getTime() + 17_000;
+    const first = await send(shown(randomKey()));
+    clock += 20_000;
+    const second = await send(shown(randomKey()));
+    answers.push(first.text, second.text);
+    expect([first.status, second.status]).toEqual([401, 401]);
+
+    const records = await app.models.AuditEvent.find({ outcome: 'unauthenticated', at }).lean();
+    expect(records).toEqual([{
+      _id: `refused:127.0.0.1:${at.toISOString()}`, at, door, operation, outcome: 'unauthenticated', clientAddress: '127.0.0.1', count: 2,
+      requestId: first.headers.get('x-request-id'), projectId: null, keyId: null, secretId: null, secretName: null, version: null,
+    }]);
+  });
+
+  it('every kind of refusal is recorded: no key, a malformed, unknown, revoked or expired one', async () => {
+    const minted = async (expiresAt?: Date) => {
+      const res = await graphql(app.baseUrl, 'mutation($e: DateTime) { createApiKey(input: {name: "refused", scopes: ["secrets:read"], expiresAt: $e}) { ... on CreateApiKeySuccess { key apiKey { id } } } }', { e: expiresAt?.toISOString() ?? null }, { apiKey });
+      return res.body.data.createApiKey as { key: string; apiKey: { id: string } };
+    };
+    const revoked = await minted();
+    await graphql(app.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: revoked.apiKey.id }, { apiKey });
+    const expiring = await minted(new Date(clock + 60_000));
+    clock += 120_000;
+    const kinds = { none: undefined, malformed: shown('not-a-key-b71f'), unknown: shown(randomKey()), revoked: shown(revoked.key), expired: shown(expiring.key) };
+    for (const [kind, key] of Object.entries(kinds)) {
+      const at = new Date(START + ++minute * 60_000);
+      clock = at.getTime() + 5_000;
+      const res = await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: key });
+      answers.push(res.text);
+      expect([kind, res.status]).toEqual([kind, 401]);
+      const record = await app.models.AuditEvent.findOne({ outcome: 'unauthenticated', at }).lean();
+      expect([kind, record]).toMatchObject([kind, { door: 'langwatch', count: 1, clientAddress: '127.0.0.1', requestId: res.headers.get('x-request-id') }]);
+    }
+  });
+
+  it('no refusal answered, logged or recorded a value or the key it was shown', async () => {
+    const records = JSON.stringify(await app.models.AuditEvent.find({}).lean());
+    for (const text of [answers.join('\n'), app.logs.join('\n'), records]) {
+      expect(text).not.toContain(STORED);
+      expect(text).not.toContain(SENT);
+      for (const key of presented) expect(text).not.toContain(key);
+    }
+  });
+});
+
 describe('audit retention', () => {
   it('the sweep forgets events older than AUDIT_RETENTION_DAYS and keeps the rest', async () => {
     let clock = Date.parse('2031-01-01T00:00:00Z');
