@@ -2,6 +2,7 @@
 // SECRETS_URL and SECRETS_API_KEY, or --url and --api-key.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -131,7 +132,8 @@ program
         process.stderr.write(`secrets: cannot run ${command[0]}: ${err.message}\n`);
         resolve(127);
       });
-      child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + (signalNumbers[signal] ?? 1) : 1)));
+      // Ended by a signal: 128 + its number, as shells report it.
+      child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + constants.signals[signal] : 1)));
     });
     process.exit(code);
   });
@@ -143,8 +145,6 @@ program
     // Runs against the database, not the HTTP API: it is npm run rotate-master-key.
     await import('../../scripts/rotate-master-key.ts');
   });
-
-const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`secrets: ${err instanceof Error ? err.message : String(err)}\n`);

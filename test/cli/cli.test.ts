@@ -1,10 +1,8 @@
 // The `secrets` command-line client, as real processes against the real app.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/config.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { runCli } from './process.ts';
 
 let app: TestApp;
 let apiKey: string;
@@ -14,20 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-function cli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/secrets.mjs'), ...args], {
-      env: { PATH: process.env.PATH!, SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(options.stdin ?? '');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) =>
+  runCli(args, { ...options, env: { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey, ...options.env } });
 
 describe('secrets CLI', () => {
   it('set reads the value from stdin (never argv); get --reveal prints it back; ls lists names only', async () => {
@@ -89,6 +75,38 @@ describe('secrets CLI', () => {
     const noKey = await cli(['ls'], { env: { SECRETS_API_KEY: '' } });
     expect(noKey.code).not.toBe(0);
     expect(noKey.stderr).toMatch(/No API key/);
+  });
+});
+
+describe('--url and --api-key win over SECRETS_URL and SECRETS_API_KEY', () => {
+  let mine: string;
+  let other: string;
+  const nowhere = 'http://127.0.0.1:9';
+  beforeAll(async () => {
+    ({ apiKey: mine } = await app.createProject('cli flags'));
+    ({ apiKey: other } = await app.createProject('cli flags, other'));
+    await cli(['set', 'FLAG_MINE'], { stdin: 'mine-value', env: { SECRETS_API_KEY: mine } });
+    await cli(['set', 'FLAG_OTHER'], { stdin: 'other-value', env: { SECRETS_API_KEY: other } });
+  });
+
+  it('--api-key is the key sent: with a refused key or another project\'s in the environment, it reads its own project', async () => {
+    const refused = await cli(['get', 'FLAG_MINE', '--reveal', '--api-key', mine], { env: { SECRETS_API_KEY: `sk-lw-${'B'.repeat(43)}` } });
+    expect(refused).toMatchObject({ code: 0, stdout: 'mine-value\n', stderr: '' });
+    // Before the command too; the other project's key would list FLAG_OTHER.
+    const listed = await cli(['--api-key', mine, 'ls'], { env: { SECRETS_API_KEY: other } });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^FLAG_MINE\t/);
+    expect(listed.stdout).not.toContain('FLAG_OTHER');
+    const run = await cli(['run', '--api-key', mine, '--', process.execPath, '-e', 'console.log(process.env.FLAG_MINE, process.env.FLAG_OTHER)'], { env: { SECRETS_API_KEY: other } });
+    expect(run).toMatchObject({ code: 0, stdout: 'mine-value undefined\n' });
+  });
+
+  it('--url is where requests go: it reaches the app with SECRETS_URL pointing nowhere, and nowhere with SECRETS_URL right', async () => {
+    const reached = await cli(['--url', app.baseUrl, 'get', 'FLAG_MINE', '--reveal'], { env: { SECRETS_URL: nowhere, SECRETS_API_KEY: mine } });
+    expect(reached).toMatchObject({ code: 0, stdout: 'mine-value\n', stderr: '' });
+    const missed = await cli(['ls', '--url', nowhere], { env: { SECRETS_API_KEY: mine } });
+    expect(missed.code).toBe(1);
+    expect(missed.stderr).toBe(`secrets: Cannot reach the secrets service at ${nowhere} (is it running? set SECRETS_URL or --url)\n`);
   });
 });
 
