@@ -10,7 +10,8 @@ import { compactQuotaSlots, migrateSecretKeys } from './db/migrate.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
-import { createSecretService, type SecretServiceDeps } from './secrets/service.ts';
+import { createMongoSecretStore } from './secrets/mongo-store.ts';
+import { createSecretService, expiredEvent, type SecretServiceDeps } from './secrets/service.ts';
 
 export async function createServices(deps: {
   connection: Connection;
@@ -30,11 +31,13 @@ export async function createServices(deps: {
   // Before any write: a node with another key under an id than the others refuses to start.
   await verifyMasterKeys(models, deps.keyring);
   const audit = createAuditLog({ models, now: deps.now });
+  const now = deps.now ?? (() => new Date());
+  const store = createMongoSecretStore({ models, limits, now, onExpired: (secret) => audit.record(expiredEvent(secret)) });
   return {
     models,
     audit,
     authenticator: createAuthenticator({ models, now: deps.now }),
-    secrets: createSecretService({ models, keyring: deps.keyring, audit, limits, now: deps.now, onUnreadableValue: deps.onUnreadableValue }),
+    secrets: createSecretService({ store, models, keyring: deps.keyring, audit, now, onUnreadableValue: deps.onUnreadableValue }),
     projects: createProjectService({ models, now: deps.now }),
     keys: createKeyService({ models, audit, now: deps.now }),
     pingDatabase: () => pingDatabase(deps.connection),

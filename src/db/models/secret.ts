@@ -5,6 +5,8 @@ import { type Connection, type InferSchemaType, Schema, type Types } from 'mongo
 const secretSchema = new Schema(
   {
     projectId: { type: Schema.Types.ObjectId, required: true },
+    /** The environment's slug. Absent on documents from before environments: those are in "default". */
+    environment: { type: String, default: 'default' },
     name: { type: String, required: true },
     /** The current value version, 1 on creation. */
     version: { type: Number, required: true },
@@ -24,8 +26,10 @@ const secretSchema = new Schema(
     /** The lifetime the expiry was set from (Together's TTL); a value change restarts it. */
     ttlSeconds: { type: Number, default: null },
     /**
-     * Live: "<projectId>/<name>" and "<projectId>/<slot>" (slot: one of the
-     * project's PROJECT_SECRET_LIMIT quota slots). Deleted: "deleted/<id>" in
+     * Live: "<namespace>/<name>" and "<namespace>/<slot>" (slot: one of the
+     * environment's PROJECT_SECRET_LIMIT quota slots; the namespace is the
+     * projectId in "default", "<projectId>:<environment>" in any other, so
+     * that keys made before environments stay valid). Deleted: "deleted/<id>" in
      * both. Under unique indexes, they make the write that brings a secret to
      * life or renames it the one that decides its name and its slot.
      */
@@ -36,7 +40,7 @@ const secretSchema = new Schema(
   { collection: 'secrets', versionKey: false, autoIndex: false },
 );
 // Listing in name order. Not unique: deleted secrets keep their names.
-secretSchema.index({ projectId: 1, name: 1 });
+secretSchema.index({ projectId: 1, environment: 1, name: 1 });
 // One live secret per name and per quota slot, decided by the database.
 secretSchema.index({ nameKey: 1 }, { unique: true });
 secretSchema.index({ slotKey: 1 }, { unique: true });

@@ -1,0 +1,61 @@
+// The audit wrapper of the secret service: a mutation is recorded after the
+// change and before the caller hears of it (so no acknowledged change lacks
+// its record), a refusal or failure with its kind. Records name the secret,
+// never its value.
+import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts';
+import type { Caller } from '../auth/authenticator.ts';
+import { ForbiddenError } from '../auth/errors.ts';
+import { requireScope } from '../auth/scopes.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
+import {
+  ConflictError,
+  IdempotencyKeyReusedError,
+  NotFoundError,
+  QuotaExceededError,
+  UnreadableValueError,
+  VersionMismatchError,
+} from './errors.ts';
+import type { PublicSecret } from './model.ts';
+import type { SecretLocator } from './store.ts';
+
+function outcomeOf(err: unknown): string {
+  if (err instanceof ForbiddenError) return 'forbidden';
+  if (err instanceof VersionMismatchError) return 'version_mismatch';
+  if (err instanceof QuotaExceededError) return 'quota_exceeded';
+  if (err instanceof IdempotencyKeyReusedError) return 'idempotency_key_reused';
+  if (err instanceof UnreadableValueError) return 'unreadable';
+  if (err instanceof NotFoundError) return 'not_found';
+  if (err instanceof ConflictError) return 'conflict';
+  return 'error';
+}
+
+/** How an audit record names the secret a call was about. */
+export function targetOf(ref: SecretLocator) {
+  return 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
+}
+
+export function createAuditedCalls(deps: { audit: AuditLog; isReplay: (secret: PublicSecret) => boolean }) {
+  /** A refused or failed call, by its kind. It changed nothing; with the database away it cannot be recorded either. */
+  async function recordFailure(entry: Omit<AuditEntry, 'outcome'>, err: unknown): Promise<void> {
+    if (isDatabaseUnavailable(err)) return;
+    await deps.audit.record({ ...entry, outcome: outcomeOf(err) }).catch(() => {});
+  }
+
+  /** Runs a mutation (secrets:write) and records how it ended. */
+  async function mutation(caller: Caller, operation: string, ref: SecretLocator, change: () => Promise<PublicSecret>): Promise<PublicSecret> {
+    const base = callerEntry(caller, operation);
+    let secret: PublicSecret;
+    try {
+      requireScope(caller, 'secrets:write');
+      secret = await change();
+    } catch (err) {
+      await recordFailure({ ...base, ...targetOf(ref) }, err);
+      throw err;
+    }
+    const outcome = deps.isReplay(secret) ? 'replayed' : 'success';
+    await deps.audit.record({ ...base, secretId: secret.id, secretName: secret.name, version: secret.version, outcome });
+    return secret;
+  }
+
+  return { mutation, recordFailure };
+}

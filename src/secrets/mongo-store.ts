@@ -1,0 +1,663 @@
+// The secret store on MongoDB and FerretDB alike. Neither FerretDB nor our use
+// of MongoDB has transactions, so every race is decided by a write under a
+// unique index, and writes are ordered so that a crash at any step leaves
+// nothing visible half-made:
+//   secrets          nameKey, slotKey      who holds a name, and a quota slot
+//   secret_versions  (secretId, version)   who writes a version
+//   secret_fates     _id                   a deleted secret's restore or purge
+// How documents are keyed stays in this file: callers name a Namespace.
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Collection } from 'mongodb';
+import { Types } from 'mongoose';
+import type { SecretLimits } from '../config.ts';
+import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
+import type { Models } from '../db/models/index.ts';
+import type { SecretDoc } from '../db/models/secret.ts';
+import type { StoredSecretVersion } from '../db/models/secret-version.ts';
+import { QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
+import { isLive, type PublicSecret, type SecretVersionInfo } from './model.ts';
+import { DEFAULT_ENVIRONMENT, type Namespace, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
+
+/** A secret with an expiry (past, where it is used). */
+type ExpiredSecret = SecretDoc & { expiresAt: Date };
+/** A deleted secret, as its fate is decided. */
+type DeletedSecret = SecretDoc & { deletedAt: Date };
+
+interface FateDoc {
+  _id: string;
+  secretId: Types.ObjectId;
+  action: 'restore' | 'purge';
+  owner: string;
+  at: Date;
+}
+
+/** How often a write retries when other writers keep taking what it wanted. */
+const ATTEMPTS = 20;
+const BLIND_SLOT_TRIES = 4;
+/** Sealed versions with no secret, this old, were left by a crash (a create is over in seconds). */
+const ORPHAN_VERSION_AGE_MS = 24 * 3600 * 1000;
+/** How often the sweep looks for them: it reads every secret id, so not every minute. */
+const ORPHAN_SWEEP_INTERVAL_MS = 3600 * 1000;
+/**
+ * How long the fate of a deleted secret, taken by a request that then
+ * vanished (a crash), holds before another request may take it over. Only
+ * liveness depends on it: a holder that lost its fate never reports success.
+ */
+const ABANDONED_FATE_MS = 60_000;
+
+function toRecord(doc: SecretDoc): SecretRecord {
+  return {
+    id: doc._id.toHexString(),
+    projectId: doc.projectId.toHexString(),
+    environment: doc.environment ?? DEFAULT_ENVIRONMENT,
+    name: doc.name,
+    version: doc.version,
+    description: doc.description ?? null,
+    provider: doc.provider ?? null,
+    createdBy: doc.createdBy,
+    lastUpdatedBy: doc.lastUpdatedBy,
+    createdAt: new Date(doc.createdAt),
+    updatedAt: new Date(doc.updatedAt),
+    deletedAt: doc.deletedAt ? new Date(doc.deletedAt) : null,
+    expiresAt: doc.expiresAt ? new Date(doc.expiresAt) : null,
+    ttlSeconds: doc.ttlSeconds ?? null,
+    purgeAt: doc.purgeAt ? new Date(doc.purgeAt) : null,
+  };
+}
+
+/** Still marked live, but past its expiry: due to become a deleted secret. */
+function isExpired<T extends Pick<SecretDoc, 'deletedAt' | 'expiresAt'>>(doc: T, at: Date): doc is T & { expiresAt: Date } {
+  return doc.deletedAt == null && doc.expiresAt != null && doc.expiresAt.getTime() <= at.getTime();
+}
+
+/** The query filter of live secrets at `at` (see isLive). */
+function liveFilter(at: Date) {
+  return { deletedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: at } }] };
+}
+
+const oid = (id: string) => new Types.ObjectId(id);
+
+/** The filter of a namespace's secrets: "default" holds those from before environments too, which name none. */
+const inNamespace = (ns: Namespace) => ({
+  projectId: oid(ns.projectId),
+  environment: ns.environment === DEFAULT_ENVIRONMENT ? { $in: [DEFAULT_ENVIRONMENT, null] } : ns.environment,
+});
+const namespaceOf = (secret: { projectId: string; environment: string }): Namespace => ({ projectId: secret.projectId, environment: secret.environment });
+const namespaceOfDoc = (doc: Pick<SecretDoc, 'projectId' | 'environment'>): Namespace => ({ projectId: doc.projectId.toHexString(), environment: doc.environment ?? DEFAULT_ENVIRONMENT });
+
+export interface MongoSecretStoreDeps {
+  readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'IdempotencyKey' | 'SecretFate'>;
+  readonly limits: SecretLimits;
+  readonly now: () => Date;
+  /** Told of each expired secret this store marked deleted (as of its expiry), to audit it. */
+  readonly onExpired: (secret: SecretRecord) => Promise<void>;
+}
+
+export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore {
+  const { Secret, SecretVersion, IdempotencyKey, SecretFate } = deps.models;
+  const fates = SecretFate.collection as unknown as Collection<FateDoc>;
+  const { limits, now } = deps;
+  const LIVE = { deletedAt: null };
+
+  // ---- names and quota slots: unique keys on the secret document ---------------
+  //
+  // A live secret's document carries nameKey "<namespace>/<name>" and slotKey
+  // "<namespace>/<slot>" (slot: one of the environment's PROJECT_SECRET_LIMIT),
+  // each under a unique index; a deleted one carries "deleted/<id>" in both.
+  // So the one write that makes a secret live (its insert, its restore) or
+  // renames it is refused by the database itself when the name or the slot is
+  // taken: no interleaving of creates, renames and restores, and no clock of
+  // any node, can give two live secrets one name or one slot. Nothing is
+  // claimed ahead of that write, so nothing can go stale.
+
+  // The namespace part is the projectId alone in "default" (as before
+  // environments, so stored keys stay valid) and "<projectId>:<slug>" in any
+  // other: a slug has no ":", and neither has a projectId.
+  const keyPrefixOf = (ns: Namespace) => (ns.environment === DEFAULT_ENVIRONMENT ? ns.projectId : `${ns.projectId}:${ns.environment}`);
+  const nameKeyOf = (ns: Namespace, name: string) => `${keyPrefixOf(ns)}/${name}`;
+  const slotKeyOf = (ns: Namespace, slot: number) => `${keyPrefixOf(ns)}/${slot}`;
+  /** The keys of a secret that is not live: its own, so they collide with nothing. */
+  const retiredKeys = (secretId: Types.ObjectId) => ({ nameKey: `deleted/${secretId.toHexString()}`, slotKey: `deleted/${secretId.toHexString()}`, slot: null });
+
+  /**
+   * After a write refused on a unique key: the live secret that holds the
+   * name, when it is another's (null: none, so it was the slot). An expired
+   * holder is marked deleted first, since it is gone at its expiry and so is
+   * its hold on the name: then 'expired', and the write can be tried again.
+   */
+  async function otherHolderOf(ns: Namespace, name: string, secretId: Types.ObjectId, at: Date): Promise<SecretDoc | null | 'expired'> {
+    const holder = await Secret.collection.findOne<SecretDoc>({ nameKey: nameKeyOf(ns, name) });
+    if (!holder || holder._id.equals(secretId)) return null;
+    if (isExpired(holder, at)) {
+      await expire(holder);
+      return 'expired';
+    }
+    return holder;
+  }
+
+  /**
+   * A free quota slot of the namespace: the taken ones are read (expired
+   * secrets give theirs up first), and a random free one is picked, so that
+   * racing writers rarely pick the same. None free: QuotaExceededError.
+   */
+  async function freeSlot(ns: Namespace, at: Date): Promise<number> {
+    const live = await Secret.collection
+      .find<SecretDoc>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1, deletedAt: 1, expiresAt: 1, projectId: 1, environment: 1, name: 1, version: 1 } })
+      .toArray();
+    const used = new Set<number>();
+    for (const doc of live) {
+      if (isExpired(doc, at)) await expire(doc);
+      else if (typeof doc.slot === 'number') used.add(doc.slot);
+    }
+    const free: number[] = [];
+    for (let slot = 0; slot < limits.projectSecretLimit; slot++) if (!used.has(slot)) free.push(slot);
+    // Secrets past a lowered limit hold slots above it: they count all the same.
+    if (free.length === 0 || used.size >= limits.projectSecretLimit) throw new QuotaExceededError(limits.projectSecretLimit);
+    return free[randomInt(free.length)]!;
+  }
+
+  /**
+   * A slot below the limit was just freed: should the project hold secrets in
+   * slots past a lowered limit, one moves into it, so that the free slots
+   * below the limit stay as many as the project may still create (the
+   * unique slotKey decides, should two move at once).
+   */
+  async function refillFreedSlot(ns: Namespace, slot: number | null | undefined): Promise<void> {
+    if (typeof slot !== 'number' || slot >= limits.projectSecretLimit) return;
+    const over = await Secret.collection.findOne<SecretDoc>({ ...inNamespace(ns), deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { slot: 1 } });
+    if (!over) return;
+    await Secret.updateOne({ _id: over._id, slot: over.slot }, { $set: { slot, slotKey: slotKeyOf(ns, slot) } }).catch((err: unknown) => {
+      if (!isDuplicateKeyError(err)) throw err;
+    });
+  }
+
+  /**
+   * Makes a secret live under `name` in a quota slot, through `write` (the
+   * insert or update that sets the keys it is given). The first tries are
+   * random slots, blind: in a project below its limit one of them is almost
+   * always free (all four are taken at 50% full one time in 16), so a create
+   * costs one write and no read however many secrets the project has. A
+   * refusal on the name is SecretNameTakenError.
+   */
+  async function goLive(
+    ns: Namespace,
+    secretId: Types.ObjectId,
+    name: string,
+    at: Date,
+    write: (keys: { nameKey: string; slot: number; slotKey: string }) => Promise<void>,
+  ): Promise<void> {
+    const nameKey = nameKeyOf(ns, name);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const slot = attempt < BLIND_SLOT_TRIES ? randomInt(limits.projectSecretLimit) : await freeSlot(ns, at);
+      try {
+        await write({ nameKey, slot, slotKey: slotKeyOf(ns, slot) });
+        return;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      const holder = await otherHolderOf(ns, name, secretId, at);
+      if (holder && holder !== 'expired') throw new SecretNameTakenError(name);
+      // Otherwise the slot was taken (or the name's holder had expired): try again.
+    }
+    throw new QuotaExceededError(limits.projectSecretLimit);
+  }
+
+  /** Renames a live secret through `write` (the update that sets the nameKey it is given). */
+  async function takeName(ns: Namespace, secretId: Types.ObjectId, name: string, at: Date, write: (nameKey: string) => Promise<void>): Promise<void> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        await write(nameKeyOf(ns, name));
+        return;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      const holder = await otherHolderOf(ns, name, secretId, at);
+      if (holder && holder !== 'expired') throw new SecretNameTakenError(name);
+      // Released meanwhile, or its holder had expired: try again.
+    }
+    throw new SecretNameTakenError(name);
+  }
+
+  // ---- value versions ---------------------------------------------------------
+
+  async function insertVersion(secret: { _id: Types.ObjectId; projectId: Types.ObjectId }, version: number, seal: Sealer, at: Date, by: string) {
+    const sealed = seal({ projectId: secret.projectId.toHexString(), secretId: secret._id.toHexString(), version });
+    await SecretVersion.collection.insertOne({ projectId: secret.projectId, secretId: secret._id, version, ...sealed, createdAt: at, createdBy: by });
+  }
+
+  // Hot-path reads go through the driver: the filters are already typed, and
+  // mongoose's casting and query building cost CPU on every request.
+  async function latestVersion(secretId: Types.ObjectId) {
+    return SecretVersion.collection.findOne<{ version: number; createdAt: Date }>(
+      { secretId },
+      { sort: { version: -1 }, projection: { version: 1, createdAt: 1 } },
+    );
+  }
+
+  /**
+   * Moves the secret's version pointer up to its newest version, then prunes
+   * versions past the number kept. The versions collection is the truth; the
+   * pointer is a copy for cheap reads. A conditional update ({version: {$lt:
+   * n}}) is atomic on MongoDB but not on FerretDB, where a slow writer can set
+   * an older number after a newer one. So every writer checks after its own
+   * write and repairs what it sees: the writer whose write lands last also
+   * checks last, and the pointer settles on the newest version.
+   */
+  async function settleVersions(secretId: Types.ObjectId, written: number): Promise<void> {
+    for (let round = 0; round < ATTEMPTS; round++) {
+      const latest = await latestVersion(secretId);
+      if (!latest) return;
+      // Still the newest: the pointer was moved to it by our own write, and a
+      // slower writer of an older version that lands after us repairs after
+      // itself. Only when a newer version exists must the pointer be checked.
+      const pointer = latest.version === written && round === 0
+        ? written
+        : (await Secret.collection.findOne<{ version: number }>({ _id: secretId }, { projection: { version: 1 } }))?.version;
+      if (pointer === undefined) return;
+      if (pointer >= latest.version) {
+        if (latest.version > limits.versionsKept) {
+          await SecretVersion.deleteMany({ secretId, version: { $lte: latest.version - limits.versionsKept } });
+        }
+        return;
+      }
+      await Secret.updateOne(
+        { _id: secretId, version: { $lt: latest.version } },
+        { $set: { version: latest.version, updatedAt: latest.createdAt } },
+      );
+    }
+  }
+
+  // ---- expiry -------------------------------------------------------------------
+
+  /**
+   * Makes an expired secret a deleted one, as of its expiry: its name and
+   * quota slot are free, it can be restored during the recovery window, and
+   * the expiry is reported (audited). Whoever meets an expired secret first
+   * does this (a create wanting its name or slot, a restore, the sweep);
+   * reads never wait for it, as they leave out whatever is past its expiry.
+   * The update matches only the expiry seen, so an expiry extended meanwhile wins.
+   */
+  async function expire(doc: ExpiredSecret): Promise<void> {
+    const expiredAt = doc.expiresAt;
+    const marked = { _id: doc._id, deletedAt: null, expiresAt: expiredAt };
+    if (limits.recoveryWindowMs === 0) {
+      const { deletedCount } = await Secret.deleteOne(marked);
+      if (deletedCount === 0) return;
+      await forgetRemains(doc._id);
+    } else {
+      const purgeAt = new Date(expiredAt.getTime() + limits.recoveryWindowMs);
+      const { matchedCount } = await Secret.updateOne(marked, { $set: { deletedAt: expiredAt, purgeAt, ...retiredKeys(doc._id) } });
+      if (matchedCount === 0) return;
+    }
+    await refillFreedSlot(namespaceOfDoc(doc), doc.slot);
+    await deps.onExpired(toRecord(doc));
+  }
+
+  /** Marks up to `batch` expired secrets (of one namespace, or of all) as deleted. */
+  async function expireDue(at: Date, ns: Namespace | undefined, batch: number): Promise<void> {
+    const filter = { ...(ns ? inNamespace(ns) : {}), deletedAt: null, expiresAt: { $lte: at } };
+    const due = await Secret.collection.find<ExpiredSecret>(filter).limit(batch).toArray();
+    for (const doc of due) await expire(doc);
+  }
+
+  // ---- purges -------------------------------------------------------------------
+
+  /** Removes a secret for good: the secret first, so nothing half-purged is visible. */
+  async function purge(secretId: Types.ObjectId): Promise<void> {
+    await Secret.deleteOne({ _id: secretId });
+    await forgetRemains(secretId);
+  }
+
+  /** What is left of a secret whose document is gone: its sealed versions and its fates. */
+  async function forgetRemains(secretId: Types.ObjectId): Promise<void> {
+    await SecretVersion.deleteMany({ secretId });
+    await SecretFate.deleteMany({ secretId });
+  }
+
+  /**
+   * Sealed versions whose secret does not exist, left by a crash between a
+   * create's two writes or a purge's: old enough that no create still in
+   * progress can be theirs (a day; clocks an hour apart change nothing).
+   */
+  let lastOrphanSweep = 0;
+  async function collectOrphanVersions(at: Date): Promise<void> {
+    const cutoff = new Date(at.getTime() - ORPHAN_VERSION_AGE_MS);
+    const ids = await SecretVersion.collection.distinct('secretId', { createdAt: { $lt: cutoff } }) as Types.ObjectId[];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const existing = new Set((await Secret.collection.find({ _id: { $in: chunk } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id.toHexString()));
+      const orphans = chunk.filter((id) => !existing.has(id.toHexString()));
+      if (orphans.length > 0) await SecretVersion.deleteMany({ secretId: { $in: orphans }, createdAt: { $lt: cutoff } });
+    }
+  }
+
+  // ---- the fate of a deleted secret: restored or purged, never both -----------
+
+  const fateIdOf = (doc: DeletedSecret) => `${doc._id.toHexString()}:${doc.deletedAt.getTime()}`;
+
+  /**
+   * Takes the fate of this deletion of the secret for `action`: the insert
+   * under the fate's _id decides between a restore and a purge (and between
+   * two of either). When another request holds it, what that one does,
+   * unless it has held it so long that it was abandoned.
+   */
+  async function takeFate(doc: DeletedSecret, action: FateDoc['action'], owner: string, at: Date): Promise<true | FateDoc['action']> {
+    const _id = fateIdOf(doc);
+    let held: FateDoc | null = null;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fates.insertOne({ _id, secretId: doc._id, action, owner, at });
+        return true;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      held = await fates.findOne({ _id });
+      if (held && at.getTime() - held.at.getTime() < ABANDONED_FATE_MS) return held.action;
+      if (held) await fates.deleteOne({ _id, owner: held.owner });
+    }
+    return held?.action ?? action;
+  }
+
+  const holdsFate = async (doc: DeletedSecret, owner: string) => (await fates.findOne({ _id: fateIdOf(doc) }))?.owner === owner;
+
+  /**
+   * An environment keeps at most PROJECT_DELETED_LIMIT deleted secrets: past it,
+   * the oldest deletions are purged, as the sweep would (a restore that got
+   * one's fate first keeps it). Deletes racing past the limit purge the same
+   * oldest ones, so none purges more than needed.
+   */
+  async function keepDeletedWithinLimit(ns: Namespace): Promise<void> {
+    const deleted = { ...inNamespace(ns), deletedAt: { $ne: null } };
+    const over = (await Secret.collection.countDocuments(deleted)) - limits.projectDeletedLimit;
+    if (over <= 0) return;
+    const oldest = await Secret.collection
+      .find<DeletedSecret>(deleted, { projection: { _id: 1, deletedAt: 1 } })
+      .sort({ deletedAt: 1, _id: 1 })
+      .limit(over)
+      .toArray();
+    for (const doc of oldest) await purgeDeleted(doc);
+  }
+
+  /**
+   * Purges a deleted secret whose window has passed, unless a restore got
+   * its fate first, or restored it meanwhile: only what is still deleted
+   * (by this same deletion) is purged.
+   */
+  async function purgeDeleted(doc: DeletedSecret): Promise<boolean> {
+    if ((await takeFate(doc, 'purge', randomUUID(), now())) !== true) return false;
+    const current = await Secret.collection.findOne<{ deletedAt: Date | null }>({ _id: doc._id }, { projection: { deletedAt: 1 } });
+    if (current?.deletedAt?.getTime() !== doc.deletedAt.getTime()) {
+      // Purged already by another sweep: the fate this one just took is all that is left of it.
+      if (!current) await SecretFate.deleteMany({ secretId: doc._id });
+      return false;
+    }
+    await purge(doc._id);
+    return true;
+  }
+
+  return {
+    async findLive(ns, locator, at) {
+      const scope = { ...inNamespace(ns), deletedAt: null };
+      // At most one secret not marked deleted holds a name: an expired one keeps
+      // its claim until it is marked, so no other can take the name before.
+      const find = async (filter: Record<string, unknown>) => {
+        const doc = await Secret.collection.findOne<SecretDoc>({ ...scope, ...filter });
+        return doc && isLive(doc, at) ? doc : null;
+      };
+      let doc: SecretDoc | null = null;
+      if ('name' in locator) {
+        doc = await find({ name: locator.name });
+      } else {
+        const _id = parseObjectId('id' in locator ? locator.id : locator.idOrName);
+        if (_id) doc = await find({ _id });
+        if (!doc && 'idOrName' in locator) doc = await find({ name: locator.idOrName });
+      }
+      return doc ? toRecord(doc) : null;
+    },
+
+    async listLive(ns, page, at) {
+      const live = { ...inNamespace(ns), ...liveFilter(at) };
+      const filter = page.after === undefined ? live : { ...live, name: { $gt: page.after } };
+      const docs = await Secret.collection.find<SecretDoc>(filter).sort({ name: 1 }).limit(page.first + 1).toArray();
+      return { items: docs.slice(0, page.first).map(toRecord), hasNextPage: docs.length > page.first };
+    },
+
+    async listAllLive(ns, at) {
+      const docs = await Secret.collection.find<SecretDoc>({ ...inNamespace(ns), ...liveFilter(at) }).sort({ name: 1 }).toArray();
+      return docs.map(toRecord);
+    },
+
+    async listDeleted(ns, page, at) {
+      // Expired secrets are deleted ones: mark them first (a namespace has at
+      // most its limit of secrets that are not), so they are listed as such.
+      if (page.after === undefined) await expireDue(at, ns, limits.projectSecretLimit);
+      const after = page.after === undefined ? {} : {
+        $or: [{ deletedAt: { $lt: page.after.deletedAt } }, { deletedAt: page.after.deletedAt, _id: { $lt: oid(page.after.id) } }],
+      };
+      const docs = await Secret.collection
+        .find<SecretDoc>({ ...inNamespace(ns), deletedAt: { $ne: null }, ...after })
+        .sort({ deletedAt: -1, _id: -1 })
+        .limit(page.first + 1)
+        .toArray();
+      return { items: docs.slice(0, page.first).map(toRecord), hasNextPage: docs.length > page.first };
+    },
+
+    async listVersions(secret, page) {
+      const secretId = oid(secret.id);
+      const filter = page.before === undefined ? { secretId } : { secretId, version: { $lt: page.before } };
+      const docs = await SecretVersion.collection
+        .find<SecretVersionInfo>(filter, { projection: { _id: 0, version: 1, createdAt: 1, createdBy: 1 } })
+        .sort({ version: -1 })
+        .limit(page.first + 1)
+        .toArray();
+      return { items: docs.slice(0, page.first).map((v) => ({ version: v.version, createdAt: v.createdAt, createdBy: v.createdBy })), hasNextPage: docs.length > page.first };
+    },
+
+    async create(ns, draft, seal, at) {
+      const projectId = oid(ns.projectId);
+      const _id = new Types.ObjectId();
+      // The sealed value, then the secret itself, whose insert decides its name
+      // and quota slot: the secret is visible only once its value exists, and a
+      // version left by a crash before the insert is never seen (the sweep
+      // collects it).
+      try {
+        await insertVersion({ _id, projectId }, 1, seal, at, draft.createdBy);
+        const doc = {
+          _id,
+          projectId,
+          environment: ns.environment,
+          name: draft.name,
+          version: 1,
+          description: draft.description,
+          provider: draft.provider,
+          createdBy: draft.createdBy,
+          lastUpdatedBy: draft.createdBy,
+          createdAt: at,
+          updatedAt: at,
+          deletedAt: null,
+          purgeAt: null,
+          expiresAt: draft.expiresAt,
+          ttlSeconds: draft.ttlSeconds,
+        };
+        let live: SecretDoc | undefined;
+        await goLive(ns, _id, draft.name, at, async (keys) => {
+          const candidate = { ...doc, ...keys };
+          await Secret.collection.insertOne(candidate);
+          live = candidate;
+        });
+        return toRecord(live!);
+      } catch (err) {
+        // With the database away the undo would only wait out server selection
+        // again; the version left is invisible, and the sweep collects it.
+        if (isDatabaseUnavailable(err)) throw err;
+        // A write that failed ambiguously (the answer lost, say) may have been
+        // applied: a secret that exists is not undone, it is the result.
+        const exists = await Secret.collection.findOne<SecretDoc>({ _id });
+        if (exists) return toRecord(exists);
+        await SecretVersion.deleteMany({ secretId: _id });
+        throw err;
+      }
+    },
+
+    async appendVersion(secret, seal, at, by, expected) {
+      const ids = { _id: oid(secret.id), projectId: oid(secret.projectId) };
+      // Compare-and-set: the insert under the unique (secretId, version) index
+      // lets exactly one of several writers with the same expectation win.
+      if (expected !== undefined) {
+        const latest = (await latestVersion(ids._id))?.version ?? 0;
+        if (latest !== expected) throw new VersionMismatchError(expected, latest);
+        try {
+          await insertVersion(ids, expected + 1, seal, at, by);
+        } catch (err) {
+          if (isDuplicateKeyError(err)) throw new VersionMismatchError(expected, expected + 1);
+          throw err;
+        }
+        return expected + 1;
+      }
+      let version = secret.version + 1;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await insertVersion(ids, version, seal, at, by);
+          return version;
+        } catch (err) {
+          if (!isDuplicateKeyError(err) || attempt >= ATTEMPTS) throw err;
+          // Another writer claimed this version first: take the next free one.
+          version = ((await latestVersion(ids._id))?.version ?? 0) + 1;
+        }
+      }
+    },
+
+    async applyChange(secret, change, at) {
+      const _id = oid(secret.id);
+      const { version } = change;
+      const renamed = change.name !== undefined && change.name !== secret.name;
+      const changes = { ...change.metadata, lastUpdatedBy: change.by, updatedAt: at };
+      // A new name is taken by the same write as the other changes, refused
+      // by the unique nameKey when another live secret holds it.
+      const write = async (nameKey?: string) => {
+        const named = nameKey === undefined ? {} : { name: change.name, nameKey };
+        if (version === secret.version) {
+          await Secret.updateOne({ _id }, { $set: { ...changes, ...named } });
+          return;
+        }
+        // One write moves the pointer and the metadata; if a newer version
+        // got there first, the metadata goes alone.
+        const { matchedCount } = await Secret.updateOne({ _id, version: { $lt: version } }, { $set: { ...changes, ...named, version } });
+        if (matchedCount === 0) await Secret.updateOne({ _id }, { $set: { ...changes, ...named } });
+      };
+      try {
+        if (renamed) await takeName(namespaceOf(secret), _id, change.name!, at, write);
+        else await write();
+      } catch (err) {
+        // The name was taken: the new value was not made the secret's either.
+        if (version !== secret.version) await SecretVersion.deleteOne({ secretId: _id, version });
+        throw err;
+      }
+      if (version !== secret.version) await settleVersions(_id, version);
+      return { ...secret, ...changes, name: renamed ? change.name! : secret.name, version };
+    },
+
+    async softDelete(secret, by, at) {
+      const _id = oid(secret.id);
+      const ns = namespaceOf(secret);
+      // The write returns the document as it was: its quota slot, freed by it.
+      // (FerretDB's findAndModify takes no projection.)
+      if (limits.recoveryWindowMs === 0) {
+        const gone = await Secret.collection.findOneAndDelete({ _id, ...LIVE });
+        if (!gone) return null;
+        await forgetRemains(_id);
+        await refillFreedSlot(ns, gone.slot);
+        return secret;
+      }
+      const purgeAt = new Date(at.getTime() + limits.recoveryWindowMs);
+      // Its name and quota slot are free the moment it is deleted.
+      const was = await Secret.collection.findOneAndUpdate(
+        { _id, ...LIVE },
+        { $set: { deletedAt: at, purgeAt, lastUpdatedBy: by, ...retiredKeys(_id) } },
+      );
+      if (!was) return null;
+      await refillFreedSlot(ns, was.slot);
+      await keepDeletedWithinLimit(ns);
+      return { ...secret, deletedAt: at, purgeAt, lastUpdatedBy: by };
+    },
+
+    async restore(ns, id, by, at, rearm) {
+      const _id = parseObjectId(id);
+      const lookup = () => (_id ? Secret.collection.findOne<SecretDoc>({ _id, ...inNamespace(ns) }) : Promise.resolve(null));
+      let deleted = await lookup();
+      if (!deleted) return 'not_found';
+      // Restoring a live secret changes nothing.
+      if (isLive(deleted, at)) return toRecord(deleted);
+      if (isExpired(deleted, at)) {
+        await expire(deleted);
+        deleted = await lookup();
+        if (!deleted || deleted.deletedAt === null) return 'not_found';
+      }
+      const gone = deleted as DeletedSecret;
+      // Its recovery window has passed: it is as good as purged, whether the sweep got there or not.
+      if (!gone.purgeAt || gone.purgeAt.getTime() <= at.getTime()) return 'not_found';
+      // A purge (or another restore) that took this deletion's fate first wins.
+      const owner = randomUUID();
+      const taken = await takeFate(gone, 'restore', owner, at);
+      if (taken === 'purge') return 'not_found';
+      if (taken === 'restore') return 'in_progress';
+      const restored = { deletedAt: null, purgeAt: null, lastUpdatedBy: by, updatedAt: at, ...rearm(toRecord(gone)) };
+      try {
+        // The one write that brings it back is refused if its name or every quota slot is taken.
+        await goLive(namespaceOfDoc(gone), gone._id, gone.name, at, async (candidate) => {
+          const { matchedCount } = await Secret.updateOne({ _id: gone._id, deletedAt: gone.deletedAt }, { $set: { ...restored, ...candidate } });
+          if (matchedCount === 0) throw new SecretNotFoundError();
+        });
+      } catch (err) {
+        // Not restored: its fate is free again for a later restore or the purge.
+        await fates.deleteOne({ _id: fateIdOf(gone), owner });
+        throw err;
+      }
+      // The fate stays taken (so no purge of this deletion can follow); had
+      // it been taken over as abandoned meanwhile, the restore did not happen.
+      if (!(await holdsFate(gone, owner))) return 'not_found';
+      return { ...toRecord(gone), ...restored };
+    },
+
+    async sweep(at, batch, budgetMs) {
+      const started = Date.now();
+      await IdempotencyKey.deleteMany({ expiresAt: { $lte: at } });
+      // Batch after batch until nothing is due (or the budget is spent, and
+      // the next sweep goes on), so that it keeps up with deletions however
+      // fast they come.
+      let purged = 0;
+      for (let more = true; more && Date.now() - started < budgetMs;) {
+        await expireDue(at, undefined, batch);
+        const due = await Secret.collection
+          .find<DeletedSecret>({ purgeAt: { $lte: at }, deletedAt: { $ne: null } }, { projection: { _id: 1, deletedAt: 1 } })
+          .limit(batch)
+          .toArray();
+        for (const doc of due) if (await purgeDeleted(doc)) purged++;
+        more = due.length === batch;
+      }
+      if (at.getTime() - lastOrphanSweep >= ORPHAN_SWEEP_INTERVAL_MS) {
+        lastOrphanSweep = at.getTime();
+        await collectOrphanVersions(at);
+      }
+      return purged;
+    },
+
+    sealedVersion: (secret, version) => SecretVersion.collection.findOne<StoredSecretVersion>({ secretId: oid(secret.id), version }),
+
+    async sealedCurrent(secrets: readonly PublicSecret[]) {
+      if (secrets.length === 0) return new Map();
+      const sealed = await SecretVersion.collection
+        .find<StoredSecretVersion>({ $or: secrets.map((s) => ({ secretId: oid(s.id), version: s.version })) })
+        .toArray();
+      const byId = new Map(sealed.map((v) => [v.secretId.toHexString(), v]));
+      // A version pruned between the two reads (a concurrent update moved the
+      // pointer on): that secret's newest version, never a dropped secret.
+      for (const secret of secrets) {
+        if (byId.has(secret.id)) continue;
+        const newest = await SecretVersion.collection.findOne<StoredSecretVersion>({ secretId: oid(secret.id) }, { sort: { version: -1 } });
+        if (newest) byId.set(secret.id, newest);
+      }
+      return byId;
+    },
+  };
+}

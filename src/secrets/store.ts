@@ -1,0 +1,116 @@
+// The storage seam: what the secret service asks of a store, and nothing of
+// how the store keeps it. The service decides (scopes, what compare-and-set
+// means, renames, reveal, audit); a store persists, and makes its writes safe
+// against racing writers by whatever its database offers. mongo-store.ts is
+// the one for MongoDB and FerretDB alike: no transactions, so every race is
+// decided by an insert or update under a unique index. A store on a MongoDB
+// replica set using transactions would implement this same interface.
+import type { SealedValue, ValueContext } from '../crypto/envelope.ts';
+import type { StoredSecretVersion } from '../db/models/secret-version.ts';
+import type { PublicSecret, SecretVersionInfo } from './model.ts';
+
+/**
+ * Where a secret lives. Every store call names one, and only the store knows
+ * how it keys its documents and indexes by it: a new dimension (an
+ * environment) is a field here and a change in the store, not in its callers.
+ */
+export interface Namespace {
+  readonly projectId: string;
+  /** An environment's slug: "default" in every project. */
+  readonly environment: string;
+}
+
+export const DEFAULT_ENVIRONMENT = 'default';
+
+/** A secret as the store hands it to the service: its public fields and the store's own bookkeeping. */
+export interface SecretRecord extends PublicSecret {
+  /** Deleted: when its recovery window ends. */
+  readonly purgeAt: Date | null;
+}
+
+/** Seals a value for the version the store assigns: the store decides the number, the caller the crypto. */
+export type Sealer = (context: ValueContext) => SealedValue;
+
+/** How a caller names a secret to the store: by id, by name, or by either (Together). */
+export type SecretLocator = { readonly id: string } | { readonly name: string } | { readonly idOrName: string };
+
+/** The metadata of a new secret; its value comes through the Sealer. */
+export interface SecretDraft {
+  readonly name: string;
+  readonly description: string | null;
+  readonly provider: string | null;
+  readonly expiresAt: Date | null;
+  readonly ttlSeconds: number | null;
+  readonly createdBy: string;
+}
+
+/** Metadata fields a change sets; absent ones stay as they are. */
+export type MetadataChange = { -readonly [K in 'description' | 'provider' | 'expiresAt' | 'ttlSeconds']?: SecretRecord[K] };
+
+/** Where a page of deleted secrets (newest deletion first) goes on from. */
+export interface DeletedCursor {
+  readonly deletedAt: Date;
+  readonly id: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly hasNextPage: boolean;
+}
+
+/** What a restore found, when it did not bring the secret back. */
+export type RestoreRefusal = 'not_found' | 'in_progress';
+
+export interface SecretStore {
+  /** The live secret (not deleted, not past its expiry at `at`) the locator names, or null. */
+  findLive(ns: Namespace, locator: SecretLocator, at: Date): Promise<SecretRecord | null>;
+  /** Live secrets in name order, `first` of them after the name `after`. */
+  listLive(ns: Namespace, page: { first: number; after?: string | undefined }, at: Date): Promise<Page<SecretRecord>>;
+  /** Every live secret, in name order. */
+  listAllLive(ns: Namespace, at: Date): Promise<SecretRecord[]>;
+  /** Deleted secrets in their recovery window, newest deletion first (expired ones marked deleted first). */
+  listDeleted(ns: Namespace, page: { first: number; after?: DeletedCursor | undefined }, at: Date): Promise<Page<SecretRecord>>;
+  /** A secret's versions, newest first, before `before`: metadata only. */
+  listVersions(secret: SecretRecord, page: { first: number; before?: number | undefined }): Promise<Page<SecretVersionInfo>>;
+
+  /**
+   * Creates a live secret at version 1: its name and a quota slot are taken
+   * by the one write that makes it visible (SecretNameTakenError,
+   * QuotaExceededError), after its sealed value exists.
+   */
+  create(ns: Namespace, draft: SecretDraft, seal: Sealer, at: Date): Promise<SecretRecord>;
+  /**
+   * Writes the secret's next version and returns its number; with
+   * `expected`, only version expected + 1 will do (VersionMismatchError
+   * otherwise, decided by the store among racing writers). The version is
+   * not the secret's current one until `applyChange` makes it so.
+   */
+  appendVersion(secret: SecretRecord, seal: Sealer, at: Date, by: string, expected?: number): Promise<number>;
+  /**
+   * Applies a change to a live secret: metadata, a rename (refused with
+   * SecretNameTakenError when another live secret holds the name), and a
+   * version written by appendVersion, which is dropped if the change is
+   * refused. Returns the secret as changed.
+   */
+  applyChange(secret: SecretRecord, change: { metadata: MetadataChange; name?: string | undefined; version: number; by: string }, at: Date): Promise<SecretRecord>;
+  /**
+   * Deletes a live secret: its name and quota slot are free at once; it is
+   * kept for `recoveryWindowMs` (purged at once with 0). Null: it was not
+   * live any more.
+   */
+  softDelete(secret: SecretRecord, by: string, at: Date): Promise<SecretRecord | null>;
+  /**
+   * Brings a deleted secret back under its name in a quota slot, unless a
+   * purge decided its fate first or its window has passed. `rearm` gives the
+   * expiry fields of one back from past its expiry. A live secret comes back
+   * unchanged.
+   */
+  restore(ns: Namespace, id: string, by: string, at: Date, rearm: (gone: SecretRecord) => MetadataChange): Promise<SecretRecord | RestoreRefusal>;
+  /** Marks expired secrets deleted, purges those past their window, forgets expired idempotency records. Returns how many were purged. */
+  sweep(at: Date, batch: number, budgetMs: number): Promise<number>;
+
+  /** The sealed value of one version, or null. */
+  sealedVersion(secret: SecretRecord, version: number): Promise<StoredSecretVersion | null>;
+  /** The sealed current values of these secrets (the newest, where one was pruned meanwhile), by secret id. */
+  sealedCurrent(secrets: readonly PublicSecret[]): Promise<Map<string, StoredSecretVersion>>;
+}
