@@ -14,13 +14,12 @@ import { z } from 'zod';
 import rateLimit from '@fastify/rate-limit';
 import { createAuthRefusals } from './auth/refusals.ts';
 import { instrumentRequests, type Metrics } from './metrics.ts';
-import { dialectConstraint, RateLimitedError, ShuttingDownError } from './rest/common.ts';
-import { type DoorDocument, openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
+import { RateLimitedError, ShuttingDownError } from './errors/request.ts';
+import { dialectConstraint } from './rest/common.ts';
+import { DOORS } from './rest/doors.ts';
+import { openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
 import { serializerCompiler } from './rest/serializer.ts';
-import { langwatchDoor, langwatchErrorHandler } from './rest/langwatch.ts';
-import { openHandsDoor } from './rest/openhands.ts';
-import { togetherDoor } from './rest/together.ts';
-import { userSecretsV1Door } from './rest/user-secrets-v1.ts';
+import { langwatchErrorHandler } from './rest/langwatch.ts';
 import type { SecretPreset } from './secrets/presets.ts';
 import type { SecretService } from './secrets/service.ts';
 
@@ -84,7 +83,7 @@ export async function buildApp(deps: AppDeps) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(langwatchErrorHandler);
-  await registerCombinedOpenApi(app, ['xAuthToken', 'bearer', 'sessionKey', 'apiKey', 'adminToken']);
+  await registerCombinedOpenApi(app, DOORS);
   instrumentRequests(app, deps.metrics);
   if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null);
   await app.register(rateLimit, {
@@ -144,36 +143,8 @@ export async function buildApp(deps: AppDeps) {
   });
 
   await app.register(graphqlRoute(doorDeps));
-  const doors: DoorDocument[] = [
-    {
-      slug: 'langwatch',
-      title: 'LangWatch-compatible secrets API',
-      description: 'The paths, bodies, statuses and error bodies of LangWatch /api/secrets.',
-      security: ['xAuthToken', 'bearer'],
-      register: langwatchDoor(doorDeps),
-    },
-    {
-      slug: 'together',
-      title: 'Together-compatible secrets API',
-      description: 'Together /v1/deployments/secrets, by id or name; works with the together-ai SDK given this service\'s /v1 as base URL.',
-      security: ['bearer'],
-      register: togetherDoor(doorDeps),
-    },
-    {
-      slug: 'user-secrets-v1',
-      title: 'User secrets API v1',
-      description: "Dreadnode's user secrets: masked previews, provider presets and the canonical error envelope {code, detail, type}.",
-      security: ['bearer', 'apiKey'],
-      register: userSecretsV1Door({ ...doorDeps, presets: deps.config.secretPresets }),
-    },
-    {
-      slug: 'openhands',
-      title: 'OpenHands-compatible secrets API',
-      description: "OpenHands' custom secrets: V0 under /api/secrets with X-Session-API-Key, V1 under /api/v1/secrets.",
-      security: ['sessionKey'],
-      register: openHandsDoor(doorDeps),
-    },
-  ];
+  const restDeps = { ...doorDeps, presets: deps.config.secretPresets };
+  const doors = DOORS.map((door) => ({ ...door, register: door.register(restDeps) }));
   for (const door of doors) await app.register(door.register);
   await app.register(adminRoutes({ adminToken: deps.config.adminToken, projects: deps.projects, audit: deps.audit, refusals }));
   await app.register(openApiRoutes(doors));

@@ -2,6 +2,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
+import type { DOOR_NAMES } from '../rest/doors.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-key.ts';
 import { SCOPES, type Scope } from './scopes.ts';
 import { UnauthenticatedError } from './errors.ts';
@@ -14,7 +15,8 @@ export interface Actor {
   readonly keyExpiresAt: Date | null;
 }
 
-export type Door = 'graphql' | 'langwatch' | 'together' | 'user-secrets-v1' | 'openhands' | 'admin';
+/** Where a call came in: GraphQL, a REST door (rest/doors.ts) or the admin route. */
+export type Door = (typeof DOOR_NAMES)[number];
 
 /** An authenticated caller and where the call came in: what the audit log records. */
 export interface Caller extends Actor {

@@ -9,9 +9,10 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/service.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { readApiKey } from '../auth/credentials.ts';
-import { isDatabaseUnavailable } from '../db/errors.ts';
-import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
-import { acceptJsonOfAnyType, authenticateRequest, doorErrorHandler, headersOf, RateLimitedError, refuseAuthentication } from '../rest/common.ts';
+import { UnauthenticatedError } from '../auth/errors.ts';
+import { classifyFailure, GRAPHQL_CODES } from '../errors/kinds.ts';
+import { RateLimitedError } from '../errors/request.ts';
+import { acceptJsonOfAnyType, authenticateRequest, doorErrorHandler, headersOf, refuseAuthentication } from '../rest/common.ts';
 import type { AuthRefusals } from '../auth/refusals.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
@@ -57,10 +58,18 @@ const describe = (args: unknown[]) => args.map(String).join(' ');
 
 const INVALID_JSON_PARAMS = 'The request\'s variables or extensions are not valid JSON.';
 
-const databaseUnavailable = () =>
-  new GraphQLError('The database is not reachable; retry shortly.', {
-    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
-  });
+/**
+ * The error a client sees for a failure of a kind GraphQL names
+ * (GRAPHQL_CODES), with its status; undefined for an internal failure or one
+ * of another kind, which yoga masks in its own words.
+ */
+function topLevelError(err: Error): GraphQLError | undefined {
+  const failure = classifyFailure(err);
+  const code = failure.kind === 'internal' ? undefined : GRAPHQL_CODES[failure.kind];
+  if (code === undefined) return undefined;
+  const headers = err instanceof RateLimitedError ? { headers: { 'retry-after': String(err.retryAfterSeconds) } } : {};
+  return new GraphQLError(failure.message, { extensions: { code, http: { status: failure.status, ...headers } } });
+}
 
 export function createGraphQLHandler(deps: GraphQLDeps) {
   const log = deps.logger.child({ component: 'graphql' });
@@ -94,9 +103,9 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
     renderGraphiQL,
     landingPage: false,
     plugins: [EnvelopArmorPlugin(), useValueFreeValidationErrors()],
-    // Anything but a GraphQLError becomes "Unexpected error." for the client;
-    // a database that cannot be reached becomes a 503. isDev stays false: it
-    // would put original messages and stacks in responses.
+    // Anything but a GraphQLError becomes "Unexpected error." for the client,
+    // but for the kinds GraphQL names (a database that cannot be reached is a
+    // 503). isDev stays false: it would put original messages and stacks in responses.
     maskedErrors: {
       isDev: false,
       maskError(error, message, isDev) {
@@ -114,14 +123,7 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
         if (error instanceof SyntaxError) {
           return new GraphQLError(INVALID_JSON_PARAMS, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
         }
-        if (isDatabaseUnavailable(original)) return databaseUnavailable();
-        if (original instanceof ForbiddenError) {
-          return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
-        }
-        if (original instanceof UnauthenticatedError) {
-          return new GraphQLError(original.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
-        }
-        return maskError(error, message, isDev);
+        return (original instanceof Error ? topLevelError(original) : undefined) ?? maskError(error, message, isDev);
       },
     },
     // The key was checked before the body was read (graphqlRoute); an
@@ -129,10 +131,7 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
     context: async ({ req }): Promise<Context> => {
       if (req.caller) return { caller: req.caller, secrets: deps.secrets, keys: deps.keys, audit: deps.audit };
       const refusal = await refuseAuthentication(req, deps, 'graphql', new UnauthenticatedError());
-      if (refusal instanceof RateLimitedError) {
-        throw new GraphQLError(refusal.message, { extensions: { code: 'RATE_LIMITED', http: { status: 429, headers: { 'retry-after': String(refusal.retryAfterSeconds) } } } });
-      }
-      throw new GraphQLError(refusal.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+      throw topLevelError(refusal) ?? refusal;
     },
   });
 }
@@ -149,9 +148,7 @@ export function graphqlRoute(deps: GraphQLDeps) {
     await app.register(graphiqlAssetRoutes());
     acceptJsonOfAnyType(app);
     app.setErrorHandler(doorErrorHandler((failure) => {
-      const code = { internal: 'INTERNAL_SERVER_ERROR', unavailable: 'SERVICE_UNAVAILABLE', rate_limited: 'RATE_LIMITED', unauthenticated: 'UNAUTHENTICATED' }[
-        failure.kind as string
-      ] ?? 'BAD_REQUEST';
+      const code = GRAPHQL_CODES[failure.kind] ?? 'BAD_REQUEST';
       // yoga's own words for what it masks, so that a client sees one message whichever layer failed.
       const message = failure.kind === 'internal' ? 'Unexpected error.' : failure.message;
       return { body: { errors: [{ message, extensions: { code } }] } };

@@ -1,55 +1,25 @@
-// What every REST door shares: reading the API key, accepting JSON bodies, and
-// sorting a failed request into one of a few kinds that each door then words
-// in its own dialect.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod';
+// What every REST door shares: what a door is, reading the API key, accepting
+// JSON bodies, and answering a failure, sorted by errors/kinds.ts, in the
+// door's own dialect.
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditLog, AuditSource } from '../audit/service.ts';
 import type { Authenticator, Caller, Door } from '../auth/authenticator.ts';
 import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
-import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
+import { UnauthenticatedError } from '../auth/errors.ts';
 import type { AuthRefusals } from '../auth/refusals.ts';
-import { isDatabaseUnavailable } from '../db/errors.ts';
-import {
-  ConflictError,
-  IdempotencyKeyReusedError,
-  InvalidFieldError,
-  NotFoundError,
-  QuotaExceededError,
-  UnreadableValueError,
-  VersionMismatchError,
-} from '../secrets/errors.ts';
+import { classifyFailure, type RequestFailure } from '../errors/kinds.ts';
+import { MissingBodyError, RateLimitedError } from '../errors/request.ts';
+import type { SecretPreset } from '../secrets/presets.ts';
+import { VersionMismatchError } from '../secrets/errors.ts';
 import { idempotencyKeySchema } from '../secrets/rules.ts';
-import type { PublicSecret } from '../secrets/service.ts';
+import type { PublicSecret, SecretService } from '../secrets/service.ts';
+import type { DoorDocument } from './openapi.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
-  }
-}
-
-/** Too many requests for one API key (or address) in the current minute. */
-export class RateLimitedError extends Error {
-  override name = 'RateLimitedError';
-  readonly statusCode = 429;
-  constructor(readonly retryAfterSeconds: number) {
-    super(`Too many requests: retry after ${retryAfterSeconds} s.`);
-  }
-}
-
-/** A request that arrived while this node drains for a stop: another node, or this one restarted, will serve it. */
-export class ShuttingDownError extends Error {
-  override name = 'ShuttingDownError';
-  constructor() {
-    super('The service is shutting down; retry shortly.');
-  }
-}
-
-/** A route that reads a body got none (or an empty one, which is the same). */
-export class MissingBodyError extends Error {
-  override name = 'MissingBodyError';
-  constructor() {
-    super('A JSON body is required');
   }
 }
 
@@ -70,6 +40,23 @@ export interface DoorDeps {
   readonly authenticator: Authenticator;
   readonly audit: AuditLog;
   readonly refusals: AuthRefusals;
+}
+
+/** What a door's routes are built from. */
+export interface RestDoorDeps extends DoorDeps {
+  readonly secrets: SecretService;
+  /** The v1 door's provider presets. */
+  readonly presets: readonly SecretPreset[];
+}
+
+/**
+ * A REST door, whole: what doors.ts lists, and app.ts registers and
+ * documents. Its slug is also its name in audit records.
+ */
+export interface RestDoor extends Omit<DoorDocument, 'register'> {
+  /** The headers, beyond the two every door reads, that carry its callers' keys. */
+  readonly credentials: CredentialOptions;
+  readonly register: (deps: RestDoorDeps) => FastifyPluginAsync;
 }
 
 /**
@@ -151,88 +138,6 @@ export function acceptJsonOfAnyType(app: FastifyInstance) {
   });
 }
 
-/** Where in the request a broken field is, in FastAPI's words (its `loc` starts with these). */
-export type FieldLocation = 'body' | 'query' | 'path' | 'header';
-
-export interface FieldIssue {
-  readonly location: FieldLocation;
-  readonly path: string[];
-  readonly message: string;
-  /** zod's issue code: too_small, invalid_type, invalid_format, ... */
-  readonly code: string;
-}
-
-export type RequestFailure =
-  | { kind: 'validation'; status: 422; message: string; issues: FieldIssue[] }
-  | { kind: 'malformed'; status: 400; message: string }
-  | { kind: 'too_large'; status: 413; message: string }
-  | { kind: 'unauthenticated'; status: 401; message: string }
-  | { kind: 'not_found'; status: 404; message: string }
-  | { kind: 'conflict'; status: 409; message: string; error: ConflictError }
-  | { kind: 'forbidden'; status: 403; message: string }
-  | { kind: 'precondition'; status: 412; message: string }
-  | { kind: 'rate_limited'; status: 429; message: string }
-  | { kind: 'unavailable'; status: 503; message: string }
-  | { kind: 'idempotency_mismatch'; status: 422; message: string }
-  | { kind: 'bad_request'; status: number; message: string }
-  | { kind: 'unreadable'; status: 500; message: string }
-  | { kind: 'internal'; status: 500; message: string };
-
-/**
- * Sorts an error thrown while serving a request. Messages of framework errors
- * are replaced by fixed ones: a JSON parser's message can quote the body, and
- * the body can hold a value.
- */
-export function classifyFailure(err: unknown): RequestFailure {
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const context = (err as { validationContext?: string }).validationContext;
-    const location: FieldLocation = context === 'querystring' ? 'query' : context === 'params' ? 'path' : context === 'headers' ? 'header' : 'body';
-    const issues = err.validation.map((v) => ({
-      location,
-      path: v.instancePath.split('/').filter(Boolean),
-      message: v.message ?? 'Invalid value',
-      code: v.keyword,
-    }));
-    const message = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-    return { kind: 'validation', status: 422, message, issues };
-  }
-  if (err instanceof UnauthenticatedError) return { kind: 'unauthenticated', status: 401, message: err.message };
-  if (err instanceof ForbiddenError) return { kind: 'forbidden', status: 403, message: err.message };
-  if (err instanceof RateLimitedError) return { kind: 'rate_limited', status: 429, message: err.message };
-  if (err instanceof ShuttingDownError) return { kind: 'unavailable', status: 503, message: err.message };
-  if (isDatabaseUnavailable(err)) {
-    return { kind: 'unavailable', status: 503, message: 'The database is not reachable; retry shortly.' };
-  }
-  if (err instanceof VersionMismatchError) {
-    return { kind: 'precondition', status: 412, message: 'The secret has changed: its version does not match If-Match.' };
-  }
-  if (err instanceof QuotaExceededError) {
-    return { kind: 'validation', status: 422, message: err.message, issues: [{ location: 'body', path: [], message: err.message, code: 'quota_exceeded' }] };
-  }
-  if (err instanceof MissingBodyError) {
-    return { kind: 'validation', status: 422, message: err.message, issues: [{ location: 'body', path: [], message: err.message, code: 'missing' }] };
-  }
-  if (err instanceof InvalidFieldError) {
-    return { kind: 'validation', status: 422, message: `${err.field}: ${err.message}`, issues: [{ location: 'body', path: [err.field], message: err.message, code: 'invalid_value' }] };
-  }
-  if (err instanceof IdempotencyKeyReusedError) return { kind: 'idempotency_mismatch', status: 422, message: err.message };
-  if (err instanceof UnreadableValueError) return { kind: 'unreadable', status: 500, message: err.message };
-  if (err instanceof NotFoundError) return { kind: 'not_found', status: 404, message: err.message };
-  if (err instanceof ConflictError) return { kind: 'conflict', status: 409, message: err.message, error: err };
-  const code = (err as FastifyError).code;
-  const status = (err as FastifyError).statusCode;
-  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return { kind: 'malformed', status: 400, message: 'The request body is not valid JSON.' };
-  }
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
-    return { kind: 'too_large', status: 413, message: 'The request body is too large.' };
-  }
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { kind: 'bad_request', status, message: 'The request could not be read.' };
-  }
-  return { kind: 'internal', status: 500, message: 'An unexpected error occurred.' };
-}
-
 /** Logs what a failure needs for diagnosis: never a message that could quote a body. */
 export function logFailure(request: FastifyRequest, failure: RequestFailure, err: unknown) {
   if (failure.kind === 'internal' || failure.kind === 'unreadable') {
@@ -294,13 +199,12 @@ export const dialectConstraint = {
 export function setUpDoor(
   parent: FastifyInstance,
   deps: DoorDeps,
-  door: Door,
+  door: { readonly slug: Door; readonly credentials: CredentialOptions },
   errorHandler: ReturnType<typeof doorErrorHandler>,
-  options: CredentialOptions = {},
 ) {
   const app = parent.withTypeProvider<ZodTypeProvider>();
   acceptJsonOfAnyType(app);
-  requireApiKey(app, deps, door, options);
+  requireApiKey(app, deps, door.slug, door.credentials);
   app.addHook('preValidation', async (request) => {
     if (request.routeOptions.schema?.body && request.body == null) throw new MissingBodyError();
   });

@@ -1,12 +1,11 @@
 // REST door 1: LangWatch's /api/secrets, with its paths, bodies, statuses and
 // error strings, so that its callers only change their base URL.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { createSecretInputSchema, updateSecretInputSchema } from '../secrets/rules.ts';
-import type { PublicSecret, SecretService } from '../secrets/service.ts';
+import type { PublicSecret } from '../secrets/service.ts';
 import {
   callerOf,
-  type DoorDeps,
   doorErrorHandler,
   errorResponses,
   setUpDoor,
@@ -14,6 +13,8 @@ import {
   expectedVersionOf,
   idempotencyKeyHeader,
   ifMatchHeader,
+  type RestDoor,
+  type RestDoorDeps,
 } from './common.ts';
 
 export const langwatchSecretSchema = z.object({
@@ -83,9 +84,9 @@ const idParams = z.object({ id: z.string() });
 
 export const versionSchema = z.object({ version: z.number().int(), createdAt: z.string(), createdBy: z.string() });
 
-export function langwatchDoor(deps: DoorDeps & { secrets: SecretService }) {
+function langwatchRoutes(deps: RestDoorDeps): FastifyPluginAsync {
   return async function register(parent: FastifyInstance) {
-    const app = setUpDoor(parent, deps, 'langwatch', langwatchErrorHandler);
+    const app = setUpDoor(parent, deps, langwatchDoor, langwatchErrorHandler);
     const errors = errorResponses(langwatchErrorSchema, [400, 401, 403, 404, 409, 412, 413, 422, 429, 503]);
     const tags = ['LangWatch'];
 
@@ -197,3 +198,12 @@ export function langwatchDoor(deps: DoorDeps & { secrets: SecretService }) {
     });
   };
 }
+
+export const langwatchDoor = {
+  slug: 'langwatch',
+  title: 'LangWatch-compatible secrets API',
+  description: 'The paths, bodies, statuses and error bodies of LangWatch /api/secrets.',
+  security: ['xAuthToken', 'bearer'],
+  credentials: {},
+  register: langwatchRoutes,
+} as const satisfies RestDoor;

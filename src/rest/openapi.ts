@@ -29,11 +29,11 @@ export interface DoorDocument {
   readonly slug: string;
   readonly title: string;
   readonly description: string;
-  readonly security: SchemeName[];
+  readonly security: readonly SchemeName[];
   readonly register: FastifyPluginAsync;
 }
 
-function swaggerOptions(title: string, description: string, security: SchemeName[], combined: boolean) {
+function swaggerOptions(title: string, description: string, security: readonly SchemeName[], combined: boolean) {
   return {
     openapi: {
       openapi: '3.1.0',
@@ -50,12 +50,17 @@ function swaggerOptions(title: string, description: string, security: SchemeName
   };
 }
 
-/** Registers the combined document's generator on the real app; call before any route. */
-export async function registerCombinedOpenApi(app: FastifyInstance, security: SchemeName[]) {
+/**
+ * Registers the combined document's generator on the real app; call before
+ * any route. It names every door's schemes and the admin route's, in the
+ * order of SCHEMES.
+ */
+export async function registerCombinedOpenApi(app: FastifyInstance, doors: readonly Pick<DoorDocument, 'security'>[]) {
+  const used = new Set<SchemeName>([...doors.flatMap((door) => door.security), 'adminToken']);
   await app.register(swagger, swaggerOptions(
     'Secrets service: every REST door',
     'All REST routes of this service. OpenHands callers: see /openapi/openhands.json.',
-    security,
+    (Object.keys(SCHEMES) as SchemeName[]).filter((name) => used.has(name)),
     true,
   ) as never);
 }

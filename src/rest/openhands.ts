@@ -8,22 +8,23 @@
 // V0's paths are LangWatch's too: requests that authenticate with
 // X-Session-API-Key (and no LangWatch credential) are routed here by the
 // `dialect` constraint; X-Auth-Token and Bearer callers keep LangWatch's.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { descriptionSchema, openHandsNameSchema, secretValueSchema } from '../secrets/rules.ts';
 import { SecretNameTakenError } from '../secrets/errors.ts';
 import { langwatchErrorSchema } from './langwatch.ts';
-import type { PublicSecret, SecretService } from '../secrets/service.ts';
+import type { RequestFailure } from '../errors/kinds.ts';
+import type { PublicSecret } from '../secrets/service.ts';
 import {
   callerOf,
-  type DoorDeps,
   doorErrorHandler,
   errorResponses,
   setUpDoor,
   etagOf,
   expectedVersionOf,
   ifMatchHeader,
-  type RequestFailure,
+  type RestDoor,
+  type RestDoorDeps,
 } from './common.ts';
 
 const validationErrorSchema = z.object({
@@ -89,8 +90,8 @@ function openHandsErrorHandler(version: Version) {
   });
 }
 
-function registerCustomSecretRoutes(parent: FastifyInstance, deps: DoorDeps & { secrets: SecretService }, version: Version) {
-  const app = setUpDoor(parent, deps, 'openhands', openHandsErrorHandler(version), { extraHeaders: ['x-session-api-key'] });
+function registerCustomSecretRoutes(parent: FastifyInstance, deps: RestDoorDeps, version: Version) {
+  const app = setUpDoor(parent, deps, openHandsDoor, openHandsErrorHandler(version));
   const base = version === 'v0' ? '/api/secrets' : '/api/v1/secrets';
   // V0 shares LangWatch's paths: only X-Session-API-Key callers come here.
   const route = version === 'v0' ? { constraints: { dialect: 'openhands' } } : {};
@@ -186,9 +187,18 @@ function registerCustomSecretRoutes(parent: FastifyInstance, deps: DoorDeps & { 
   });
 }
 
-export function openHandsDoor(deps: DoorDeps & { secrets: SecretService }) {
+function openHandsRoutes(deps: RestDoorDeps): FastifyPluginAsync {
   return async function register(parent: FastifyInstance) {
     await parent.register(async (v0) => registerCustomSecretRoutes(v0, deps, 'v0'));
     await parent.register(async (v1) => registerCustomSecretRoutes(v1, deps, 'v1'));
   };
 }
+
+export const openHandsDoor = {
+  slug: 'openhands',
+  title: 'OpenHands-compatible secrets API',
+  description: "OpenHands' custom secrets: V0 under /api/secrets with X-Session-API-Key, V1 under /api/v1/secrets.",
+  security: ['sessionKey'],
+  credentials: { extraHeaders: ['x-session-api-key'] },
+  register: openHandsRoutes,
+} as const satisfies RestDoor;

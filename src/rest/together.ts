@@ -1,12 +1,12 @@
 // REST door 2: Together's /v1/deployments/secrets, by id or name, so that the
 // official together-ai SDK works against us given our /v1 as its base URL.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { descriptionSchema, secretValueSchema, togetherNameSchema, ttlSecondsSchema } from '../secrets/rules.ts';
-import type { PublicSecret, SecretService } from '../secrets/service.ts';
+import type { RequestFailure } from '../errors/kinds.ts';
+import type { PublicSecret } from '../secrets/service.ts';
 import {
   callerOf,
-  type DoorDeps,
   doorErrorHandler,
   errorResponses,
   setUpDoor,
@@ -14,7 +14,8 @@ import {
   expectedVersionOf,
   idempotencyKeyHeader,
   ifMatchHeader,
-  type RequestFailure,
+  type RestDoor,
+  type RestDoorDeps,
 } from './common.ts';
 
 export const togetherSecretSchema = z.object({
@@ -108,9 +109,9 @@ const togetherErrorHandler = doorErrorHandler((failure) => {
   return { status, body: { error }, headers };
 });
 
-export function togetherDoor(deps: DoorDeps & { secrets: SecretService }) {
+function togetherRoutes(deps: RestDoorDeps): FastifyPluginAsync {
   return async function register(parent: FastifyInstance) {
-    const app = setUpDoor(parent, deps, 'together', togetherErrorHandler);
+    const app = setUpDoor(parent, deps, togetherDoor, togetherErrorHandler);
     const errors = errorResponses(togetherErrorSchema, [400, 401, 403, 404, 409, 412, 413, 429, 503]);
     const base = '/v1/deployments/secrets';
     const tags = ['Together'];
@@ -179,3 +180,12 @@ export function togetherDoor(deps: DoorDeps & { secrets: SecretService }) {
     });
   };
 }
+
+export const togetherDoor = {
+  slug: 'together',
+  title: 'Together-compatible secrets API',
+  description: 'Together /v1/deployments/secrets, by id or name; works with the together-ai SDK given this service\'s /v1 as base URL.',
+  security: ['bearer'],
+  credentials: {},
+  register: togetherRoutes,
+} as const satisfies RestDoor;

@@ -3,14 +3,13 @@
 // masked previews, provider presets, and the canonical error envelope
 // {code, detail, type} (the SDK reads `detail`; 401, 404 and 409 become its
 // AuthenticationError, NotFoundError and ConflictError).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { providerSchema, secretNameSchema, secretValueSchema } from '../secrets/rules.ts';
-import type { SecretPreset } from '../secrets/presets.ts';
-import type { PublicSecret, SecretService } from '../secrets/service.ts';
+import type { RequestFailure } from '../errors/kinds.ts';
+import type { PublicSecret } from '../secrets/service.ts';
 import {
   callerOf,
-  type DoorDeps,
   doorErrorHandler,
   errorResponses,
   setUpDoor,
@@ -18,7 +17,8 @@ import {
   expectedVersionOf,
   idempotencyKeyHeader,
   ifMatchHeader,
-  type RequestFailure,
+  type RestDoor,
+  type RestDoorDeps,
 } from './common.ts';
 
 export const userSecretSchema = z.object({
@@ -87,7 +87,7 @@ const presetSchema = z.object({
   configured: z.boolean().describe('Whether a secret of that name exists'),
 });
 
-export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService; presets: readonly SecretPreset[] }) {
+function userSecretsV1Routes(deps: RestDoorDeps): FastifyPluginAsync {
   const providers = deps.presets.map((p) => p.provider) as [string, ...string[]];
   const presetBody = z.object({
     provider: z.enum(providers, { message: `Unknown provider: one of ${providers.join(', ')}` }),
@@ -108,7 +108,7 @@ export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService; pre
   const toUserSecret = async (secret: PublicSecret) => (await toUserSecrets([secret]))[0]!;
 
   return async function register(parent: FastifyInstance) {
-    const app = setUpDoor(parent, deps, 'user-secrets-v1', canonicalErrorHandler, { extraHeaders: ['x-api-key'] });
+    const app = setUpDoor(parent, deps, userSecretsV1Door, canonicalErrorHandler);
     const errors = errorResponses(canonicalErrorSchema, [400, 401, 403, 404, 409, 412, 413, 422, 429, 503]);
     const base = '/api/v1/user/secrets';
     const tags = ['User secrets v1'];
@@ -198,3 +198,12 @@ export function userSecretsV1Door(deps: DoorDeps & { secrets: SecretService; pre
     });
   };
 }
+
+export const userSecretsV1Door = {
+  slug: 'user-secrets-v1',
+  title: 'User secrets API v1',
+  description: "Dreadnode's user secrets: masked previews, provider presets and the canonical error envelope {code, detail, type}.",
+  security: ['bearer', 'apiKey'],
+  credentials: { extraHeaders: ['x-api-key'] },
+  register: userSecretsV1Routes,
+} as const satisfies RestDoor;

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { AuditEvent as AuditEventShape } from '../../audit/service.ts';
 import { requireScope } from '../../auth/scopes.ts';
 import { parseObjectId } from '../../db/errors.ts';
+import { DOOR_NAMES } from '../../rest/doors.ts';
 import { PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
 import { builder } from '../builder.ts';
 import { PageInfo } from './page-info.ts';
@@ -13,7 +14,7 @@ const AuditEvent = builder.objectRef<AuditEventShape>('AuditEvent').implement({
     id: t.exposeID('id'),
     at: t.expose('at', { type: 'DateTime' }),
     keyId: t.exposeString('keyId', { nullable: true, description: 'The API key that acted (null when none was valid).' }),
-    door: t.exposeString('door', { description: 'graphql, langwatch, together, user-secrets-v1, openhands or admin; system for what the service did itself (an expiry).' }),
+    door: t.exposeString('door', { description: `${DOOR_NAMES.slice(0, -1).join(', ')} or ${DOOR_NAMES.at(-1)}; system for what the service did itself (an expiry).` }),
     operation: t.exposeString('operation'),
     secretId: t.exposeID('secretId', { nullable: true }),
     secretName: t.exposeString('secretName', { nullable: true }),

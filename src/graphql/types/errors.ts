@@ -1,11 +1,13 @@
-// The Error interface, its codes, and one object type per domain error class.
-import { ForbiddenError } from '../../auth/errors.ts';
-import { ConflictError, NotFoundError, UnreadableValueError } from '../../secrets/errors.ts';
+// The Error interface, its codes, and one object type per domain error class
+// that GraphQL returns as such (errors/kinds.ts names them).
+import { ERROR_KINDS } from '../../errors/kinds.ts';
 import { builder } from '../builder.ts';
 import { InputValidationError } from '../validation-error.ts';
 
+const DOMAIN_TYPES = ERROR_KINDS.flatMap(({ error, graphql }) => (error && graphql ? [{ error, ...graphql }] : []));
+
 export const ErrorCode = builder.enumType('ErrorCode', {
-  values: ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'VALUE_UNREADABLE'] as const,
+  values: ['VALIDATION_FAILED', ...DOMAIN_TYPES.map((type) => type.code)],
 });
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -31,35 +33,16 @@ builder.objectType(InputValidationError, {
   description: 'The input broke one or more rules; nothing was stored.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    code: t.field({ type: ErrorCode, resolve: () => 'VALIDATION_FAILED' as const }),
+    code: t.field({ type: ErrorCode, resolve: () => 'VALIDATION_FAILED' }),
     fields: t.field({ type: [FieldError], resolve: (error) => error.fields }),
   }),
 });
 
-builder.objectType(NotFoundError, {
-  name: 'NotFoundError',
-  description: "No such secret in the caller's project.",
-  interfaces: [ErrorInterface],
-  fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'NOT_FOUND' as const }) }),
-});
-
-builder.objectType(ConflictError, {
-  name: 'ConflictError',
-  description: 'The change collides with existing state, such as a taken name.',
-  interfaces: [ErrorInterface],
-  fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'CONFLICT' as const }) }),
-});
-
-builder.objectType(ForbiddenError, {
-  name: 'ForbiddenError',
-  description: "The API key lacks the scope this call needs (another project's secret is NotFoundError, never this).",
-  interfaces: [ErrorInterface],
-  fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'FORBIDDEN' as const }) }),
-});
-
-builder.objectType(UnreadableValueError, {
-  name: 'UnreadableValueError',
-  description: "The secret's stored value cannot be opened with this node's master keys (written under another key, or damaged). Its name is in the server's log.",
-  interfaces: [ErrorInterface],
-  fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => 'VALUE_UNREADABLE' as const }) }),
-});
+for (const { error, typename, code, description } of DOMAIN_TYPES) {
+  builder.objectType(error, {
+    name: typename,
+    description,
+    interfaces: [ErrorInterface],
+    fields: (t) => ({ code: t.field({ type: ErrorCode, resolve: () => code }) }),
+  });
+}

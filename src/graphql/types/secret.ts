@@ -1,14 +1,7 @@
 // The Secret type, with the queries that read secrets and the mutations that write them.
 import { GraphQLError } from 'graphql';
-import {
-  ConflictError,
-  IdempotencyKeyReusedError,
-  InvalidFieldError,
-  NotFoundError,
-  QuotaExceededError,
-  SecretNotFoundError,
-  UnreadableValueError,
-} from '../../secrets/errors.ts';
+import { classifyFailure } from '../../errors/kinds.ts';
+import { ConflictError, NotFoundError, SecretNotFoundError, UnreadableValueError } from '../../secrets/errors.ts';
 import {
   PAGE_SIZE_DEFAULT,
   pageSizeSchema,
@@ -203,17 +196,20 @@ const DeletedSecretConnection = builder
   });
 
 /**
- * Domain failures that GraphQL words as another error type: a full project is
- * a ValidationError, an Idempotency-Key reused with another request a
- * ConflictError.
+ * Domain failures that GraphQL words as another error type: a rule only the
+ * service checks (a full project, say) is a ValidationError, an
+ * Idempotency-Key reused with another request a ConflictError.
  */
 async function inGraphQLTerms<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    if (err instanceof QuotaExceededError) throw new InputValidationError([{ path: [], message: err.message }]);
-    if (err instanceof InvalidFieldError) throw new InputValidationError([{ path: ['input', err.field], message: err.message }]);
-    if (err instanceof IdempotencyKeyReusedError) throw new ConflictError(err.message);
+    const failure = classifyFailure(err);
+    if (failure.kind === 'validation') {
+      // The fields the service names are those of the mutation's `input`.
+      throw new InputValidationError(failure.issues.map(({ path, message }) => ({ path: path.length ? ['input', ...path] : [], message })));
+    }
+    if (failure.kind === 'idempotency_mismatch') throw new ConflictError(failure.message);
     throw err;
   }
 }
