@@ -91,6 +91,9 @@ const envSchema = z.object({
   SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
 });
 
+/** The name of every environment variable the service reads. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as readonly (keyof typeof envSchema.shape)[];
+
 export type Config = Readonly<{
   host: string;
   port: number;

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, request } from './helpers/http.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { type DoorClient, doorClient } from './helpers/doors.ts';
 
 let app: TestApp;
 let apiKey: string;
@@ -53,15 +54,17 @@ describe('GraphQL and the LangWatch door', () => {
 });
 
 describe('all four REST doors and GraphQL on one store', () => {
-  const together = (method: string, path: string, body?: unknown) =>
-    request(app.baseUrl, method, `/v1/deployments/secrets${path}`, { headers: { authorization: `Bearer ${apiKey}` }, body });
-  const v1 = (method: string, path: string, body?: unknown) =>
-    request(app.baseUrl, method, `/api/v1/user/secrets${path}`, { headers: { authorization: `Bearer ${apiKey}` }, body });
-  const openhands = (name: string, body: unknown) =>
-    request(app.baseUrl, 'PUT', `/api/secrets/${encodeURIComponent(name)}`, { headers: { 'x-session-api-key': apiKey }, body });
+  let together: DoorClient;
+  let v1: DoorClient;
+  let openhands: DoorClient;
+  beforeAll(() => {
+    together = doorClient(app.baseUrl, apiKey, 'bearer', '/v1/deployments/secrets');
+    v1 = doorClient(app.baseUrl, apiKey, 'bearer', '/api/v1/user/secrets');
+    openhands = doorClient(app.baseUrl, apiKey, 'x-session-api-key', '/api/secrets');
+  });
 
   it('created through Together: read everywhere, renamed by OpenHands, value changed by v1, deleted by LangWatch', async () => {
-    const created = await together('POST', '', { name: 'SHARED_KEY', value: 'shared-value-long-enough-1', description: 'from together' });
+    const created = await together('POST', '', { body: { name: 'SHARED_KEY', value: 'shared-value-long-enough-1', description: 'from together' } });
     const { id } = created.body;
 
     expect((await request(app.baseUrl, 'GET', `/api/secrets/${id}`, { apiKey })).body.name).toBe('SHARED_KEY');
@@ -69,10 +72,10 @@ describe('all four REST doors and GraphQL on one store', () => {
     const gql = await graphql(app.baseUrl, 'query($n: String!) { secretByName(name: $n) { id description } }', { n: 'SHARED_KEY' }, { apiKey });
     expect(gql.body.data.secretByName).toEqual({ id, description: 'from together' });
 
-    expect((await openhands('SHARED_KEY', { name: 'SHARED_RENAMED', description: 'by openhands' })).status).toBe(200);
+    expect((await openhands('PUT', '/SHARED_KEY', { body: { name: 'SHARED_RENAMED', description: 'by openhands' } })).status).toBe(200);
     expect((await together('GET', `/${id}`)).body).toMatchObject({ name: 'SHARED_RENAMED', description: 'by openhands' });
 
-    const put = await v1('PUT', `/${id}`, { value: 'shared-value-long-enough-2' });
+    const put = await v1('PUT', `/${id}`, { body: { value: 'shared-value-long-enough-2' } });
     expect(put.body.masked_value).toBe('shared••••h-2');
     const after = await graphql(app.baseUrl, 'query($id: ID!) { secret(id: $id) { name version } }', { id }, { apiKey });
     expect(after.body.data.secret).toEqual({ name: 'SHARED_RENAMED', version: 2 });
@@ -80,20 +83,20 @@ describe('all four REST doors and GraphQL on one store', () => {
     expect((await request(app.baseUrl, 'DELETE', `/api/secrets/${id}`, { apiKey })).status).toBe(200);
     expect((await together('GET', `/${id}`)).status).toBe(404);
     expect((await v1('GET', `/${id}`)).status).toBe(404);
-    expect((await openhands('SHARED_RENAMED', { name: 'X' })).status).toBe(404);
+    expect((await openhands('PUT', '/SHARED_RENAMED', { body: { name: 'X' } })).status).toBe(404);
   });
 
   it('a name taken in one door is taken in every door', async () => {
-    await v1('POST', '', { name: 'TAKEN_EVERYWHERE', value: 'v' });
-    expect((await together('POST', '', { name: 'TAKEN_EVERYWHERE', value: 'v' })).status).toBe(409);
+    await v1('POST', '', { body: { name: 'TAKEN_EVERYWHERE', value: 'v' } });
+    expect((await together('POST', '', { body: { name: 'TAKEN_EVERYWHERE', value: 'v' } })).status).toBe(409);
     expect((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'TAKEN_EVERYWHERE', value: 'v' } })).status).toBe(409);
     const gql = await graphql(app.baseUrl, 'mutation { createSecret(input: {name: "TAKEN_EVERYWHERE", value: "v"}) { __typename } }', {}, { apiKey });
     expect(gql.body.data.createSecret.__typename).toBe('ConflictError');
   });
 
   it('GraphQL renames with updateSecretMetadata, with the same typed errors', async () => {
-    const a = await together('POST', '', { name: 'GQL_RENAME_A', value: 'v' });
-    await together('POST', '', { name: 'GQL_RENAME_B', value: 'v' });
+    const a = await together('POST', '', { body: { name: 'GQL_RENAME_A', value: 'v' } });
+    await together('POST', '', { body: { name: 'GQL_RENAME_B', value: 'v' } });
     const mutation = `mutation($id: ID!, $input: UpdateSecretMetadataInput!) { updateSecretMetadata(id: $id, input: $input) {
       __typename ... on UpdateSecretMetadataSuccess { secret { name description provider version } } ... on Error { code } } }`;
     const taken = await graphql(app.baseUrl, mutation, { id: a.body.id, input: { name: 'GQL_RENAME_B' } }, { apiKey });

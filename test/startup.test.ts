@@ -7,7 +7,8 @@ import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyring, openValue } from '../src/crypto/envelope.ts';
 import { graphql, request } from './helpers/http.ts';
-import { cleanEnv, processesMentioning, startService, waitUntil } from './helpers/service-process.ts';
+import { cleanEnv } from './helpers/clean-env.ts';
+import { processesMentioning, startService, waitUntil } from './helpers/service-process.ts';
 
 let dataDir: string;
 beforeAll(async () => {

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { doorClient } from '../helpers/doors.ts';
 
 let app: TestApp;
 let admin: string;
@@ -30,7 +31,6 @@ async function freshSecret() {
 // else (a 404, a validation error) fails the test.
 type Outcome = 'allowed' | 'forbidden' | `other: ${string}`;
 type Call = (key: string) => Promise<Outcome>;
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const http = async (pending: Promise<{ status: number; body: any }>): Promise<Outcome> => {
   const { status, body } = await pending;
   if (status === 200) return 'allowed';
@@ -48,13 +48,13 @@ const gqlCall = async (key: string, query: string, variables: Record<string, unk
 
 const MATRIX: [string, string, Call][] = [
   ['secrets:read', 'LangWatch GET', async (k) => http(request(app.baseUrl, 'GET', `/api/secrets/${(await freshSecret()).id}`, { apiKey: k }))],
-  ['secrets:read', 'Together GET', async (k) => http(request(app.baseUrl, 'GET', `/v1/deployments/secrets/${(await freshSecret()).id}`, { headers: bearer(k) }))],
-  ['secrets:read', 'v1 GET', async (k) => http(request(app.baseUrl, 'GET', `/api/v1/user/secrets/${(await freshSecret()).id}`, { headers: bearer(k) }))],
+  ['secrets:read', 'Together GET', async (k) => http(doorClient(app.baseUrl, k, 'bearer')('GET', `/v1/deployments/secrets/${(await freshSecret()).id}`))],
+  ['secrets:read', 'v1 GET', async (k) => http(doorClient(app.baseUrl, k, 'bearer')('GET', `/api/v1/user/secrets/${(await freshSecret()).id}`))],
   ['secrets:read', 'GraphQL secret', async (k) => gqlCall(k, 'query($id: ID!) { secret(id: $id) { __typename id } }', { id: (await freshSecret()).id }, 'secret', 'Secret')],
   ['secrets:write', 'LangWatch PUT', async (k) => http(request(app.baseUrl, 'PUT', `/api/secrets/${(await freshSecret()).id}`, { apiKey: k, body: { value: 'w' } }))],
-  ['secrets:write', 'Together PATCH', async (k) => http(request(app.baseUrl, 'PATCH', `/v1/deployments/secrets/${(await freshSecret()).id}`, { headers: bearer(k), body: { value: 'w' } }))],
-  ['secrets:write', 'v1 PUT', async (k) => http(request(app.baseUrl, 'PUT', `/api/v1/user/secrets/${(await freshSecret()).id}`, { headers: bearer(k), body: { value: 'w' } }))],
-  ['secrets:write', 'OpenHands PUT', async (k) => { const s = await freshSecret(); return http(request(app.baseUrl, 'PUT', `/api/secrets/${s.name}`, { headers: { 'x-session-api-key': k }, body: { name: s.name, description: 'd' } })); }],
+  ['secrets:write', 'Together PATCH', async (k) => http(doorClient(app.baseUrl, k, 'bearer')('PATCH', `/v1/deployments/secrets/${(await freshSecret()).id}`, { body: { value: 'w' } }))],
+  ['secrets:write', 'v1 PUT', async (k) => http(doorClient(app.baseUrl, k, 'bearer')('PUT', `/api/v1/user/secrets/${(await freshSecret()).id}`, { body: { value: 'w' } }))],
+  ['secrets:write', 'OpenHands PUT', async (k) => { const s = await freshSecret(); return http(doorClient(app.baseUrl, k, 'x-session-api-key')('PUT', `/api/secrets/${s.name}`, { body: { name: s.name, description: 'd' } })); }],
   ['secrets:write', 'GraphQL updateSecret', async (k) => gqlCall(k, 'mutation($id: ID!) { updateSecret(id: $id, input: {value: "w"}) { __typename } }', { id: (await freshSecret()).id }, 'updateSecret', 'UpdateSecretSuccess')],
   ['secrets:reveal', 'REST value', async (k) => http(request(app.baseUrl, 'GET', `/api/secrets/${(await freshSecret()).id}/value`, { apiKey: k }))],
   ['secrets:reveal', 'REST values', async (k) => http(request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey: k }))],

@@ -1,8 +1,9 @@
 // Runs the `secrets` CLI (bin/secrets.mjs) as a real process, in an
-// environment of our choosing only: nothing of the test runner's leaks in.
+// environment of our choosing only (bareEnv): nothing of the test runner's leaks in.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 import { projectRoot } from '../../src/config.ts';
+import { bareEnv } from '../helpers/clean-env.ts';
 
 export interface CliResult {
   code: number | null;
@@ -21,7 +22,7 @@ export interface CliProcess {
 
 export function startCli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): CliProcess {
   const child = spawn(process.execPath, [path.join(projectRoot, 'bin/secrets.mjs'), ...args], {
-    env: { PATH: process.env.PATH!, ...options.env },
+    env: bareEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

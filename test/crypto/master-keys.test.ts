@@ -3,10 +3,8 @@
 // one secret, never a 500 for a whole list; the rotation skips and reports
 // it; and the README's rolling-rotation order keeps every node able to read
 // every write.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { projectRoot } from '../../src/config.ts';
 import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
 import { MasterKeyMismatchError } from '../../src/crypto/key-check.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
@@ -14,6 +12,7 @@ import { createServices } from '../../src/services.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { rotateMasterKey } from '../helpers/rotation.ts';
+import { runCli } from '../cli/process.ts';
 
 const apps: TestApp[] = [];
 afterAll(async () => {
@@ -74,12 +73,7 @@ describe('a value this node cannot open', () => {
     expect(app.logs.join('\n')).not.toContain('MARKER');
 
     // The CLI does not run a command without it, and says which.
-    const cli = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/secrets.mjs', 'run', '--', 'true'], { cwd: projectRoot, env: { PATH: process.env.PATH!, SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey } });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
+    const cli = await runCli(['run', '--', 'true'], { env: { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey } });
     expect(cli.code).toBe(1);
     expect(cli.stderr).toContain('cannot open the value of BAD_ONE');
   });

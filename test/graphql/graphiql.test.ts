@@ -6,6 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAPHIQL_CSP } from '../../src/graphql/graphiql/page.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { cleanEnv } from '../helpers/clean-env.ts';
 import { request } from '../helpers/http.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -66,6 +67,7 @@ describe('GraphiQL in Chromium, offline', () => {
     }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
+      env: cleanEnv(),
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
     });
   }, 60_000);

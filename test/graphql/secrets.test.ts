@@ -4,14 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey } from '../../src/auth/api-key.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { type GraphqlClient, graphqlClient } from '../helpers/doors.ts';
 
 let app: TestApp;
 let apiKey: string;
 let projectId: string;
+let gql: GraphqlClient;
 
 beforeAll(async () => {
   app = await startTestApp();
   ({ apiKey, id: projectId } = await app.createProject('graphql'));
+  gql = graphqlClient(app.baseUrl, apiKey);
 });
 afterAll(() => app.close());
 
@@ -44,9 +47,6 @@ const LIST = /* GraphQL */ `
       pageInfo { hasNextPage endCursor }
     }
   }`;
-
-const gql = (query: string, variables: Record<string, unknown> = {}, key: string | undefined = apiKey) =>
-  graphql(app.baseUrl, query, variables, { apiKey: key });
 
 let seq = 0;
 const uniqueName = (prefix = 'GQL') => `${prefix}_${Date.now()}_${++seq}`;
@@ -192,7 +192,7 @@ describe('secrets(first, after)', () => {
     let after: string | null = null;
     let pages = 0;
     for (;;) {
-      const res = await gql(LIST, { first: 2, after }, pager.apiKey);
+      const res = await gql(LIST, { first: 2, after }, { apiKey: pager.apiKey });
       const { edges, pageInfo } = res.body.data.secrets;
       seen.push(...edges.map((e: { node: { name: string } }) => e.node.name));
       pages += 1;
@@ -206,7 +206,7 @@ describe('secrets(first, after)', () => {
 
   it('defaults to a page of 50 and an empty project gives an empty page', async () => {
     const empty = await app.createProject('empty');
-    const res = await gql(LIST, {}, empty.apiKey);
+    const res = await gql(LIST, {}, { apiKey: empty.apiKey });
     expect(res.body.data.secrets).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
   });
 

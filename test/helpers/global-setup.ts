@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { defaultEngineCacheDir, projectRoot } from '../../src/config.ts';
 import { resolveDatabase } from '../../src/db/engine/resolve.ts';
+import { cleanEnv } from './clean-env.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,7 +24,7 @@ declare module 'vitest' {
 /** The official Python SDKs, pinned in python/: made once per run, beside the engine. Resolves with why it failed, or ''. */
 async function preparePython(): Promise<string> {
   try {
-    const { stdout } = await promisify(execFile)('bash', ['scripts/python-env.sh'], { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)('bash', ['scripts/python-env.sh'], { cwd: projectRoot, env: cleanEnv(), maxBuffer: 16 * 1024 * 1024 });
     if (stdout.trim()) console.log(`[python] ${stdout.trim().replace(/\n/g, '\n[python] ')}`);
     return '';
   } catch (err) {

@@ -7,11 +7,19 @@ export interface JsonResponse<T = any> {
   readonly body: T;
 }
 
+export interface RequestOptions {
+  /** Sent as X-Auth-Token. */
+  apiKey?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
 export async function request<T = any>(
   baseUrl: string,
   method: string,
   path: string,
-  options: { apiKey?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: RequestOptions = {},
 ): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.apiKey) headers['x-auth-token'] = options.apiKey;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { projectRoot } from '../../src/config.ts';
+import { bareEnv } from './clean-env.ts';
 
 export type SdkStep =
   | { call: string; ok: true; result: any }
@@ -39,7 +40,7 @@ export async function runSdk(
   if (options.together2) pythonPath.unshift(path.join(projectRoot, '.venv', 'together-2'));
   const { stdout } = await promisify(execFile)(PYTHON, [path.join(projectRoot, 'test', 'sdk', driver)], {
     cwd: options.cwd ?? projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PYTHONPATH: pythonPath.join(':'), PYTHONDONTWRITEBYTECODE: '1', ...env },
+    env: bareEnv({ HOME: process.env.HOME ?? '', PYTHONPATH: pythonPath.join(':'), PYTHONDONTWRITEBYTECODE: '1', ...env }),
     maxBuffer: 16 * 1024 * 1024,
     timeout: 120_000,
   });

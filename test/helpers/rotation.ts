@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { inject } from 'vitest';
 import { projectRoot } from '../../src/config.ts';
+import { bareEnv } from './clean-env.ts';
 
 export interface RotationRun {
   readonly child: ChildProcess;
@@ -17,7 +18,7 @@ export function startRotation(dbName: string, ring: [string, Buffer][]): Rotatio
   const keys = ring.map(([id, key]) => `${id}:${key.toString('base64')}`).join(',');
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/rotate-master-key.ts'], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH!, MONGODB_URI: uri, SECRETS_MASTER_KEYS: keys },
+    env: bareEnv({ MONGODB_URI: uri, SECRETS_MASTER_KEYS: keys }),
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -11,15 +11,7 @@ export interface ServiceProcess {
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** The environment of a fresh shell: nothing of ours set, unless the test sets it. */
-export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ['MONGODB_URI', 'SECRETS_MASTER_KEY', 'ADMIN_TOKEN', 'PORT', 'HOST', 'DATA_DIR', 'LOG_LEVEL', 'NODE_OPTIONS', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID', 'TEST', 'NODE_ENV']) {
-    delete env[name];
-  }
-  return { ...env, ...extra };
-}
-
+/** `env` is the whole environment of the service: make it with cleanEnv (./clean-env.ts). */
 export function startService(command: 'npm' | 'node', env: NodeJS.ProcessEnv): ServiceProcess {
   const [file, args] = command === 'npm'
     ? ['npm', ['start', '--silent']]

@@ -12,7 +12,8 @@ import type { CommandStartedEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { graphql, type JsonResponse, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { cleanEnv, processesMentioning, type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
+import { cleanEnv } from '../helpers/clean-env.ts';
+import { processesMentioning, type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
 
 const MARKER = `http-surface-marker-${randomBytes(6).toString('hex')}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../helpers/http.ts';
-import { cleanEnv, processesMentioning, type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
+import { cleanEnv } from '../helpers/clean-env.ts';
+import { processesMentioning, type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
 
 const MARKER = `shutdown-marker-${randomBytes(8).toString('hex')}`;
 let dataDir: string;

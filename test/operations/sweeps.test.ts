@@ -7,7 +7,8 @@ import { loadConfig } from '../../src/config.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { cleanEnv, type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
+import { cleanEnv } from '../helpers/clean-env.ts';
+import { type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
 
 const DAY = 24 * 3600 * 1000;
 

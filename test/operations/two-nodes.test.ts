@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { graphql, request } from '../helpers/http.ts';
-import { cleanEnv, type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
+import { cleanEnv } from '../helpers/clean-env.ts';
+import { type ServiceProcess, startService, waitUntil } from '../helpers/service-process.ts';
 
 const nodes: ServiceProcess[] = [];
 let a: string;

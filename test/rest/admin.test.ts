@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { type DoorClient, doorClient } from '../helpers/doors.ts';
 
 let app: TestApp;
+let admin: DoorClient;
 beforeAll(async () => {
   app = await startTestApp();
+  admin = doorClient(app.baseUrl, app.adminToken, 'bearer');
 });
 afterAll(() => app.close());
 
-const admin = (body: unknown, token?: string) =>
-  request(app.baseUrl, 'POST', '/admin/projects', { body, headers: token ? { authorization: `Bearer ${token}` } : {} });
-
 describe('POST /admin/projects', () => {
   it('201 {id, name, apiKey}: a project and a working key, stored only as a hash', async () => {
-    const res = await admin({ name: 'Acme' }, app.adminToken);
+    const res = await admin('POST', '/admin/projects', { body: { name: 'Acme' } });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body).sort()).toEqual(['apiKey', 'id', 'name']);
     expect(res.body.id).toMatch(/^[0-9a-f]{24}$/);
@@ -34,7 +34,7 @@ describe('POST /admin/projects', () => {
     const before = await app.models.Project.countDocuments({});
     const project = await app.createProject('p');
     for (const token of [undefined, 'wrong-token', `${app.adminToken}x`, project.apiKey]) {
-      const res = await admin({ name: 'Nope' }, token);
+      const res = await doorClient(app.baseUrl, token, 'bearer')('POST', '/admin/projects', { body: { name: 'Nope' } });
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('Unauthorized');
     }
@@ -44,7 +44,7 @@ describe('POST /admin/projects', () => {
   it('413 {"error": "payload_too_large"} for a body over 1 MB; no project created, none of the body echoed', async () => {
     const marker = 'admin-body-MARKER';
     const before = await app.models.Project.countDocuments({});
-    const res = await admin({ name: marker.repeat(Math.ceil(1_100_000 / marker.length)) }, app.adminToken);
+    const res = await admin('POST', '/admin/projects', { body: { name: marker.repeat(Math.ceil(1_100_000 / marker.length)) } });
     expect(res.status).toBe(413);
     expect(res.body).toEqual({ error: 'payload_too_large', message: 'The request body is too large.' });
     expect(res.text).not.toContain(marker);
@@ -53,11 +53,11 @@ describe('POST /admin/projects', () => {
 
   it('422 for a missing, empty, over-long or non-string name; 400 for broken JSON', async () => {
     for (const body of [{}, { name: '' }, { name: '   ' }, { name: 'x'.repeat(101) }, { name: 7 }]) {
-      const res = await admin(body, app.adminToken);
+      const res = await admin('POST', '/admin/projects', { body });
       expect(res.status).toBe(422);
       expect(res.body.error).toBe('validation_error');
     }
-    const broken = await request(app.baseUrl, 'POST', '/admin/projects', { rawBody: '{"name":', headers: { authorization: `Bearer ${app.adminToken}`, 'content-type': 'application/json' } });
+    const broken = await admin('POST', '/admin/projects', { rawBody: '{"name":', headers: { 'content-type': 'application/json' } });
     expect(broken.status).toBe(400);
   });
 });

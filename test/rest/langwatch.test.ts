@@ -2,19 +2,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { type DoorClient, doorClient } from '../helpers/doors.ts';
 
 let app: TestApp;
 let apiKey: string;
 let projectId: string;
+let call: DoorClient;
 
 beforeAll(async () => {
   app = await startTestApp();
   ({ apiKey, id: projectId } = await app.createProject('langwatch door'));
+  call = doorClient(app.baseUrl, apiKey);
 });
 afterAll(() => app.close());
-
-const call = (method: string, path: string, options: Parameters<typeof request>[3] = {}) =>
-  request(app.baseUrl, method, path, { apiKey, ...options });
 
 async function storedCounts() {
   return {
@@ -293,14 +293,14 @@ describe('another project\'s secret', () => {
     const other = await app.createProject('intruder');
     const mine = await call('POST', '/api/secrets', { body: { name: uniqueName('MINE'), value: 'mine' } });
     const { id } = mine.body;
-    const as = (method: string, body?: unknown) =>
-      request(app.baseUrl, method, `/api/secrets/${id}`, { apiKey: other.apiKey, body });
+    const theirs = doorClient(app.baseUrl, other.apiKey);
+    const path = `/api/secrets/${id}`;
 
-    for (const res of [await as('GET'), await as('PUT', { value: 'stolen' }), await as('DELETE')]) {
+    for (const res of [await theirs('GET', path), await theirs('PUT', path, { body: { value: 'stolen' } }), await theirs('DELETE', path)]) {
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ error: 'Secret not found' });
     }
-    const list = await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: other.apiKey });
+    const list = await theirs('GET', '/api/secrets');
     expect(list.body.map((s: { id: string }) => s.id)).not.toContain(id);
 
     expect((await call('GET', `/api/secrets/${id}`)).body).toEqual(mine.body);

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/config.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { bareEnv } from '../helpers/clean-env.ts';
 import { requirePython, runSdk, type SdkRun } from '../helpers/python.ts';
 
 let app: TestApp;
@@ -127,8 +128,7 @@ describe('together 3.1.1 CLI: `together beta jig secrets set` (update by name, c
       const jig = (...args: string[]) =>
         promisify(execFile)(path.join(projectRoot, '.venv', 'bin', 'together'), ['beta', 'jig', 'secrets', 'set', ...args], {
           cwd: dir,
-          env: {
-            PATH: process.env.PATH ?? '',
+          env: bareEnv({
             HOME: dir,
             TOGETHER_API_KEY: apiKey,
             TOGETHER_BASE_URL: app.baseUrl,
@@ -137,7 +137,7 @@ describe('together 3.1.1 CLI: `together beta jig secrets set` (update by name, c
             TOGETHER_TELEMETRY_DISABLED: '1',
             TOGETHER_DISABLE_VERSION_CHECK: '1',
             COLUMNS: '200',
-          },
+          }),
           timeout: 60_000,
         });
       const first = await jig('--name', 'db', '--value', 'jig-value-MARKER-1', '--ttl', '3d');

@@ -2,18 +2,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { type DoorClient, doorClient } from '../helpers/doors.ts';
 
 let app: TestApp;
 let apiKey: string;
+let call: DoorClient;
 beforeAll(async () => {
   app = await startTestApp();
   ({ apiKey } = await app.createProject('together door'));
+  call = doorClient(app.baseUrl, apiKey, 'bearer');
 });
 afterAll(() => app.close());
 
 const BASE = '/v1/deployments/secrets';
-const call = (method: string, path: string, options: Parameters<typeof request>[3] = {}) =>
-  request(app.baseUrl, method, path, { ...options, headers: { authorization: `Bearer ${apiKey}`, ...options.headers } });
 let seq = 0;
 const uniqueName = (prefix = 'tg') => `${prefix}-${Date.now()}-${++seq}`;
 
@@ -105,12 +106,12 @@ describe('retrieve, list, update, delete by id or name', () => {
   it('lists {object: "list", data: [...]} in name order, only the caller\'s', async () => {
     const mine = await app.createProject('lister');
     const other = await app.createProject('other');
-    const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
+    const asMine = doorClient(app.baseUrl, mine.apiKey, 'bearer');
     for (const name of ['zeta', 'Alpha', 'mid/dle']) {
-      expect((await request(app.baseUrl, 'POST', BASE, { ...as(mine.apiKey), body: { name, value: 'v' } })).status).toBe(200);
+      expect((await asMine('POST', BASE, { body: { name, value: 'v' } })).status).toBe(200);
     }
-    await request(app.baseUrl, 'POST', BASE, { ...as(other.apiKey), body: { name: 'theirs', value: 'v' } });
-    const res = await request(app.baseUrl, 'GET', BASE, as(mine.apiKey));
+    await doorClient(app.baseUrl, other.apiKey, 'bearer')('POST', BASE, { body: { name: 'theirs', value: 'v' } });
+    const res = await asMine('GET', BASE);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['data', 'object']);
     expect(res.body.object).toBe('list');
@@ -174,11 +175,11 @@ describe('retrieve, list, update, delete by id or name', () => {
   });
 
   it('another project\'s secret is not found by id or by name, and stays unchanged', async () => {
-    const other = await app.createProject('intruder');
+    const asOther = doorClient(app.baseUrl, (await app.createProject('intruder')).apiKey, 'bearer');
     const mine = await call('POST', BASE, { body: { name: uniqueName('mine'), value: 'v' } });
     for (const ref of [mine.body.id, mine.body.name]) {
       for (const [method, body] of [['GET', undefined], ['PATCH', { value: 'stolen', name: 'stolen' }], ['DELETE', undefined]] as const) {
-        const res = await request(app.baseUrl, method, `${BASE}/${ref}`, { headers: { authorization: `Bearer ${other.apiKey}` }, body });
+        const res = await asOther(method, `${BASE}/${ref}`, { body });
         expect(res.status).toBe(404);
       }
     }

@@ -2,18 +2,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { type DoorClient, doorClient } from '../helpers/doors.ts';
 
 let app: TestApp;
 let apiKey: string;
+let call: DoorClient;
 beforeAll(async () => {
   app = await startTestApp();
   ({ apiKey } = await app.createProject('v1 door'));
+  call = doorClient(app.baseUrl, apiKey, 'bearer');
 });
 afterAll(() => app.close());
 
 const BASE = '/api/v1/user/secrets';
-const call = (method: string, path: string, options: Parameters<typeof request>[3] = {}) =>
-  request(app.baseUrl, method, path, { ...options, headers: { authorization: `Bearer ${apiKey}`, ...options.headers } });
 let seq = 0;
 const uniqueName = (prefix = 'V1') => `${prefix}_${Date.now()}_${++seq}`;
 
@@ -86,9 +87,10 @@ describe('secrets', () => {
     const custom = await startTestApp({ secretPresets: [{ provider: 'acme', envVarName: 'ACME_TOKEN' }] });
     try {
       const { apiKey: key } = await custom.createProject('custom presets');
-      const list = await request(custom.baseUrl, 'GET', `${BASE}/presets`, { headers: { 'x-api-key': key } });
+      const asCustom = doorClient(custom.baseUrl, key, 'x-api-key');
+      const list = await asCustom('GET', `${BASE}/presets`);
       expect(list.body).toEqual({ presets: [{ provider: 'acme', env_var_name: 'ACME_TOKEN', configured: false }] });
-      const unknown = await request(custom.baseUrl, 'POST', `${BASE}/preset`, { headers: { 'x-api-key': key }, body: { provider: 'openai', value: 'v' } });
+      const unknown = await asCustom('POST', `${BASE}/preset`, { body: { provider: 'openai', value: 'v' } });
       expect(unknown.status).toBe(422);
       expect(unknown.body.errors).toEqual([{ loc: ['body', 'provider'], msg: 'Unknown provider: one of acme', type: 'invalid_value' }]);
       expect(await custom.storedCounts()).toEqual({ secrets: 0, slots: 0, versions: 0, fates: 0, idempotencyKeys: 0 });
@@ -158,7 +160,8 @@ describe('errors, in the canonical envelope', () => {
 
   it('404 for unknown, malformed and other-project ids; the other project\'s secret unchanged', async () => {
     const other = await app.createProject('other');
-    const theirs = await request(app.baseUrl, 'POST', BASE, { headers: { authorization: `Bearer ${other.apiKey}` }, body: { name: 'THEIRS', value: 'their-value-that-is-long-enough' } });
+    const asOther = doorClient(app.baseUrl, other.apiKey, 'bearer');
+    const theirs = await asOther('POST', BASE, { body: { name: 'THEIRS', value: 'their-value-that-is-long-enough' } });
     for (const id of ['ffffffffffffffffffffffff', 'nope', '2489E9AD-2EE2-8E00-8EC9-32D5F69181C0', theirs.body.id]) {
       for (const [method, body] of [['GET', undefined], ['PUT', { value: 'x' }], ['DELETE', undefined]] as const) {
         const res = await call(method, `${BASE}/${id}`, { body });
@@ -166,7 +169,7 @@ describe('errors, in the canonical envelope', () => {
         expect(res.body).toEqual({ code: 404, detail: 'Secret not found', type: 'not_found_error' });
       }
     }
-    const still = await request(app.baseUrl, 'GET', `${BASE}/${theirs.body.id}`, { headers: { authorization: `Bearer ${other.apiKey}` } });
+    const still = await asOther('GET', `${BASE}/${theirs.body.id}`);
     expect(still.body).toEqual(theirs.body);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openValue } from '../../src/crypto/envelope.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { doorClient } from '../helpers/doors.ts';
 
 const MARKER = 'PLAINTEXT-MARKER-7f3a9c';
 let app: TestApp;
@@ -43,17 +44,17 @@ describe('what is stored and logged', () => {
     responses.push((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey: `${apiKey}0`, body: { name: 'NOPE', value: `${MARKER}-unauth` } })).text);
     responses.push((await request(app.baseUrl, 'GET', '/api/secrets', { apiKey })).text);
     // The other doors, successes and failures.
-    const bearer = { authorization: `Bearer ${apiKey}` };
-    const tg = await request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: bearer, body: { name: 'at-rest/three', value: `${MARKER}-together-create` } });
+    const bearer = doorClient(app.baseUrl, apiKey, 'bearer');
+    const tg = await bearer('POST', '/v1/deployments/secrets', { body: { name: 'at-rest/three', value: `${MARKER}-together-create` } });
     responses.push(tg.text);
-    responses.push((await request(app.baseUrl, 'PATCH', `/v1/deployments/secrets/${tg.body.id}`, { headers: bearer, body: { value: `${MARKER}-together-update` } })).text);
-    responses.push((await request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: bearer, body: { name: 'bad name', value: `${MARKER}-together-invalid` } })).text);
-    responses.push((await request(app.baseUrl, 'GET', '/v1/deployments/secrets', { headers: bearer })).text);
-    const v1 = await request(app.baseUrl, 'POST', '/api/v1/user/secrets', { headers: bearer, body: { name: 'AT_REST_FOUR', value: `${MARKER}-v1-create` } });
+    responses.push((await bearer('PATCH', `/v1/deployments/secrets/${tg.body.id}`, { body: { value: `${MARKER}-together-update` } })).text);
+    responses.push((await bearer('POST', '/v1/deployments/secrets', { body: { name: 'bad name', value: `${MARKER}-together-invalid` } })).text);
+    responses.push((await bearer('GET', '/v1/deployments/secrets')).text);
+    const v1 = await bearer('POST', '/api/v1/user/secrets', { body: { name: 'AT_REST_FOUR', value: `${MARKER}-v1-create` } });
     responses.push(v1.text);
-    responses.push((await request(app.baseUrl, 'PUT', `/api/v1/user/secrets/${v1.body.id}`, { headers: bearer, body: { value: `${MARKER}-v1-update` } })).text);
-    responses.push((await request(app.baseUrl, 'POST', '/api/v1/user/secrets', { headers: bearer, body: { name: 'bad', value: `${MARKER}-v1-invalid` } })).text);
-    responses.push((await request(app.baseUrl, 'GET', '/api/v1/user/secrets', { headers: bearer })).text);
+    responses.push((await bearer('PUT', `/api/v1/user/secrets/${v1.body.id}`, { body: { value: `${MARKER}-v1-update` } })).text);
+    responses.push((await bearer('POST', '/api/v1/user/secrets', { body: { name: 'bad', value: `${MARKER}-v1-invalid` } })).text);
+    responses.push((await bearer('GET', '/api/v1/user/secrets')).text);
     responses.push((await request(app.baseUrl, 'PUT', '/api/secrets/AT_REST_FOUR', { headers: { 'x-session-api-key': apiKey }, body: { name: 'AT_REST_FIVE', value: `${MARKER}-openhands-ignored` } })).text);
   });
 

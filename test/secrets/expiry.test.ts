@@ -2,12 +2,10 @@
 // expires_at exactly, from every door, list, lookup, reveal and the CLI, its
 // name and quota slot are free again, and it stays restorable for the
 // recovery window. The app runs on a clock the test moves.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/config.ts';
-import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { doorClient, graphqlClient } from '../helpers/doors.ts';
+import { runCli } from '../cli/process.ts';
 
 const DAY = 86_400_000;
 let clock = Date.parse('2030-01-01T00:00:00.000Z');
@@ -19,31 +17,31 @@ afterAll(() => app.close());
 
 async function project() {
   const { apiKey } = await app.createProject('expiry');
-  const bearer = { authorization: `Bearer ${apiKey}` };
-  const gql = (query: string, variables: Record<string, unknown> = {}) => graphql(app.baseUrl, query, variables, { apiKey });
-  const together = (method: string, suffix = '', body?: unknown) =>
-    request(app.baseUrl, method, `/v1/deployments/secrets${suffix}`, { headers: bearer, body });
-  return { apiKey, bearer, gql, together };
+  return {
+    apiKey,
+    /** The key as Bearer, on any door's path. */
+    bearer: doorClient(app.baseUrl, apiKey, 'bearer'),
+    gql: graphqlClient(app.baseUrl, apiKey),
+    together: doorClient(app.baseUrl, apiKey, 'bearer', '/v1/deployments/secrets'),
+  };
 }
 
 /** What every read path sees of the project's secrets, by name. */
 async function seenEverywhere(p: Awaited<ReturnType<typeof project>>, name: string, id: string) {
-  const h = p.bearer;
-  const get = (path: string, headers: Record<string, string> = h) => request(app.baseUrl, 'GET', path, { headers });
   const gqlList = await p.gql('{ secrets(first: 100) { edges { node { name } } } }');
   const byId = await p.gql('query($id: ID!) { secret(id: $id) { name } revealSecret(id: $id) { __typename } }', { id });
   const byName = await p.gql('query($name: String!) { secretByName(name: $name) { name } }', { name });
   return {
-    langwatchGet: (await get(`/api/secrets/${id}`)).status,
-    langwatchList: (await get('/api/secrets')).body.some((s: { name: string }) => s.name === name),
-    langwatchValue: (await get(`/api/secrets/${id}/value`)).status,
-    values: name in (await get('/api/secrets/values')).body.values,
-    togetherById: (await get(`/v1/deployments/secrets/${id}`)).status,
-    togetherByName: (await get(`/v1/deployments/secrets/${encodeURIComponent(name)}`)).status,
-    togetherList: (await get('/v1/deployments/secrets')).body.data.some((s: { name: string }) => s.name === name),
-    v1Get: (await get(`/api/v1/user/secrets/${id}`)).status,
-    v1List: (await get('/api/v1/user/secrets')).body.secrets.some((s: { name: string }) => s.name === name),
-    openhandsList: (await get('/api/v1/secrets')).body.custom_secrets.some((s: { name: string }) => s.name === name),
+    langwatchGet: (await p.bearer('GET', `/api/secrets/${id}`)).status,
+    langwatchList: (await p.bearer('GET', '/api/secrets')).body.some((s: { name: string }) => s.name === name),
+    langwatchValue: (await p.bearer('GET', `/api/secrets/${id}/value`)).status,
+    values: name in (await p.bearer('GET', '/api/secrets/values')).body.values,
+    togetherById: (await p.bearer('GET', `/v1/deployments/secrets/${id}`)).status,
+    togetherByName: (await p.bearer('GET', `/v1/deployments/secrets/${encodeURIComponent(name)}`)).status,
+    togetherList: (await p.bearer('GET', '/v1/deployments/secrets')).body.data.some((s: { name: string }) => s.name === name),
+    v1Get: (await p.bearer('GET', `/api/v1/user/secrets/${id}`)).status,
+    v1List: (await p.bearer('GET', '/api/v1/user/secrets')).body.secrets.some((s: { name: string }) => s.name === name),
+    openhandsList: (await p.bearer('GET', '/api/v1/secrets')).body.custom_secrets.some((s: { name: string }) => s.name === name),
     graphqlList: gqlList.body.data.secrets.edges.some((e: { node: { name: string } }) => e.node.name === name),
     graphqlById: byId.body.data.secret !== null,
     graphqlByName: byName.body.data.secretByName !== null,
@@ -60,21 +58,15 @@ const GONE = {
   v1Get: 404, v1List: false, openhandsList: false, graphqlList: false, graphqlById: false, graphqlByName: false, graphqlReveal: 'NotFoundError',
 };
 
-function secretsCli(apiKey: string, args: string[]) {
-  return new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/secrets.mjs'), ...args], {
-      env: { PATH: process.env.PATH!, SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey },
-    });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.on('close', (code) => resolve({ code, stdout }));
-  });
+async function secretsCli(apiKey: string, args: string[]) {
+  const { code, stdout } = await runCli(args, { env: { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey } });
+  return { code, stdout };
 }
 
 describe('a secret past its expiry', () => {
   it('is seen by every door until its expires_at, and by none from that instant', async () => {
     const p = await project();
-    const created = await p.together('POST', '', { name: 'ttl-token', value: 'expiring-value', ttl_seconds: 86_400 });
+    const created = await p.together('POST', '', { body: { name: 'ttl-token', value: 'expiring-value', ttl_seconds: 86_400 } });
     expect(created.status).toBe(200);
     const expiresAt = Date.parse(created.body.expires_at);
     expect(expiresAt).toBe(clock + DAY);
@@ -97,9 +89,9 @@ describe('a secret past its expiry', () => {
 
   it('frees its name at once: a new secret takes it, and the expiry is audited as "expired"', async () => {
     const p = await project();
-    const old = await p.together('POST', '', { name: 'reused-name', value: 'v1', ttl_seconds: 86_400 });
+    const old = await p.together('POST', '', { body: { name: 'reused-name', value: 'v1', ttl_seconds: 86_400 } });
     clock += DAY;
-    const renewed = await p.together('POST', '', { name: 'reused-name', value: 'v2' });
+    const renewed = await p.together('POST', '', { body: { name: 'reused-name', value: 'v2' } });
     expect(renewed.status).toBe(200);
     expect(renewed.body.id).not.toBe(old.body.id);
     expect(renewed.body).not.toHaveProperty('expires_at');
@@ -107,18 +99,18 @@ describe('a secret past its expiry', () => {
     expect(events).toMatchObject([{ door: 'system', operation: 'expire', keyId: null, secretName: 'reused-name', version: 1 }]);
     expect(await app.models.Secret.findById(old.body.id).lean()).toMatchObject({ deletedAt: new Date(Date.parse(old.body.expires_at)) });
     // The old one is restorable, but its name is taken now.
-    const restore = await request(app.baseUrl, 'POST', `/api/secrets/${old.body.id}/restore`, { headers: p.bearer });
+    const restore = await p.bearer('POST', `/api/secrets/${old.body.id}/restore`);
     expect(restore.status).toBe(409);
   });
 
   it('frees its quota slot at once: a full project can create again', async () => {
     const p = await project();
     for (const [i, ttl] of [86_400, undefined, undefined].entries()) {
-      expect((await p.together('POST', '', { name: `quota-${i}`, value: 'v', ttl_seconds: ttl })).status).toBe(200);
+      expect((await p.together('POST', '', { body: { name: `quota-${i}`, value: 'v', ttl_seconds: ttl } })).status).toBe(200);
     }
-    expect((await p.together('POST', '', { name: 'quota-3', value: 'v' })).status).toBe(400); // the limit is 3
+    expect((await p.together('POST', '', { body: { name: 'quota-3', value: 'v' } })).status).toBe(400); // the limit is 3
     clock += DAY;
-    expect((await p.together('POST', '', { name: 'quota-3', value: 'v' })).status).toBe(200);
+    expect((await p.together('POST', '', { body: { name: 'quota-3', value: 'v' } })).status).toBe(200);
     const live = await app.models.Secret.find({ name: /^quota-/, deletedAt: null }).lean();
     expect(live.map((s) => s.name).sort()).toEqual(['quota-1', 'quota-2', 'quota-3']);
     expect(new Set(live.map((s) => s.slotKey)).size).toBe(3);
@@ -126,7 +118,7 @@ describe('a secret past its expiry', () => {
 
   it('is listed in deletedSecrets (deleted at its expiry) and restorable in the window, with its lifetime started again', async () => {
     const p = await project();
-    const made = await p.together('POST', '', { name: 'restore-me', value: 'restored-value', ttl_seconds: 2 * 86_400 });
+    const made = await p.together('POST', '', { body: { name: 'restore-me', value: 'restored-value', ttl_seconds: 2 * 86_400 } });
     const expiredAt = Date.parse(made.body.expires_at);
     clock = expiredAt + 3 * DAY;
     const deleted = await p.gql('{ deletedSecrets { edges { node { id name deletedAt expiresAt } } } }');
@@ -135,14 +127,14 @@ describe('a secret past its expiry', () => {
     ]);
     const restored = await p.gql('mutation($id: ID!) { restoreSecret(id: $id) { __typename ... on RestoreSecretSuccess { secret { expiresAt } } } }', { id: made.body.id });
     expect(restored.body.data.restoreSecret).toEqual({ __typename: 'RestoreSecretSuccess', secret: { expiresAt: new Date(clock + 2 * DAY).toISOString() } });
-    const value = await request(app.baseUrl, 'GET', `/api/secrets/${made.body.id}/value`, { headers: p.bearer });
+    const value = await p.bearer('GET', `/api/secrets/${made.body.id}/value`);
     expect(value.body).toMatchObject({ name: 'restore-me', value: 'restored-value' });
     expect((await p.together('GET', '/restore-me')).body.ttl_seconds).toBe(2 * 86_400);
   });
 
   it('is marked by the sweep (audited once) and purged after the recovery window', async () => {
     const p = await project();
-    const made = await p.together('POST', '', { name: 'swept', value: 'v', ttl_seconds: 86_400 });
+    const made = await p.together('POST', '', { body: { name: 'swept', value: 'v', ttl_seconds: 86_400 } });
     clock += DAY;
     await app.secrets.sweep();
     await app.secrets.sweep();

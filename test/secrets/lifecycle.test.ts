@@ -2,24 +2,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { type DoorClient, doorClient, type GraphqlClient, graphqlClient } from '../helpers/doors.ts';
 
 const HOUR = 3600 * 1000;
 let clock = Date.parse('2026-11-24T00:00:00Z');
 let app: TestApp;
 let apiKey: string;
 let projectId: string;
+let lw: DoorClient;
+let bearer: DoorClient;
+let session: DoorClient;
+let gql: GraphqlClient;
 
 beforeAll(async () => {
   app = await startTestApp({ now: () => new Date(clock), limits: { versionsKept: 3, projectSecretLimit: 1000 } });
   ({ apiKey, id: projectId } = await app.createProject('lifecycle'));
+  lw = doorClient(app.baseUrl, apiKey);
+  bearer = doorClient(app.baseUrl, apiKey, 'bearer');
+  session = doorClient(app.baseUrl, apiKey, 'x-session-api-key');
+  gql = graphqlClient(app.baseUrl, apiKey);
 });
 afterAll(() => app.close());
-
-const lw = (method: string, path: string, options: Parameters<typeof request>[3] = {}) =>
-  request(app.baseUrl, method, path, { apiKey, ...options });
-const bearer = (method: string, path: string, options: Parameters<typeof request>[3] = {}) =>
-  request(app.baseUrl, method, path, { ...options, headers: { authorization: `Bearer ${apiKey}`, ...options.headers } });
-const gql = (query: string, variables: Record<string, unknown> = {}) => graphql(app.baseUrl, query, variables, { apiKey });
 let seq = 0;
 const uniqueName = (prefix = 'LC') => `${prefix}_${++seq}`;
 const tick = (ms = 1000) => {
@@ -103,10 +106,7 @@ describe('compare-and-set', () => {
       door: 'OpenHands PUT',
       create: async () => bearer('POST', '/api/v1/user/secrets', { body: { name: uniqueName('ETAG_OH'), value: 'v1' } }),
       update: (s: { id: string; name: string }, ifMatch?: string) =>
-        request(app.baseUrl, 'PUT', `/api/secrets/${s.name}`, {
-          body: { name: s.name, description: 'changed' },
-          headers: { 'x-session-api-key': apiKey, ...(ifMatch ? { 'if-match': ifMatch } : {}) },
-        }),
+        session('PUT', `/api/secrets/${s.name}`, { body: { name: s.name, description: 'changed' }, headers: ifMatch ? { 'if-match': ifMatch } : {} }),
       staleBody: { detail: expect.any(String) },
     },
   ];
@@ -278,7 +278,7 @@ describe('audit log', () => {
     const created = await lw('POST', '/api/secrets', { body: { name, value: `${MARKER}-1` } });
     const { id } = created.body;
     await bearer('PATCH', `/v1/deployments/secrets/${id}`, { body: { value: `${MARKER}-2` } });
-    await request(app.baseUrl, 'PUT', `/api/secrets/${name}`, { headers: { 'x-session-api-key': apiKey }, body: { name, description: 'd' } });
+    await session('PUT', `/api/secrets/${name}`, { body: { name, description: 'd' } });
     await lw('PUT', `/api/secrets/${id}`, { body: { value: `${MARKER}-3` }, headers: { 'if-match': '"1"' } });
     await lw('DELETE', `/api/secrets/${id}`);
     await lw('POST', `/api/secrets/${id}/restore`);

@@ -3,8 +3,8 @@
 // unique nameKey and slotKey of the secret document itself. Two nodes on one
 // database, one of them an hour off.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { doorClient } from '../helpers/doors.ts';
 
 const HOUR = 3_600_000;
 let node: TestApp;
@@ -22,9 +22,11 @@ afterAll(async () => {
   await node.close();
 });
 
-const create = (app: TestApp, name: string) => request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${apiKey}` }, body: { name, value: `value of ${name}` } });
-const rename = (app: TestApp, id: string, name: string) => request(app.baseUrl, 'PATCH', `/v1/deployments/secrets/${id}`, { headers: { authorization: `Bearer ${apiKey}` }, body: { name } });
-const remove = (app: TestApp, id: string) => request(app.baseUrl, 'DELETE', `/v1/deployments/secrets/${id}`, { headers: { authorization: `Bearer ${apiKey}` } });
+/** The project's Together door on either node. */
+const together = (app: TestApp) => doorClient(app.baseUrl, apiKey, 'bearer', '/v1/deployments/secrets');
+const create = (app: TestApp, name: string) => together(app)('POST', '', { body: { name, value: `value of ${name}` } });
+const rename = (app: TestApp, id: string, name: string) => together(app)('PATCH', `/${id}`, { body: { name } });
+const remove = (app: TestApp, id: string) => together(app)('DELETE', `/${id}`);
 
 /** Every live secret of the project: no two share a name or a slot, each document's keys say its name and slot. */
 async function expectOneLiveSecretPerName() {

@@ -2,12 +2,11 @@
 // a secret, a pending Idempotency-Key goes stale, an ambiguous last write is
 // not undone, orphaned versions are collected, __proto__ is a name like any
 // other, a lowered limit holds, and /values audits its refusals.
-import { spawn } from 'node:child_process';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/config.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { runCli } from '../cli/process.ts';
 
 let clock = Date.parse('2034-01-01T00:00:00Z');
 let app: TestApp;
@@ -50,12 +49,7 @@ describe('GET /api/secrets/values', () => {
     expect(made.status).toBe(200);
     const values = await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey });
     expect(values.text).toContain('"__proto__":"proto-value"');
-    const cli = (args: string[]) => new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, ['bin/secrets.mjs', ...args], { cwd: projectRoot, env: { PATH: process.env.PATH!, SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey } });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.on('close', () => resolve(out));
-    });
+    const cli = async (args: string[]) => (await runCli(args, { env: { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey } })).stdout;
     expect(Object.entries(JSON.parse(await cli(['export', '--format', 'json'])))).toContainEqual(['__proto__', 'proto-value']);
     expect(await cli(['export', '--format', 'dotenv'])).toContain('__proto__="proto-value"');
     expect(await cli(['run', '--', 'printenv', '__proto__'])).toBe('proto-value\n');
