@@ -29,10 +29,20 @@ const UNAVAILABLE = new Set([
   'MongoPoolClearedError',
 ]);
 
+/**
+ * Socket failures the driver can let through unwrapped: a write to the
+ * engine's socket as the engine dies surfaces as a bare `write EPIPE`. Only
+ * the database's sockets are written from a request's handler, so these are
+ * the database going away.
+ */
+const SOCKET_GONE = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ENOTCONN']);
+
 /** The database could not be reached (as opposed to refusing a command): callers answer 503. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (UNAVAILABLE.has(e.name)) return true;
+    const { code, syscall } = e as NodeJS.ErrnoException;
+    if (typeof syscall === 'string' && typeof code === 'string' && SOCKET_GONE.has(code)) return true;
   }
   return false;
 }
