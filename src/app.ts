@@ -21,6 +21,7 @@ import { openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
 import { serializerCompiler } from './rest/serializer.ts';
 import { langwatchErrorHandler } from './rest/langwatch.ts';
 import type { SecretPreset } from './secrets/presets.ts';
+import type { EnvironmentService } from './environments/service.ts';
 import type { SecretService } from './secrets/service.ts';
 
 export interface AppDeps {
@@ -39,6 +40,7 @@ export interface AppDeps {
   readonly authenticator: Authenticator;
   readonly audit: AuditLog;
   readonly secrets: SecretService;
+  readonly environments: EnvironmentService;
   readonly projects: ProjectService;
   readonly keys: KeyService;
   /** Resolves when the database answers; rejects otherwise. */

@@ -6,8 +6,9 @@ import { DEFAULT_LIMITS, type SecretLimits } from './config.ts';
 import type { MasterKeyring } from './crypto/envelope.ts';
 import { pingDatabase } from './db/connect.ts';
 import { verifyMasterKeys } from './crypto/key-check.ts';
-import { compactQuotaSlots, migrateSecretKeys } from './db/migrate.ts';
+import { migrateSecretEnvironments, migrateSecretKeys } from './db/migrate.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
+import { createEnvironmentService } from './environments/service.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
 import { createMongoSecretStore } from './secrets/mongo-store.ts';
@@ -26,20 +27,22 @@ export async function createServices(deps: {
   const models = createModels(deps.connection);
   const limits = deps.limits ?? DEFAULT_LIMITS;
   await migrateSecretKeys(deps.connection, models, { ...limits, warn: deps.warn ?? (() => {}) });
+  await migrateSecretEnvironments(models);
   await ensureIndexes(models);
-  await compactQuotaSlots(models, limits.projectSecretLimit);
   // Before any write: a node with another key under an id than the others refuses to start.
   await verifyMasterKeys(models, deps.keyring);
   const audit = createAuditLog({ models, now: deps.now });
   const now = deps.now ?? (() => new Date());
   const store = createMongoSecretStore({ models, limits, now, onExpired: (secret) => audit.record(expiredEvent(secret)) });
+  await store.compactSlots();
   return {
     models,
     audit,
     authenticator: createAuthenticator({ models, now: deps.now }),
     secrets: createSecretService({ store, models, keyring: deps.keyring, audit, now, onUnreadableValue: deps.onUnreadableValue }),
+    environments: createEnvironmentService({ environments: store.environments, audit, now }),
     projects: createProjectService({ models, now: deps.now }),
-    keys: createKeyService({ models, audit, now: deps.now }),
+    keys: createKeyService({ models, environments: store.environments, audit, now: deps.now }),
     pingDatabase: () => pingDatabase(deps.connection),
   };
 }

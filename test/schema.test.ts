@@ -13,14 +13,21 @@ describe('schema.graphql', () => {
 
   it('holds the names the contract fixes', () => {
     const sdl = printSchema(schema);
+    // Each field's arguments and type; every secret query and mutation takes `environment` (issue 14).
+    const signature = (type: GraphQLObjectType, name: string) => {
+      const field = type.getFields()[name]!;
+      return { args: Object.fromEntries(field.args.map((a) => [a.name, String(a.type)])), type: String(field.type) };
+    };
+    const query = schema.getQueryType()!;
+    const mutation = schema.getMutationType()!;
+    expect(signature(mutation, 'createSecret')).toEqual({ args: { environment: 'String', idempotencyKey: 'String', input: 'CreateSecretInput!' }, type: 'CreateSecretResult!' });
+    expect(signature(mutation, 'updateSecret')).toEqual({ args: { environment: 'String', id: 'ID!', input: 'UpdateSecretInput!' }, type: 'UpdateSecretResult!' });
+    expect(signature(query, 'secret')).toEqual({ args: { environment: 'String', id: 'ID!' }, type: 'Secret' });
+    expect(signature(query, 'secrets')).toEqual({ args: { after: 'String', environment: 'String', first: 'Int' }, type: 'SecretConnection!' });
+    expect(signature(query, 'environments')).toEqual({ args: {}, type: '[Environment!]!' });
     for (const line of [
-      'input: CreateSecretInput!',
-      '): CreateSecretResult!',
-      'updateSecret(id: ID!, input: UpdateSecretInput!): UpdateSecretResult!',
-      'secret(id: ID!): Secret',
-      'secrets(after: String, first: Int): SecretConnection!',
-      // The contract's members, plus ForbiddenError for scoped keys (issue 8).
-      'union CreateSecretResult = ConflictError | CreateSecretSuccess | ForbiddenError | ValidationError',
+      // The contract's members, plus ForbiddenError for scoped keys (issue 8) and NotFoundError for an unknown environment (issue 14).
+      'union CreateSecretResult = ConflictError | CreateSecretSuccess | ForbiddenError | NotFoundError | ValidationError',
       // The contract's three members, plus ConflictError for compare-and-set (issue 6).
       'union UpdateSecretResult = ConflictError | ForbiddenError | NotFoundError | UpdateSecretSuccess | ValidationError',
       'createApiKey(input: CreateApiKeyInput!): CreateApiKeyResult!',
@@ -29,6 +36,8 @@ describe('schema.graphql', () => {
       'type ValidationError implements Error',
       'fields: [FieldError!]!',
       'scalar DateTime',
+      'createEnvironment(input: CreateEnvironmentInput!): CreateEnvironmentResult!',
+      'deleteEnvironment(slug: String!): DeleteEnvironmentResult!',
     ]) {
       expect(sdl).toContain(line);
     }
@@ -41,7 +50,7 @@ describe('schema.graphql', () => {
     expect(Object.keys(version.getFields()).sort()).toEqual(['createdAt', 'createdBy', 'version']);
     const secret = schema.getType('Secret') as GraphQLObjectType;
     expect(Object.keys(secret.getFields()).sort()).toEqual(
-      ['createdAt', 'createdBy', 'deletedAt', 'description', 'expiresAt', 'id', 'lastUpdatedBy', 'name', 'projectId', 'provider', 'updatedAt', 'version', 'versions'],
+      ['createdAt', 'createdBy', 'deletedAt', 'description', 'environment', 'expiresAt', 'id', 'lastUpdatedBy', 'name', 'projectId', 'provider', 'updatedAt', 'version', 'versions'],
     );
   });
 });

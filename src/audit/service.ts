@@ -3,7 +3,7 @@
 // change lacks its record. It never holds a value or a key.
 import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
-import type { Caller, Door } from '../auth/authenticator.ts';
+import { actingEnvironment, type Caller, type Door } from '../auth/authenticator.ts';
 import { isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 
@@ -14,17 +14,21 @@ export interface AuditEntry {
   readonly projectId?: string | null;
   readonly keyId?: string | null;
   readonly door: AuditSource;
+  /** The environment acted in. */
+  readonly environment?: string | null;
   readonly operation: string;
   readonly secretId?: string | null;
   readonly secretName?: string | null;
   readonly version?: number | null;
   readonly outcome: string;
   readonly requestId?: string | null;
+  /** Why a value was revealed, as the caller said. */
+  readonly reason?: string | null;
 }
 
 /** The fields every event of an authenticated call shares: who, through which door, which request. */
 export function callerEntry(caller: Caller, operation: string) {
-  return { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, requestId: caller.requestId, operation };
+  return { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, environment: actingEnvironment(caller), requestId: caller.requestId, operation };
 }
 
 export interface AuditEvent extends Required<AuditEntry> {
@@ -42,12 +46,14 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
     projectId: oid(entry.projectId),
     keyId: entry.keyId ?? null,
     door: entry.door,
+    environment: entry.environment ?? null,
     operation: entry.operation,
     secretId: oid(entry.secretId),
     secretName: entry.secretName ?? null,
     version: entry.version ?? null,
     outcome: entry.outcome,
     requestId: entry.requestId ?? null,
+    reason: entry.reason ?? null,
   });
 
   return {
@@ -96,8 +102,9 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
     },
 
     /** A project's events, newest first, `first` of them after the event `after`. */
-    async list(projectId: string, page: { first: number; after?: string | undefined; secretId?: string | undefined }) {
+    async list(projectId: string, page: { first: number; after?: string | undefined; secretId?: string | undefined; environment?: string | undefined }) {
       const filter: Record<string, unknown> = { projectId: new Types.ObjectId(projectId) };
+      if (page.environment !== undefined) filter.environment = page.environment;
       if (page.secretId !== undefined) filter.secretId = oid(page.secretId) ?? new Types.ObjectId('000000000000000000000000');
       if (page.after !== undefined) filter._id = { $lt: oid(page.after) };
       const docs = await AuditEvent.find(filter).sort({ _id: -1 }).limit(page.first + 1).lean();
@@ -107,12 +114,14 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
         projectId: d.projectId?.toHexString() ?? null,
         keyId: d.keyId ?? null,
         door: d.door as AuditSource,
+        environment: d.environment ?? null,
         operation: d.operation,
         secretId: d.secretId?.toHexString() ?? null,
         secretName: d.secretName ?? null,
         version: d.version ?? null,
         outcome: d.outcome,
         requestId: d.requestId ?? null,
+        reason: d.reason ?? null,
       }));
       return { events, hasNextPage: docs.length > page.first };
     },

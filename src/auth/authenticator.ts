@@ -2,6 +2,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
+import { DEFAULT_ENVIRONMENT } from '../secrets/model.ts';
 import type { DOOR_NAMES } from '../rest/doors.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-key.ts';
 import { SCOPES, type Scope } from './scopes.ts';
@@ -13,6 +14,10 @@ export interface Actor {
   readonly scopes: readonly Scope[];
   /** When the acting key expires (null: never): no key it mints may outlive it. */
   readonly keyExpiresAt: Date | null;
+  /** The environment the key is bound to (null: unbound): it can name no other. */
+  readonly boundEnvironment: string | null;
+  /** Its reveals must carry a reason. */
+  readonly requireRevealReason: boolean;
 }
 
 /** Where a call came in: GraphQL, a REST door (rest/doors.ts) or the admin route. */
@@ -22,6 +27,15 @@ export type Door = (typeof DOOR_NAMES)[number];
 export interface Caller extends Actor {
   readonly door: Door;
   readonly requestId: string;
+  /** The environment the request names (a GraphQL argument, X-Secrets-Environment); absent: the key's, else "default". */
+  readonly environment?: string | undefined;
+  /** Why the caller reveals (X-Reveal-Reason, GraphQL reason:), for the audit event. */
+  readonly revealReason?: string | undefined;
+}
+
+/** The environment a caller acts in: the one its request names, else its key's, else "default". */
+export function actingEnvironment(caller: Caller): string {
+  return caller.environment ?? caller.boundEnvironment ?? DEFAULT_ENVIRONMENT;
 }
 
 /**
@@ -39,6 +53,8 @@ interface KeyRecord {
   scopes?: Scope[];
   expiresAt?: Date | null;
   revokedAt?: Date | null;
+  environment?: string | null;
+  requireRevealReason?: boolean;
 }
 
 export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?: () => Date }) {
@@ -64,7 +80,7 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?
       if (options.cachedOnly) throw new UnauthenticatedError('Too many refused authentications from this address.');
       const key = await ApiKey.collection.findOne<KeyRecord>(
         { hash },
-        { projection: { projectId: 1, scopes: 1, expiresAt: 1, revokedAt: 1 } },
+        { projection: { projectId: 1, scopes: 1, expiresAt: 1, revokedAt: 1, environment: 1, requireRevealReason: 1 } },
       );
       if (!key || key.revokedAt) throw new UnauthenticatedError('Invalid API key.');
       if (key.expiresAt && key.expiresAt.getTime() <= at.getTime()) throw new UnauthenticatedError('This API key has expired.');
@@ -73,6 +89,8 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?
         keyId: key._id.toHexString(),
         scopes: key.scopes ?? [...SCOPES],
         keyExpiresAt: key.expiresAt ?? null,
+        boundEnvironment: key.environment ?? null,
+        requireRevealReason: key.requireRevealReason ?? false,
       };
       cache.set(hash, { actor, expiresAt: key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY });
       // Noted at most once per TTL per node: a cache miss, not every request.

@@ -13,15 +13,20 @@ export interface SecretSummary {
   updatedAt: string;
 }
 
-export function createClient(options: { url: string; apiKey: string }) {
+export function createClient(options: { url: string; apiKey: string; environment?: string | undefined; reason?: string | undefined }) {
   const base = options.url.replace(/\/+$/, '');
+  // Headers every door reads beside its own: the environment to act in, and why values are revealed.
+  const extra: Record<string, string> = {
+    ...(options.environment ? { 'x-secrets-environment': options.environment } : {}),
+    ...(options.reason ? { 'x-reveal-reason': options.reason } : {}),
+  };
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
         method,
-        headers: { 'x-auth-token': options.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { 'x-auth-token': options.apiKey, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {

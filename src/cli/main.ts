@@ -1,5 +1,5 @@
 // `secrets`: the command-line client workloads use. Configuration from
-// SECRETS_URL and SECRETS_API_KEY, or --url and --api-key.
+// SECRETS_URL, SECRETS_API_KEY and SECRETS_ENV, or --url, --api-key and --env.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -19,12 +19,14 @@ const program = new Command()
   .description('Use the secrets service from a shell, a CI job or a workload.')
   .addOption(new Option('--url <url>', 'the service base URL').env('SECRETS_URL').default('http://127.0.0.1:4000'))
   .addOption(new Option('--api-key <key>', 'an API key of your project').env('SECRETS_API_KEY'))
+  .addOption(new Option('--env <slug>', "the environment to act in (default: the key's own, else default)").env('SECRETS_ENV'))
+  .addOption(new Option('--reason <text>', 'why you reveal values: stored in the audit event (required by some keys)'))
   .showHelpAfterError();
 
 function client() {
-  const { url, apiKey } = program.opts<{ url: string; apiKey?: string }>();
+  const { url, apiKey, env, reason } = program.opts<{ url: string; apiKey?: string; env?: string; reason?: string }>();
   if (!apiKey) throw new CliError('No API key: set SECRETS_API_KEY or pass --api-key');
-  return createClient({ url, apiKey });
+  return createClient({ url, apiKey, environment: env, reason });
 }
 
 const collect = (name: string, names: string[]) => [...names, name];

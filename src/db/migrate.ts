@@ -3,7 +3,6 @@
 // Each is idempotent: it touches only documents still in the old shape, so
 // any number of nodes may run it, at every start.
 import type { Connection } from 'mongoose';
-import { isDuplicateKeyError } from './errors.ts';
 import type { Models } from './models/index.ts';
 
 interface OldSecret {
@@ -59,27 +58,10 @@ export async function migrateSecretKeys(
 }
 
 /**
- * After PROJECT_SECRET_LIMIT was lowered, live secrets may hold slots at or
- * past the new limit, leaving free slots below it that would let creates
- * pass the limit. Each such secret moves into a free slot below it, while
- * there is one (a unique slotKey decides, should nodes do this at once);
- * those left over keep theirs, and creates are refused until the project is
- * back under its limit.
+ * Secrets from before environments name none: they are in "default". Reads
+ * treat a missing environment as "default" all the same (so what an older
+ * node writes meanwhile is found too); this makes the stored shape say it.
  */
-export async function compactQuotaSlots(models: Pick<Models, 'Secret'>, limit: number): Promise<void> {
-  const secrets = models.Secret.collection;
-  const over = await secrets.find<{ _id: OldSecret['_id']; projectId: OldSecret['projectId']; slot: number }>({ deletedAt: null, slot: { $gte: limit } }).toArray();
-  const byProject = new Map<string, typeof over>();
-  for (const s of over) byProject.set(s.projectId.toHexString(), [...(byProject.get(s.projectId.toHexString()) ?? []), s]);
-  for (const [project, outside] of byProject) {
-    const used = new Set((await secrets.find<{ slot: number }>({ projectId: outside[0]!.projectId, deletedAt: null }, { projection: { slot: 1 } }).toArray()).map((s) => s.slot));
-    const free = Array.from({ length: limit }, (_, slot) => slot).filter((slot) => !used.has(slot));
-    for (const secret of outside) {
-      const slot = free.shift();
-      if (slot === undefined) break;
-      await secrets.updateOne({ _id: secret._id, slot: secret.slot }, { $set: { slot, slotKey: `${project}/${slot}` } }).catch((err: unknown) => {
-        if (!isDuplicateKeyError(err)) throw err;
-      });
-    }
-  }
+export async function migrateSecretEnvironments(models: Pick<Models, 'Secret'>): Promise<void> {
+  await models.Secret.collection.updateMany({ environment: { $exists: false } }, { $set: { environment: 'default' } });
 }

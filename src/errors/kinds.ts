@@ -122,6 +122,8 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
 export const GRAPHQL_CODES: Partial<Record<FailureKind, string>> = {
   unauthenticated: 'UNAUTHENTICATED',
   forbidden: 'FORBIDDEN',
+  // Where no result union can say it: a query of an environment that does not exist.
+  not_found: 'NOT_FOUND',
   rate_limited: 'RATE_LIMITED',
   unavailable: 'SERVICE_UNAVAILABLE',
   internal: 'INTERNAL_SERVER_ERROR',

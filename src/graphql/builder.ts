@@ -5,6 +5,7 @@ import ZodPlugin from '@pothos/plugin-zod';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { AuditLog } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
+import type { EnvironmentService } from '../environments/service.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import { InputValidationError } from './validation-error.ts';
@@ -12,6 +13,7 @@ import { InputValidationError } from './validation-error.ts';
 export interface Context {
   readonly caller: Caller;
   readonly secrets: SecretService;
+  readonly environments: EnvironmentService;
   readonly keys: KeyService;
   readonly audit: AuditLog;
 }

@@ -5,5 +5,6 @@ import './types/errors.ts';
 import './types/secret.ts';
 import './types/audit.ts';
 import './types/api-key.ts';
+import './types/environment.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -15,6 +15,7 @@ import { RateLimitedError } from '../errors/request.ts';
 import { acceptJsonOfAnyType, authenticateRequest, doorErrorHandler, headersOf, refuseAuthentication } from '../rest/common.ts';
 import type { AuthRefusals } from '../auth/refusals.ts';
 import type { KeyService } from '../keys/service.ts';
+import type { EnvironmentService } from '../environments/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { Context } from './builder.ts';
 import { GRAPHIQL_CSP, graphiqlAssetRoutes, renderGraphiQL } from './graphiql/page.ts';
@@ -26,6 +27,7 @@ export interface GraphQLDeps {
   readonly audit: AuditLog;
   readonly refusals: AuthRefusals;
   readonly secrets: SecretService;
+  readonly environments: EnvironmentService;
   readonly keys: KeyService;
   readonly logger: Logger;
 }
@@ -129,7 +131,7 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
     // The key was checked before the body was read (graphqlRoute); an
     // operation sent without one is refused here, and counted as a refusal.
     context: async ({ req }): Promise<Context> => {
-      if (req.caller) return { caller: req.caller, secrets: deps.secrets, keys: deps.keys, audit: deps.audit };
+      if (req.caller) return { caller: req.caller, secrets: deps.secrets, environments: deps.environments, keys: deps.keys, audit: deps.audit };
       const refusal = await refuseAuthentication(req, deps, 'graphql', new UnauthenticatedError());
       throw topLevelError(refusal) ?? refusal;
     },

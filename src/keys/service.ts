@@ -8,7 +8,9 @@ import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
 import { requireScope, SCOPES, type Scope } from '../auth/scopes.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
-import { NotFoundError } from '../secrets/errors.ts';
+import { EnvironmentNotFoundError, NotFoundError } from '../secrets/errors.ts';
+import { DEFAULT_ENVIRONMENT } from '../secrets/model.ts';
+import type { EnvironmentStore } from '../secrets/store.ts';
 
 export interface ApiKeyInfo {
   readonly id: string;
@@ -19,6 +21,9 @@ export interface ApiKeyInfo {
   readonly lastUsedAt: Date | null;
   readonly expiresAt: Date | null;
   readonly revokedAt: Date | null;
+  /** The environment it is bound to; null: unbound. */
+  readonly environment: string | null;
+  readonly requireRevealReason: boolean;
 }
 
 /** An expiry that has already passed: the key would be dead on arrival. */
@@ -41,19 +46,28 @@ type KeyDoc = {
   lastUsedAt?: Date | null; expiresAt?: Date | null; revokedAt?: Date | null;
   /** The key that minted this one (absent for admin-made and dev keys): revoking it revokes this. */
   createdByKeyId?: Types.ObjectId | null;
+  environment?: string | null;
+  requireRevealReason?: boolean;
 };
 
 /**
  * A key may mint only keys that can do no more than itself, for no longer:
  * scopes it has, and an expiry no later than its own (required when it has one).
  */
-function checkMintable(caller: Caller, input: { scopes: readonly Scope[]; expiresAt?: Date | null }): void {
+function checkMintable(caller: Caller, input: { scopes: readonly Scope[]; expiresAt?: Date | null; environment?: string | null; requireRevealReason?: boolean }): void {
   for (const scope of input.scopes) {
     if (!caller.scopes.includes(scope)) throw new ForbiddenError(scope, `This API key lacks the ${scope} scope, so it cannot give it to a key it creates`);
   }
   const limit = caller.keyExpiresAt;
   if (limit && (!input.expiresAt || input.expiresAt.getTime() > limit.getTime())) {
     throw new ForbiddenError('keys:manage', `This API key expires at ${limit.toISOString()}: a key it creates must expire no later`);
+  }
+  const bound = caller.boundEnvironment;
+  if (bound !== null && input.environment != null && input.environment !== bound) {
+    throw new ForbiddenError('environment', `This API key is bound to the environment "${bound}": a key it creates is bound to it too`);
+  }
+  if (caller.requireRevealReason && input.requireRevealReason === false) {
+    throw new ForbiddenError('reveal reason', 'This API key must give a reason for its reveals: a key it creates must too');
   }
 }
 
@@ -68,10 +82,20 @@ function toInfo(doc: KeyDoc): ApiKeyInfo {
     lastUsedAt: doc.lastUsedAt ?? null,
     expiresAt: doc.expiresAt ?? null,
     revokedAt: doc.revokedAt ?? null,
+    environment: doc.environment ?? null,
+    requireRevealReason: doc.requireRevealReason ?? false,
   };
 }
 
-export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: AuditLog; now?: () => Date }) {
+/**
+ * Which keys a caller may see and revoke: its project's, and, for a key bound
+ * to an environment, only those bound to the same one.
+ */
+function keysOf(caller: Caller) {
+  return { projectId: new Types.ObjectId(caller.projectId), ...(caller.boundEnvironment === null ? {} : { environment: caller.boundEnvironment }) };
+}
+
+export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environments: EnvironmentStore; audit: AuditLog; now?: () => Date }) {
   const { ApiKey } = deps.models;
   const now = deps.now ?? (() => new Date());
   const record = (caller: Caller, operation: string, outcome: string) => deps.audit.record({ ...callerEntry(caller, operation), outcome });
@@ -90,7 +114,10 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: 
   }
 
   return {
-    async create(caller: Caller, input: { name: string; scopes: Scope[]; expiresAt?: Date | null }): Promise<{ apiKey: ApiKeyInfo; key: string }> {
+    async create(
+      caller: Caller,
+      input: { name: string; scopes: Scope[]; expiresAt?: Date | null; environment?: string | null; requireRevealReason?: boolean },
+    ): Promise<{ apiKey: ApiKeyInfo; key: string }> {
       requireScope(caller, 'keys:manage');
       try {
         checkMintable(caller, input);
@@ -99,6 +126,12 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: 
         throw err;
       }
       if (input.expiresAt && input.expiresAt.getTime() <= now().getTime()) throw new ExpiryInPastError();
+      // A bound creator's keys are bound to its environment; a reason it must give, they must too.
+      const environment = input.environment ?? caller.boundEnvironment;
+      const requireRevealReason = caller.requireRevealReason || (input.requireRevealReason ?? false);
+      if (environment !== null && environment !== DEFAULT_ENVIRONMENT && !(await deps.environments.find({ projectId: caller.projectId, environment }))) {
+        throw new EnvironmentNotFoundError(environment);
+      }
       const key = generateApiKey();
       const doc = {
         _id: new Types.ObjectId(),
@@ -112,6 +145,8 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: 
         revokedAt: null,
         lastUsedAt: null,
         createdByKeyId: new Types.ObjectId(caller.keyId),
+        environment,
+        requireRevealReason,
       };
       await ApiKey.collection.insertOne(doc);
       // The creator may have been revoked while it was still in a node's key
@@ -128,7 +163,7 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: 
 
     async list(caller: Caller, page: { first: number; after?: string | undefined }) {
       requireScope(caller, 'keys:manage');
-      const filter: Record<string, unknown> = { projectId: new Types.ObjectId(caller.projectId) };
+      const filter: Record<string, unknown> = keysOf(caller);
       if (page.after !== undefined) filter._id = { $gt: parseObjectId(page.after) ?? new Types.ObjectId('ffffffffffffffffffffffff') };
       const docs = await ApiKey.collection.find<KeyDoc>(filter, { projection: { hash: 0 } }).sort({ _id: 1 }).limit(page.first + 1).toArray();
       return { keys: docs.slice(0, page.first).map(toInfo), hasNextPage: docs.length > page.first };
@@ -138,7 +173,7 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; audit: 
     async revoke(caller: Caller, id: string): Promise<ApiKeyInfo> {
       requireScope(caller, 'keys:manage');
       const _id = parseObjectId(id);
-      const filter = { _id, projectId: new Types.ObjectId(caller.projectId) };
+      const filter = { _id, ...keysOf(caller) };
       const doc = _id ? await ApiKey.collection.findOne<KeyDoc>(filter, { projection: { hash: 0 } }) : null;
       if (!doc) {
         await record(caller, 'revoke_api_key', 'not_found');

@@ -12,8 +12,8 @@ import type { AuthRefusals } from '../auth/refusals.ts';
 import { classifyFailure, type RequestFailure } from '../errors/kinds.ts';
 import { MissingBodyError, RateLimitedError } from '../errors/request.ts';
 import type { SecretPreset } from '../secrets/presets.ts';
-import { VersionMismatchError } from '../secrets/errors.ts';
-import { idempotencyKeySchema } from '../secrets/rules.ts';
+import { InvalidFieldError, VersionMismatchError } from '../secrets/errors.ts';
+import { environmentSlugSchema, idempotencyKeySchema, revealReasonSchema } from '../secrets/rules.ts';
 import type { PublicSecret, SecretService } from '../secrets/service.ts';
 import type { DoorDocument } from './openapi.ts';
 
@@ -72,12 +72,29 @@ export async function refuseAuthentication(request: FastifyRequest, deps: Omit<D
 }
 
 /** The caller a request's key makes it, or the refusal (see refuseAuthentication) to throw. */
+/**
+ * What every door reads beside its own headers: the environment to act in
+ * (X-Secrets-Environment; absent: the key's own, else "default") and why
+ * values are revealed (X-Reveal-Reason). Real clients of the seed APIs send
+ * neither, and act on their key's environment.
+ */
+function requestScope(header: (name: string) => string | undefined): Pick<Caller, 'environment' | 'revealReason'> {
+  const read = (name: string, schema: z.ZodType<string>) => {
+    const value = header(name);
+    if (value === undefined) return undefined;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new InvalidFieldError(name, `${name}: ${parsed.error.issues[0]!.message}`);
+    return parsed.data;
+  };
+  return { environment: read('x-secrets-environment', environmentSlugSchema), revealReason: read('x-reveal-reason', revealReasonSchema) };
+}
+
 export async function authenticateRequest(request: FastifyRequest, deps: DoorDeps, door: Door, options: CredentialOptions = {}): Promise<Caller> {
   const presented = readApiKey(headersOf(request), options);
   try {
     // An address over its limit of refusals has only keys this node knows to be valid looked at.
     const actor = await deps.authenticator.authenticate(presented, { cachedOnly: await deps.refusals.isOverLimit(request) });
-    return { ...actor, door, requestId: request.id };
+    return { ...actor, door, requestId: request.id, ...requestScope(headersOf(request)) };
   } catch (err) {
     if (err instanceof UnauthenticatedError) throw await refuseAuthentication(request, deps, door, err);
     throw err;

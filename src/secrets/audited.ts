@@ -4,30 +4,11 @@
 // never its value.
 import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
-import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
-import {
-  ConflictError,
-  IdempotencyKeyReusedError,
-  NotFoundError,
-  QuotaExceededError,
-  UnreadableValueError,
-  VersionMismatchError,
-} from './errors.ts';
+import { auditOutcomeOf } from '../errors/kinds.ts';
 import type { PublicSecret } from './model.ts';
 import type { SecretLocator } from './store.ts';
-
-function outcomeOf(err: unknown): string {
-  if (err instanceof ForbiddenError) return 'forbidden';
-  if (err instanceof VersionMismatchError) return 'version_mismatch';
-  if (err instanceof QuotaExceededError) return 'quota_exceeded';
-  if (err instanceof IdempotencyKeyReusedError) return 'idempotency_key_reused';
-  if (err instanceof UnreadableValueError) return 'unreadable';
-  if (err instanceof NotFoundError) return 'not_found';
-  if (err instanceof ConflictError) return 'conflict';
-  return 'error';
-}
 
 /** How an audit record names the secret a call was about. */
 export function targetOf(ref: SecretLocator) {
@@ -38,7 +19,7 @@ export function createAuditedCalls(deps: { audit: AuditLog; isReplay: (secret: P
   /** A refused or failed call, by its kind. It changed nothing; with the database away it cannot be recorded either. */
   async function recordFailure(entry: Omit<AuditEntry, 'outcome'>, err: unknown): Promise<void> {
     if (isDatabaseUnavailable(err)) return;
-    await deps.audit.record({ ...entry, outcome: outcomeOf(err) }).catch(() => {});
+    await deps.audit.record({ ...entry, outcome: auditOutcomeOf(err) }).catch(() => {});
   }
 
   /** Runs a mutation (secrets:write) and records how it ended. */

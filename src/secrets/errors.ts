@@ -73,3 +73,30 @@ export class InvalidFieldError extends Error {
     super(message);
   }
 }
+
+export class EnvironmentNotFoundError extends NotFoundError {
+  override name = 'EnvironmentNotFoundError';
+  constructor(readonly slug: string) {
+    super(`No environment named "${slug}" in this project`);
+  }
+}
+
+export class EnvironmentTakenError extends ConflictError {
+  override name = 'EnvironmentTakenError';
+  constructor(readonly slug: string) {
+    super(`An environment named "${slug}" already exists`);
+  }
+}
+
+/** Only an empty environment can be deleted: no live secret, none still restorable. */
+export class EnvironmentNotEmptyError extends ConflictError {
+  override name = 'EnvironmentNotEmptyError';
+  constructor(readonly slug: string, live: number, deleted: number) {
+    super(`The environment "${slug}" still holds ${live} secret${live === 1 ? '' : 's'} and ${deleted} deleted one${deleted === 1 ? '' : 's'} still restorable: delete or purge them first`);
+  }
+}
+
+/** A reference in a value names no secret, or references form a cycle or go too deep: nothing is served. */
+export class SecretReferenceError extends ConflictError {
+  override name = 'SecretReferenceError';
+}

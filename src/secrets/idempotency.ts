@@ -9,7 +9,7 @@ import { isDuplicateKeyError } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.ts';
 import type { PublicSecret } from './model.ts';
-import type { Namespace } from './store.ts';
+import { DEFAULT_ENVIRONMENT, type Namespace } from './store.ts';
 
 const ATTEMPTS = 20;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -34,6 +34,8 @@ export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>
   function replayOf(stored: PublicSecret): PublicSecret {
     const result: PublicSecret = {
       ...stored,
+      // Records from before environments name none: theirs was the default one.
+      environment: stored.environment ?? DEFAULT_ENVIRONMENT,
       createdAt: new Date(stored.createdAt),
       updatedAt: new Date(stored.updatedAt),
       deletedAt: stored.deletedAt ? new Date(stored.deletedAt) : null,
@@ -49,12 +51,15 @@ export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>
     isReplay: (secret: PublicSecret) => replayed.has(secret),
 
     /**
-     * Serves `create` once per (namespace, Idempotency-Key) for 24 hours: the
+     * Serves `create` once per (environment, Idempotency-Key) for 24 hours: the
      * same request again gets the first result, another request with the same
      * key an IdempotencyKeyReusedError. A failed first attempt frees the key.
      */
-    async once(ns: Namespace, key: string, request: unknown, create: () => Promise<PublicSecret>): Promise<PublicSecret> {
+    async once(ns: Namespace, sent: string, request: unknown, create: () => Promise<PublicSecret>): Promise<PublicSecret> {
       const projectId = new Types.ObjectId(ns.projectId);
+      // Per environment: the key as sent in "default" (as before environments),
+      // "<slug> <key>" in any other (a key has no space, so none can collide).
+      const key = ns.environment === DEFAULT_ENVIRONMENT ? sent : `${ns.environment} ${sent}`;
       const keyId = deps.keyring.activeId;
       const mine = fingerprint(keyId, request)!;
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {

@@ -1,6 +1,9 @@
 // The shapes of secrets the service hands to the doors. None has a value
 // field, by construction: the value travels only on the reveal path.
 
+/** The environment every project has, and the one an unbound key's doors act on. */
+export const DEFAULT_ENVIRONMENT = 'default';
+
 /** The one public shape of a secret. */
 export interface PublicSecret {
   readonly id: string;

@@ -6,7 +6,7 @@
 //   secret_versions  (secretId, version)   who writes a version
 //   secret_fates     _id                   a deleted secret's restore or purge
 // How documents are keyed stays in this file: callers name a Namespace.
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
 import type { SecretLimits } from '../config.ts';
@@ -14,7 +14,8 @@ import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db
 import type { Models } from '../db/models/index.ts';
 import type { SecretDoc } from '../db/models/secret.ts';
 import type { StoredSecretVersion } from '../db/models/secret-version.ts';
-import { QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
+import { EnvironmentNotFoundError, QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
+import { createMongoEnvironmentStore } from './mongo-environments.ts';
 import { isLive, type PublicSecret, type SecretVersionInfo } from './model.ts';
 import { DEFAULT_ENVIRONMENT, type Namespace, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
 
@@ -86,7 +87,7 @@ const namespaceOf = (secret: { projectId: string; environment: string }): Namesp
 const namespaceOfDoc = (doc: Pick<SecretDoc, 'projectId' | 'environment'>): Namespace => ({ projectId: doc.projectId.toHexString(), environment: doc.environment ?? DEFAULT_ENVIRONMENT });
 
 export interface MongoSecretStoreDeps {
-  readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'IdempotencyKey' | 'SecretFate'>;
+  readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'IdempotencyKey' | 'SecretFate' | 'Environment' | 'Project'>;
   readonly limits: SecretLimits;
   readonly now: () => Date;
   /** Told of each expired secret this store marked deleted (as of its expiry), to audit it. */
@@ -98,6 +99,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   const fates = SecretFate.collection as unknown as Collection<FateDoc>;
   const { limits, now } = deps;
   const LIVE = { deletedAt: null };
+  const environments = createMongoEnvironmentStore({ models: deps.models, secretsIn: inNamespace });
 
   // ---- names and quota slots: unique keys on the secret document ---------------
   //
@@ -126,7 +128,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    * its hold on the name: then 'expired', and the write can be tried again.
    */
   async function otherHolderOf(ns: Namespace, name: string, secretId: Types.ObjectId, at: Date): Promise<SecretDoc | null | 'expired'> {
-    const holder = await Secret.collection.findOne<SecretDoc>({ nameKey: nameKeyOf(ns, name) });
+    const holder = await Secret.collection.findOne<SecretDoc>({ projectId: oid(ns.projectId), nameKey: nameKeyOf(ns, name) });
     if (!holder || holder._id.equals(secretId)) return null;
     if (isExpired(holder, at)) {
       await expire(holder);
@@ -396,6 +398,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   }
 
   return {
+    environments,
+
     async findLive(ns, locator, at) {
       const scope = { ...inNamespace(ns), deletedAt: null };
       // At most one secret not marked deleted holds a name: an expired one keeps
@@ -455,7 +459,9 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async create(ns, draft, seal, at) {
       const projectId = oid(ns.projectId);
-      const _id = new Types.ObjectId();
+      // Random, not time-ordered: secret_versions, sharded on secretId, then
+      // spreads its inserts over every shard instead of the newest range.
+      const _id = new Types.ObjectId(randomBytes(12));
       // The sealed value, then the secret itself, whose insert decides its name
       // and quota slot: the secret is visible only once its value exists, and a
       // version left by a crash before the insert is never seen (the sweep
@@ -485,11 +491,18 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
           await Secret.collection.insertOne(candidate);
           live = candidate;
         });
+        // After the write, never before: a delete of the environment that
+        // marked it closing meanwhile counts this secret, or this sees the mark.
+        if (!(await environments.isOpen(ns))) {
+          await purge(_id);
+          throw new EnvironmentNotFoundError(ns.environment);
+        }
         return toRecord(live!);
       } catch (err) {
         // With the database away the undo would only wait out server selection
         // again; the version left is invisible, and the sweep collects it.
         if (isDatabaseUnavailable(err)) throw err;
+        if (err instanceof EnvironmentNotFoundError) throw err;
         // A write that failed ambiguously (the answer lost, say) may have been
         // applied: a secret that exists is not undone, it is the result.
         const exists = await Secret.collection.findOne<SecretDoc>({ _id });
@@ -640,6 +653,27 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         await collectOrphanVersions(at);
       }
       return purged;
+    },
+
+    async compactSlots() {
+      const over = await Secret.collection.find<SecretDoc>({ deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { projectId: 1, environment: 1, slot: 1 } }).toArray();
+      const byNamespace = new Map<string, { ns: Namespace; secrets: SecretDoc[] }>();
+      for (const doc of over) {
+        const ns = namespaceOfDoc(doc);
+        const key = keyPrefixOf(ns);
+        byNamespace.set(key, { ns, secrets: [...(byNamespace.get(key)?.secrets ?? []), doc] });
+      }
+      for (const { ns, secrets } of byNamespace.values()) {
+        const used = new Set((await Secret.collection.find<{ slot: number }>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1 } }).toArray()).map((s) => s.slot));
+        const free = Array.from({ length: limits.projectSecretLimit }, (_, slot) => slot).filter((slot) => !used.has(slot));
+        for (const secret of secrets) {
+          const slot = free.shift();
+          if (slot === undefined) break;
+          await Secret.updateOne({ _id: secret._id, slot: secret.slot }, { $set: { slot, slotKey: slotKeyOf(ns, slot) } }).catch((err: unknown) => {
+            if (!isDuplicateKeyError(err)) throw err;
+          });
+        }
+      }
     },
 
     sealedVersion: (secret, version) => SecretVersion.collection.findOne<StoredSecretVersion>({ secretId: oid(secret.id), version }),

@@ -93,6 +93,24 @@ export const pageSizeSchema = z
   .min(1, 'first must be at least 1')
   .max(PAGE_SIZE_MAX, `first must be at most ${PAGE_SIZE_MAX}`);
 
+export const environmentSlugSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'An environment slug is 1-32 characters of a-z, 0-9 and -, starting with a letter');
+
+export const environmentNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Environment name must not be empty')
+  .max(100, 'Environment name must be at most 100 characters');
+
+/** Why a value is revealed: free text for the audit event, printable, one line. */
+export const revealReasonSchema = z
+  .string()
+  .trim()
+  .min(1, 'A reveal reason must not be empty')
+  .max(200, 'A reveal reason must be at most 200 characters')
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'A reveal reason must be printable text on one line');
+
 export const projectNameSchema = z
   .string()
   .trim()

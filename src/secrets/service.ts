@@ -4,16 +4,18 @@
 // makes writes safe against racing writers. Here: who may do what (scopes),
 // what a change means (compare-and-set, renames, lifetimes), sealing and
 // opening values, the reveal paths, and the audit of each call.
-import { type AuditLog, callerEntry } from '../audit/service.ts';
-import type { Caller } from '../auth/authenticator.ts';
+import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts';
+import { actingEnvironment, type Caller } from '../auth/authenticator.ts';
+import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { DecryptionError, type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
 import type { Models } from '../db/models/index.ts';
 import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
 import { createAuditedCalls, targetOf } from './audited.ts';
-import { ConflictError, InvalidFieldError, SecretNotFoundError, UnreadableValueError, VersionMismatchError } from './errors.ts';
+import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNotFoundError, UnreadableValueError, VersionMismatchError } from './errors.ts';
 import { createIdempotency } from './idempotency.ts';
 import { maskValue } from './mask.ts';
+import { createExpander, hasReferences, type Target } from './references.ts';
 import type { PublicSecret, SecretVersionInfo } from './model.ts';
 import type { CreateSecretInput, ExpiryChange, SecretChange } from './rules.ts';
 import { DEFAULT_ENVIRONMENT, type DeletedCursor, type MetadataChange, type Namespace, type SecretLocator, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
@@ -26,8 +28,19 @@ export type SecretRef = SecretLocator;
 /** How long one sweep may go on; whatever is left waits for the next. */
 const SWEEP_BUDGET_MS = 30_000;
 
-/** The namespace a caller acts in: its key's project. */
-const namespaceOf = (caller: Caller): Namespace => ({ projectId: caller.projectId, environment: DEFAULT_ENVIRONMENT });
+/**
+ * The namespace a caller acts in: its key's project, and the environment its
+ * request names, else its key's, else "default". A key bound to an
+ * environment can name no other.
+ */
+export function namespaceOf(caller: Caller): Namespace {
+  const environment = actingEnvironment(caller);
+  const bound = caller.boundEnvironment;
+  if (bound !== null && environment !== bound) {
+    throw new ForbiddenError('environment', `This API key is bound to the environment "${bound}" and cannot act in "${environment}"`);
+  }
+  return { projectId: caller.projectId, environment };
+}
 
 /** A store record as the doors see it: the public fields only. */
 function publicOf({ purgeAt: _, ...secret }: SecretRecord): PublicSecret {
@@ -42,10 +55,18 @@ function expiryFields(change: ExpiryChange, at: Date): { expiresAt: Date | null;
   return { expiresAt: change.at, ttlSeconds: null };
 }
 
+/** Reveals need secrets:reveal, and a reason when the key requires one. */
+function requireRevealRight(caller: Caller): void {
+  requireScope(caller, 'secrets:reveal');
+  if (caller.requireRevealReason && !caller.revealReason) {
+    throw new ForbiddenError('reveal reason', 'This API key must say why it reveals a value: send X-Reveal-Reason (GraphQL reason:, CLI --reason)');
+  }
+}
+
 /** The audit event of a secret the store marked deleted at its expiry. */
 export function expiredEvent(secret: PublicSecret) {
   return {
-    projectId: secret.projectId, keyId: null, door: 'system' as const, operation: 'expire',
+    projectId: secret.projectId, keyId: null, door: 'system' as const, environment: secret.environment, operation: 'expire',
     secretId: secret.id, secretName: secret.name, version: secret.version, outcome: 'expired', requestId: null,
   };
 }
@@ -84,9 +105,35 @@ export function createSecretService(deps: SecretServiceDeps) {
     }
   }
 
+  /**
+   * The namespace the caller acts in, once its environment is known to exist
+   * ("default" always does; another costs one lookup by _id).
+   */
+  async function namespace(caller: Caller): Promise<Namespace> {
+    const ns = namespaceOf(caller);
+    if (ns.environment !== DEFAULT_ENVIRONMENT && !(await store.environments.find(ns))) throw new EnvironmentNotFoundError(ns.environment);
+    return ns;
+  }
+
+  /**
+   * A secret's current value, read because a reference names it: with reveal
+   * rights on it (a bound key reads its own environment only), audited as a
+   * reveal of its own. Undefined: there is none.
+   */
+  async function readReferenced(caller: Caller, base: Omit<AuditEntry, 'outcome'>, target: Target, events: AuditEntry[]): Promise<string | undefined> {
+    const ns = namespaceOf({ ...caller, environment: target.environment });
+    if (ns.environment !== DEFAULT_ENVIRONMENT && !(await store.environments.find(ns))) return undefined;
+    const secret = await store.findLive(ns, { name: target.name }, now());
+    const sealed = secret && (await store.sealedVersion(secret, secret.version));
+    if (!secret || !sealed) return undefined;
+    const value = openSealed(sealed, secret.name);
+    events.push({ ...base, environment: ns.environment, secretId: secret.id, secretName: secret.name, version: secret.version, outcome: 'success' });
+    return value;
+  }
+
   /** The caller's live secret that `ref` names. */
   async function findOwned(caller: Caller, ref: SecretRef): Promise<SecretRecord> {
-    const secret = await store.findLive(namespaceOf(caller), ref, now());
+    const secret = await store.findLive(await namespace(caller), ref, now());
     if (!secret) throw new SecretNotFoundError();
     return secret;
   }
@@ -100,16 +147,16 @@ export function createSecretService(deps: SecretServiceDeps) {
       createdBy: caller.keyId,
       ...expiryFields(input.expiry ?? null, at),
     };
-    return publicOf(await store.create(namespaceOf(caller), draft, sealerOf(input.value), at));
+    return publicOf(await store.create(await namespace(caller), draft, sealerOf(input.value), at));
   }
 
   return {
     /** Creates a secret; with an idempotency key, at most once per key and request. */
     create(caller: Caller, input: CreateSecretInput, options: { idempotencyKey?: string | undefined } = {}): Promise<PublicSecret> {
-      return audited.mutation(caller, 'create', { name: input.name }, () => {
+      return audited.mutation(caller, 'create', { name: input.name }, async () => {
         if (options.idempotencyKey === undefined) return createSecret(caller, input);
         const request = { door: caller.door, operation: 'create', input: { ...input, description: input.description ?? null, provider: input.provider ?? null } };
-        return idempotency.once(namespaceOf(caller), options.idempotencyKey, request, () => createSecret(caller, input));
+        return idempotency.once(await namespace(caller), options.idempotencyKey, request, () => createSecret(caller, input));
       });
     },
 
@@ -154,20 +201,20 @@ export function createSecretService(deps: SecretServiceDeps) {
     /** The caller's live secrets in name order, `first` of them after the name `after`. */
     async list(caller: Caller, page: { first: number; after?: string | undefined }) {
       requireScope(caller, 'secrets:read');
-      const { items, hasNextPage } = await store.listLive(namespaceOf(caller), page, now());
+      const { items, hasNextPage } = await store.listLive(await namespace(caller), page, now());
       return { secrets: items.map(publicOf), hasNextPage };
     },
 
     /** Every live secret of the caller's project, in name order (the REST lists have no pages). */
     async listAll(caller: Caller): Promise<PublicSecret[]> {
       requireScope(caller, 'secrets:read');
-      return (await store.listAllLive(namespaceOf(caller), now())).map(publicOf);
+      return (await store.listAllLive(await namespace(caller), now())).map(publicOf);
     },
 
     /** The caller's deleted secrets still in their recovery window, newest deletion first. */
     async listDeleted(caller: Caller, page: { first: number; after?: DeletedCursor | undefined }) {
       requireScope(caller, 'secrets:read');
-      const { items, hasNextPage } = await store.listDeleted(namespaceOf(caller), page, now());
+      const { items, hasNextPage } = await store.listDeleted(await namespace(caller), page, now());
       return { secrets: items.map(publicOf), hasNextPage };
     },
 
@@ -199,7 +246,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         const rearm = (gone: SecretRecord) => gone.expiresAt && gone.expiresAt.getTime() <= at.getTime()
           ? expiryFields(gone.ttlSeconds ? { ttlSeconds: gone.ttlSeconds } : null, at)
           : {};
-        const restored = await store.restore(namespaceOf(caller), id, caller.keyId, at, rearm);
+        const restored = await store.restore(await namespace(caller), id, caller.keyId, at, rearm);
         if (restored === 'not_found') throw new SecretNotFoundError();
         if (restored === 'in_progress') throw new ConflictError('This secret is being restored by another request; retry shortly');
         return publicOf(restored);
@@ -221,16 +268,20 @@ export function createSecretService(deps: SecretServiceDeps) {
      * read path that returns a value. Needs secrets:reveal; every reveal is
      * audited (who, which secret and version; never the value).
      */
-    async reveal(caller: Caller, ref: SecretRef, version?: number): Promise<{ secret: PublicSecret; version: number; value: string }> {
-      const base = callerEntry(caller, 'reveal');
+    async reveal(caller: Caller, ref: SecretRef, version?: number, options: { resolve?: boolean } = {}): Promise<{ secret: PublicSecret; version: number; value: string }> {
+      const base = { ...callerEntry(caller, 'reveal'), reason: caller.revealReason ?? null };
       try {
-        requireScope(caller, 'secrets:reveal');
+        requireRevealRight(caller);
         const secret = await findOwned(caller, ref);
         const wanted = version ?? secret.version;
         const sealed = await store.sealedVersion(secret, wanted);
         if (!sealed) throw new SecretNotFoundError();
-        const value = openSealed(sealed, secret.name);
-        await deps.audit.record({ ...base, secretId: secret.id, secretName: secret.name, version: wanted, outcome: 'success' });
+        const raw = openSealed(sealed, secret.name);
+        const events: AuditEntry[] = [];
+        const value = options.resolve && hasReferences(raw)
+          ? await createExpander((target) => readReferenced(caller, base, target, events))({ environment: secret.environment, name: secret.name }, raw)
+          : raw;
+        await deps.audit.recordMany([{ ...base, secretId: secret.id, secretName: secret.name, version: wanted, outcome: 'success' }, ...events]);
         return { secret: publicOf(secret), version: wanted, value };
       } catch (err) {
         await audited.recordFailure({ ...base, ...targetOf(ref), version: version ?? null }, err);
@@ -244,19 +295,22 @@ export function createSecretService(deps: SecretServiceDeps) {
      * named in `unreadable` (and reported), not a failure of the whole call.
      */
     async revealAll(caller: Caller): Promise<{ values: Record<string, string>; unreadable: string[] }> {
+      const base = { ...callerEntry(caller, 'reveal'), reason: caller.revealReason ?? null };
+      let ns: Namespace;
       try {
-        requireScope(caller, 'secrets:reveal');
+        requireRevealRight(caller);
+        ns = await namespace(caller);
       } catch (err) {
         // Refused as a single reveal is: audited.
-        await audited.recordFailure(callerEntry(caller, 'reveal'), err);
+        await audited.recordFailure(base, err);
         throw err;
       }
-      const secrets = await store.listAllLive(namespaceOf(caller), now());
+      const secrets = await store.listAllLive(ns, now());
       const sealed = await store.sealedCurrent(secrets);
       // No prototype: a secret named __proto__ is a value like any other.
       const values: Record<string, string> = Object.create(null);
       const unreadable: string[] = [];
-      const events = [];
+      const events: AuditEntry[] = [];
       for (const secret of secrets) {
         const version = sealed.get(secret.id);
         if (!version) continue; // purged at this instant
@@ -267,10 +321,20 @@ export function createSecretService(deps: SecretServiceDeps) {
           unreadable.push(secret.name);
           continue;
         }
-        events.push({ ...callerEntry(caller, 'reveal'), secretId: secret.id, secretName: secret.name, version: version.version, outcome: 'success' });
+        events.push({ ...base, secretId: secret.id, secretName: secret.name, version: version.version, outcome: 'success' });
+      }
+      // References expanded, each value whole or the call fails: nothing partial is served.
+      const expand = createExpander((target) =>
+        target.environment === ns.environment ? Promise.resolve(values[target.name]) : readReferenced(caller, base, target, events));
+      const expanded: Record<string, string> = Object.create(null);
+      try {
+        for (const name of Object.keys(values)) expanded[name] = await expand({ environment: ns.environment, name }, values[name]!);
+      } catch (err) {
+        await audited.recordFailure(base, err);
+        throw err;
       }
       await deps.audit.recordMany(events);
-      return { values, unreadable };
+      return { values: expanded, unreadable };
     },
 
     /**

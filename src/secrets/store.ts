@@ -20,7 +20,7 @@ export interface Namespace {
   readonly environment: string;
 }
 
-export const DEFAULT_ENVIRONMENT = 'default';
+export { DEFAULT_ENVIRONMENT } from './model.ts';
 
 /** A secret as the store hands it to the service: its public fields and the store's own bookkeeping. */
 export interface SecretRecord extends PublicSecret {
@@ -62,6 +62,8 @@ export interface Page<T> {
 export type RestoreRefusal = 'not_found' | 'in_progress';
 
 export interface SecretStore {
+  /** The environments secrets live in. */
+  readonly environments: EnvironmentStore;
   /** The live secret (not deleted, not past its expiry at `at`) the locator names, or null. */
   findLive(ns: Namespace, locator: SecretLocator, at: Date): Promise<SecretRecord | null>;
   /** Live secrets in name order, `first` of them after the name `after`. */
@@ -76,7 +78,8 @@ export interface SecretStore {
   /**
    * Creates a live secret at version 1: its name and a quota slot are taken
    * by the one write that makes it visible (SecretNameTakenError,
-   * QuotaExceededError), after its sealed value exists.
+   * QuotaExceededError), after its sealed value exists. Into an environment
+   * being deleted, or gone, it is undone: EnvironmentNotFoundError.
    */
   create(ns: Namespace, draft: SecretDraft, seal: Sealer, at: Date): Promise<SecretRecord>;
   /**
@@ -109,8 +112,40 @@ export interface SecretStore {
   /** Marks expired secrets deleted, purges those past their window, forgets expired idempotency records. Returns how many were purged. */
   sweep(at: Date, batch: number, budgetMs: number): Promise<number>;
 
+  /**
+   * At start-up, after PROJECT_SECRET_LIMIT was lowered: live secrets in
+   * slots at or past the new limit move into free slots below it, while
+   * there are some (the unique slot key decides, should nodes do this at
+   * once); those left over keep theirs, and creates are refused until the
+   * environment is back under its limit.
+   */
+  compactSlots(): Promise<void>;
+
   /** The sealed value of one version, or null. */
   sealedVersion(secret: SecretRecord, version: number): Promise<StoredSecretVersion | null>;
   /** The sealed current values of these secrets (the newest, where one was pruned meanwhile), by secret id. */
   sealedCurrent(secrets: readonly PublicSecret[]): Promise<Map<string, StoredSecretVersion>>;
+}
+
+export interface EnvironmentRecord {
+  readonly id: string;
+  readonly slug: string;
+  readonly name: string;
+  readonly createdAt: Date;
+}
+
+/** What deleting an environment found. */
+export type EnvironmentRemoval = 'removed' | 'not_found' | { readonly live: number; readonly deleted: number };
+
+export interface EnvironmentStore {
+  /** The project's environments, "default" first, then by slug. */
+  list(projectId: string): Promise<EnvironmentRecord[]>;
+  /** The environment, or null ("default" always exists). */
+  find(ns: Namespace): Promise<EnvironmentRecord | null>;
+  create(projectId: string, slug: string, name: string, at: Date): Promise<EnvironmentRecord>;
+  rename(ns: Namespace, name: string): Promise<EnvironmentRecord | null>;
+  /** Deletes an empty environment ("default" is never passed here). */
+  remove(ns: Namespace, at: Date): Promise<EnvironmentRemoval>;
+  /** Whether secrets may be written into it now: it exists and no delete is under way. */
+  isOpen(ns: Namespace): Promise<boolean>;
 }

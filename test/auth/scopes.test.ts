@@ -89,7 +89,7 @@ describe('key management', () => {
     expect(res.text).not.toContain(stored!.hash);
     expect(res.text).not.toContain(hashApiKey(admin));
     const type = await graphql(app.baseUrl, '{ __type(name: "ApiKey") { fields { name } } }', {}, { apiKey: admin });
-    expect(type.body.data.__type.fields.map((f: { name: string }) => f.name).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'scopes']);
+    expect(type.body.data.__type.fields.map((f: { name: string }) => f.name).sort()).toEqual(['createdAt', 'environment', 'expiresAt', 'id', 'lastUsedAt', 'name', 'prefix', 'requireRevealReason', 'revokedAt', 'scopes']);
   });
 
   it('refuses unknown scopes, no scopes, an empty name and a past expiry with ValidationError', async () => {

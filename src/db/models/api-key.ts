@@ -16,6 +16,10 @@ const apiKeySchema = new Schema(
     lastUsedAt: { type: Date, default: null },
     /** The key that minted this one; null for admin-made and dev keys. Revoking it revokes this. */
     createdByKeyId: { type: Schema.Types.ObjectId, default: null },
+    /** The environment the key is bound to: it sees no other. Null: unbound (the doors act on "default"). */
+    environment: { type: String, default: null },
+    /** Its reveals must say why (X-Reveal-Reason, reason:, --reason); the reason goes into the audit event. */
+    requireRevealReason: { type: Boolean, default: false },
   },
   { collection: 'api_keys', versionKey: false, autoIndex: false },
 );

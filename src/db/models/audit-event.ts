@@ -9,6 +9,8 @@ const auditEventSchema = new Schema(
     projectId: { type: Schema.Types.ObjectId, default: null },
     keyId: { type: String, default: null },
     door: { type: String, required: true },
+    /** The environment acted in (null: none, or from before environments). */
+    environment: { type: String, default: null },
     operation: { type: String, required: true },
     secretId: { type: Schema.Types.ObjectId, default: null },
     secretName: { type: String, default: null },
@@ -16,6 +18,8 @@ const auditEventSchema = new Schema(
     /** success, or the kind of failure: not_found, conflict, quota, precondition, unauthenticated, ... */
     outcome: { type: String, required: true },
     requestId: { type: String, default: null },
+    /** Why a reveal was made, as its caller said (a key with requireRevealReason must say). */
+    reason: { type: String, default: null },
     /** Refused authentications: the client's address, and how many it had in the record's minute. */
     clientAddress: { type: String, default: null },
     count: { type: Number, default: null },

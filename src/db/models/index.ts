@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import { apiKeyModel } from './api-key.ts';
 import { auditEventModel } from './audit-event.ts';
+import { environmentModel } from './environment.ts';
 import { idempotencyKeyModel } from './idempotency-key.ts';
 import { projectModel } from './project.ts';
 import { secretModel } from './secret.ts';
@@ -13,6 +14,7 @@ export function createModels(connection: Connection) {
     Project: projectModel(connection),
     ApiKey: apiKeyModel(connection),
     Secret: secretModel(connection),
+    Environment: environmentModel(connection),
     IdempotencyKey: idempotencyKeyModel(connection),
     AuditEvent: auditEventModel(connection),
     SecretVersion: secretVersionModel(connection),
@@ -30,4 +32,12 @@ export type Models = ReturnType<typeof createModels>;
  */
 export async function ensureIndexes(models: Models): Promise<void> {
   for (const model of Object.values(models)) await model.createIndexes();
+  // Replaced by indexes that lead with projectId and hold the same keys
+  // unique (a nameKey or slotKey names its project): dropped once those
+  // exist, since a sharded collection could not keep them.
+  for (const name of ['nameKey_1', 'slotKey_1']) {
+    await models.Secret.collection.dropIndex(name).catch((err: unknown) => {
+      if ((err as { codeName?: string }).codeName !== 'IndexNotFound' && (err as { code?: number }).code !== 27) throw err;
+    });
+  }
 }

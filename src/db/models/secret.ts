@@ -41,9 +41,12 @@ const secretSchema = new Schema(
 );
 // Listing in name order. Not unique: deleted secrets keep their names.
 secretSchema.index({ projectId: 1, environment: 1, name: 1 });
-// One live secret per name and per quota slot, decided by the database.
-secretSchema.index({ nameKey: 1 }, { unique: true });
-secretSchema.index({ slotKey: 1 }, { unique: true });
+// One live secret per name and per quota slot, decided by the database. Both
+// lead with projectId, so that the collection can be sharded on it: MongoDB
+// enforces a unique index on a sharded collection only when the shard key
+// is its prefix (see the README's sharding plan).
+secretSchema.index({ projectId: 1, nameKey: 1 }, { unique: true });
+secretSchema.index({ projectId: 1, slotKey: 1 }, { unique: true });
 // The purge sweep: deleted secrets whose window has passed.
 secretSchema.index({ purgeAt: 1 });
 // The expiry sweep: live secrets whose expiry has passed (FerretDB has no TTL indexes, and expired

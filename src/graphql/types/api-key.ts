@@ -3,7 +3,7 @@ import { ForbiddenError } from '../../auth/errors.ts';
 import { SCOPES, type Scope, scopesSchema } from '../../auth/scopes.ts';
 import { type ApiKeyInfo, ExpiryInPastError } from '../../keys/service.ts';
 import { NotFoundError } from '../../secrets/errors.ts';
-import { PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
+import { environmentSlugSchema, PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
 import { builder } from '../builder.ts';
 import { InputValidationError } from '../validation-error.ts';
 import { PageInfo } from './page-info.ts';
@@ -20,6 +20,8 @@ const ApiKey = builder.objectRef<ApiKeyInfo>('ApiKey').implement({
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    environment: t.exposeString('environment', { nullable: true, description: 'The environment the key is bound to: it sees no other, through any door. Null: unbound (the REST doors act on "default").' }),
+    requireRevealReason: t.exposeBoolean('requireRevealReason', { description: 'Its reveals must say why (X-Reveal-Reason, reason:, --reason).' }),
   }),
 });
 
@@ -35,6 +37,11 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
     name: t.string({ required: true, validate: { schema: z.string().trim().min(1, 'Name must not be empty').max(100, 'Name must be at most 100 characters') } }),
     scopes: t.stringList({ required: true, validate: { schema: scopesSchema } }),
     expiresAt: t.field({ type: 'DateTime' }),
+    environment: t.string({
+      description: 'Bind the key to this environment. A bound key can only create keys bound to its own.',
+      validate: { schema: environmentSlugSchema },
+    }),
+    requireRevealReason: t.boolean({ description: 'Its reveals must carry a reason. A key that must give one can only create keys that must too.' }),
   }),
 });
 
@@ -66,10 +73,16 @@ builder.mutationFields((t) => ({
     type: CreateApiKeySuccess,
     description: 'Creates an API key for the caller\'s project with the given scopes (needs keys:manage).',
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
-    errors: { types: [InputValidationError, ForbiddenError], directResult: true, union: { name: 'CreateApiKeyResult' } },
+    errors: { types: [InputValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'CreateApiKeyResult' } },
     resolve: async (_root, { input }, ctx) => {
       try {
-        return await ctx.keys.create(ctx.caller, { name: input.name, scopes: input.scopes as Scope[], expiresAt: input.expiresAt ?? null });
+        return await ctx.keys.create(ctx.caller, {
+          name: input.name,
+          scopes: input.scopes as Scope[],
+          expiresAt: input.expiresAt ?? null,
+          environment: input.environment ?? null,
+          requireRevealReason: input.requireRevealReason ?? undefined,
+        });
       } catch (err) {
         if (err instanceof ExpiryInPastError) throw new InputValidationError([{ path: ['input', 'expiresAt'], message: err.message }]);
         throw err;

@@ -16,11 +16,13 @@ const AuditEvent = builder.objectRef<AuditEventShape>('AuditEvent').implement({
     keyId: t.exposeString('keyId', { nullable: true, description: 'The API key that acted (null when none was valid).' }),
     door: t.exposeString('door', { description: `${DOOR_NAMES.slice(0, -1).join(', ')} or ${DOOR_NAMES.at(-1)}; system for what the service did itself (an expiry).` }),
     operation: t.exposeString('operation'),
+    environment: t.exposeString('environment', { nullable: true, description: 'The environment acted in (null for refused authentications and events from before environments).' }),
     secretId: t.exposeID('secretId', { nullable: true }),
     secretName: t.exposeString('secretName', { nullable: true }),
     version: t.exposeInt('version', { nullable: true }),
     outcome: t.exposeString('outcome', { description: 'success, replayed, expired, or the kind of failure (not_found, conflict, version_mismatch, quota_exceeded, ...).' }),
     requestId: t.exposeString('requestId', { nullable: true }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why a value was revealed, as its caller said.' }),
   }),
 });
 
@@ -46,7 +48,7 @@ const AuditEventConnection = builder
 builder.queryField('auditEvents', (t) =>
   t.field({
     type: AuditEventConnection,
-    description: "The caller's project's audit log, newest first; optionally for one secret.",
+    description: "The caller's project's audit log, newest first; optionally for one secret. A key bound to an environment sees that environment's events only.",
     args: {
       first: t.arg.int({ validate: { schema: pageSizeSchema } }),
       after: t.arg.string(),
@@ -61,6 +63,7 @@ builder.queryField('auditEvents', (t) =>
         first: args.first ?? PAGE_SIZE_DEFAULT,
         after: args.after ?? undefined,
         secretId: args.secretId ?? undefined,
+        environment: ctx.caller.boundEnvironment ?? undefined,
       });
     },
   }),

@@ -11,6 +11,8 @@ import {
   expectedVersionSchema,
   idempotencyKeySchema,
   providerSchema,
+  environmentSlugSchema,
+  revealReasonSchema,
 } from '../../secrets/rules.ts';
 import { ForbiddenError } from '../../auth/errors.ts';
 import type { DeletedCursor, PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
@@ -18,10 +20,20 @@ import { builder, type Context } from '../builder.ts';
 import { PageInfo } from './page-info.ts';
 import { InputValidationError } from '../validation-error.ts';
 
+/** The `environment` argument of every secret query and mutation. */
+const ENVIRONMENT_ARG = {
+  description: 'The slug of the environment to act in; absent: the API key\'s own environment, else "default". A key bound to an environment can name no other (ForbiddenError).',
+  validate: { schema: environmentSlugSchema },
+};
+
+/** The caller, acting in the environment a field names. */
+const inEnvironment = (ctx: Context, environment: string | null | undefined) => ({ ...ctx.caller, environment: environment ?? undefined });
+
 export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     projectId: t.exposeID('projectId'),
+    environment: t.exposeString('environment', { description: 'The slug of the environment it lives in.' }),
     name: t.exposeString('name'),
     version: t.exposeInt('version', { description: 'The current value version: 1 on creation, one more per value change.' }),
     description: t.exposeString('description', { nullable: true }),
@@ -48,7 +60,7 @@ export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
         after: t.arg.string(),
       },
       resolve: (secret, args, ctx) =>
-        ctx.secrets.versions(ctx.caller, { id: secret.id }, {
+        ctx.secrets.versions(inEnvironment(ctx, secret.environment), { id: secret.id }, {
           first: args.first ?? PAGE_SIZE_DEFAULT,
           before: args.after == null ? undefined : decodeVersionCursor(args.after),
         }),
@@ -222,9 +234,9 @@ const RevealSecretSuccess = builder.objectRef<{ secret: PublicSecret; value: str
 });
 
 /** A query answers null, not an error, for a secret the caller cannot see. */
-async function getOrNull(ctx: Context, ref: SecretRef): Promise<PublicSecret | null> {
+async function getOrNull(ctx: Context, ref: SecretRef, environment: string | null | undefined): Promise<PublicSecret | null> {
   try {
-    return await ctx.secrets.get(ctx.caller, ref);
+    return await ctx.secrets.get(inEnvironment(ctx, environment), ref);
   } catch (err) {
     if (err instanceof SecretNotFoundError) return null;
     throw err;
@@ -236,23 +248,32 @@ builder.queryFields((t) => ({
     type: Secret,
     nullable: true,
     description: "A secret of the caller's project; null when there is none with this id.",
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => getOrNull(ctx, { id }),
+    args: { id: t.arg.id({ required: true }), environment: t.arg.string(ENVIRONMENT_ARG) },
+    resolve: (_root, { id, environment }, ctx) => getOrNull(ctx, { id }, environment),
   }),
   secretByName: t.field({
     type: Secret,
     nullable: true,
     description: "The caller's secret of this name; null when there is none.",
-    args: { name: t.arg.string({ required: true }) },
-    resolve: (_root, { name }, ctx) => getOrNull(ctx, { name }),
+    args: { name: t.arg.string({ required: true }), environment: t.arg.string(ENVIRONMENT_ARG) },
+    resolve: (_root, { name, environment }, ctx) => getOrNull(ctx, { name }, environment),
   }),
   revealSecret: t.field({
     type: RevealSecretSuccess,
     description: "A secret's value, current or of `version`: the one field that returns a value. Needs secrets:reveal; every reveal is audited.",
-    args: { id: t.arg.id({ required: true }), version: t.arg.int({ validate: { schema: expectedVersionSchema } }) },
-    errors: { types: [NotFoundError, ForbiddenError, UnreadableValueError], directResult: true, union: { name: 'RevealSecretResult' } },
-    resolve: async (_root, { id, version }, ctx) => {
-      const { secret, value } = await ctx.secrets.reveal(ctx.caller, { id }, version ?? undefined);
+    args: {
+      id: t.arg.id({ required: true }),
+      version: t.arg.int({ validate: { schema: expectedVersionSchema } }),
+      environment: t.arg.string(ENVIRONMENT_ARG),
+      reason: t.arg.string({ description: 'Why: stored in the audit event; required by a key created with requireRevealReason.', validate: { schema: revealReasonSchema } }),
+      resolve: t.arg.boolean({
+        description: 'Expand the references in the value: ${NAME} (same environment), ${slug.NAME} (another), $${ for a literal ${; to a depth of 8. Each secret read through one is a reveal of its own; a missing one or a cycle is a ConflictError naming it.',
+      }),
+    },
+    errors: { types: [NotFoundError, ConflictError, ForbiddenError, UnreadableValueError], directResult: true, union: { name: 'RevealSecretResult' } },
+    resolve: async (_root, { id, version, environment, reason, resolve }, ctx) => {
+      const caller = { ...inEnvironment(ctx, environment), revealReason: reason ?? undefined };
+      const { secret, value } = await ctx.secrets.reveal(caller, { id }, version ?? undefined, { resolve: resolve ?? false });
       return { secret, value };
     },
   }),
@@ -262,9 +283,10 @@ builder.queryFields((t) => ({
     args: {
       first: t.arg.int({ validate: { schema: pageSizeSchema } }),
       after: t.arg.string(),
+      environment: t.arg.string(ENVIRONMENT_ARG),
     },
     resolve: (_root, args, ctx) =>
-      ctx.secrets.listDeleted(ctx.caller, {
+      ctx.secrets.listDeleted(inEnvironment(ctx, args.environment), {
         first: args.first ?? PAGE_SIZE_DEFAULT,
         after: args.after == null ? undefined : decodeDeletedCursor(args.after),
       }),
@@ -275,9 +297,10 @@ builder.queryFields((t) => ({
     args: {
       first: t.arg.int({ validate: { schema: pageSizeSchema } }),
       after: t.arg.string(),
+      environment: t.arg.string(ENVIRONMENT_ARG),
     },
     resolve: (_root, args, ctx) =>
-      ctx.secrets.list(ctx.caller, {
+      ctx.secrets.list(inEnvironment(ctx, args.environment), {
         first: args.first ?? PAGE_SIZE_DEFAULT,
         after: args.after == null ? undefined : decodeCursor(args.after),
       }),
@@ -293,21 +316,23 @@ builder.mutationFields((t) => ({
         description: 'Repeat a create safely: the same key and input within 24 h returns the first result; another input with it is a ConflictError.',
         validate: { schema: idempotencyKeySchema },
       }),
+      environment: t.arg.string(ENVIRONMENT_ARG),
     },
     errors: {
-      types: [InputValidationError, ConflictError, ForbiddenError],
+      types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],
       result: { name: 'CreateSecretSuccess' },
       union: { name: 'CreateSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { input: { expiresAt, ...input }, idempotencyKey }, ctx) =>
-      inGraphQLTerms(ctx.secrets.create(ctx.caller, { ...input, expiry: expiryOf(expiresAt) }, { idempotencyKey: idempotencyKey ?? undefined })),
+    resolve: (_root, { input: { expiresAt, ...input }, idempotencyKey, environment }, ctx) =>
+      inGraphQLTerms(ctx.secrets.create(inEnvironment(ctx, environment), { ...input, expiry: expiryOf(expiresAt) }, { idempotencyKey: idempotencyKey ?? undefined })),
   }),
   updateSecret: t.field({
     type: Secret,
     args: {
       id: t.arg.id({ required: true }),
       input: t.arg({ type: UpdateSecretInput, required: true }),
+      environment: t.arg.string(ENVIRONMENT_ARG),
     },
     errors: {
       types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],
@@ -315,8 +340,8 @@ builder.mutationFields((t) => ({
       union: { name: 'UpdateSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { id, input }, ctx) =>
-      inGraphQLTerms(ctx.secrets.update(ctx.caller, { id }, { value: input.value, expiry: expiryOf(input.expiresAt) }, {
+    resolve: (_root, { id, input, environment }, ctx) =>
+      inGraphQLTerms(ctx.secrets.update(inEnvironment(ctx, environment), { id }, { value: input.value, expiry: expiryOf(input.expiresAt) }, {
         expectedVersion: input.expectedVersion ?? undefined,
       })),
   }),
@@ -326,6 +351,7 @@ builder.mutationFields((t) => ({
     args: {
       id: t.arg.id({ required: true }),
       input: t.arg({ type: UpdateSecretMetadataInput, required: true }),
+      environment: t.arg.string(ENVIRONMENT_ARG),
     },
     errors: {
       types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],
@@ -333,8 +359,8 @@ builder.mutationFields((t) => ({
       union: { name: 'UpdateSecretMetadataResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { id, input }, ctx) =>
-      inGraphQLTerms(ctx.secrets.update(ctx.caller, { id }, {
+    resolve: (_root, { id, input, environment }, ctx) =>
+      inGraphQLTerms(ctx.secrets.update(inEnvironment(ctx, environment), { id }, {
         name: input.name ?? undefined,
         description: input.description,
         provider: input.provider,
@@ -344,25 +370,25 @@ builder.mutationFields((t) => ({
   deleteSecret: t.field({
     type: Secret,
     description: 'Deletes a secret: it leaves every list and lookup and its name is free again; restoreSecret brings it back during its recovery window.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true }), environment: t.arg.string(ENVIRONMENT_ARG) },
     errors: {
       types: [NotFoundError, ForbiddenError],
       result: { name: 'DeleteSecretSuccess' },
       union: { name: 'DeleteSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { id }, ctx) => ctx.secrets.delete(ctx.caller, { id }),
+    resolve: (_root, { id, environment }, ctx) => ctx.secrets.delete(inEnvironment(ctx, environment), { id }),
   }),
   restoreSecret: t.field({
     type: Secret,
     description: "Brings a deleted secret back during its recovery window; ConflictError if its name was taken meanwhile.",
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true }), environment: t.arg.string(ENVIRONMENT_ARG) },
     errors: {
       types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],
       result: { name: 'RestoreSecretSuccess' },
       union: { name: 'RestoreSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { id }, ctx) => inGraphQLTerms(ctx.secrets.restore(ctx.caller, id)),
+    resolve: (_root, { id, environment }, ctx) => inGraphQLTerms(ctx.secrets.restore(inEnvironment(ctx, environment), id)),
   }),
 }));

@@ -1,0 +1,75 @@
+// Environments: a project's development, staging, production... Every
+// project has "default". Listing needs secrets:read; creating, renaming and
+// deleting (only when empty) need secrets:write and a key bound to none.
+import { ForbiddenError } from '../../auth/errors.ts';
+import type { EnvironmentRecord } from '../../environments/service.ts';
+import { ConflictError, InvalidFieldError, NotFoundError } from '../../secrets/errors.ts';
+import { environmentNameSchema, environmentSlugSchema } from '../../secrets/rules.ts';
+import { builder } from '../builder.ts';
+import { InputValidationError } from '../validation-error.ts';
+
+export const Environment = builder.objectRef<EnvironmentRecord>('Environment').implement({
+  description: 'An environment of the project: its secrets are apart from those of every other.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    slug: t.exposeString('slug', { description: 'What calls name it by: ^[a-z][a-z0-9-]{0,31}$.' }),
+    name: t.exposeString('name', { description: 'A display name.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const CreateEnvironmentInput = builder.inputType('CreateEnvironmentInput', {
+  fields: (t) => ({
+    slug: t.string({ required: true, validate: { schema: environmentSlugSchema } }),
+    name: t.string({ required: true, validate: { schema: environmentNameSchema } }),
+  }),
+});
+
+const UpdateEnvironmentInput = builder.inputType('UpdateEnvironmentInput', {
+  fields: (t) => ({ name: t.string({ required: true, validate: { schema: environmentNameSchema } }) }),
+});
+
+/** An InvalidFieldError of the service, as the input's validation error. */
+async function asValidation<T>(run: () => Promise<T>, path: string[]): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof InvalidFieldError) throw new InputValidationError([{ path, message: err.message }]);
+    throw err;
+  }
+}
+
+builder.queryField('environments', (t) =>
+  t.field({
+    type: [Environment],
+    description: "The project's environments, default first (a key bound to one sees that one). Needs secrets:read.",
+    resolve: (_root, _args, ctx) => ctx.environments.list(ctx.caller),
+  }),
+);
+
+const slugArg = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) =>
+  t.arg.string({ required: true, validate: { schema: environmentSlugSchema } });
+
+builder.mutationFields((t) => ({
+  createEnvironment: t.field({
+    type: Environment,
+    description: 'Creates an environment (needs secrets:write and an unbound key).',
+    args: { input: t.arg({ type: CreateEnvironmentInput, required: true }) },
+    errors: { types: [InputValidationError, ConflictError, ForbiddenError], result: { name: 'CreateEnvironmentSuccess' }, union: { name: 'CreateEnvironmentResult' }, dataField: { name: 'environment' } },
+    resolve: (_root, { input }, ctx) => ctx.environments.create(ctx.caller, input),
+  }),
+  updateEnvironment: t.field({
+    type: Environment,
+    description: "Renames an environment's display name; its slug stays (needs secrets:write and an unbound key).",
+    args: { slug: slugArg(t), input: t.arg({ type: UpdateEnvironmentInput, required: true }) },
+    errors: { types: [InputValidationError, NotFoundError, ForbiddenError], result: { name: 'UpdateEnvironmentSuccess' }, union: { name: 'UpdateEnvironmentResult' }, dataField: { name: 'environment' } },
+    resolve: (_root, { slug, input }, ctx) => ctx.environments.update(ctx.caller, slug, input),
+  }),
+  deleteEnvironment: t.field({
+    type: Environment,
+    description: 'Deletes an empty environment: no secret, none deleted and still restorable. default is never deleted (needs secrets:write and an unbound key).',
+    args: { slug: slugArg(t) },
+    errors: { types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError], result: { name: 'DeleteEnvironmentSuccess' }, union: { name: 'DeleteEnvironmentResult' }, dataField: { name: 'environment' } },
+    resolve: (_root, { slug }, ctx) => asValidation(() => ctx.environments.delete(ctx.caller, slug), ['slug']),
+  }),
+}));
