@@ -4,6 +4,7 @@
 // makes writes safe against racing writers. Here: who may do what (scopes),
 // what a change means (compare-and-set, renames, lifetimes), sealing and
 // opening values, the reveal paths, and the audit of each call.
+import { createHmac, randomBytes } from 'node:crypto';
 import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts';
 import { actingEnvironment, type Caller } from '../auth/authenticator.ts';
 import { ForbiddenError } from '../auth/errors.ts';
@@ -69,6 +70,14 @@ export function expiredEvent(secret: PublicSecret) {
     projectId: secret.projectId, keyId: null, door: 'system' as const, environment: secret.environment, operation: 'expire',
     secretId: secret.id, secretName: secret.name, version: secret.version, outcome: 'expired', requestId: null,
   };
+}
+
+/** One name across the environments it lives in. */
+export interface MatrixRow {
+  readonly name: string;
+  readonly cells: readonly { readonly environment: string; readonly secret: PublicSecret }[];
+  /** Whether its values are equal everywhere; null without secrets:reveal, or where it lives in one environment. */
+  readonly valuesEqual: boolean | null;
 }
 
 export interface SecretServiceDeps {
@@ -335,6 +344,44 @@ export function createSecretService(deps: SecretServiceDeps) {
       }
       await deps.audit.recordMany(events);
       return { values: expanded, unreadable };
+    },
+
+    /**
+     * For each name (of `names`, or every one), the environments it lives in
+     * and its version there; for a key with secrets:reveal, whether its values
+     * are equal across them, decided here by HMAC digests under a key made
+     * for this call alone: no value leaves the service, and the comparison
+     * is one audit event.
+     */
+    async environmentMatrix(caller: Caller, names?: readonly string[]): Promise<MatrixRow[]> {
+      requireScope(caller, 'secrets:read');
+      const slugs = caller.boundEnvironment !== null
+        ? [caller.boundEnvironment]
+        : (await store.environments.list(caller.projectId)).map((e) => e.slug);
+      const wanted = names && new Set(names);
+      const byName = new Map<string, { environment: string; secret: PublicSecret }[]>();
+      for (const environment of slugs) {
+        for (const record of await store.listAllLive({ projectId: caller.projectId, environment }, now())) {
+          if (wanted && !wanted.has(record.name)) continue;
+          byName.set(record.name, [...(byName.get(record.name) ?? []), { environment, secret: publicOf(record) }]);
+        }
+      }
+      const compare = caller.scopes.includes('secrets:reveal');
+      const shared = [...byName.values()].filter((cells) => cells.length > 1).flat().map((c) => c.secret);
+      const digests = new Map<string, string>();
+      if (compare && shared.length > 0) {
+        const key = randomBytes(32);
+        for (const [id, version] of await store.sealedCurrent(shared)) {
+          const secret = shared.find((s) => s.id === id)!;
+          digests.set(id, createHmac('sha256', key).update(openSealed(version, secret.name)).digest('base64'));
+        }
+        await deps.audit.record({ ...callerEntry(caller, 'compare_values'), outcome: 'success' });
+      }
+      return [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, cells]) => ({
+        name,
+        cells,
+        valuesEqual: !compare || cells.length < 2 ? null : new Set(cells.map((c) => digests.get(c.secret.id))).size === 1,
+      }));
     },
 
     /**

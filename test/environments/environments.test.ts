@@ -87,6 +87,25 @@ describe('environments', () => {
   });
 });
 
+describe('environmentMatrix', () => {
+  it('each name, where it lives and at which version; valuesEqual from the server, with no value in the answer', async () => {
+    expect((await createIn('production', 'SAME_EVERYWHERE', 'identical-value')).__typename).toBe('CreateSecretSuccess');
+    expect((await createIn(undefined, 'SAME_EVERYWHERE', 'identical-value')).__typename).toBe('CreateSecretSuccess');
+    const query = '{ environmentMatrix(names: ["DB_PASSWORD", "PROD_ONLY", "SAME_EVERYWHERE", "NONE"]) { name valuesEqual cells { environment version } } }';
+    const res = await gql(query);
+    expect(res.body.data.environmentMatrix).toEqual([
+      { name: 'DB_PASSWORD', valuesEqual: false, cells: [{ environment: 'default', version: 1 }, { environment: 'production', version: 1 }] },
+      { name: 'PROD_ONLY', valuesEqual: null, cells: [{ environment: 'production', version: 1 }] },
+      { name: 'SAME_EVERYWHERE', valuesEqual: true, cells: [{ environment: 'default', version: 1 }, { environment: 'production', version: 1 }] },
+    ]);
+    for (const value of ['identical-value', 'default-value', 'production-value']) expect(res.text).not.toContain(value);
+    // Without secrets:reveal: where and which version, never whether the values match.
+    const { key } = await mintKey({ scopes: ['secrets:read'] });
+    const reader = await graphql(key)(query);
+    expect(reader.body.data.environmentMatrix.map((r: { valuesEqual: unknown }) => r.valuesEqual)).toEqual([null, null, null]);
+  });
+});
+
 describe('a key bound to production', () => {
   let bound: string;
   let defaultId: string;
@@ -100,15 +119,15 @@ describe('a key bound to production', () => {
   it('sees production alone through every REST door, and default through none', async () => {
     const names = (list: { name: string }[]) => list.map((s) => s.name).sort();
     const langwatch = doorClient(app.baseUrl, bound);
-    expect(names((await langwatch('GET', '/api/secrets')).body)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY']);
+    expect(names((await langwatch('GET', '/api/secrets')).body)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY', 'SAME_EVERYWHERE']);
     expect((await langwatch('GET', `/api/secrets/${defaultId}`)).status).toBe(404);
     expect((await langwatch('GET', `/api/secrets/${defaultId}/value`)).status).toBe(404);
     expect((await langwatch('DELETE', `/api/secrets/${defaultId}`)).status).toBe(404);
     expect((await langwatch('GET', '/api/secrets/values')).body.values.DB_PASSWORD).toBe('production-value');
-    expect(names((await doorClient(app.baseUrl, bound, 'bearer')('GET', '/v1/deployments/secrets')).body.data)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY']);
+    expect(names((await doorClient(app.baseUrl, bound, 'bearer')('GET', '/v1/deployments/secrets')).body.data)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY', 'SAME_EVERYWHERE']);
     expect((await doorClient(app.baseUrl, bound, 'bearer')('GET', `/v1/deployments/secrets/${defaultId}`)).status).toBe(404);
-    expect(names((await doorClient(app.baseUrl, bound, 'x-api-key')('GET', '/api/v1/user/secrets')).body.secrets)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY']);
-    expect(names((await doorClient(app.baseUrl, bound, 'x-session-api-key')('GET', '/api/v1/secrets/search')).body.items)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY']);
+    expect(names((await doorClient(app.baseUrl, bound, 'x-api-key')('GET', '/api/v1/user/secrets')).body.secrets)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY', 'SAME_EVERYWHERE']);
+    expect(names((await doorClient(app.baseUrl, bound, 'x-session-api-key')('GET', '/api/v1/secrets/search')).body.items)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY', 'SAME_EVERYWHERE']);
     // A create through a seed door lands in the key's environment.
     const made = await langwatch('POST', '/api/secrets', { body: { name: 'FROM_DOOR', value: 'v' } });
     expect(made.status).toBe(201);
@@ -172,7 +191,7 @@ describe('deleting an environment', () => {
   it('only an empty one; never default', async () => {
     expect((await del('production')).body.data.deleteEnvironment).toEqual({
       __typename: 'ConflictError',
-      message: 'The environment "production" still holds 4 secrets and 0 deleted ones still restorable: delete or purge them first',
+      message: 'The environment "production" still holds 5 secrets and 0 deleted ones still restorable: delete or purge them first',
     });
     expect((await del('default')).body.data.deleteEnvironment.__typename).toBe('ValidationError');
     await gql('mutation { createEnvironment(input: {slug: "empty", name: "Empty"}) { __typename } }');

@@ -5,8 +5,10 @@ import { ForbiddenError } from '../../auth/errors.ts';
 import type { EnvironmentRecord } from '../../environments/service.ts';
 import { ConflictError, InvalidFieldError, NotFoundError } from '../../secrets/errors.ts';
 import { environmentNameSchema, environmentSlugSchema } from '../../secrets/rules.ts';
+import type { MatrixRow } from '../../secrets/service.ts';
 import { builder } from '../builder.ts';
 import { InputValidationError } from '../validation-error.ts';
+import { Secret } from './secret.ts';
 
 export const Environment = builder.objectRef<EnvironmentRecord>('Environment').implement({
   description: 'An environment of the project: its secrets are apart from those of every other.',
@@ -73,3 +75,32 @@ builder.mutationFields((t) => ({
     resolve: (_root, { slug }, ctx) => asValidation(() => ctx.environments.delete(ctx.caller, slug), ['slug']),
   }),
 }));
+
+const EnvironmentMatrixCell = builder.objectRef<MatrixRow['cells'][number]>('EnvironmentMatrixCell').implement({
+  fields: (t) => ({
+    environment: t.exposeString('environment'),
+    version: t.int({ resolve: (cell) => cell.secret.version }),
+    secret: t.field({ type: Secret, resolve: (cell) => cell.secret }),
+  }),
+});
+
+const EnvironmentMatrixRow = builder.objectRef<MatrixRow>('EnvironmentMatrixRow').implement({
+  description: 'One secret name across the environments it lives in.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    cells: t.field({ type: [EnvironmentMatrixCell], resolve: (row) => [...row.cells] }),
+    valuesEqual: t.exposeBoolean('valuesEqual', {
+      nullable: true,
+      description: 'Whether the values are equal in every environment it lives in, compared on the server by keyed digests (no value is sent). Null without secrets:reveal, or where it lives in one environment.',
+    }),
+  }),
+});
+
+builder.queryField('environmentMatrix', (t) =>
+  t.field({
+    type: [EnvironmentMatrixRow],
+    description: 'For each name (of `names`, or every one), the environments it exists in and its version there, in name order. Needs secrets:read; valuesEqual needs secrets:reveal.',
+    args: { names: t.arg.stringList() },
+    resolve: (_root, { names }, ctx) => ctx.secrets.environmentMatrix(ctx.caller, names ?? undefined),
+  }),
+);
