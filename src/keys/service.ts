@@ -9,7 +9,6 @@ import { requireScope, SCOPES, type Scope } from '../auth/scopes.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import { EnvironmentNotFoundError, NotFoundError } from '../secrets/errors.ts';
-import { DEFAULT_ENVIRONMENT } from '../secrets/model.ts';
 import type { EnvironmentStore } from '../secrets/store.ts';
 
 export interface ApiKeyInfo {
@@ -129,7 +128,7 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environ
       // A bound creator's keys are bound to its environment; a reason it must give, they must too.
       const environment = input.environment ?? caller.boundEnvironment;
       const requireRevealReason = caller.requireRevealReason || (input.requireRevealReason ?? false);
-      if (environment !== null && environment !== DEFAULT_ENVIRONMENT && !(await deps.environments.find({ projectId: caller.projectId, environment }))) {
+      if (environment !== null && !(await deps.environments.exists({ projectId: caller.projectId, environment }))) {
         throw new EnvironmentNotFoundError(environment);
       }
       const key = generateApiKey();

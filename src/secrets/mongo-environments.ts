@@ -44,6 +44,10 @@ export function createMongoEnvironmentStore(deps: {
       return ns.environment === DEFAULT_ENVIRONMENT ? implicitDefault(ns.projectId) : null;
     },
 
+    async exists(ns) {
+      return ns.environment === DEFAULT_ENVIRONMENT || (await environments.countDocuments({ _id: idOf(ns) }, { limit: 1 })) > 0;
+    },
+
     async create(projectId, slug, name, at) {
       const doc: EnvironmentDoc = { _id: idOf({ projectId, environment: slug }), projectId: new Types.ObjectId(projectId), slug, name, createdAt: at, closingSince: null };
       try {

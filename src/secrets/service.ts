@@ -19,7 +19,7 @@ import { maskValue } from './mask.ts';
 import { createExpander, hasReferences, type Target } from './references.ts';
 import type { PublicSecret, SecretVersionInfo } from './model.ts';
 import type { CreateSecretInput, ExpiryChange, SecretChange } from './rules.ts';
-import { DEFAULT_ENVIRONMENT, type DeletedCursor, type MetadataChange, type Namespace, type SecretLocator, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
+import { type DeletedCursor, type MetadataChange, type Namespace, type SecretLocator, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
 
 export type { PublicSecret, SecretVersionInfo } from './model.ts';
 export type { DeletedCursor } from './store.ts';
@@ -120,7 +120,7 @@ export function createSecretService(deps: SecretServiceDeps) {
    */
   async function namespace(caller: Caller): Promise<Namespace> {
     const ns = namespaceOf(caller);
-    if (ns.environment !== DEFAULT_ENVIRONMENT && !(await store.environments.find(ns))) throw new EnvironmentNotFoundError(ns.environment);
+    if (!(await store.environments.exists(ns))) throw new EnvironmentNotFoundError(ns.environment);
     return ns;
   }
 
@@ -131,7 +131,7 @@ export function createSecretService(deps: SecretServiceDeps) {
    */
   async function readReferenced(caller: Caller, base: Omit<AuditEntry, 'outcome'>, target: Target, events: AuditEntry[]): Promise<string | undefined> {
     const ns = namespaceOf({ ...caller, environment: target.environment });
-    if (ns.environment !== DEFAULT_ENVIRONMENT && !(await store.environments.find(ns))) return undefined;
+    if (!(await store.environments.exists(ns))) return undefined;
     const secret = await store.findLive(ns, { name: target.name }, now());
     const sealed = secret && (await store.sealedVersion(secret, secret.version));
     if (!secret || !sealed) return undefined;

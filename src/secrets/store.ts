@@ -142,6 +142,8 @@ export interface EnvironmentStore {
   list(projectId: string): Promise<EnvironmentRecord[]>;
   /** The environment, or null ("default" always exists). */
   find(ns: Namespace): Promise<EnvironmentRecord | null>;
+  /** Whether it exists: "default" at no cost, another by one lookup of its _id. */
+  exists(ns: Namespace): Promise<boolean>;
   create(projectId: string, slug: string, name: string, at: Date): Promise<EnvironmentRecord>;
   rename(ns: Namespace, name: string): Promise<EnvironmentRecord | null>;
   /** Deletes an empty environment ("default" is never passed here). */
