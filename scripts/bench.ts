@@ -9,20 +9,19 @@
 // req/s, p50/p99 latency and peak RSS. Load comes from a separate process
 // (autocannon). Prints a table and writes the same as JSON under results/.
 // With MONGODB_URI set, runs against that MongoDB instead.
-import { type ChildProcess, execFileSync, execSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Types } from 'mongoose';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../src/auth/api-key.ts';
-import { defaultEngineCacheDir, projectRoot } from '../src/config.ts';
+import { projectRoot } from '../src/config.ts';
 import { createKeyring, sealValue } from '../src/crypto/envelope.ts';
 import { connectDatabase } from '../src/db/connect.ts';
-import { resolveDatabase } from '../src/db/engine/resolve.ts';
 import { createModels, ensureIndexes } from '../src/db/models/index.ts';
+import { freePort, startBenchEngine, startServerProcess } from './bench/common.ts';
+import { seedDocuments } from '../src/secrets/mongo-store.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,15 +67,8 @@ const BASELINE_ONLY: Scenario = { name: 'list 50', method: 'GET', ours: '', base
 
 // ---- the engine and the data -----------------------------------------------------
 
-const engineDir = mkdtempSync(path.join(tmpdir(), 'secrets-bench-'));
-const engine = await resolveDatabase({
-  mongodbUri: process.env.MONGODB_URI || undefined,
-  engine: 'auto',
-  dataDir: engineDir,
-  cacheDir: defaultEngineCacheDir(process.env),
-  log: (line) => console.error(`[engine] ${line}`),
-});
-const engineUri = (db: string) => engine.uri.replace(/\/[^/?]*(\?|$)/, `/${db}$1`);
+const engine = await startBenchEngine('secrets-bench-');
+const engineUri = engine.uriOf;
 console.error(`engine: ${engine.kind}; ${N} secrets; ${DURATION} s per scenario after ${WARMUP} s warm-up; ${CONNECTIONS} connections`);
 
 /** Writes `count` secrets straight into the database, in the service's shapes (sealed values, name and slot keys). */
@@ -98,16 +90,11 @@ async function seed(dbName: string, count: number, existing?: { projectId: strin
   for (let from = 0; from < count; from += 1000) {
     const batch = Array.from({ length: Math.min(1000, count - from) }, (_, i) => {
       const index = start + from + i;
-      const _id = new Types.ObjectId();
-      const at = new Date();
-      const name = `SEED_${String(index).padStart(7, '0')}`;
-      const sealed = sealValue(keyring, `seed-value-${index}`, { projectId: projectId.toHexString(), secretId: _id.toHexString(), version: 1 });
-      const slot = freeSlots[from + i]!;
-      const keys = { nameKey: `${projectId.toHexString()}/${name}`, slot, slotKey: `${projectId.toHexString()}/${slot}` };
-      return {
-        secret: { _id, projectId, name, version: 1, description: null, provider: null, createdBy: 'seed', lastUpdatedBy: 'seed', createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null, ...keys },
-        version: { projectId, secretId: _id, version: 1, ...sealed, createdAt: at, createdBy: 'seed' },
-      };
+      return seedDocuments(
+        { projectId: projectId.toHexString(), environment: 'default' },
+        { name: `SEED_${String(index).padStart(7, '0')}`, slot: freeSlots[from + i]!, createdBy: 'seed' },
+        (context) => sealValue(keyring, `seed-value-${index}`, context),
+      );
     });
     await models.SecretVersion.insertMany(batch.map((b) => b.version), { lean: true });
     await models.Secret.insertMany(batch.map((b) => b.secret), { lean: true });
@@ -124,14 +111,6 @@ interface Server {
   readonly base: string;
   commands(): Promise<number>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function startServer(target: Target, dbName: string): Promise<Server> {
@@ -152,30 +131,15 @@ async function startServer(target: Target, dbName: string): Promise<Server> {
   };
   const script = target === 'ours' ? 'src/main.ts' : 'scripts/bench/baseline.ts';
   // Logging at warn (no per-request lines) for both; readiness is probed.
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const base = `http://127.0.0.1:${port}`;
-  const probe = target === 'ours' ? '/healthz' : '/stats';
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`${target} server exited:\n${output}`);
-    if (await fetch(`${base}${probe}`).then((r) => r.ok, () => false)) break;
-    if (i > 600) throw new Error(`${target} server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { child, base, stop } = await startServerProcess(`${target} server`, script, env, port, target === 'ours' ? '/healthz' : '/stats');
   return {
     child,
     base,
+    stop,
     async commands() {
       if (target === 'baseline') return ((await (await fetchRetrying(`${base}/stats`)).json()) as { commands: number }).commands;
       const text = await (await fetchRetrying(`${base}/metrics`)).text();
       return [...text.matchAll(/^db_commands_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-    },
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
     },
   };
 }
@@ -296,7 +260,6 @@ try {
   }
 } finally {
   await engine.stop();
-  rmSync(engineDir, { recursive: true, force: true });
 }
 
 // ---- report ---------------------------------------------------------------------------

@@ -12,20 +12,18 @@
 // rotation did not finish, or a value does not open with the new key alone.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Types } from 'mongoose';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../../src/auth/api-key.ts';
-import { defaultEngineCacheDir, projectRoot } from '../../src/config.ts';
+import { projectRoot } from '../../src/config.ts';
 import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
-import { resolveDatabase } from '../../src/db/engine/resolve.ts';
 import { createModels, ensureIndexes } from '../../src/db/models/index.ts';
+import { freePort, startBenchEngine, startServerProcess } from './common.ts';
+import { seedDocuments } from '../../src/secrets/mongo-store.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,16 +38,9 @@ const newKey = randomBytes(32);
 const ringText = (ring: [string, Buffer][]) => ring.map(([id, key]) => `${id}:${key.toString('base64')}`).join(',');
 const ROTATING: [string, Buffer][] = [['new', newKey], ['old', oldKey]];
 
-const engineDir = mkdtempSync(path.join(tmpdir(), 'secrets-bench-rotation-'));
-const engine = await resolveDatabase({
-  mongodbUri: process.env.MONGODB_URI || undefined,
-  engine: 'auto',
-  dataDir: engineDir,
-  cacheDir: defaultEngineCacheDir(process.env),
-  log: (line) => console.error(`[engine] ${line}`),
-});
+const engine = await startBenchEngine('secrets-bench-rotation-');
 const dbName = `bench_rotation_${Date.now()}`;
-const dbUri = engine.uri.replace(/\/[^/?]*(\?|$)/, `/${dbName}$1`);
+const dbUri = engine.uriOf(dbName);
 console.error(`engine: ${engine.kind}; ${N} secrets; ${READERS} reader${READERS === 1 ? '' : 's'}`);
 
 /** N secrets in the service's shapes, each value sealed under the old key; a key of their project that can reveal. */
@@ -66,27 +57,18 @@ async function seed() {
   for (let from = 0; from < N; from += 1000) {
     const batch = Array.from({ length: Math.min(1000, N - from) }, (_, k) => {
       const i = from + k;
-      const _id = new Types.ObjectId();
-      ids.push(_id.toHexString());
-      const at = new Date();
-      const keys = { nameKey: `${projectId.toHexString()}/ROTATED_${i}`, slot: i, slotKey: `${projectId.toHexString()}/${i}` };
-      return {
-        secret: { _id, projectId, name: `ROTATED_${i}`, version: 1, description: null, provider: null, createdBy: 'seed', lastUpdatedBy: 'seed', createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null, ...keys },
-        version: { projectId, secretId: _id, version: 1, ...sealValue(oldRing, `rotated-value-${i}`, { projectId: projectId.toHexString(), secretId: _id.toHexString(), version: 1 }), createdAt: at, createdBy: 'seed' },
-      };
+      const docs = seedDocuments(
+        { projectId: projectId.toHexString(), environment: 'default' },
+        { name: `ROTATED_${i}`, slot: i, createdBy: 'seed' },
+        (context) => sealValue(oldRing, `rotated-value-${i}`, context),
+      );
+      ids.push(docs.secret._id.toHexString());
+      return docs;
     });
     await models.SecretVersion.collection.insertMany(batch.map((b) => b.version));
     await models.Secret.collection.insertMany(batch.map((b) => b.secret));
   }
   return { connection, models, apiKey, ids };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** The service as a separate process on the bench database, with the given ring. */
@@ -102,24 +84,7 @@ async function startService(ring: [string, Buffer][]): Promise<{ base: string; s
     LOG_FORMAT: 'json',
     PROJECT_SECRET_LIMIT: String(N),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const base = `http://127.0.0.1:${port}`;
-  // Bounded: a service that never answers stops the benchmark instead of hanging it.
-  for (let i = 0; !(await fetch(`${base}/healthz`).then((r) => r.ok, () => false)); i++) {
-    if (child.exitCode !== null || i > 600) throw new Error(`the service did not start:\n${output}`);
-    await sleep(100);
-  }
-  return {
-    base,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return startServerProcess('the service', 'src/main.ts', env, port, '/healthz');
 }
 
 function runRotation(): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
@@ -206,6 +171,5 @@ try {
   }
 } finally {
   await engine.stop();
-  rmSync(engineDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

@@ -86,6 +86,34 @@ const inNamespace = (ns: Namespace) => ({
 const namespaceOf = (secret: { projectId: string; environment: string }): Namespace => ({ projectId: secret.projectId, environment: secret.environment });
 const namespaceOfDoc = (doc: Pick<SecretDoc, 'projectId' | 'environment'>): Namespace => ({ projectId: doc.projectId.toHexString(), environment: doc.environment ?? DEFAULT_ENVIRONMENT });
 
+// The namespace part of name and slot keys is the projectId alone in
+// "default" (as before environments, so stored keys stay valid) and
+// "<projectId>:<slug>" in any other: a slug has no ":", and neither has a projectId.
+const keyPrefixOf = (ns: Namespace) => (ns.environment === DEFAULT_ENVIRONMENT ? ns.projectId : `${ns.projectId}:${ns.environment}`);
+const nameKeyOf = (ns: Namespace, name: string) => `${keyPrefixOf(ns)}/${name}`;
+const slotKeyOf = (ns: Namespace, slot: number) => `${keyPrefixOf(ns)}/${slot}`;
+/** New secret ids are random, not time-ordered: secret_versions, sharded on secretId, then spreads its inserts over every shard. */
+const newSecretId = () => new Types.ObjectId(randomBytes(12));
+
+/**
+ * A live secret at version 1 and its sealed value, as this store writes
+ * them, for benchmarks and tests that fill a database directly (insert the
+ * version first). `slot` must be free in the namespace.
+ */
+export function seedDocuments(ns: Namespace, secret: { name: string; slot: number; createdBy: string }, seal: Sealer, at = new Date()) {
+  const _id = newSecretId();
+  const projectId = oid(ns.projectId);
+  const sealed = seal({ projectId: ns.projectId, secretId: _id.toHexString(), version: 1 });
+  return {
+    secret: {
+      _id, projectId, environment: ns.environment, name: secret.name, version: 1, description: null, provider: null,
+      createdBy: secret.createdBy, lastUpdatedBy: secret.createdBy, createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null,
+      expiresAt: null, ttlSeconds: null, nameKey: nameKeyOf(ns, secret.name), slot: secret.slot, slotKey: slotKeyOf(ns, secret.slot),
+    },
+    version: { projectId, secretId: _id, version: 1, ...sealed, createdAt: at, createdBy: secret.createdBy },
+  };
+}
+
 export interface MongoSecretStoreDeps {
   readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'IdempotencyKey' | 'SecretFate' | 'Environment' | 'Project'>;
   readonly limits: SecretLimits;
@@ -112,12 +140,6 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   // any node, can give two live secrets one name or one slot. Nothing is
   // claimed ahead of that write, so nothing can go stale.
 
-  // The namespace part is the projectId alone in "default" (as before
-  // environments, so stored keys stay valid) and "<projectId>:<slug>" in any
-  // other: a slug has no ":", and neither has a projectId.
-  const keyPrefixOf = (ns: Namespace) => (ns.environment === DEFAULT_ENVIRONMENT ? ns.projectId : `${ns.projectId}:${ns.environment}`);
-  const nameKeyOf = (ns: Namespace, name: string) => `${keyPrefixOf(ns)}/${name}`;
-  const slotKeyOf = (ns: Namespace, slot: number) => `${keyPrefixOf(ns)}/${slot}`;
   /** The keys of a secret that is not live: its own, so they collide with nothing. */
   const retiredKeys = (secretId: Types.ObjectId) => ({ nameKey: `deleted/${secretId.toHexString()}`, slotKey: `deleted/${secretId.toHexString()}`, slot: null });
 
@@ -459,9 +481,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async create(ns, draft, seal, at) {
       const projectId = oid(ns.projectId);
-      // Random, not time-ordered: secret_versions, sharded on secretId, then
-      // spreads its inserts over every shard instead of the newest range.
-      const _id = new Types.ObjectId(randomBytes(12));
+      const _id = newSecretId();
       // The sealed value, then the secret itself, whose insert decides its name
       // and quota slot: the secret is visible only once its value exists, and a
       // version left by a crash before the insert is never seen (the sweep

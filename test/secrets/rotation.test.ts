@@ -12,6 +12,7 @@ import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
 import { request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { rotateMasterKey, startRotation } from '../helpers/rotation.ts';
+import { seedDocuments } from '../../src/secrets/mongo-store.ts';
 
 const COUNT = 450;
 /** Two batches: killed in the first, the second run crosses into the next. */
@@ -27,15 +28,16 @@ async function seed(app: TestApp, count: number, ring: Map<string, Buffer>, keyI
   const secrets = [];
   const versions = [];
   for (let i = 0; i < count; i++) {
-    const _id = new Types.ObjectId();
-    ids.push(_id.toHexString());
     values[`ROTATED_${i}`] = `rotated-value-${i}`;
-    const at = new Date();
-    const keys = { nameKey: `${projectId.toHexString()}/ROTATED_${i}`, slot: i, slotKey: `${projectId.toHexString()}/${i}` };
-    secrets.push({ _id, projectId, name: `ROTATED_${i}`, version: 1, description: null, provider: null, createdBy: 'seed', lastUpdatedBy: 'seed', createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null, ...keys });
     const keyId = keyIds[i % keyIds.length]!;
-    const sealed = sealValue(createKeyring(keyId, [[keyId, ring.get(keyId)!]]), `rotated-value-${i}`, { projectId: projectId.toHexString(), secretId: _id.toHexString(), version: 1 });
-    versions.push({ projectId, secretId: _id, version: 1, ...sealed, createdAt: at, createdBy: 'seed' });
+    const docs = seedDocuments(
+      { projectId: projectId.toHexString(), environment: 'default' },
+      { name: `ROTATED_${i}`, slot: i, createdBy: 'seed' },
+      (context) => sealValue(createKeyring(keyId, [[keyId, ring.get(keyId)!]]), `rotated-value-${i}`, context),
+    );
+    ids.push(docs.secret._id.toHexString());
+    secrets.push(docs.secret);
+    versions.push(docs.version);
   }
   await app.models.SecretVersion.collection.insertMany(versions);
   await app.models.Secret.collection.insertMany(secrets);
