@@ -21,7 +21,7 @@ import { createKeyring, sealValue } from '../src/crypto/envelope.ts';
 import { connectDatabase } from '../src/db/connect.ts';
 import { createModels, ensureIndexes } from '../src/db/models/index.ts';
 import { freePort, startBenchEngine, startServerProcess } from './bench/common.ts';
-import { seedDocuments } from '../src/secrets/mongo-store.ts';
+import { insertSeeded, seedDocuments } from '../src/secrets/mongo-store.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -96,8 +96,7 @@ async function seed(dbName: string, count: number, existing?: { projectId: strin
         (context) => sealValue(keyring, `seed-value-${index}`, context),
       );
     });
-    await models.SecretVersion.insertMany(batch.map((b) => b.version), { lean: true });
-    await models.Secret.insertMany(batch.map((b) => b.secret), { lean: true });
+    await insertSeeded(models, batch);
   }
   const ids = (await models.Secret.find({ projectId }, { _id: 1 }).limit(200).lean()).map((d) => d._id.toHexString());
   await connection.close();

@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { createKeyring } from '../src/crypto/envelope.ts';
 import { verifyMasterKeys } from '../src/crypto/key-check.ts';
 import { createRotation } from '../src/crypto/rotation.ts';
-import { connectDatabase } from '../src/db/connect.ts';
+import { connectDatabase, hasAtomicConditionalUpdates } from '../src/db/connect.ts';
 import { resolveDatabase } from '../src/db/engine/resolve.ts';
 import { createModels } from '../src/db/models/index.ts';
 
@@ -32,7 +32,7 @@ try {
     const models = createModels(connection);
     // A ring whose key for an id is not the one the data was written with would re-wrap nothing and mislead.
     await verifyMasterKeys(models, keyring);
-    const rotation = createRotation({ models, keyring });
+    const rotation = createRotation({ models, keyring, atomicConditionalUpdates: await hasAtomicConditionalUpdates(connection) });
     const total = await rotation.remaining();
     process.stdout.write(`${total} data keys to re-wrap under "${keyring.activeId}"\n`);
     const bar = process.stdout.isTTY ? new SingleBar({ format: ' {bar} {value}/{total} data keys | {eta}s left' }, Presets.shades_classic) : undefined;
@@ -47,7 +47,7 @@ try {
       bar?.update(Math.min(rewrapped + skipped, total));
     }
     bar?.stop();
-    const unopenable = rotation.unopenable();
+    const unopenable = rotation.unopenableVersions();
     for (const v of unopenable) {
       process.stderr.write(`skipped: secret ${v.secretId} version ${v.version}: its data key is under "${v.keyId}", and this ring's "${v.keyId}" does not open it\n`);
     }

@@ -4,9 +4,9 @@ import { createAuditLog } from './audit/service.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
 import { DEFAULT_LIMITS, type SecretLimits } from './config.ts';
 import type { MasterKeyring } from './crypto/envelope.ts';
-import { pingDatabase } from './db/connect.ts';
+import { hasAtomicConditionalUpdates, pingDatabase } from './db/connect.ts';
 import { verifyMasterKeys } from './crypto/key-check.ts';
-import { migrateSecretEnvironments, migrateSecretKeys } from './db/migrate.ts';
+import { migrateIdempotencyIds, migrateSecretEnvironments, migrateSecretHeads, migrateSecretKeys, migrateVersionIds } from './db/migrate.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
 import { createEnvironmentService } from './environments/service.ts';
 import { createKeyService } from './keys/service.ts';
@@ -28,12 +28,16 @@ export async function createServices(deps: {
   const limits = deps.limits ?? DEFAULT_LIMITS;
   await migrateSecretKeys(deps.connection, models, { ...limits, warn: deps.warn ?? (() => {}) });
   await migrateSecretEnvironments(models);
+  await migrateVersionIds(models);
+  await migrateSecretHeads(models);
+  await migrateIdempotencyIds(models);
   await ensureIndexes(models);
   // Before any write: a node with another key under an id than the others refuses to start.
   await verifyMasterKeys(models, deps.keyring);
   const audit = createAuditLog({ models, now: deps.now });
   const now = deps.now ?? (() => new Date());
-  const store = createMongoSecretStore({ models, limits, now, onExpired: (secret) => audit.record(expiredEvent(secret)) });
+  const atomicConditionalUpdates = await hasAtomicConditionalUpdates(deps.connection);
+  const store = createMongoSecretStore({ models, limits, now, atomicConditionalUpdates, onExpired: (secret) => audit.record(expiredEvent(secret)) });
   await store.compactSlots();
   return {
     models,

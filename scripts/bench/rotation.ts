@@ -23,7 +23,7 @@ import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createModels, ensureIndexes } from '../../src/db/models/index.ts';
 import { freePort, startBenchEngine, startServerProcess } from './common.ts';
-import { seedDocuments } from '../../src/secrets/mongo-store.ts';
+import { insertSeeded, seedDocuments } from '../../src/secrets/mongo-store.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -65,8 +65,7 @@ async function seed() {
       ids.push(docs.secret._id.toHexString());
       return docs;
     });
-    await models.SecretVersion.collection.insertMany(batch.map((b) => b.version));
-    await models.Secret.collection.insertMany(batch.map((b) => b.secret));
+    await insertSeeded(models, batch);
   }
   return { connection, models, apiKey, ids };
 }

@@ -3,6 +3,7 @@
 // Each is idempotent: it touches only documents still in the old shape, so
 // any number of nodes may run it, at every start.
 import type { Connection } from 'mongoose';
+import { isDuplicateKeyError } from './errors.ts';
 import type { Models } from './models/index.ts';
 
 interface OldSecret {
@@ -64,4 +65,76 @@ export async function migrateSecretKeys(
  */
 export async function migrateSecretEnvironments(models: Pick<Models, 'Secret'>): Promise<void> {
   await models.Secret.collection.updateMany({ environment: { $exists: false } }, { $set: { environment: 'default' } });
+}
+
+/**
+ * Value versions from before they were keyed "<secretId>:<version>": each is
+ * copied under its new _id, then the old one is deleted (an _id cannot
+ * change in place). A crash in between leaves both, and the next start
+ * finishes (the copy is refused as a duplicate, the old one goes). The
+ * unique (secretId, version) index of old goes first, since a copy repeats
+ * its keys; the _id decides who writes a version now.
+ */
+export async function migrateVersionIds(models: Pick<Models, 'SecretVersion'>): Promise<void> {
+  const versions = models.SecretVersion.collection;
+  await dropIndexIfThere(versions, 'secretId_1_version_-1');
+  for (;;) {
+    const old = await versions.find<Record<string, unknown> & { _id: unknown; secretId: import('mongoose').Types.ObjectId; version: number }>({ _id: { $type: 'objectId' } }).limit(500).toArray();
+    if (old.length === 0) return;
+    for (const doc of old) {
+      await versions.insertOne({ ...doc, _id: `${doc.secretId.toHexString()}:${doc.version}` } as never).catch((err: unknown) => {
+        if (!isDuplicateKeyError(err)) throw err;
+      });
+      await versions.deleteOne({ _id: doc._id } as never);
+    }
+  }
+}
+
+/**
+ * Secrets from before a secret's document carried its sealed current value
+ * and its name a pointer (secret_names): each gets both, from its current
+ * version (its newest, should that one be gone).
+ */
+export async function migrateSecretHeads(models: Pick<Models, 'Secret' | 'SecretVersion' | 'SecretName'>): Promise<void> {
+  const secrets = models.Secret.collection;
+  const versions = models.SecretVersion.collection;
+  const heads = await secrets.find<{ _id: import('mongoose').Types.ObjectId; version: number; nameKey: string; deletedAt: Date | null }>(
+    { current: { $exists: false } },
+    { projection: { version: 1, nameKey: 1, deletedAt: 1 } },
+  ).toArray();
+  for (const head of heads) {
+    const id = head._id.toHexString();
+    const version = (await versions.findOne<SealedVersion>({ _id: `${id}:${head.version}` } as never))
+      ?? (await versions.find<SealedVersion>({ secretId: head._id }).sort({ version: -1 }).limit(1).next());
+    if (!version) continue;
+    if (head.deletedAt === null) {
+      await models.SecretName.collection.replaceOne({ _id: head.nameKey } as never, { secretId: head._id }, { upsert: true });
+    }
+    const { keyId, wrappedKey, ciphertext } = version;
+    await secrets.updateOne({ _id: head._id, current: { $exists: false } }, { $set: { version: version.version, current: { keyId, wrappedKey, ciphertext } } });
+  }
+}
+
+/** Idempotency records from before they were keyed "<projectId>/<key>": copied, as versions are. */
+export async function migrateIdempotencyIds(models: Pick<Models, 'IdempotencyKey'>): Promise<void> {
+  const records = models.IdempotencyKey.collection;
+  await dropIndexIfThere(records, 'projectId_1_key_1');
+  const old = await records.find<Record<string, unknown> & { _id: unknown; projectId: import('mongoose').Types.ObjectId; key: string }>({ _id: { $type: 'objectId' } }).toArray();
+  for (const doc of old) {
+    await records.insertOne({ ...doc, _id: `${doc.projectId.toHexString()}/${doc.key}` } as never).catch((err: unknown) => {
+      if (!isDuplicateKeyError(err)) throw err;
+    });
+    await records.deleteOne({ _id: doc._id } as never);
+  }
+}
+
+interface SealedVersion { version: number; keyId: string; wrappedKey: unknown; ciphertext: unknown }
+
+/** Drops an index replaced by another shape; one already gone is fine. */
+export async function dropIndexIfThere(collection: { dropIndex(name: string): Promise<unknown> }, name: string): Promise<void> {
+  await collection.dropIndex(name).catch((err: unknown) => {
+    const { codeName, code } = err as { codeName?: string; code?: number };
+    // IndexNotFound; NamespaceNotFound when the collection does not exist yet.
+    if (codeName !== 'IndexNotFound' && code !== 27 && code !== 26 && codeName !== 'NamespaceNotFound') throw err;
+  });
 }

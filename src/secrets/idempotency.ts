@@ -3,9 +3,11 @@
 // racing requests with one key does the work; the stored result is the
 // public secret only, never a value.
 import { createHmac, hkdfSync } from 'node:crypto';
+import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
 import type { MasterKeyring } from '../crypto/envelope.ts';
 import { isDuplicateKeyError } from '../db/errors.ts';
+import type { IdempotencyKeyDoc } from '../db/models/idempotency-key.ts';
 import type { Models } from '../db/models/index.ts';
 import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.ts';
 import type { PublicSecret } from './model.ts';
@@ -17,7 +19,8 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const ABANDONED_IDEMPOTENCY_MS = 60_000;
 
 export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>; keyring: MasterKeyring; now: () => Date }) {
-  const { IdempotencyKey } = deps.models;
+  // Through the driver: every call is by _id, and mongoose's casting would only cost CPU.
+  const records = deps.models.IdempotencyKey.collection as unknown as Collection<IdempotencyKeyDoc>;
   const { now } = deps;
   /** Results served from a record rather than made anew: audited as replays. */
   const replayed = new WeakSet<PublicSecret>();
@@ -62,20 +65,22 @@ export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>
       const key = ns.environment === DEFAULT_ENVIRONMENT ? sent : `${ns.environment} ${sent}`;
       const keyId = deps.keyring.activeId;
       const mine = fingerprint(keyId, request)!;
+      const _id = `${ns.projectId}/${key}`;
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         const at = now();
         let record;
         try {
-          record = await IdempotencyKey.create({
-            projectId, key, fingerprint: mine, keyId, state: 'pending', createdAt: at,
+          record = {
+            _id, projectId, key, fingerprint: mine, keyId, state: 'pending' as const, status: null, secret: null, createdAt: at,
             expiresAt: new Date(at.getTime() + IDEMPOTENCY_TTL_MS),
-          });
+          };
+          await records.insertOne(record);
         } catch (err) {
           if (!isDuplicateKeyError(err)) throw err;
-          const first = await IdempotencyKey.findOne({ projectId, key }).lean();
+          const first = await records.findOne({ _id });
           if (!first) continue;
           if (first.expiresAt.getTime() <= at.getTime()) {
-            await IdempotencyKey.deleteOne({ _id: first._id });
+            await records.deleteOne({ _id: first._id });
             continue;
           }
           if (fingerprint(first.keyId, request) !== first.fingerprint) throw new IdempotencyKeyReusedError();
@@ -83,7 +88,7 @@ export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>
             // Left pending by a request that vanished (a crash): it no longer blocks the key. Were
             // its request still running, the two could not both create the secret: its name decides.
             if (at.getTime() - first.createdAt.getTime() <= ABANDONED_IDEMPOTENCY_MS) throw new IdempotencyKeyInProgressError();
-            await IdempotencyKey.deleteOne({ _id: first._id, state: 'pending' });
+            await records.deleteOne({ _id: first._id, state: 'pending' });
             continue;
           }
           return replayOf(first.secret as PublicSecret);
@@ -91,10 +96,10 @@ export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>
         try {
           const secret = await create();
           // The first result, to replay: the public secret only, never a value.
-          await IdempotencyKey.updateOne({ _id: record._id }, { $set: { state: 'done', status: 201, secret } });
+          await records.updateOne({ _id: record._id }, { $set: { state: 'done', status: 201, secret } });
           return secret;
         } catch (err) {
-          await IdempotencyKey.deleteOne({ _id: record._id });
+          await records.deleteOne({ _id: record._id });
           throw err;
         }
       }

@@ -3,8 +3,12 @@
 // unique index, and writes are ordered so that a crash at any step leaves
 // nothing visible half-made:
 //   secrets          nameKey, slotKey      who holds a name, and a quota slot
-//   secret_versions  (secretId, version)   who writes a version
+//   secret_versions  _id <secretId>:<v>    who writes a version
 //   secret_fates     _id                   a deleted secret's restore or purge
+// Hot paths read by _id alone (the one filter FerretDB hands to SQLite, and
+// the cheapest on MongoDB): a secret with its sealed current value by its id,
+// a name through secret_names (a pointer, checked against the secret), a
+// version by "<secretId>:<version>".
 // How documents are keyed stays in this file: callers name a Namespace.
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
@@ -13,16 +17,23 @@ import type { SecretLimits } from '../config.ts';
 import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import type { SecretDoc } from '../db/models/secret.ts';
-import type { StoredSecretVersion } from '../db/models/secret-version.ts';
+import type { SecretNameDoc } from '../db/models/secret-name.ts';
+import { type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
 import { EnvironmentNotFoundError, QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
 import { createMongoEnvironmentStore } from './mongo-environments.ts';
 import { isLive, type PublicSecret, type SecretVersionInfo } from './model.ts';
 import { DEFAULT_ENVIRONMENT, type Namespace, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
 
 /** A secret with an expiry (past, where it is used). */
-type ExpiredSecret = SecretDoc & { expiresAt: Date };
+type ExpiredSecret = HeadDoc & { expiresAt: Date };
 /** A deleted secret, as its fate is decided. */
-type DeletedSecret = SecretDoc & { deletedAt: Date };
+type DeletedSecret = HeadDoc & { deletedAt: Date };
+/** A sealed value as stored. */
+type SealedFields = Pick<StoredSecretVersion, 'keyId' | 'wrappedKey' | 'ciphertext'>;
+/** The secret document as read: with the sealed current value, when not projected out. */
+type HeadDoc = Omit<SecretDoc, 'current'> & { current?: SealedFields | null };
+/** Lists leave the sealed value out: they return no value, and it is most of a document. */
+const WITHOUT_VALUE = { projection: { current: 0 } };
 
 interface FateDoc {
   _id: string;
@@ -46,7 +57,7 @@ const ORPHAN_SWEEP_INTERVAL_MS = 3600 * 1000;
  */
 const ABANDONED_FATE_MS = 60_000;
 
-function toRecord(doc: SecretDoc): SecretRecord {
+function toRecord(doc: HeadDoc): SecretRecord {
   return {
     id: doc._id.toHexString(),
     projectId: doc.projectId.toHexString(),
@@ -66,8 +77,15 @@ function toRecord(doc: SecretDoc): SecretRecord {
   };
 }
 
+/** The sealed current value a secret document carries, as its version document holds it. */
+function currentOf(doc: HeadDoc): StoredSecretVersion | null {
+  if (!doc.current) return null;
+  const { keyId, wrappedKey, ciphertext } = doc.current;
+  return { _id: versionIdOf(doc._id, doc.version), projectId: doc.projectId, secretId: doc._id, version: doc.version, keyId, wrappedKey, ciphertext };
+}
+
 /** Still marked live, but past its expiry: due to become a deleted secret. */
-function isExpired<T extends Pick<SecretDoc, 'deletedAt' | 'expiresAt'>>(doc: T, at: Date): doc is T & { expiresAt: Date } {
+function isExpired<T extends Pick<HeadDoc, 'deletedAt' | 'expiresAt'>>(doc: T, at: Date): doc is T & { expiresAt: Date } {
   return doc.deletedAt == null && doc.expiresAt != null && doc.expiresAt.getTime() <= at.getTime();
 }
 
@@ -84,7 +102,7 @@ const inNamespace = (ns: Namespace) => ({
   environment: ns.environment === DEFAULT_ENVIRONMENT ? { $in: [DEFAULT_ENVIRONMENT, null] } : ns.environment,
 });
 const namespaceOf = (secret: { projectId: string; environment: string }): Namespace => ({ projectId: secret.projectId, environment: secret.environment });
-const namespaceOfDoc = (doc: Pick<SecretDoc, 'projectId' | 'environment'>): Namespace => ({ projectId: doc.projectId.toHexString(), environment: doc.environment ?? DEFAULT_ENVIRONMENT });
+const namespaceOfDoc = (doc: Pick<HeadDoc, 'projectId' | 'environment'>): Namespace => ({ projectId: doc.projectId.toHexString(), environment: doc.environment ?? DEFAULT_ENVIRONMENT });
 
 // The namespace part of name and slot keys is the projectId alone in
 // "default" (as before environments, so stored keys stay valid) and
@@ -96,9 +114,9 @@ const slotKeyOf = (ns: Namespace, slot: number) => `${keyPrefixOf(ns)}/${slot}`;
 const newSecretId = () => new Types.ObjectId(randomBytes(12));
 
 /**
- * A live secret at version 1 and its sealed value, as this store writes
- * them, for benchmarks and tests that fill a database directly (insert the
- * version first). `slot` must be free in the namespace.
+ * A live secret at version 1, its sealed value and its name's pointer, as
+ * this store writes them, for benchmarks and tests that fill a database
+ * directly (insert the version first). `slot` must be free in the namespace.
  */
 export function seedDocuments(ns: Namespace, secret: { name: string; slot: number; createdBy: string }, seal: Sealer, at = new Date()) {
   const _id = newSecretId();
@@ -109,22 +127,76 @@ export function seedDocuments(ns: Namespace, secret: { name: string; slot: numbe
       _id, projectId, environment: ns.environment, name: secret.name, version: 1, description: null, provider: null,
       createdBy: secret.createdBy, lastUpdatedBy: secret.createdBy, createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null,
       expiresAt: null, ttlSeconds: null, nameKey: nameKeyOf(ns, secret.name), slot: secret.slot, slotKey: slotKeyOf(ns, secret.slot),
+      current: sealed,
     },
-    version: { projectId, secretId: _id, version: 1, ...sealed, createdAt: at, createdBy: secret.createdBy },
+    version: { _id: versionIdOf(_id, 1), projectId, secretId: _id, version: 1, ...sealed, createdAt: at, createdBy: secret.createdBy },
+    name: { _id: nameKeyOf(ns, secret.name), secretId: _id },
   };
 }
 
+/** Writes what seedDocuments made, in the order this store writes it: sealed values, then secrets, then their names' pointers. */
+export async function insertSeeded(models: Pick<Models, 'Secret' | 'SecretVersion' | 'SecretName'>, seeded: ReturnType<typeof seedDocuments>[]): Promise<void> {
+  if (seeded.length === 0) return;
+  await models.SecretVersion.collection.insertMany(seeded.map((s) => s.version) as never[]);
+  await models.Secret.collection.insertMany(seeded.map((s) => s.secret));
+  await models.SecretName.collection.insertMany(seeded.map((s) => s.name) as never[]);
+}
+
+/**
+ * On FerretDB, where a write may move a secret's version pointer back (see
+ * atomicConditionalUpdates): after its own write, every writer looks for a
+ * version newer than the one it wrote, and if there is one, moves the
+ * pointer (and the sealed copy) to the newest. The writer whose write lands
+ * last also checks last, so the pointer settles on the newest version before
+ * that writer answers. Usually one lookup by _id that finds nothing.
+ */
+export async function settleVersionPointer(models: Pick<Models, 'Secret' | 'SecretVersion'>, secretId: Types.ObjectId, wrote: number): Promise<void> {
+  const versions = models.SecretVersion.collection as unknown as Collection<StoredSecretVersion & { createdAt: Date; void?: boolean }>;
+  let pointer = wrote;
+  for (let round = 0; round < ATTEMPTS; round++) {
+    let newest: (StoredSecretVersion & { createdAt: Date }) | null = null;
+    for (let next = pointer + 1; ; next++) {
+      const doc = await versions.findOne({ _id: versionIdOf(secretId, next) });
+      if (!doc) break;
+      if (!doc.void) newest = doc;
+      pointer = next;
+    }
+    if (!newest) return;
+    const { keyId, wrappedKey, ciphertext } = newest;
+    await models.Secret.collection.updateOne({ _id: secretId }, { $set: { version: newest.version, current: { keyId, wrappedKey, ciphertext }, updatedAt: newest.createdAt } });
+  }
+}
+
 export interface MongoSecretStoreDeps {
-  readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'IdempotencyKey' | 'SecretFate' | 'Environment' | 'Project'>;
+  readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'SecretName' | 'IdempotencyKey' | 'SecretFate' | 'Environment' | 'Project'>;
   readonly limits: SecretLimits;
+  /**
+   * Whether an update's filter beyond _id is applied atomically with it
+   * (MongoDB), so that "move the version pointer only forward" is one write.
+   * FerretDB evaluates such a filter on a read made before the write, and
+   * over every document of the collection: there the pointer is moved by _id
+   * and every writer checks after its write for a newer version.
+   */
+  readonly atomicConditionalUpdates: boolean;
   readonly now: () => Date;
   /** Told of each expired secret this store marked deleted (as of its expiry), to audit it. */
   readonly onExpired: (secret: SecretRecord) => Promise<void>;
 }
 
 export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore {
-  const { Secret, SecretVersion, IdempotencyKey, SecretFate } = deps.models;
+  const { Secret, SecretVersion, SecretName, IdempotencyKey, SecretFate } = deps.models;
   const fates = SecretFate.collection as unknown as Collection<FateDoc>;
+  const names = SecretName.collection as unknown as Collection<SecretNameDoc>;
+  const versions = SecretVersion.collection as unknown as Collection<StoredSecretVersion & { createdAt: Date; createdBy: string }>;
+  // The sealed current value read with a record, so that opening it costs no
+  // second read (records are the store's own objects; a copy misses, and reads).
+  const sealedWith = new WeakMap<object, StoredSecretVersion>();
+  const recordOf = (doc: HeadDoc): SecretRecord => {
+    const record = toRecord(doc);
+    const sealed = currentOf(doc);
+    if (sealed) sealedWith.set(record, sealed);
+    return record;
+  };
   const { limits, now } = deps;
   const LIVE = { deletedAt: null };
   const environments = createMongoEnvironmentStore({ models: deps.models, secretsIn: inNamespace });
@@ -149,8 +221,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    * holder is marked deleted first, since it is gone at its expiry and so is
    * its hold on the name: then 'expired', and the write can be tried again.
    */
-  async function otherHolderOf(ns: Namespace, name: string, secretId: Types.ObjectId, at: Date): Promise<SecretDoc | null | 'expired'> {
-    const holder = await Secret.collection.findOne<SecretDoc>({ projectId: oid(ns.projectId), nameKey: nameKeyOf(ns, name) });
+  async function otherHolderOf(ns: Namespace, name: string, secretId: Types.ObjectId, at: Date): Promise<HeadDoc | null | 'expired'> {
+    const holder = await Secret.collection.findOne<HeadDoc>({ projectId: oid(ns.projectId), nameKey: nameKeyOf(ns, name) });
     if (!holder || holder._id.equals(secretId)) return null;
     if (isExpired(holder, at)) {
       await expire(holder);
@@ -166,7 +238,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    */
   async function freeSlot(ns: Namespace, at: Date): Promise<number> {
     const live = await Secret.collection
-      .find<SecretDoc>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1, deletedAt: 1, expiresAt: 1, projectId: 1, environment: 1, name: 1, version: 1 } })
+      .find<HeadDoc>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1, deletedAt: 1, expiresAt: 1, projectId: 1, environment: 1, name: 1, version: 1 } })
       .toArray();
     const used = new Set<number>();
     for (const doc of live) {
@@ -188,7 +260,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    */
   async function refillFreedSlot(ns: Namespace, slot: number | null | undefined): Promise<void> {
     if (typeof slot !== 'number' || slot >= limits.projectSecretLimit) return;
-    const over = await Secret.collection.findOne<SecretDoc>({ ...inNamespace(ns), deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { slot: 1 } });
+    const over = await Secret.collection.findOne<HeadDoc>({ ...inNamespace(ns), deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { slot: 1 } });
     if (!over) return;
     await Secret.updateOne({ _id: over._id, slot: over.slot }, { $set: { slot, slotKey: slotKeyOf(ns, slot) } }).catch((err: unknown) => {
       if (!isDuplicateKeyError(err)) throw err;
@@ -244,50 +316,58 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
   // ---- value versions ---------------------------------------------------------
 
+  /** Sealed values of versions just written by appendVersion, for applyChange to make current without reading them back. */
+  const written = new Map<string, SealedFields>();
+
   async function insertVersion(secret: { _id: Types.ObjectId; projectId: Types.ObjectId }, version: number, seal: Sealer, at: Date, by: string) {
     const sealed = seal({ projectId: secret.projectId.toHexString(), secretId: secret._id.toHexString(), version });
-    await SecretVersion.collection.insertOne({ projectId: secret.projectId, secretId: secret._id, version, ...sealed, createdAt: at, createdBy: by });
+    const _id = versionIdOf(secret._id, version);
+    await SecretVersion.collection.insertOne({ _id, projectId: secret.projectId, secretId: secret._id, version, ...sealed, createdAt: at, createdBy: by } as never);
+    return sealed;
   }
 
-  // Hot-path reads go through the driver: the filters are already typed, and
-  // mongoose's casting and query building cost CPU on every request.
-  async function latestVersion(secretId: Types.ObjectId) {
-    return SecretVersion.collection.findOne<{ version: number; createdAt: Date }>(
-      { secretId },
-      { sort: { version: -1 }, projection: { version: 1, createdAt: 1 } },
-    );
+  /** A version document by _id; null when there is none, or it was voided. */
+  async function versionAt(secretId: Types.ObjectId, version: number) {
+    const doc = await versions.findOne({ _id: versionIdOf(secretId, version) });
+    return doc && !(doc as { void?: boolean }).void ? doc : null;
   }
 
   /**
-   * Moves the secret's version pointer up to its newest version, then prunes
-   * versions past the number kept. The versions collection is the truth; the
-   * pointer is a copy for cheap reads. A conditional update ({version: {$lt:
-   * n}}) is atomic on MongoDB but not on FerretDB, where a slow writer can set
-   * an older number after a newer one. So every writer checks after its own
-   * write and repairs what it sees: the writer whose write lands last also
-   * checks last, and the pointer settles on the newest version.
+   * A version written for a change that was then refused (its new name was
+   * taken) is voided, not deleted: its number stays taken, so the numbers of
+   * a secret's versions have no gaps, and a check for a newer version (one
+   * lookup of the next number) sees every version written after it.
    */
-  async function settleVersions(secretId: Types.ObjectId, written: number): Promise<void> {
-    for (let round = 0; round < ATTEMPTS; round++) {
-      const latest = await latestVersion(secretId);
-      if (!latest) return;
-      // Still the newest: the pointer was moved to it by our own write, and a
-      // slower writer of an older version that lands after us repairs after
-      // itself. Only when a newer version exists must the pointer be checked.
-      const pointer = latest.version === written && round === 0
-        ? written
-        : (await Secret.collection.findOne<{ version: number }>({ _id: secretId }, { projection: { version: 1 } }))?.version;
-      if (pointer === undefined) return;
-      if (pointer >= latest.version) {
-        if (latest.version > limits.versionsKept) {
-          await SecretVersion.deleteMany({ secretId, version: { $lte: latest.version - limits.versionsKept } });
-        }
+  async function voidVersion(secretId: Types.ObjectId, version: number): Promise<void> {
+    await versions.updateOne({ _id: versionIdOf(secretId, version) }, { $set: { void: true }, $unset: { keyId: '', wrappedKey: '', ciphertext: '' } } as never);
+  }
+
+  const settleVersions = (secretId: Types.ObjectId, wrote: number) => settleVersionPointer(deps.models, secretId, wrote);
+
+  /**
+   * Forgets the version that fell out of the window kept: one delete by _id.
+   * Each number is written once, so each writer forgets one, and versions past
+   * the window are never read, whether forgotten yet or not.
+   */
+  async function pruneVersions(secretId: Types.ObjectId, version: number): Promise<void> {
+    const last = prunedFrom(version);
+    if (last >= 1) await versions.deleteOne({ _id: versionIdOf(secretId, last) });
+  }
+
+  /** The first version number not kept any more. */
+  const prunedFrom = (current: number) => current - limits.versionsKept;
+
+  /** Points a name at the secret that just took it, for reads by name. */
+  async function pointName(nameKey: string, secretId: Types.ObjectId): Promise<void> {
+    // Two upserts of one new _id at once: one inserts, the other is refused
+    // as a duplicate, and then finds the document to replace.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await names.replaceOne({ _id: nameKey }, { secretId }, { upsert: true });
         return;
+      } catch (err) {
+        if (!isDuplicateKeyError(err) || attempt >= ATTEMPTS) throw err;
       }
-      await Secret.updateOne(
-        { _id: secretId, version: { $lt: latest.version } },
-        { $set: { version: latest.version, updatedAt: latest.createdAt } },
-      );
     }
   }
 
@@ -336,6 +416,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   async function forgetRemains(secretId: Types.ObjectId): Promise<void> {
     await SecretVersion.deleteMany({ secretId });
     await SecretFate.deleteMany({ secretId });
+    await SecretName.deleteMany({ secretId });
   }
 
   /**
@@ -423,34 +504,44 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     environments,
 
     async findLive(ns, locator, at) {
-      const scope = { ...inNamespace(ns), deletedAt: null };
-      // At most one secret not marked deleted holds a name: an expired one keeps
-      // its claim until it is marked, so no other can take the name before.
-      const find = async (filter: Record<string, unknown>) => {
-        const doc = await Secret.collection.findOne<SecretDoc>({ ...scope, ...filter });
-        return doc && isLive(doc, at) ? doc : null;
+      // Each a lookup by _id, checked here: the filter stays {_id} alone.
+      const live = (doc: HeadDoc | null) =>
+        doc && doc.projectId.equals(ns.projectId) && (doc.environment ?? DEFAULT_ENVIRONMENT) === ns.environment && isLive(doc, at) ? doc : null;
+      const byId = async (id: Types.ObjectId) => live(await Secret.collection.findOne<HeadDoc>({ _id: id }));
+      const byName = async (name: string) => {
+        const nameKey = nameKeyOf(ns, name);
+        const pointer = await names.findOne({ _id: nameKey });
+        const pointed = pointer && (await Secret.collection.findOne<HeadDoc>({ _id: pointer.secretId }));
+        // The unique nameKey says who holds the name: the pointer is right when its secret still does.
+        if (pointed && pointed.nameKey === nameKey) return live(pointed);
+        // Missing or stale (its secret was renamed or deleted, or the
+        // pointer's write was lost): the name's key decides, and the pointer is repaired.
+        const holder = await Secret.collection.findOne<HeadDoc>({ projectId: oid(ns.projectId), nameKey });
+        if (holder) await pointName(nameKey, holder._id);
+        return live(holder);
       };
-      let doc: SecretDoc | null = null;
+      let doc: HeadDoc | null = null;
       if ('name' in locator) {
-        doc = await find({ name: locator.name });
+        doc = await byName(locator.name);
       } else {
         const _id = parseObjectId('id' in locator ? locator.id : locator.idOrName);
-        if (_id) doc = await find({ _id });
-        if (!doc && 'idOrName' in locator) doc = await find({ name: locator.idOrName });
+        if (_id) doc = await byId(_id);
+        if (!doc && 'idOrName' in locator) doc = await byName(locator.idOrName);
       }
-      return doc ? toRecord(doc) : null;
+      return doc ? recordOf(doc) : null;
     },
 
     async listLive(ns, page, at) {
       const live = { ...inNamespace(ns), ...liveFilter(at) };
       const filter = page.after === undefined ? live : { ...live, name: { $gt: page.after } };
-      const docs = await Secret.collection.find<SecretDoc>(filter).sort({ name: 1 }).limit(page.first + 1).toArray();
+      const docs = await Secret.collection.find<HeadDoc>(filter, WITHOUT_VALUE).sort({ name: 1 }).limit(page.first + 1).toArray();
       return { items: docs.slice(0, page.first).map(toRecord), hasNextPage: docs.length > page.first };
     },
 
     async listAllLive(ns, at) {
-      const docs = await Secret.collection.find<SecretDoc>({ ...inNamespace(ns), ...liveFilter(at) }).sort({ name: 1 }).toArray();
-      return docs.map(toRecord);
+      // With their sealed values: what lists every secret is mostly about to open them (run, export).
+      const docs = await Secret.collection.find<HeadDoc>({ ...inNamespace(ns), ...liveFilter(at) }).sort({ name: 1 }).toArray();
+      return docs.map(recordOf);
     },
 
     async listDeleted(ns, page, at) {
@@ -461,7 +552,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         $or: [{ deletedAt: { $lt: page.after.deletedAt } }, { deletedAt: page.after.deletedAt, _id: { $lt: oid(page.after.id) } }],
       };
       const docs = await Secret.collection
-        .find<SecretDoc>({ ...inNamespace(ns), deletedAt: { $ne: null }, ...after })
+        .find<HeadDoc>({ ...inNamespace(ns), deletedAt: { $ne: null }, ...after }, WITHOUT_VALUE)
         .sort({ deletedAt: -1, _id: -1 })
         .limit(page.first + 1)
         .toArray();
@@ -470,7 +561,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async listVersions(secret, page) {
       const secretId = oid(secret.id);
-      const filter = page.before === undefined ? { secretId } : { secretId, version: { $lt: page.before } };
+      const kept = { $gt: prunedFrom(secret.version) };
+      const filter = { secretId, void: { $ne: true }, version: page.before === undefined ? kept : { ...kept, $lt: page.before } };
       const docs = await SecretVersion.collection
         .find<SecretVersionInfo>(filter, { projection: { _id: 0, version: 1, createdAt: 1, createdBy: 1 } })
         .sort({ version: -1 })
@@ -487,7 +579,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       // version left by a crash before the insert is never seen (the sweep
       // collects it).
       try {
-        await insertVersion({ _id, projectId }, 1, seal, at, draft.createdBy);
+        const current = await insertVersion({ _id, projectId }, 1, seal, at, draft.createdBy);
         const doc = {
           _id,
           projectId,
@@ -504,8 +596,9 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
           purgeAt: null,
           expiresAt: draft.expiresAt,
           ttlSeconds: draft.ttlSeconds,
+          current,
         };
-        let live: SecretDoc | undefined;
+        let live: HeadDoc | undefined;
         await goLive(ns, _id, draft.name, at, async (keys) => {
           const candidate = { ...doc, ...keys };
           await Secret.collection.insertOne(candidate);
@@ -517,7 +610,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
           await purge(_id);
           throw new EnvironmentNotFoundError(ns.environment);
         }
-        return toRecord(live!);
+        await pointName(live!.nameKey, _id);
+        return recordOf(live!);
       } catch (err) {
         // With the database away the undo would only wait out server selection
         // again; the version left is invisible, and the sweep collects it.
@@ -525,8 +619,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         if (err instanceof EnvironmentNotFoundError) throw err;
         // A write that failed ambiguously (the answer lost, say) may have been
         // applied: a secret that exists is not undone, it is the result.
-        const exists = await Secret.collection.findOne<SecretDoc>({ _id });
-        if (exists) return toRecord(exists);
+        const exists = await Secret.collection.findOne<HeadDoc>({ _id });
+        if (exists) return recordOf(exists);
         await SecretVersion.deleteMany({ secretId: _id });
         throw err;
       }
@@ -534,28 +628,30 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async appendVersion(secret, seal, at, by, expected) {
       const ids = { _id: oid(secret.id), projectId: oid(secret.projectId) };
-      // Compare-and-set: the insert under the unique (secretId, version) index
-      // lets exactly one of several writers with the same expectation win.
+      const insert = async (version: number) => written.set(versionIdOf(ids._id, version), await insertVersion(ids, version, seal, at, by));
+      // Compare-and-set: the insert of the next version's _id lets exactly
+      // one of several writers with the same expectation win. A pointer
+      // behind the newest version (FerretDB, for an instant) is no mismatch
+      // when the expected version exists.
       if (expected !== undefined) {
-        const latest = (await latestVersion(ids._id))?.version ?? 0;
-        if (latest !== expected) throw new VersionMismatchError(expected, latest);
+        if (expected < secret.version || (expected > secret.version && !(await versionAt(ids._id, expected)))) {
+          throw new VersionMismatchError(expected, secret.version);
+        }
         try {
-          await insertVersion(ids, expected + 1, seal, at, by);
+          await insert(expected + 1);
         } catch (err) {
           if (isDuplicateKeyError(err)) throw new VersionMismatchError(expected, expected + 1);
           throw err;
         }
         return expected + 1;
       }
-      let version = secret.version + 1;
-      for (let attempt = 1; ; attempt++) {
+      for (let version = secret.version + 1, attempt = 1; ; version++, attempt++) {
         try {
-          await insertVersion(ids, version, seal, at, by);
+          await insert(version);
           return version;
         } catch (err) {
+          // Another writer took this number first: the next one.
           if (!isDuplicateKeyError(err) || attempt >= ATTEMPTS) throw err;
-          // Another writer claimed this version first: take the next free one.
-          version = ((await latestVersion(ids._id))?.version ?? 0) + 1;
         }
       }
     },
@@ -563,30 +659,48 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     async applyChange(secret, change, at) {
       const _id = oid(secret.id);
       const { version } = change;
+      const valueChanged = version !== secret.version;
       const renamed = change.name !== undefined && change.name !== secret.name;
       const changes = { ...change.metadata, lastUpdatedBy: change.by, updatedAt: at };
+      let current: SealedFields | undefined;
+      if (valueChanged) {
+        const id = versionIdOf(_id, version);
+        current = written.get(id) ?? ((await versionAt(_id, version)) as SealedFields | null) ?? undefined;
+        written.delete(id);
+        if (!current) throw new SecretNotFoundError();
+      }
       // A new name is taken by the same write as the other changes, refused
       // by the unique nameKey when another live secret holds it.
       const write = async (nameKey?: string) => {
         const named = nameKey === undefined ? {} : { name: change.name, nameKey };
-        if (version === secret.version) {
-          await Secret.updateOne({ _id }, { $set: { ...changes, ...named } });
+        if (!valueChanged) {
+          await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named } });
           return;
         }
-        // One write moves the pointer and the metadata; if a newer version
-        // got there first, the metadata goes alone.
-        const { matchedCount } = await Secret.updateOne({ _id, version: { $lt: version } }, { $set: { ...changes, ...named, version } });
-        if (matchedCount === 0) await Secret.updateOne({ _id }, { $set: { ...changes, ...named } });
+        const { keyId, wrappedKey, ciphertext } = current!;
+        const moved = { ...changes, ...named, version, current: { keyId, wrappedKey, ciphertext } };
+        if (!deps.atomicConditionalUpdates) {
+          await Secret.collection.updateOne({ _id }, { $set: moved });
+          return;
+        }
+        // One write moves the pointer, the value and the metadata; if a newer
+        // version got there first, the metadata goes alone.
+        const { matchedCount } = await Secret.collection.updateOne({ _id, version: { $lt: version } }, { $set: moved });
+        if (matchedCount === 0) await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named } });
       };
       try {
         if (renamed) await takeName(namespaceOf(secret), _id, change.name!, at, write);
         else await write();
       } catch (err) {
         // The name was taken: the new value was not made the secret's either.
-        if (version !== secret.version) await SecretVersion.deleteOne({ secretId: _id, version });
+        if (valueChanged) await voidVersion(_id, version);
         throw err;
       }
-      if (version !== secret.version) await settleVersions(_id, version);
+      if (renamed) await pointName(nameKeyOf(namespaceOf(secret), change.name!), _id);
+      if (valueChanged) {
+        if (!deps.atomicConditionalUpdates) await settleVersions(_id, version);
+        await pruneVersions(_id, version);
+      }
       return { ...secret, ...changes, name: renamed ? change.name! : secret.name, version };
     },
 
@@ -616,7 +730,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async restore(ns, id, by, at, rearm) {
       const _id = parseObjectId(id);
-      const lookup = () => (_id ? Secret.collection.findOne<SecretDoc>({ _id, ...inNamespace(ns) }) : Promise.resolve(null));
+      const lookup = () => (_id ? Secret.collection.findOne<HeadDoc>({ _id, ...inNamespace(ns) }) : Promise.resolve(null));
       let deleted = await lookup();
       if (!deleted) return 'not_found';
       // Restoring a live secret changes nothing.
@@ -649,6 +763,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       // The fate stays taken (so no purge of this deletion can follow); had
       // it been taken over as abandoned meanwhile, the restore did not happen.
       if (!(await holdsFate(gone, owner))) return 'not_found';
+      await pointName(nameKeyOf(namespaceOfDoc(gone), gone.name), gone._id);
       return { ...toRecord(gone), ...restored };
     },
 
@@ -676,8 +791,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     },
 
     async compactSlots() {
-      const over = await Secret.collection.find<SecretDoc>({ deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { projectId: 1, environment: 1, slot: 1 } }).toArray();
-      const byNamespace = new Map<string, { ns: Namespace; secrets: SecretDoc[] }>();
+      const over = await Secret.collection.find<HeadDoc>({ deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { projectId: 1, environment: 1, slot: 1 } }).toArray();
+      const byNamespace = new Map<string, { ns: Namespace; secrets: HeadDoc[] }>();
       for (const doc of over) {
         const ns = namespaceOfDoc(doc);
         const key = keyPrefixOf(ns);
@@ -696,20 +811,28 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       }
     },
 
-    sealedVersion: (secret, version) => SecretVersion.collection.findOne<StoredSecretVersion>({ secretId: oid(secret.id), version }),
+    async sealedVersion(secret, version) {
+      const carried = sealedWith.get(secret);
+      if (carried?.version === version) return carried;
+      if (version <= prunedFrom(secret.version)) return null;
+      return versionAt(oid(secret.id), version);
+    },
 
     async sealedCurrent(secrets: readonly PublicSecret[]) {
-      if (secrets.length === 0) return new Map();
-      const sealed = await SecretVersion.collection
-        .find<StoredSecretVersion>({ $or: secrets.map((s) => ({ secretId: oid(s.id), version: s.version })) })
-        .toArray();
-      const byId = new Map(sealed.map((v) => [v.secretId.toHexString(), v]));
-      // A version pruned between the two reads (a concurrent update moved the
-      // pointer on): that secret's newest version, never a dropped secret.
+      const byId = new Map<string, StoredSecretVersion>();
+      const unread: PublicSecret[] = [];
       for (const secret of secrets) {
-        if (byId.has(secret.id)) continue;
-        const newest = await SecretVersion.collection.findOne<StoredSecretVersion>({ secretId: oid(secret.id) }, { sort: { version: -1 } });
-        if (newest) byId.set(secret.id, newest);
+        const carried = sealedWith.get(secret);
+        if (carried?.version === secret.version) byId.set(secret.id, carried);
+        else unread.push(secret);
+      }
+      if (unread.length === 0) return byId;
+      // Copies of records: their secrets' documents, with the sealed values
+      // they carry now (newer, should a write have moved one on meanwhile).
+      const heads = await Secret.collection.find<HeadDoc>({ _id: { $in: unread.map((s) => oid(s.id)) } }).toArray();
+      for (const head of heads) {
+        const sealed = currentOf(head);
+        if (sealed) byId.set(head._id.toHexString(), sealed);
       }
       return byId;
     },

@@ -55,6 +55,8 @@ describe('a value this node cannot open', () => {
     const bad = await app.models.Secret.findOne({ name: 'BAD_ONE' }).lean();
     const foreign = sealValue(createKeyring('default', [['default', randomBytes(32)]]), 'foreign-MARKER', { projectId: bad!.projectId.toHexString(), secretId: bad!._id.toHexString(), version: 1 });
     await app.models.SecretVersion.collection.updateOne({ secretId: bad!._id, version: 1 }, { $set: { wrappedKey: foreign.wrappedKey, ciphertext: foreign.ciphertext } });
+    // And the secret's copy of its current value, which reads open.
+    await app.models.Secret.collection.updateOne({ _id: bad!._id }, { $set: { 'current.wrappedKey': foreign.wrappedKey, 'current.ciphertext': foreign.ciphertext } });
 
     const values = await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey });
     expect(values.status).toBe(200);
@@ -120,12 +122,16 @@ describe('npm run rotate-master-key over a value no key opens', () => {
     const broken = await app.models.Secret.findOne({ name: 'ROT_BROKEN' }).lean();
     const foreign = sealValue(createKeyring('old', [['old', randomBytes(32)]]), 'x', { projectId: broken!.projectId.toHexString(), secretId: broken!._id.toHexString(), version: 1 });
     await app.models.SecretVersion.collection.updateOne({ secretId: broken!._id }, { $set: { wrappedKey: foreign.wrappedKey } });
+    await app.models.Secret.collection.updateOne({ _id: broken!._id }, { $set: { 'current.wrappedKey': foreign.wrappedKey } });
 
     const run = await rotateMasterKey(app.connection.name, [['new', newKey], ['old', oldKey]]);
     expect(run.code).toBe(1);
-    expect(run.out).toContain('re-wrapped 2; skipped (no key opens them) 1; remaining under other keys: 1 {"old":1}');
+    // Each value's data key twice: in its version document and in its secret's copy; the skipped one is named once.
+    expect(run.out).toContain('re-wrapped 4; skipped (no key opens them) 1; remaining under other keys: 2 {"old":2}');
     expect(run.out).toContain(`skipped: secret ${broken!._id.toHexString()} version 1: its data key is under "old"`);
     const keyIds = (await app.models.SecretVersion.find({}).lean()).map((v) => `${v.secretId.toHexString() === broken!._id.toHexString() ? 'broken' : 'ok'}:${v.keyId}`).sort();
     expect(keyIds).toEqual(['broken:old', 'ok:new', 'ok:new']);
+    const copies = (await app.models.Secret.find({}).lean()).map((s) => `${s._id.toHexString() === broken!._id.toHexString() ? 'broken' : 'ok'}:${s.current?.keyId}`).sort();
+    expect(copies).toEqual(['broken:old', 'ok:new', 'ok:new']);
   });
 });

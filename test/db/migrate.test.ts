@@ -1,5 +1,6 @@
-// Secrets stored before names and slots were keys of the secret document are
-// given those keys at start-up, idempotently, before the unique indexes.
+// Start-up migrations of older stored shapes, each idempotent: names and slots
+// as keys of the secret document; then lookups by _id (version ids, sealed
+// copies, name pointers, idempotency ids).
 import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -48,5 +49,59 @@ describe('start-up migration of secret keys', () => {
     await second.models.ApiKey.updateOne({ prefix: key.slice(0, 10) }, { $set: { projectId } });
     const taken = await request(second.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: 'KEPT', value: 'v' } });
     expect(taken.status).toBe(409);
+  });
+});
+
+describe('start-up migration to lookups by _id', () => {
+  it('keys old value versions "<secretId>:<version>", gives secrets their sealed current value and names their pointers, re-keys idempotency records; a second start changes nothing', async () => {
+    const before = await startTestApp({});
+    apps.push(before);
+    const { apiKey } = await before.createProject('old shapes');
+    const made = await request(before.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'OLD_ONE', value: 'one-1' }, headers: { 'idempotency-key': 'old-idem' } });
+    expect(made.status).toBe(201);
+    expect((await request(before.baseUrl, 'PUT', `/api/secrets/${made.body.id}`, { apiKey, body: { value: 'one-2' } })).status).toBe(200);
+    expect((await request(before.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'OLD_TWO', value: 'two-1' } })).status).toBe(201);
+    // Back to the shapes an older version stored: ObjectId _ids under a unique
+    // (secretId, version) index, no sealed copy, no name pointers.
+    const db = before.connection.db!;
+    await db.collection('secret_versions').dropIndex('secretId_1_version_-1_list');
+    for (const v of await db.collection('secret_versions').find({}).toArray()) {
+      await db.collection('secret_versions').deleteOne({ _id: v._id });
+      await db.collection('secret_versions').insertOne({ ...v, _id: new Types.ObjectId() });
+    }
+    await db.collection('secret_versions').createIndex({ secretId: 1, version: -1 }, { unique: true });
+    await db.collection('secrets').updateMany({}, { $unset: { current: '' } });
+    await db.collection('secret_names').deleteMany({});
+    for (const r of await db.collection('idempotency_keys').find({}).toArray()) {
+      await db.collection('idempotency_keys').deleteOne({ _id: r._id });
+      await db.collection('idempotency_keys').insertOne({ ...r, _id: new Types.ObjectId() });
+    }
+    await before.close({ keepDatabase: true });
+    apps.splice(apps.indexOf(before), 1);
+
+    const after = await startTestApp({ dbName: before.connection.name, masterKey: before.masterKey });
+    apps.push(after);
+    const ids = (await after.models.SecretVersion.find({}, { _id: 1 }).lean()).map((v) => v._id).sort();
+    expect(ids).toEqual([`${made.body.id}:1`, `${made.body.id}:2`, expect.stringMatching(/^[0-9a-f]{24}:1$/)].sort());
+    expect(await after.models.Secret.countDocuments({ current: { $exists: false } })).toBe(0);
+    expect((await after.models.SecretName.find({}).lean()).map((n) => n._id).sort()).toEqual([expect.stringMatching(/\/OLD_ONE$/), expect.stringMatching(/\/OLD_TWO$/)]);
+    const values = await request(after.baseUrl, 'GET', '/api/secrets/values', { apiKey });
+    expect(values.body.values).toEqual({ OLD_ONE: 'one-2', OLD_TWO: 'two-1' });
+    expect((await request(after.baseUrl, 'GET', '/api/v1/user/secrets/OLD_ONE/value', { headers: { 'x-api-key': apiKey } })).status).not.toBe(500);
+    const versions = await request(after.baseUrl, 'GET', `/api/secrets/${made.body.id}/versions`, { apiKey });
+    expect(versions.body.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+    // The idempotency record still replays, under its new _id.
+    const replay = await request(after.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'OLD_ONE', value: 'one-1' }, headers: { 'idempotency-key': 'old-idem' } });
+    expect(replay.status).toBe(201);
+    expect(replay.body.id).toBe(made.body.id);
+    // A value written after the migration is a new version under the new _id.
+    expect((await request(after.baseUrl, 'PUT', `/api/secrets/${made.body.id}`, { apiKey, body: { value: 'one-3' } })).status).toBe(200);
+    expect(await after.models.SecretVersion.exists({ _id: `${made.body.id}:3` })).toBeTruthy();
+
+    const counts = await after.storedCounts();
+    const again = await startTestApp({ dbName: before.connection.name, masterKey: before.masterKey });
+    apps.push(again);
+    expect(await again.storedCounts()).toEqual(counts);
+    expect((await request(again.baseUrl, 'GET', '/api/secrets/values', { apiKey })).body.values).toEqual({ OLD_ONE: 'one-3', OLD_TWO: 'two-1' });
   });
 });

@@ -103,12 +103,13 @@ export async function startTestApp(options: TestAppOptions = {}) {
 
     /** How many documents each secrets collection holds: to check that a failed call stored nothing. */
     async storedCounts() {
-      const { Secret, SecretVersion, SecretFate, IdempotencyKey } = services.models;
+      const { Secret, SecretVersion, SecretName, SecretFate, IdempotencyKey } = services.models;
       return {
         secrets: await Secret.countDocuments({}),
         // A quota slot is held by a live secret's document; a leaked one shows here.
         slots: await Secret.countDocuments({ slot: { $ne: null } }),
         versions: await SecretVersion.countDocuments({}),
+        names: await SecretName.countDocuments({}),
         fates: await SecretFate.countDocuments({}),
         idempotencyKeys: await IdempotencyKey.countDocuments({}),
       };

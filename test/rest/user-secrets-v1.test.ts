@@ -93,7 +93,7 @@ describe('secrets', () => {
       const unknown = await asCustom('POST', `${BASE}/preset`, { body: { provider: 'openai', value: 'v' } });
       expect(unknown.status).toBe(422);
       expect(unknown.body.errors).toEqual([{ loc: ['body', 'provider'], msg: 'Unknown provider: one of acme', type: 'invalid_value' }]);
-      expect(await custom.storedCounts()).toEqual({ secrets: 0, slots: 0, versions: 0, fates: 0, idempotencyKeys: 0 });
+      expect(await custom.storedCounts()).toEqual({ secrets: 0, slots: 0, versions: 0, names: 0, fates: 0, idempotencyKeys: 0 });
     } finally {
       await custom.close();
     }

@@ -262,7 +262,7 @@ describe('soft delete and restore', () => {
       const key = (await instant.createProject('instant')).apiKey;
       const created = await request(instant.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: 'INSTANT', value: 'v' } });
       expect((await request(instant.baseUrl, 'DELETE', `/api/secrets/${created.body.id}`, { apiKey: key })).status).toBe(200);
-      expect(await instant.storedCounts()).toEqual({ secrets: 0, slots: 0, versions: 0, fates: 0, idempotencyKeys: 0 });
+      expect(await instant.storedCounts()).toEqual({ secrets: 0, slots: 0, versions: 0, names: 0, fates: 0, idempotencyKeys: 0 });
       expect((await request(instant.baseUrl, 'POST', `/api/secrets/${created.body.id}/restore`, { apiKey: key })).status).toBe(404);
     } finally {
       await instant.close();

@@ -1,5 +1,5 @@
 // The review's smaller findings, each with its test: reveal-all never drops
-// a secret, a pending Idempotency-Key goes stale, an ambiguous last write is
+// a secret (its values come with the secrets, in one read), a pending Idempotency-Key goes stale, an ambiguous last write is
 // not undone, orphaned versions are collected, __proto__ is a name like any
 // other, a lowered limit holds, and /values audits its refusals.
 import { Types } from 'mongoose';
@@ -21,27 +21,34 @@ const create = (name: string, value = `value of ${name}`, headers: Record<string
   request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name, value }, headers });
 
 describe('GET /api/secrets/values', () => {
-  it('never drops a secret whose version a concurrent update pruned between its two reads', async () => {
+  it('never drops a secret whose version a concurrent update pruned: each value comes in the same read as its secret', async () => {
     const made = await create('CHURNING');
-    const versions = app.models.SecretVersion.collection;
-    const find = versions.find.bind(versions);
-    // The update lands exactly between the two reads: after the secret's
-    // pointer was read, before its version is (one version kept: the old one is pruned).
-    versions.find = ((...args: Parameters<typeof find>) => ({
-      toArray: async () => {
-        versions.find = find;
-        const put = await request(app.baseUrl, 'PUT', `/api/secrets/${made.body.id}`, { apiKey, body: { value: 'the newer value' } });
-        expect(put.status).toBe(200);
-        return find(...args).toArray();
-      },
-    })) as unknown as typeof versions.find;
+    const secrets = app.models.Secret.collection;
+    const find = secrets.find.bind(secrets);
+    // The update lands right after the secrets were read, and prunes the
+    // version they name (one version kept): there is no second read for it
+    // to land before, and the answer is the read's, whole.
+    secrets.find = ((...args: Parameters<typeof find>) => ({
+      sort: () => ({
+        toArray: async () => {
+          secrets.find = find;
+          const read = await find(...args).sort({ name: 1 }).toArray();
+          const put = await request(app.baseUrl, 'PUT', `/api/secrets/${made.body.id}`, { apiKey, body: { value: 'the newer value' } });
+          expect(put.status).toBe(200);
+          expect(await app.models.SecretVersion.countDocuments({ secretId: new Types.ObjectId(made.body.id as string), version: 1 })).toBe(0);
+          return read;
+        },
+      }),
+    })) as unknown as typeof secrets.find;
     try {
       const values = await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey });
       expect(values.status).toBe(200);
-      expect(values.body.values.CHURNING).toBe('the newer value');
+      expect(values.body.values.CHURNING).toBe('value of CHURNING');
+      expect(secrets.find).toBe(find);
     } finally {
-      versions.find = find;
+      secrets.find = find;
     }
+    expect((await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey })).body.values.CHURNING).toBe('the newer value');
   });
 
   it('keeps a secret named __proto__ (a valid Together name), in the API and in the CLI', async () => {

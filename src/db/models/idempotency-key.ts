@@ -1,9 +1,11 @@
-import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
+import { type Connection, type InferSchemaType, Schema } from 'mongoose';
 
-// Idempotency-Key records, per project. The unique (projectId, key) index
-// decides which of two racing requests with one key does the work.
+// Idempotency-Key records, per project, under the _id "<projectId>/<key>":
+// its insert decides which of two racing requests with one key does the
+// work, and finding a record is a lookup by _id.
 const idempotencyKeySchema = new Schema(
   {
+    _id: { type: String, required: true },
     projectId: { type: Schema.Types.ObjectId, required: true },
     key: { type: String, required: true },
     /**
@@ -23,11 +25,10 @@ const idempotencyKeySchema = new Schema(
   },
   { collection: 'idempotency_keys', versionKey: false, autoIndex: false },
 );
-idempotencyKeySchema.index({ projectId: 1, key: 1 }, { unique: true });
 // FerretDB has no TTL indexes: expired records are deleted explicitly.
 idempotencyKeySchema.index({ expiresAt: 1 });
 
-export type IdempotencyKeyDoc = InferSchemaType<typeof idempotencyKeySchema> & { _id: Types.ObjectId };
+export type IdempotencyKeyDoc = InferSchemaType<typeof idempotencyKeySchema>;
 
 export function idempotencyKeyModel(connection: Connection) {
   return connection.model('IdempotencyKey', idempotencyKeySchema);

@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import { dropIndexIfThere } from '../migrate.ts';
 import { apiKeyModel } from './api-key.ts';
 import { auditEventModel } from './audit-event.ts';
 import { environmentModel } from './environment.ts';
@@ -7,6 +8,7 @@ import { projectModel } from './project.ts';
 import { secretModel } from './secret.ts';
 import { masterKeyCheckModel } from './master-key-check.ts';
 import { secretFateModel } from './secret-fate.ts';
+import { secretNameModel } from './secret-name.ts';
 import { secretVersionModel } from './secret-version.ts';
 
 export function createModels(connection: Connection) {
@@ -19,6 +21,7 @@ export function createModels(connection: Connection) {
     AuditEvent: auditEventModel(connection),
     SecretVersion: secretVersionModel(connection),
     SecretFate: secretFateModel(connection),
+    SecretName: secretNameModel(connection),
     MasterKeyCheck: masterKeyCheckModel(connection),
   };
 }
@@ -35,9 +38,5 @@ export async function ensureIndexes(models: Models): Promise<void> {
   // Replaced by indexes that lead with projectId and hold the same keys
   // unique (a nameKey or slotKey names its project): dropped once those
   // exist, since a sharded collection could not keep them.
-  for (const name of ['nameKey_1', 'slotKey_1']) {
-    await models.Secret.collection.dropIndex(name).catch((err: unknown) => {
-      if ((err as { codeName?: string }).codeName !== 'IndexNotFound' && (err as { code?: number }).code !== 27) throw err;
-    });
-  }
+  for (const name of ['nameKey_1', 'slotKey_1']) await dropIndexIfThere(models.Secret.collection, name);
 }

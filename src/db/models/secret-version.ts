@@ -1,12 +1,14 @@
 import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
 
-// One immutable document per value version, sealed with envelope encryption.
-// The unique (secretId, version) index decides which writer claims a version:
-// an insert under a unique index is the one race-safe primitive on both
-// MongoDB and FerretDB (which has neither transactions nor atomic
-// conditional updates).
+// One immutable document per value version, sealed with envelope encryption,
+// under the _id "<secretId>:<version>": the insert of that _id decides which
+// writer claims a version (an insert under a unique key is the one race-safe
+// primitive on both MongoDB and FerretDB, which has neither transactions nor
+// atomic conditional updates), and reading a version is a lookup by _id, the
+// one query FerretDB hands to SQLite.
 const secretVersionSchema = new Schema(
   {
+    _id: { type: String, required: true },
     projectId: { type: Schema.Types.ObjectId, required: true },
     secretId: { type: Schema.Types.ObjectId, required: true },
     version: { type: Number, required: true },
@@ -20,9 +22,14 @@ const secretVersionSchema = new Schema(
   },
   { collection: 'secret_versions', versionKey: false, autoIndex: false },
 );
-secretVersionSchema.index({ secretId: 1, version: -1 }, { unique: true });
+// Listing a secret's versions, newest first, and forgetting them all with it.
+secretVersionSchema.index({ secretId: 1, version: -1 }, { name: 'secretId_1_version_-1_list' });
 
-export type SecretVersionDoc = InferSchemaType<typeof secretVersionSchema> & { _id: Types.ObjectId };
+export type SecretVersionDoc = InferSchemaType<typeof secretVersionSchema>;
+
+/** The _id of a secret's version. */
+export const versionIdOf = (secretId: Types.ObjectId | string, version: number) =>
+  `${typeof secretId === 'string' ? secretId : secretId.toHexString()}:${version}`;
 
 export function secretVersionModel(connection: Connection) {
   return connection.model('SecretVersion', secretVersionSchema);
@@ -30,19 +37,23 @@ export function secretVersionModel(connection: Connection) {
 
 /** A version document as the driver returns it (Buffer fields come back as BSON Binary). */
 export interface StoredSecretVersion {
-  _id: Types.ObjectId;
+  _id: string;
   projectId: Types.ObjectId;
   secretId: Types.ObjectId;
   version: number;
   keyId: string;
-  wrappedKey: { buffer: Uint8Array };
-  ciphertext: { buffer: Uint8Array };
+  wrappedKey: StoredBytes;
+  ciphertext: StoredBytes;
 }
+
+/** Bytes as the driver returns them (BSON Binary), or as this node wrote them (a Buffer). */
+export type StoredBytes = Buffer | { buffer: Uint8Array };
+const bytesOf = (b: StoredBytes) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer));
 
 /** The sealed value of a stored version, and the context its seals are bound to. */
 export function sealedOf(v: StoredSecretVersion) {
   return {
-    sealed: { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) },
+    sealed: { keyId: v.keyId, wrappedKey: bytesOf(v.wrappedKey), ciphertext: bytesOf(v.ciphertext) },
     context: { projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version },
   };
 }

@@ -1,7 +1,8 @@
 import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
 
-// A secret's metadata. Its value lives only in sealed form in secret_versions,
-// so no read of this collection can ever carry a value.
+// A secret's metadata, and the sealed form of its current value (a copy of
+// its current version's, so that reading a secret and its value is one lookup
+// by _id). Values exist only sealed: no read of this collection can carry one.
 const secretSchema = new Schema(
   {
     projectId: { type: Schema.Types.ObjectId, required: true },
@@ -36,6 +37,11 @@ const secretSchema = new Schema(
     nameKey: { type: String, required: true },
     slot: { type: Number, default: null },
     slotKey: { type: String, required: true },
+    /** The sealed current value: the version document's keyId, wrappedKey and ciphertext for `version`. */
+    current: {
+      type: new Schema({ keyId: String, wrappedKey: Buffer, ciphertext: Buffer }, { _id: false }),
+      default: undefined,
+    },
   },
   { collection: 'secrets', versionKey: false, autoIndex: false },
 );
