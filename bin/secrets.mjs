@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// The package's command-line client (see `secrets --help`). It runs the
-// TypeScript sources through tsx, as `npm start` does.
-import { register } from 'tsx/esm/api';
+// The package's command-line client (see `secrets --help`): the compiled
+// JavaScript that `npm ci` builds (npm run build), or, in a checkout not built
+// yet, the TypeScript sources through tsx.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const built = new URL('../dist/cli/main.js', import.meta.url);
+if (existsSync(built)) {
+  await import(built.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

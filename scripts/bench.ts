@@ -1,17 +1,18 @@
-// npm run bench [-- --secrets N --duration S --warmup S --connections C]
+// npm run bench [-- --secrets N --duration S --warmup S --connections C --peer openbao --growth 100,3000]
 //
-// Measures what one request costs our service, beside a bare node:http
-// baseline doing the same work on the same engine (scripts/bench/baseline.ts).
-// The embedded FerretDB scans whole collections, so engine time grows with the
-// number of secrets and says nothing about us: the figures that matter are
-// engine-neutral, per request: server CPU (from /proc/<pid>/stat of the server
-// process) and database commands (the driver's command monitoring). Also
-// req/s, p50/p99 latency and peak RSS. Load comes from a separate process
-// (autocannon). Prints a table and writes the same as JSON under results/.
+// Measures what one request costs our service (the compiled build, as npm
+// start runs it), beside a bare node:http baseline doing the same work on the
+// same engine (scripts/bench/baseline.ts) and, with --peer openbao and
+// OPENBAO_BIN, beside OpenBao on raft storage (scripts/bench/openbao.ts).
+// Per request: CPU of the server side from /proc/<pid>/stat (our Node
+// process, and the embedded engine's), database commands (the driver's
+// command monitoring), req/s, p50/p99 latency; peak RSS. Load comes from a
+// separate process (autocannon). Prints tables and the targets it checks, and
+// writes them as JSON, Markdown and an SVG chart under results/.
 // With MONGODB_URI set, runs against that MongoDB instead.
 import { type ChildProcess, execFileSync, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Types } from 'mongoose';
@@ -21,6 +22,8 @@ import { createKeyring, sealValue } from '../src/crypto/envelope.ts';
 import { connectDatabase } from '../src/db/connect.ts';
 import { createModels, ensureIndexes } from '../src/db/models/index.ts';
 import { freePort, startBenchEngine, startServerProcess } from './bench/common.ts';
+import { openBaoMissing, startOpenBao } from './bench/openbao.ts';
+import { writeChart } from './bench/chart.ts';
 import { insertSeeded, seedDocuments } from '../src/secrets/mongo-store.ts';
 
 const { values: args } = parseArgs({
@@ -30,6 +33,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '8' },
     'count-requests': { type: 'string', default: '40' },
+    peer: { type: 'string' },
+    growth: { type: 'string', default: '100,3000' },
   },
 });
 const N = Number(args.secrets);
@@ -40,30 +45,6 @@ const COUNT_REQUESTS = Number(args['count-requests']);
 const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
 const masterKey = randomBytes(32);
 const keyring = createKeyring('default', [['default', masterKey]]);
-
-type Target = 'ours' | 'baseline';
-interface Scenario {
-  name: string;
-  method: string;
-  /** Path on our service, and on the baseline (null: no baseline of its own). */
-  ours: string;
-  baseline: string;
-  body: string;
-  /** Which baseline scenario is its floor. */
-  floor: string;
-}
-
-const SCENARIOS: Scenario[] = [
-  { name: 'REST create', method: 'POST', ours: '/api/secrets', baseline: '/secrets', body: 'create', floor: 'REST create' },
-  { name: 'REST update', method: 'PUT', ours: '/api/secrets/:id', baseline: '/secrets/:id', body: 'update', floor: 'REST update' },
-  { name: 'REST get by id', method: 'GET', ours: '/api/secrets/:id', baseline: '/secrets/:id', body: 'none', floor: 'REST get by id' },
-  { name: 'REST list (all)', method: 'GET', ours: '/api/secrets', baseline: '/secrets', body: 'none', floor: 'REST list (all)' },
-  { name: 'GraphQL createSecret', method: 'POST', ours: '/graphql', baseline: '/secrets', body: 'graphql:create', floor: 'REST create' },
-  { name: 'GraphQL updateSecret', method: 'POST', ours: '/graphql', baseline: '/secrets/:id', body: 'graphql:update', floor: 'REST update' },
-  { name: 'GraphQL secret(id)', method: 'POST', ours: '/graphql', baseline: '/secrets/:id', body: 'graphql:get', floor: 'REST get by id' },
-  { name: 'GraphQL secrets(first: 50)', method: 'POST', ours: '/graphql', baseline: '/secrets?limit=50', body: 'graphql:list', floor: 'list 50' },
-];
-const BASELINE_ONLY: Scenario = { name: 'list 50', method: 'GET', ours: '', baseline: '/secrets?limit=50', body: 'none', floor: 'list 50' };
 
 // ---- the engine and the data -----------------------------------------------------
 
@@ -103,6 +84,40 @@ async function seed(dbName: string, count: number, existing?: { projectId: strin
   return { projectId: projectId.toHexString(), apiKey, ids };
 }
 
+type Target = 'ours' | 'baseline' | 'openbao';
+interface Scenario {
+  name: string;
+  method: string;
+  /** Path on our service, and on the baseline. */
+  ours: string;
+  baseline: string;
+  body: string;
+  /** Which baseline scenario is its floor (the baseline runs the scenarios that are their own floor). */
+  floor: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'REST create', method: 'POST', ours: '/api/secrets', baseline: '/secrets', body: 'create', floor: 'REST create' },
+  { name: 'REST update', method: 'PUT', ours: '/api/secrets/:id', baseline: '/secrets/:id', body: 'update', floor: 'REST update' },
+  { name: 'REST read value', method: 'GET', ours: '/api/secrets/:id/value', baseline: '/secrets/:id/value', body: 'none', floor: 'REST read value' },
+  { name: 'REST get by id', method: 'GET', ours: '/api/secrets/:id', baseline: '/secrets/:id', body: 'none', floor: 'REST get by id' },
+  { name: 'REST list (all)', method: 'GET', ours: '/api/secrets', baseline: '/secrets', body: 'none', floor: 'REST list (all)' },
+  { name: 'GraphQL createSecret', method: 'POST', ours: '/graphql', baseline: '/secrets', body: 'graphql:create', floor: 'REST create' },
+  { name: 'GraphQL updateSecret', method: 'POST', ours: '/graphql', baseline: '/secrets/:id', body: 'graphql:update', floor: 'REST update' },
+  { name: 'GraphQL secret(id)', method: 'POST', ours: '/graphql', baseline: '/secrets/:id', body: 'graphql:get', floor: 'REST get by id' },
+  { name: 'GraphQL secrets(first: 50)', method: 'POST', ours: '/graphql', baseline: '/secrets?limit=50', body: 'graphql:list', floor: 'list 50' },
+];
+const BASELINE_ONLY: Scenario = { name: 'list 50', method: 'GET', ours: '', baseline: '/secrets?limit=50', body: 'none', floor: 'list 50' };
+/** The same work on OpenBao's KV v2: what each of our scenarios is beside. */
+const PEER_SCENARIOS = [
+  { name: 'create', ours: 'REST create', method: 'POST', path: '/v1/secret/data/:new', body: 'bao' },
+  { name: 'update', ours: 'REST update', method: 'POST', path: '/v1/secret/data/:id', body: 'bao' },
+  { name: 'read value', ours: 'REST read value', method: 'GET', path: '/v1/secret/data/:id', body: 'none' },
+] as const;
+/** The CPU per read and per update, service plus engine, at 1,000 secrets before reads went by _id (issue 15's measurement). */
+const BEFORE_MICROS = { 'REST read value': 67_619, 'REST update': 154_685 } as const;
+const GROWTH_SIZES = args.growth.split(',').filter(Boolean).map(Number);
+
 // ---- servers ------------------------------------------------------------------------
 
 interface Server {
@@ -112,7 +127,10 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(target: Target, dbName: string): Promise<Server> {
+const OURS = 'dist/main.js';
+if (!existsSync(path.join(projectRoot, OURS))) throw new Error(`${OURS} is missing: run npm run build (npm ci does) first`);
+
+async function startServer(target: 'ours' | 'baseline', dbName: string): Promise<Server> {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -128,7 +146,7 @@ async function startServer(target: Target, dbName: string): Promise<Server> {
     BENCH_DB: dbName,
     BENCH_MASTER_KEY: masterKey.toString('base64'),
   };
-  const script = target === 'ours' ? 'src/main.ts' : 'scripts/bench/baseline.ts';
+  const script = target === 'ours' ? OURS : 'scripts/bench/baseline.ts';
   // Logging at warn (no per-request lines) for both; readiness is probed.
   const { child, base, stop } = await startServerProcess(`${target} server`, script, env, port, target === 'ours' ? '/healthz' : '/stats');
   return {
@@ -152,7 +170,8 @@ async function fetchRetrying(url: string): Promise<Response> {
   }
 }
 
-function cpuMicros(pid: number): number {
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return 0;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   // utime and stime are fields 14 and 15 of the line, 12 and 13 after "pid (comm) ".
   return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e6;
@@ -174,46 +193,55 @@ function load(job: Record<string, unknown>) {
 interface Row {
   target: Target;
   scenario: string;
+  secrets: number;
   requests: number;
   non2xx: number;
   rps: number;
   p50: number;
   p99: number;
+  /** The server process (ours: the Node process alone). */
   cpuMicrosPerRequest: number;
+  /** The embedded engine's share (0 for OpenBao, and for an external MongoDB). */
+  engineCpuMicrosPerRequest: number;
   commandsPerRequest: number;
 }
 
-async function measure(server: Server, target: Target, scenario: Scenario, seeded: { apiKey: string; ids: string[] }): Promise<Row> {
-  const job = {
-    url: server.base,
-    method: scenario.method,
-    path: target === 'ours' ? scenario.ours : scenario.baseline,
-    headers: { 'x-auth-token': seeded.apiKey },
-    body: target === 'ours' ? scenario.body : scenario.body.replace(/^graphql:/, '').replace(/^(get|list)$/, 'none'),
-    ids: seeded.ids,
-    connections: CONNECTIONS,
-    warmupSeconds: 0,
-  };
-  if (WARMUP > 0) load({ ...job, durationSeconds: WARMUP });
-  const cpu0 = cpuMicros(server.child.pid!);
-  const cmd0 = await server.commands();
-  const result = load({ ...job, durationSeconds: DURATION });
-  const cpu1 = cpuMicros(server.child.pid!);
-  const cmd1 = await server.commands();
+interface Job { base: string; pid: number; enginePid: number | undefined; method: string; path: string; body: string; headers: Record<string, string>; ids: string[]; commands?: () => Promise<number> }
+
+async function measure(target: Target, scenario: string, secrets: number, job: Job, duration = DURATION): Promise<Row> {
+  const sent = { url: job.base, method: job.method, path: job.path, headers: job.headers, body: job.body, ids: job.ids, connections: CONNECTIONS, warmupSeconds: 0 };
+  if (WARMUP > 0) load({ ...sent, durationSeconds: WARMUP });
+  const [cpu0, engine0, cmd0] = [cpuMicros(job.pid), cpuMicros(job.enginePid), (await job.commands?.()) ?? 0];
+  const result = load({ ...sent, durationSeconds: duration });
+  const [cpu1, engine1, cmd1] = [cpuMicros(job.pid), cpuMicros(job.enginePid), (await job.commands?.()) ?? 0];
   const requests = Math.max(1, result.requests);
   return {
     target,
-    scenario: scenario.name,
+    scenario,
+    secrets,
     requests: result.requests,
     non2xx: result.non2xx,
     rps: Math.round(result.rps),
     p50: result.p50,
     p99: result.p99,
     cpuMicrosPerRequest: Math.round((cpu1 - cpu0) / requests),
+    engineCpuMicrosPerRequest: Math.round((engine1 - engine0) / requests),
     // The metrics scrape itself sends no database command.
     commandsPerRequest: Number(((cmd1 - cmd0) / requests).toFixed(2)),
   };
 }
+
+const jobOf = (server: Server, target: 'ours' | 'baseline', scenario: Scenario, seeded: { apiKey: string; ids: string[] }): Job => ({
+  base: server.base,
+  pid: server.child.pid!,
+  enginePid: engine.pid,
+  method: scenario.method,
+  path: target === 'ours' ? scenario.ours : scenario.baseline,
+  headers: { 'x-auth-token': seeded.apiKey },
+  body: target === 'ours' ? scenario.body : scenario.body.replace(/^graphql:/, '').replace(/^(get|list)$/, 'none'),
+  ids: seeded.ids,
+  commands: () => server.commands(),
+});
 
 /** Database commands per request over a fixed, small number of sequential requests. */
 async function commandsPerRequest(server: Server, scenario: Scenario, seeded: { apiKey: string; ids: string[] }) {
@@ -228,19 +256,22 @@ async function commandsPerRequest(server: Server, scenario: Scenario, seeded: { 
 // ---- run ------------------------------------------------------------------------------
 
 const rows: Row[] = [];
-const peakRss: Record<Target, number> = { ours: 0, baseline: 0 };
+const peakRss: Partial<Record<Target, number>> = {};
 const commandsAt10N: Record<string, number> = {};
 const run = `${Date.now()}`;
+const peerBin = args.peer === 'openbao' ? process.env.OPENBAO_BIN : undefined;
+const peerMissing = args.peer === undefined ? 'not measured: run with --peer openbao and OPENBAO_BIN' : args.peer !== 'openbao' ? `unknown peer "${args.peer}" (openbao is the one)` : openBaoMissing(peerBin);
+const scenarioByName = (name: string) => SCENARIOS.find((s) => s.name === name)!;
 try {
   for (const target of ['baseline', 'ours'] as const) {
     const dbName = `bench_${target}_${run}`;
     const seeded = await seed(dbName, N);
     const server = await startServer(target, dbName);
     try {
-      const scenarios = target === 'ours' ? SCENARIOS : [...SCENARIOS.slice(0, 4), BASELINE_ONLY];
+      const scenarios = target === 'ours' ? SCENARIOS : [...SCENARIOS.filter((s) => s.floor === s.name), BASELINE_ONLY];
       for (const scenario of scenarios) {
         console.error(`${target}: ${scenario.name}`);
-        rows.push(await measure(server, target, scenario, seeded));
+        rows.push(await measure(target, scenario.name, N, jobOf(server, target, scenario, seeded)));
       }
       peakRss[target] = peakRssMb(server.child.pid!);
     } finally {
@@ -251,10 +282,40 @@ try {
       await seed(dbName, 9 * N, seeded);
       const big = await startServer('ours', dbName);
       try {
-        for (const scenario of SCENARIOS) commandsAt10N[scenario.name] = await commandsPerRequest(big, scenario, seeded);
+        for (const scenario of SCENARIOS.filter((s) => !s.name.includes('list'))) commandsAt10N[scenario.name] = await commandsPerRequest(big, scenario, seeded);
       } finally {
         await big.stop();
       }
+    }
+  }
+  // How the cost of a read and an update grows with the number of secrets.
+  for (const size of GROWTH_SIZES) {
+    const dbName = `bench_growth_${size}_${run}`;
+    const seeded = await seed(dbName, size);
+    const server = await startServer('ours', dbName);
+    try {
+      for (const name of ['REST read value', 'REST update']) {
+        console.error(`ours at ${size} secrets: ${name}`);
+        rows.push(await measure('ours', name, size, jobOf(server, 'ours', scenarioByName(name), seeded), Math.min(DURATION, 4)));
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  if (!peerMissing) {
+    const names = Array.from({ length: N }, (_, i) => `SEED_${String(i).padStart(7, '0')}`);
+    console.error(`openbao: writing ${N} secrets`);
+    const bao = await startOpenBao(peerBin!, names);
+    try {
+      for (const s of PEER_SCENARIOS) {
+        console.error(`openbao: ${s.name}`);
+        rows.push(await measure('openbao', s.ours, N, {
+          base: bao.base, pid: bao.child.pid!, enginePid: undefined, method: s.method, path: s.path, body: s.body, headers: { 'x-vault-token': bao.token }, ids: names.slice(0, 200),
+        }));
+      }
+      peakRss.openbao = peakRssMb(bao.child.pid!);
+    } finally {
+      await bao.stop();
     }
   }
 } finally {
@@ -263,31 +324,104 @@ try {
 
 // ---- report ---------------------------------------------------------------------------
 
-const ours = rows.filter((r) => r.target === 'ours');
-const floorOf = (s: Scenario) => rows.find((r) => r.target === 'baseline' && r.scenario === s.floor)!;
+const at = (target: Target, scenario: string, secrets = N) => rows.find((r) => r.target === target && r.scenario === scenario && r.secrets === secrets);
+const total = (r: Row | undefined) => (r ? r.cpuMicrosPerRequest + r.engineCpuMicrosPerRequest : null);
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? null : Number((a / b).toFixed(2)));
 const table = SCENARIOS.map((s) => {
-  const o = ours.find((r) => r.scenario === s.name)!;
-  const b = floorOf(s);
+  const o = at('ours', s.name)!;
+  const b = at('baseline', s.floor)!;
   return {
     scenario: s.name,
     'CPU µs/req': o.cpuMicrosPerRequest,
+    'engine µs/req': o.engineCpuMicrosPerRequest,
     'baseline µs/req': b.cpuMicrosPerRequest,
-    'CPU ratio': Number((o.cpuMicrosPerRequest / Math.max(1, b.cpuMicrosPerRequest)).toFixed(2)),
+    'CPU ratio': ratio(o.cpuMicrosPerRequest, b.cpuMicrosPerRequest),
     'req/s': o.rps,
     'baseline req/s': b.rps,
     'p50/p99 ms': `${o.p50}/${o.p99}`,
     [`cmds/req @${N}`]: o.commandsPerRequest,
     'baseline cmds/req': b.commandsPerRequest,
-    [`cmds/req @${10 * N}`]: commandsAt10N[s.name],
+    [`cmds/req @${10 * N}`]: commandsAt10N[s.name] ?? '-',
     'non-2xx': o.non2xx,
   };
 });
-console.log(`\nengine: ${engine.kind}, ${N} secrets, ${DURATION} s per scenario, ${CONNECTIONS} connections, CPU from /proc/<pid>/stat`);
-console.table(table);
-console.log(`peak RSS: ours ${peakRss.ours} MB, baseline ${peakRss.baseline} MB`);
+const peerTable = PEER_SCENARIOS.map((s) => {
+  const o = at('ours', s.ours)!;
+  const p = at('openbao', s.ours);
+  return {
+    scenario: s.name,
+    'OpenBao req/s': p?.rps ?? peerMissing,
+    'OpenBao p50/p99 ms': p ? `${p.p50}/${p.p99}` : '-',
+    'OpenBao CPU µs/req': p?.cpuMicrosPerRequest ?? '-',
+    'ours req/s': o.rps,
+    'ours p50/p99 ms': `${o.p50}/${o.p99}`,
+    'ours service+engine µs/req': total(o),
+    'ours Node alone µs/req': o.cpuMicrosPerRequest,
+    'Node alone / OpenBao': ratio(o.cpuMicrosPerRequest, p?.cpuMicrosPerRequest) ?? '-',
+  };
+});
+const sizes = [...new Set([...GROWTH_SIZES, N])].sort((a, b) => a - b);
+const growthTable = ['REST read value', 'REST update'].map((name) => ({
+  scenario: name,
+  ...Object.fromEntries(sizes.map((size) => [`${size} secrets: service+engine µs/req`, total(at('ours', name, size)) ?? '-'])),
+  ...Object.fromEntries(sizes.map((size) => [`${size}: engine share`, at('ours', name, size) ? `${Math.round((100 * at('ours', name, size)!.engineCpuMicrosPerRequest) / Math.max(1, total(at('ours', name, size))!))} %` : '-'])),
+}));
 
+interface Target_ { target: string; measured: number | null; limit: number; met: boolean | null }
+const check = (target: string, measured: number | null | undefined, limit: number): Target_ => ({ target, measured: measured ?? null, limit, met: measured == null ? null : measured <= limit });
+const targets: Target_[] = [
+  ...(peerMissing ? [] : [
+    check('create: our Node process ÷ OpenBao, CPU per request', ratio(at('ours', 'REST create')!.cpuMicrosPerRequest, at('openbao', 'REST create')?.cpuMicrosPerRequest), 1),
+    check('update: our Node process ÷ OpenBao, CPU per request', ratio(at('ours', 'REST update')!.cpuMicrosPerRequest, at('openbao', 'REST update')?.cpuMicrosPerRequest), 1),
+    check('read: our Node process ÷ OpenBao, CPU per request', ratio(at('ours', 'REST read value')!.cpuMicrosPerRequest, at('openbao', 'REST read value')?.cpuMicrosPerRequest), 2),
+  ]),
+  ...(N === 1000 && engine.kind !== 'external' ? [
+    check('read at 1,000 secrets, service+engine µs (≥ 10× below 67,619)', total(at('ours', 'REST read value')), BEFORE_MICROS['REST read value'] / 10),
+    check('update at 1,000 secrets, service+engine µs (≥ 10× below 154,685)', total(at('ours', 'REST update')), BEFORE_MICROS['REST update'] / 10),
+  ] : []),
+  ...table.flatMap((t) => {
+    const limit = t.scenario.startsWith('GraphQL') ? 2 : /create|update/.test(t.scenario) ? 1.5 : 1.1;
+    return t.scenario.includes('list') ? [] : [check(`${t.scenario}: CPU ÷ bare baseline`, t['CPU ratio'], limit)];
+  }),
+  ...(['REST create', 'REST update', 'REST read value'] as const).flatMap((name) => {
+    const limit = { 'REST create': 4, 'REST update': 5, 'REST read value': 2 }[name];
+    return [check(`${name}: database commands per request @${N}`, at('ours', name)!.commandsPerRequest, limit), check(`${name}: database commands per request @${10 * N}`, commandsAt10N[name], limit)];
+  }),
+  check('peak RSS of our Node process, MB', peakRss.ours, 150),
+];
+const mark = (t: Target_) => (t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED');
+
+const header = `engine: ${engine.kind}, ${N} secrets, ${DURATION} s per scenario, ${CONNECTIONS} connections, CPU from /proc/<pid>/stat`;
+console.log(`\n${header}`);
+console.table(table);
+console.log('beside OpenBao (KV v2, raft storage, file audit device):');
+console.table(peerTable);
+console.log('growth with the number of secrets:');
+console.table(growthTable);
+console.log(`peak RSS: ours ${peakRss.ours} MB, baseline ${peakRss.baseline} MB, OpenBao ${peakRss.openbao ?? '-'} MB`);
+console.log('targets:');
+for (const t of targets) console.log(`  ${mark(t).padEnd(12)} ${t.target}: ${t.measured ?? '-'} (at most ${t.limit})`);
+
+const markdownOf = (rowsOf: Record<string, unknown>[]) => {
+  const keys = Object.keys(rowsOf[0] ?? {});
+  return [`| ${keys.join(' | ')} |`, `|${keys.map(() => '---').join('|')}|`, ...rowsOf.map((r) => `| ${keys.map((k) => String(r[k])).join(' | ')} |`)].join('\n');
+};
 const resultsDir = path.join(projectRoot, 'results');
 mkdirSync(resultsDir, { recursive: true });
-const file = path.join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({ engine: engine.kind, secrets: N, durationSeconds: DURATION, connections: CONNECTIONS, table, rows, peakRss, commandsAt10N }, null, 2)}\n`);
-console.log(`written: ${path.relative(projectRoot, file)}`);
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const report = { engine: engine.kind, secrets: N, durationSeconds: DURATION, connections: CONNECTIONS, table, peerTable, growthTable, targets, rows, peakRss, commandsAt10N };
+writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+const markdown = `${header}\n\n${markdownOf(table)}\n\nBeside OpenBao:\n\n${markdownOf(peerTable)}\n\nGrowth:\n\n${markdownOf(growthTable)}\n\nPeak RSS: ours ${peakRss.ours} MB, baseline ${peakRss.baseline} MB, OpenBao ${peakRss.openbao ?? '-'} MB\n\nTargets:\n\n${targets.map((t) => `- ${mark(t)}: ${t.target}: ${t.measured ?? '-'} (at most ${t.limit})`).join('\n')}\n`;
+writeFileSync(path.join(resultsDir, `bench-${stamp}.md`), markdown);
+writeFileSync(path.join(resultsDir, 'latest.md'), markdown);
+const chart = PEER_SCENARIOS.map((s) => ({
+  label: s.name,
+  bars: [
+    { series: 'ours: Node process', micros: at('ours', s.ours)!.cpuMicrosPerRequest },
+    { series: 'ours: Node + engine', micros: total(at('ours', s.ours)) },
+    { series: 'bare baseline (Node)', micros: at('baseline', s.ours)?.cpuMicrosPerRequest ?? null },
+    { series: 'OpenBao', micros: at('openbao', s.ours)?.cpuMicrosPerRequest ?? null },
+  ],
+}));
+for (const file of [`bench-${stamp}.svg`, 'latest.svg']) writeChart(path.join(resultsDir, file), `CPU per request, ${N} secrets, ${engine.kind} (log scale)`, chart);
+console.log(`written: results/bench-${stamp}.{json,md,svg}, results/latest.{md,svg}`);

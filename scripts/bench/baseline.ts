@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { MongoClient, ObjectId } from 'mongodb';
 import { hashApiKey } from '../../src/auth/api-key.ts';
-import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
+import { createKeyring, openValue, sealValue } from '../../src/crypto/envelope.ts';
 
 const uri = process.env.BENCH_MONGODB_URI!;
 const dbName = process.env.BENCH_DB!;
@@ -44,7 +44,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   const key = await apiKeys.findOne({ hash: hashApiKey(String(req.headers['x-auth-token'])) }, { projection: { projectId: 1 } });
   if (!key) return send(res, 401, { error: 'Unauthorized' });
   const projectId = key.projectId as ObjectId;
-  const match = url.pathname.match(/^\/secrets(?:\/([0-9a-f]{24}))?$/);
+  const match = url.pathname.match(/^\/secrets(?:\/([0-9a-f]{24}))?(\/value)?$/);
   if (!match) return send(res, 404, { error: 'not found' });
   const id = match[1];
   if (req.method === 'POST' && !id) {
@@ -69,6 +69,14 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     await versions.insertOne({ projectId, secretId: doc._id, version, ...sealed, createdAt: at, createdBy: 'bench' });
     await secrets.updateOne({ _id: doc._id }, { $set: { version, updatedAt: at } });
     return send(res, 200, toJson({ ...doc, version, updatedAt: at }));
+  }
+  if (req.method === 'GET' && id && match[2]) {
+    const doc = await secrets.findOne({ _id: new ObjectId(id), projectId }, { projection: publicFields });
+    if (!doc) return send(res, 404, { error: 'Secret not found' });
+    const v = await versions.findOne({ secretId: doc._id, version: doc.version });
+    if (!v) return send(res, 404, { error: 'Secret not found' });
+    const value = openValue(keyring, { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) }, { projectId: projectId.toHexString(), secretId: id, version: doc.version });
+    return send(res, 200, { value });
   }
   if (req.method === 'GET' && id) {
     const doc = await secrets.findOne({ _id: new ObjectId(id), projectId }, { projection: publicFields });

@@ -21,6 +21,8 @@ export async function startBenchEngine(prefix: string) {
   return {
     kind: engine.kind,
     uri: engine.uri,
+    /** The engine's process, when it is ours (embedded): its CPU is part of the server side. */
+    pid: engine.pid,
     uriOf: (db: string) => engine.uri.replace(/\/[^/?]*(\?|$)/, `/${db}$1`),
     async stop() {
       await engine.stop();
@@ -43,7 +45,9 @@ export async function freePort(): Promise<number> {
  * the benchmark, with its output, instead of hanging it.
  */
 export async function startServerProcess(name: string, script: string, env: NodeJS.ProcessEnv, port: number, probe: string) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Compiled JavaScript as is (the service as npm start runs it); TypeScript through tsx.
+  const args = script.endsWith('.js') ? [script] : ['--import', 'tsx', script];
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

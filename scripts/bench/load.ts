@@ -8,7 +8,7 @@ interface Job {
   method: string;
   path: string;
   headers: Record<string, string>;
-  /** 'create' | 'update' | 'none' | 'graphql:<kind>' */
+  /** 'create' | 'update' | 'none' | 'graphql:<kind>' | 'bao' (OpenBao's KV v2 write). In `path`, :id is a seeded id, :new a fresh name. */
   body: string;
   ids: string[];
   warmupSeconds: number;
@@ -25,8 +25,10 @@ const name = () => `BENCH_${process.pid}_${Date.now()}_${n++}`;
 
 function request() {
   const id = pick();
-  const path = job.path.replace(':id', id);
+  const path = job.path.replace(':id', id).replace(':new', () => name());
   switch (job.body) {
+    case 'bao':
+      return { method: job.method, path, body: JSON.stringify({ data: { value: `bench-value-${n++}` } }) };
     case 'create':
       return { method: job.method, path, body: JSON.stringify({ name: name(), value: `bench-value-${n}` }) };
     case 'update':

@@ -3,15 +3,14 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
-import { projectRoot } from '../config.ts';
 import { CliError, createClient } from './client.ts';
 import { ENV_NAME, startupVariables, toDotenv, toJson, toShell } from './format.ts';
 
-const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+// Read beside the sources (src/cli/ or dist/cli/), not through the service's config: a CLI start loads nothing it does not use.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command()
   .name('secrets')
@@ -145,7 +144,7 @@ program
   .description('re-wrap every data key under the active master key (same environment as the service: MONGODB_URI, SECRETS_MASTER_KEYS)')
   .action(async () => {
     // Runs against the database, not the HTTP API: it is npm run rotate-master-key.
-    await import('../../scripts/rotate-master-key.ts');
+    await import('./rotate-master-key.ts');
   });
 
 program.parseAsync().catch((err: unknown) => {

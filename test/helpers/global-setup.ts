@@ -2,6 +2,7 @@
 // resolves it (MONGODB_URI, else mongodb-memory-server, else the embedded
 // FerretDB), with its data in a temporary folder. Each test file then uses a
 // database of its own on it.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,7 +34,22 @@ async function preparePython(): Promise<string> {
   }
 }
 
+/**
+ * The compiled program that `npm start` and the CLI run must be built from
+ * the sources under test: `npm test` builds it; a run without a fresh build
+ * fails here, saying so, rather than test yesterday's code.
+ */
+function requireFreshBuild(): void {
+  const stamp = path.join(projectRoot, 'dist/.tsbuildinfo');
+  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
+    .reduce((max, e) => Math.max(max, e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs), 0);
+  if (!existsSync(stamp) || statSync(stamp).mtimeMs < newest(path.join(projectRoot, 'src'))) {
+    throw new Error('dist/ is missing or older than src/: run `npm run build` first (`npm test` does).');
+  }
+}
+
 export default async function setup(project: TestProject) {
+  requireFreshBuild();
   const python = preparePython();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'secrets-test-engine-'));
   const database = await resolveDatabase({

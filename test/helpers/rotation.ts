@@ -16,7 +16,7 @@ export interface RotationRun {
 export function startRotation(dbName: string, ring: [string, Buffer][]): RotationRun {
   const uri = `${inject('mongoUri').replace(/\/[^/]*$/, '')}/${dbName}`;
   const keys = ring.map(([id, key]) => `${id}:${key.toString('base64')}`).join(',');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/rotate-master-key.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/rotate-master-key.ts'], {
     cwd: projectRoot,
     env: bareEnv({ MONGODB_URI: uri, SECRETS_MASTER_KEYS: keys }),
   });

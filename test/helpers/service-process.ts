@@ -1,4 +1,5 @@
-// Runs the service as a user does, as a separate process, and watches it.
+// Runs the service as a user does (npm start, or the compiled program it
+// runs), as a separate process, and watches it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { projectRoot } from '../../src/config.ts';
@@ -15,7 +16,7 @@ export interface ServiceProcess {
 export function startService(command: 'npm' | 'node', env: NodeJS.ProcessEnv): ServiceProcess {
   const [file, args] = command === 'npm'
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+    : [process.execPath, ['dist/main.js']];
   const child = spawn(file, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: command === 'npm' });
   let text = '';
   const listeners = new Set<() => void>();

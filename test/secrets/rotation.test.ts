@@ -1,4 +1,4 @@
-// Online master-key rotation (scripts/rotate-master-key.ts) against the real
+// Online master-key rotation (src/cli/rotate-master-key.ts) against the real
 // app: while another process keeps reading, across several of the script's
 // batches of 200; killed mid-run and run again; and its exit code while data
 // keys remain under other keys. The large run is a benchmark, not a test:

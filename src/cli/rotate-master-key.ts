@@ -6,13 +6,13 @@
 // again. With an embedded engine (no MONGODB_URI) the service must be stopped:
 // this script then runs the engine on DATA_DIR itself.
 import { SingleBar, Presets } from 'cli-progress';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import { createKeyring } from '../src/crypto/envelope.ts';
-import { verifyMasterKeys } from '../src/crypto/key-check.ts';
-import { createRotation } from '../src/crypto/rotation.ts';
-import { connectDatabase, hasAtomicConditionalUpdates } from '../src/db/connect.ts';
-import { resolveDatabase } from '../src/db/engine/resolve.ts';
-import { createModels } from '../src/db/models/index.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { createKeyring } from '../crypto/envelope.ts';
+import { verifyMasterKeys } from '../crypto/key-check.ts';
+import { createRotation } from '../crypto/rotation.ts';
+import { connectDatabase, hasAtomicConditionalUpdates } from '../db/connect.ts';
+import { resolveDatabase } from '../db/engine/resolve.ts';
+import { createModels } from '../db/models/index.ts';
 
 const BATCH = 200;
 
