@@ -17,7 +17,7 @@ export interface OpenBao {
 
 /** Why the peer cannot run here, or null when it can. */
 export function openBaoMissing(bin: string | undefined): string | null {
-  if (!bin) return 'not measured: set OPENBAO_BIN to a bao binary (README: "Benchmarks")';
+  if (!bin) return 'not measured: set OPENBAO_BIN to a bao binary (see the README, Performance)';
   if (!existsSync(bin)) return `not measured: OPENBAO_BIN=${bin} does not exist`;
   return null;
 }

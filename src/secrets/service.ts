@@ -13,7 +13,7 @@ import { DecryptionError, type MasterKeyring, openValue, sealValue } from '../cr
 import type { Models } from '../db/models/index.ts';
 import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
 import { createAuditedCalls, targetOf } from './audited.ts';
-import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNotFoundError, UnreadableValueError, VersionMismatchError } from './errors.ts';
+import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNameTakenError, SecretNotFoundError, UnreadableValueError, VersionMismatchError } from './errors.ts';
 import { createIdempotency } from './idempotency.ts';
 import { maskValue } from './mask.ts';
 import { createExpander, hasReferences, type Target } from './references.ts';
@@ -195,6 +195,13 @@ export function createSecretService(deps: SecretServiceDeps) {
         }
         if (Object.keys(metadata).length === 0 && !renamed && change.value === undefined) return publicOf(current);
 
+        if (renamed && change.value !== undefined) {
+          // A new name and a new value together: a name seen taken refuses
+          // the change before its version is written (the write that takes
+          // the name still decides, should another take it meanwhile).
+          const holder = await store.findLive({ projectId: current.projectId, environment: current.environment }, { name: change.name! }, at);
+          if (holder && holder.id !== current.id) throw new SecretNameTakenError(change.name!);
+        }
         const version = change.value === undefined
           ? current.version
           : await store.appendVersion(current, sealerOf(change.value), at, caller.keyId, expected);

@@ -34,6 +34,7 @@ beforeAll(async () => {
   const broken = await app.models.Secret.findOne({ name: 'BROKEN' }).lean();
   const foreign = sealValue(createKeyring('default', [['default', randomBytes(32)]]), 'x', { projectId: broken!.projectId.toHexString(), secretId: broken!._id.toHexString(), version: 1 });
   await app.models.SecretVersion.collection.updateOne({ secretId: broken!._id }, { $set: { wrappedKey: foreign.wrappedKey, ciphertext: foreign.ciphertext } });
+  await app.models.Secret.collection.updateOne({ _id: broken!._id }, { $set: { 'current.wrappedKey': foreign.wrappedKey, 'current.ciphertext': foreign.ciphertext } });
 });
 afterAll(() => app.close());
 
