@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -21,8 +22,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "modernc.org/sqlite"
 )
 
 func main() {
@@ -92,10 +95,84 @@ func run(dataDir, unix, listen string, lifeline bool, logLevel string) error {
 		_ = f.Run(ctx)
 	}()
 
+	go indexIDs(ctx, dir, logger)
+
 	// MongoDBURI waits until the listener is bound, so the printed port is real.
 	fmt.Println(f.MongoDBURI())
 
 	<-done
 
 	return nil
+}
+
+// indexIDs gives every collection table an index on the expression FerretDB's
+// lookups by _id use. FerretDB 1.24 hands SQLite a filter that is exactly
+// {_id: …} as `_ferretdb_sjson->'$._id' = ?` (backends/sqlite/metadata.IDColumn),
+// but builds its own indexes, the unique _id one included, on
+// `_ferretdb_sjson->"_id"`: SQLite matches an index only to the same
+// expression, so every lookup, update and delete by _id scanned the whole
+// table. FerretDB ignores indexes it did not make (it drops its own by name,
+// and a dropped table takes this one with it), so one beside each table is
+// safe; tables made later (a new collection, a new database file) are found
+// on the next pass.
+func indexIDs(ctx context.Context, dir string, logger *slog.Logger) {
+	dbs := map[string]*sql.DB{}
+	done := map[string]bool{}
+
+	defer func() {
+		for _, db := range dbs {
+			_ = db.Close()
+		}
+	}()
+
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+		for _, file := range files {
+			db := dbs[file]
+			if db == nil {
+				var err error
+				if db, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)"); err != nil {
+					continue
+				}
+
+				db.SetMaxOpenConns(1)
+				dbs[file] = db
+			}
+
+			rows, err := db.QueryContext(ctx, `SELECT table_name FROM _ferretdb_collections`)
+			if err != nil {
+				continue // not made yet by FerretDB
+			}
+
+			var tables []string
+			for rows.Next() {
+				var table string
+				if rows.Scan(&table) == nil {
+					tables = append(tables, table)
+				}
+			}
+			_ = rows.Close()
+
+			for _, table := range tables {
+				key := file + "/" + table
+				if done[key] {
+					continue
+				}
+
+				q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"_ferretdb_id_lookup", table)
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					logger.Debug("index by _id not made yet", "table", table, "error", err)
+					continue
+				}
+
+				done[key] = true
+			}
+		}
+
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
