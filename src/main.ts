@@ -1,17 +1,14 @@
 // Start-up: configuration, database (external or embedded), master key,
 // services, HTTP. Stops cleanly on SIGINT/SIGTERM, engine included.
 import type { Connection } from 'mongoose';
-import { type App, buildApp } from './app.ts';
+import type { App } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { loadOrCreateDevMasterKey } from './crypto/dev-master-key.ts';
 import { createKeyring } from './crypto/envelope.ts';
 import { MasterKeyMismatchError } from './crypto/key-check.ts';
-import { connectDatabase } from './db/connect.ts';
 import { NoDatabaseError, type ResolvedDatabase, resolveDatabase } from './db/engine/resolve.ts';
 import { PrivateFileError } from './fs/private-file.ts';
 import { createLogger } from './logger.ts';
-import { createMetrics, watchDatabase } from './metrics.ts';
-import { createServices } from './services.ts';
 
 const DRAIN_MS = 10_000;
 
@@ -24,6 +21,9 @@ async function main() {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  // The app's modules load while the engine starts (another process): a start waits for the slower, not for both.
+  const modules = Promise.all([import('./app.ts'), import('./services.ts'), import('./db/connect.ts'), import('./metrics.ts')]);
+  modules.catch(() => {});
 
   let database: ResolvedDatabase | undefined;
   let connection: Connection | undefined;
@@ -84,6 +84,7 @@ async function main() {
     );
   }
 
+  const [{ buildApp }, { createServices }, { connectDatabase }, { createMetrics, watchDatabase }] = await modules;
   connection = await connectDatabase(database.uri);
   const metrics = createMetrics();
   watchDatabase(metrics, connection);

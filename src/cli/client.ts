@@ -1,6 +1,9 @@
 // A thin client of the service's HTTP API (the LangWatch door and the reveal
 // path), for the command-line tool. Failures become CliError with a message a
-// person can act on.
+// person can act on. Requests go through node:http(s), not fetch: fetch loads
+// undici on first use, which is most of a short command's start here.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 export class CliError extends Error {
   override name = 'CliError';
@@ -21,20 +24,34 @@ export function createClient(options: { url: string; apiKey: string; environment
     ...(options.reason ? { 'x-reveal-reason': options.reason } : {}),
   };
 
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, {
+  /** One request; resolves with the status and the body's text. */
+  function send(method: string, path: string, body?: string): Promise<{ status: number; statusText: string; text: string }> {
+    const url = new URL(`${base}${path}`);
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = request(url, {
         method,
-        headers: { 'x-auth-token': options.apiKey, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { 'x-auth-token': options.apiKey, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
       });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: { status: number; statusText: string; text: string };
+    try {
+      res = await send(method, path, body === undefined ? undefined : JSON.stringify(body));
     } catch {
       throw new CliError(`Cannot reach the secrets service at ${base} (is it running? set SECRETS_URL or --url)`);
     }
-    const text = await res.text();
-    const payload = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (res.ok) return payload as T;
+    const payload = res.text ? (JSON.parse(res.text) as Record<string, unknown>) : {};
+    if (res.status >= 200 && res.status < 300) return payload as T;
     const detail = typeof payload.message === 'string' ? payload.message : typeof payload.error === 'string' ? payload.error : res.statusText;
     if (res.status === 401) throw new CliError(`The API key was refused: ${detail} (set SECRETS_API_KEY or --api-key)`);
     if (res.status === 403) throw new CliError(`Not allowed: ${detail}`);

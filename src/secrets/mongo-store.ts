@@ -538,9 +538,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       return { items: docs.slice(0, page.first).map(toRecord), hasNextPage: docs.length > page.first };
     },
 
-    async listAllLive(ns, at) {
-      // With their sealed values: what lists every secret is mostly about to open them (run, export).
-      const docs = await Secret.collection.find<HeadDoc>({ ...inNamespace(ns), ...liveFilter(at) }).sort({ name: 1 }).toArray();
+    async listAllLive(ns, at, options = {}) {
+      const docs = await Secret.collection.find<HeadDoc>({ ...inNamespace(ns), ...liveFilter(at) }, options.sealed ? {} : WITHOUT_VALUE).sort({ name: 1 }).toArray();
       return docs.map(recordOf);
     },
 

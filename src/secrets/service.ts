@@ -321,7 +321,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         await audited.recordFailure(base, err);
         throw err;
       }
-      const secrets = await store.listAllLive(ns, now());
+      const secrets = await store.listAllLive(ns, now(), { sealed: true });
       const sealed = await store.sealedCurrent(secrets);
       // No prototype: a secret named __proto__ is a value like any other.
       const values: Record<string, string> = Object.create(null);

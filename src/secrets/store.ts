@@ -69,7 +69,8 @@ export interface SecretStore {
   /** Live secrets in name order, `first` of them after the name `after`. */
   listLive(ns: Namespace, page: { first: number; after?: string | undefined }, at: Date): Promise<Page<SecretRecord>>;
   /** Every live secret, in name order. */
-  listAllLive(ns: Namespace, at: Date): Promise<SecretRecord[]>;
+  /** With `sealed`, each record carries its sealed current value too, so that sealedCurrent reads nothing more. */
+  listAllLive(ns: Namespace, at: Date, options?: { sealed?: boolean }): Promise<SecretRecord[]>;
   /** Deleted secrets in their recovery window, newest deletion first (expired ones marked deleted first). */
   listDeleted(ns: Namespace, page: { first: number; after?: DeletedCursor | undefined }, at: Date): Promise<Page<SecretRecord>>;
   /** A secret's versions, newest first, before `before`: metadata only. */

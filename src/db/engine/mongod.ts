@@ -3,11 +3,12 @@
 // Where the download site is unreachable, locating the binary fails at once
 // (package.json's config keeps its download retries to one), and the caller
 // falls through to the next engine.
-import { MongoBinary, MongoMemoryServer } from 'mongodb-memory-server-core';
 import type { RunningEngine } from './ferretdb.ts';
 
 export async function startMongod(options: { dataDir: string; port?: number }): Promise<RunningEngine> {
   // Find or download the binary first: its failure is quick and quiet, where
+  // Loaded when tried, not at every start: most starts go another way.
+  const { MongoBinary, MongoMemoryServer } = await import('mongodb-memory-server-core');
   // MongoMemoryServer.create would print a stack trace before rethrowing.
   await MongoBinary.getPath();
   const server = await MongoMemoryServer.create({

@@ -3,7 +3,7 @@
 //   2. a real mongod through mongodb-memory-server;
 //   3. the embedded FerretDB, built with `go` on first use;
 //   4. otherwise one error that names these three ways.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startFerretDb } from './ferretdb.ts';
 import { startMongod } from './mongod.ts';
@@ -29,6 +29,9 @@ export interface ResolveOptions {
   readonly log: (line: string) => void;
 }
 
+/** How long a failed download of mongod is remembered (see resolveDatabase). */
+const DOWNLOAD_RETRY_MS = 3600_000;
+
 export class NoDatabaseError extends Error {
   override name = 'NoDatabaseError';
 }
@@ -44,11 +47,21 @@ export async function resolveDatabase(options: ResolveOptions): Promise<Resolved
   }
   const failures: string[] = ['  1. MONGODB_URI: not set (set it to use your own MongoDB).'];
 
-  if (options.engine === 'auto' || options.engine === 'mongod') {
+  // A download of mongod that failed (no internet, say) is not tried again
+  // by every start for an hour: it costs a second or more each time. Asked
+  // for by name (EMBEDDED_ENGINE=mongod), it is always tried.
+  const downloadFailed = path.join(options.cacheDir, 'mongod-download-failed');
+  const failedAt = options.engine === 'auto' ? await stat(downloadFailed).then((s) => s.mtimeMs, () => null) : null;
+  if (failedAt !== null && Date.now() - failedAt < DOWNLOAD_RETRY_MS) {
+    const line = `mongodb-memory-server: skipped (downloading mongod failed at ${new Date(failedAt).toISOString()}; tried again an hour later, or now after deleting ${downloadFailed})`;
+    failures.push(`  2. ${line}.`);
+    options.log(line);
+  } else if (options.engine === 'auto' || options.engine === 'mongod') {
     try {
       const dataDir = path.join(options.dataDir, 'mongod');
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       const engine = await startMongod({ dataDir });
+      await rm(downloadFailed, { force: true });
       return { ...engine, kind: 'mongod', embedded: true };
     } catch (err) {
       failures.push(
@@ -56,6 +69,9 @@ export async function resolveDatabase(options: ResolveOptions): Promise<Resolved
           '(it downloads mongod from MongoDB\'s site, or uses MONGOMS_SYSTEM_BINARY=/path/to/mongod).',
       );
       options.log(`mongodb-memory-server unavailable: ${reason(err)}`);
+      if (/download/i.test(reason(err))) {
+        await mkdir(options.cacheDir, { recursive: true }).then(() => writeFile(downloadFailed, `${new Date().toISOString()}\n`)).catch(() => {});
+      }
     }
   } else {
     failures.push('  2. mongodb-memory-server: skipped (EMBEDDED_ENGINE=ferretdb).');
