@@ -359,8 +359,16 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
   /** Points a name at the secret that just took it, for reads by name. */
   async function pointName(nameKey: string, secretId: Types.ObjectId): Promise<void> {
-    // Two upserts of one new _id at once: one inserts, the other is refused
-    // as a duplicate, and then finds the document to replace.
+    // A new name's pointer is an insert (on FerretDB an upsert is a query and
+    // then an insert); one left by an earlier holder is replaced. Two upserts
+    // of one new _id at once: one inserts, the other is refused as a
+    // duplicate, and then finds the document to replace.
+    try {
+      await names.insertOne({ _id: nameKey, secretId });
+      return;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         await names.replaceOne({ _id: nameKey }, { secretId }, { upsert: true });
