@@ -63,7 +63,7 @@ describe('resolving the engine', () => {
     const marker = path.join(cacheDir, 'mongod-download-failed');
     const lines: string[] = [];
     const resolve = async () => {
-      const database = await resolveDatabase({ engine: 'auto', dataDir: await tempDir(), cacheDir, log: (line) => lines.push(line) });
+      const database = await resolveDatabase({ mongodbUri: undefined, engine: 'auto', dataDir: await tempDir(), cacheDir, log: (line) => void lines.push(line) });
       await database.stop();
       return database.kind;
     };
