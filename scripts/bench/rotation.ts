@@ -83,11 +83,11 @@ async function startService(ring: [string, Buffer][]): Promise<{ base: string; s
     LOG_FORMAT: 'json',
     PROJECT_SECRET_LIMIT: String(N),
   };
-  return startServerProcess('the service', 'src/main.ts', env, port, '/healthz');
+  return startServerProcess('the service', 'dist/main.js', env, port, '/healthz');
 }
 
 function runRotation(): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/rotate-master-key.ts'], {
+  const child = spawn(process.execPath, ['dist/cli/rotate-master-key.js'], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH!, MONGODB_URI: dbUri, SECRETS_MASTER_KEYS: ringText(ROTATING) },
     stdio: ['ignore', 'pipe', 'pipe'],
