@@ -3,7 +3,6 @@
 // or stdout of a failing command holds it. A failure of a call prints one line.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type CliResult, runCli } from './process.ts';
@@ -31,10 +30,7 @@ beforeAll(async () => {
   const made = await graphql(app.baseUrl, 'mutation { createApiKey(input: {name: "ro", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key } } }', {}, { apiKey: keys.clean });
   keys.readOnly = made.body.data.createApiKey.key;
   // BROKEN's data key sealed under another key with the same id: the service cannot open it.
-  const broken = await app.models.Secret.findOne({ name: 'BROKEN' }).lean();
-  const foreign = sealValue(createKeyring('default', [['default', randomBytes(32)]]), 'x', { projectId: broken!.projectId.toHexString(), secretId: broken!._id.toHexString(), version: 1 });
-  await app.models.SecretVersion.collection.updateOne({ secretId: broken!._id }, { $set: { wrappedKey: foreign.wrappedKey, ciphertext: foreign.ciphertext } });
-  await app.models.Secret.collection.updateOne({ _id: broken!._id }, { $set: { 'current.wrappedKey': foreign.wrappedKey, 'current.ciphertext': foreign.ciphertext } });
+  await app.sealUnderForeignKey('BROKEN', 'default');
 });
 afterAll(() => app.close());
 

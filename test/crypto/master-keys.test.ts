@@ -5,7 +5,7 @@
 // every write.
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
+import { createKeyring } from '../../src/crypto/envelope.ts';
 import { MasterKeyMismatchError } from '../../src/crypto/key-check.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createServices } from '../../src/services.ts';
@@ -52,11 +52,7 @@ describe('a value this node cannot open', () => {
       expect((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name, value: `value of ${name}-MARKER` } })).status).toBe(201);
     }
     // A version written by a node with another key under the same id.
-    const bad = await app.models.Secret.findOne({ name: 'BAD_ONE' }).lean();
-    const foreign = sealValue(createKeyring('default', [['default', randomBytes(32)]]), 'foreign-MARKER', { projectId: bad!.projectId.toHexString(), secretId: bad!._id.toHexString(), version: 1 });
-    await app.models.SecretVersion.collection.updateOne({ secretId: bad!._id, version: 1 }, { $set: { wrappedKey: foreign.wrappedKey, ciphertext: foreign.ciphertext } });
-    // And the secret's copy of its current value, which reads open.
-    await app.models.Secret.collection.updateOne({ _id: bad!._id }, { $set: { 'current.wrappedKey': foreign.wrappedKey, 'current.ciphertext': foreign.ciphertext } });
+    const badId = await app.sealUnderForeignKey('BAD_ONE', 'default');
 
     const values = await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey });
     expect(values.status).toBe(200);
@@ -64,14 +60,14 @@ describe('a value this node cannot open', () => {
     const v1 = await request(app.baseUrl, 'GET', '/api/v1/user/secrets', { headers: { 'x-api-key': apiKey } });
     expect(v1.status).toBe(200);
     expect(v1.body.secrets.find((s: { name: string }) => s.name === 'BAD_ONE').masked_value).toBe('••••••••');
-    const one = await request(app.baseUrl, 'GET', `/api/secrets/${bad!._id.toHexString()}/value`, { apiKey });
+    const one = await request(app.baseUrl, 'GET', `/api/secrets/${badId}/value`, { apiKey });
     expect(one.status).toBe(500);
     expect(one.body).toEqual({ error: 'value_unreadable', message: 'The value of the secret "BAD_ONE" cannot be opened with this node\'s master keys' });
-    const gql = await graphql(app.baseUrl, 'query($id: ID!) { revealSecret(id: $id) { __typename ... on Error { code } } }', { id: bad!._id.toHexString() }, { apiKey });
+    const gql = await graphql(app.baseUrl, 'query($id: ID!) { revealSecret(id: $id) { __typename ... on Error { code } } }', { id: badId }, { apiKey });
     expect(gql.body.data.revealSecret).toEqual({ __typename: 'UnreadableValueError', code: 'VALUE_UNREADABLE' });
     const logged = app.logs.filter((l) => l.includes("a stored value cannot be opened with this node's master keys"));
     expect(logged.length).toBeGreaterThanOrEqual(3);
-    expect(JSON.parse(logged[0]!)).toMatchObject({ secretName: 'BAD_ONE', secretId: bad!._id.toHexString(), keyId: 'default', version: 1 });
+    expect(JSON.parse(logged[0]!)).toMatchObject({ secretName: 'BAD_ONE', secretId: badId, keyId: 'default', version: 1 });
     expect(app.logs.join('\n')).not.toContain('MARKER');
 
     // The CLI does not run a command without it, and says which.
@@ -119,19 +115,16 @@ describe('npm run rotate-master-key over a value no key opens', () => {
     const app = await start({ masterKeys: [['old', oldKey]] });
     const { apiKey } = await app.createProject('rotation skip');
     for (const name of ['ROT_A', 'ROT_B', 'ROT_BROKEN']) await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name, value: name } });
-    const broken = await app.models.Secret.findOne({ name: 'ROT_BROKEN' }).lean();
-    const foreign = sealValue(createKeyring('old', [['old', randomBytes(32)]]), 'x', { projectId: broken!.projectId.toHexString(), secretId: broken!._id.toHexString(), version: 1 });
-    await app.models.SecretVersion.collection.updateOne({ secretId: broken!._id }, { $set: { wrappedKey: foreign.wrappedKey } });
-    await app.models.Secret.collection.updateOne({ _id: broken!._id }, { $set: { 'current.wrappedKey': foreign.wrappedKey } });
+    const brokenId = await app.sealUnderForeignKey('ROT_BROKEN', 'old');
 
     const run = await rotateMasterKey(app.connection.name, [['new', newKey], ['old', oldKey]]);
     expect(run.code).toBe(1);
     // Each value's data key twice: in its version document and in its secret's copy; the skipped one is named once.
     expect(run.out).toContain('re-wrapped 4; skipped (no key opens them) 1; remaining under other keys: 2 {"old":2}');
-    expect(run.out).toContain(`skipped: secret ${broken!._id.toHexString()} version 1: its data key is under "old"`);
-    const keyIds = (await app.models.SecretVersion.find({}).lean()).map((v) => `${v.secretId.toHexString() === broken!._id.toHexString() ? 'broken' : 'ok'}:${v.keyId}`).sort();
+    expect(run.out).toContain(`skipped: secret ${brokenId} version 1: its data key is under "old"`);
+    const keyIds = (await app.models.SecretVersion.find({}).lean()).map((v) => `${v.secretId.toHexString() === brokenId ? 'broken' : 'ok'}:${v.keyId}`).sort();
     expect(keyIds).toEqual(['broken:old', 'ok:new', 'ok:new']);
-    const copies = (await app.models.Secret.find({}).lean()).map((s) => `${s._id.toHexString() === broken!._id.toHexString() ? 'broken' : 'ok'}:${s.current?.keyId}`).sort();
+    const copies = (await app.models.Secret.find({}).lean()).map((s) => `${s._id.toHexString() === brokenId ? 'broken' : 'ok'}:${s.current?.keyId}`).sort();
     expect(copies).toEqual(['broken:old', 'ok:new', 'ok:new']);
   });
 });

@@ -4,11 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { DEFAULT_LIMITS, type SecretLimits } from '../../src/config.ts';
-import { createKeyring, generateKey } from '../../src/crypto/envelope.ts';
+import { createKeyring, generateKey, sealValue } from '../../src/crypto/envelope.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, watchDatabase } from '../../src/metrics.ts';
 import { DEFAULT_PRESETS, type SecretPreset } from '../../src/secrets/presets.ts';
+import { versionIdOf } from '../../src/db/models/secret-version.ts';
 import { createServices } from '../../src/services.ts';
 
 export interface TestAppOptions {
@@ -99,6 +100,22 @@ export async function startTestApp(options: TestAppOptions = {}) {
       });
       if (res.status !== 201) throw new Error(`createProject: ${res.status} ${await res.text()}`);
       return (await res.json()) as { id: string; name: string; apiKey: string };
+    },
+
+    /**
+     * Makes the live secret `name` (at version 1) unreadable here: its value
+     * sealed again under another key with the id `keyId`, in its version
+     * document and in its secret's copy, as a node with another key under
+     * that id would write it. Returns the secret's id.
+     */
+    async sealUnderForeignKey(name: string, keyId: string): Promise<string> {
+      const secret = await services.models.Secret.findOne({ name, deletedAt: null }).lean();
+      if (!secret) throw new Error(`sealUnderForeignKey: no live secret ${name}`);
+      const id = secret._id.toHexString();
+      const { wrappedKey, ciphertext } = sealValue(createKeyring(keyId, [[keyId, randomBytes(32)]]), 'foreign-MARKER', { projectId: secret.projectId.toHexString(), secretId: id, version: 1 });
+      await services.models.SecretVersion.updateOne({ _id: versionIdOf(id, 1) }, { $set: { wrappedKey, ciphertext } });
+      await services.models.Secret.collection.updateOne({ _id: secret._id }, { $set: { 'current.wrappedKey': wrappedKey, 'current.ciphertext': ciphertext } });
+      return id;
     },
 
     /** How many documents each secrets collection holds: to check that a failed call stored nothing. */
