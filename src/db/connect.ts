@@ -3,6 +3,8 @@ import mongoose, { type Connection } from 'mongoose';
 export interface ConnectOptions {
   /** Database name; defaults to the one in the URI, else `secrets`. */
   readonly dbName?: string;
+  /** How long a command may wait for its answer on an open connection (default 30 s). */
+  readonly socketTimeoutMs?: number;
 }
 
 /**
@@ -20,6 +22,12 @@ export async function connectDatabase(uri: string, options: ConnectOptions = {})
     // While the database is away, a request fails after this long (503)
     // instead of waiting for it.
     serverSelectionTimeoutMS: 3_000,
+    // A command whose connection goes silent without the socket closing (a
+    // network that drops packets; seen on the embedded engine when it exits
+    // while holding a command) fails after this long (503) instead of holding
+    // its request forever. Our longest command, a list of a large project on
+    // FerretDB, takes a few seconds.
+    socketTimeoutMS: options.socketTimeoutMs ?? 30_000,
     // Command events feed the db_commands_total metric.
     monitorCommands: true,
   });
