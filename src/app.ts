@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './audit/service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { graphqlRoute } from './graphql/yoga.ts';
+import type { EventHub } from './events/hub.ts';
 import type { KeyService } from './keys/service.ts';
 import type { ProjectService } from './projects/service.ts';
 import { adminRoutes } from './rest/admin.ts';
@@ -43,6 +44,8 @@ export interface AppDeps {
   readonly environments: EnvironmentService;
   readonly projects: ProjectService;
   readonly keys: KeyService;
+  /** Live change events on this node. */
+  readonly hub: EventHub;
   /** Resolves when the database answers; rejects otherwise. */
   readonly pingDatabase: () => Promise<void>;
   /** Told of every route as it is registered (tests use it to check the OpenAPI documents). */
@@ -145,6 +148,8 @@ export async function buildApp(deps: AppDeps) {
   });
 
   await app.register(graphqlRoute(doorDeps));
+  // Open subscriptions end with the server; their followers stop polling.
+  app.addHook('onClose', async () => deps.hub.close());
   const restDeps = { ...doorDeps, presets: deps.config.secretPresets };
   const doors = DOORS.map((door) => ({ ...door, register: door.register(restDeps) }));
   for (const door of doors) await app.register(door.register);

@@ -105,6 +105,7 @@ async function main() {
     const failed = (err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'sweep failed');
     services.secrets.sweep().catch(failed);
     services.audit.sweep(config.auditRetentionMs).catch(failed);
+    services.events.sweep(config.eventRetentionMs).catch(failed);
   }, config.sweepIntervalMs);
   sweeper.unref();
   app = await buildApp({ ...services, config, logger, metrics });

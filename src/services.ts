@@ -9,9 +9,12 @@ import { verifyMasterKeys } from './crypto/key-check.ts';
 import { migrateIdempotencyIds, migrateSecretEnvironments, migrateSecretHeads, migrateSecretKeys, migrateVersionIds } from './db/migrate.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
 import { createEnvironmentService } from './environments/service.ts';
+import { createEventHub } from './events/hub.ts';
+import { createEventLog } from './events/log.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
 import { createMongoSecretStore } from './secrets/mongo-store.ts';
+import { changeEventOf } from './secrets/audited.ts';
 import { createSecretService, expiredEvent, type SecretServiceDeps } from './secrets/service.ts';
 
 export async function createServices(deps: {
@@ -37,13 +40,20 @@ export async function createServices(deps: {
   const audit = createAuditLog({ models, now: deps.now });
   const now = deps.now ?? (() => new Date());
   const atomicConditionalUpdates = await hasAtomicConditionalUpdates(deps.connection);
-  const store = createMongoSecretStore({ models, limits, now, atomicConditionalUpdates, onExpired: (secret) => audit.record(expiredEvent(secret)) });
+  const events = createEventLog({ models, now: deps.now });
+  const onExpired = async (secret: Parameters<typeof expiredEvent>[0]) => {
+    const entry = expiredEvent(secret);
+    await Promise.all([audit.record(entry), events.append(changeEventOf(entry, 'expired'))]);
+  };
+  const store = createMongoSecretStore({ models, limits, now, atomicConditionalUpdates, onExpired });
   await store.compactSlots();
   return {
     models,
     audit,
+    events,
+    hub: createEventHub({ log: events }),
     authenticator: createAuthenticator({ models, now: deps.now }),
-    secrets: createSecretService({ store, models, keyring: deps.keyring, audit, now, onUnreadableValue: deps.onUnreadableValue }),
+    secrets: createSecretService({ store, models, keyring: deps.keyring, audit, events, now, onUnreadableValue: deps.onUnreadableValue }),
     environments: createEnvironmentService({ environments: store.environments, audit, now }),
     projects: createProjectService({ models, now: deps.now }),
     keys: createKeyService({ models, environments: store.environments, audit, now: deps.now }),

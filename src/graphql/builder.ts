@@ -6,6 +6,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import type { AuditLog } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
 import type { EnvironmentService } from '../environments/service.ts';
+import type { EventHub } from '../events/hub.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import { InputValidationError } from './validation-error.ts';
@@ -16,6 +17,7 @@ export interface Context {
   readonly environments: EnvironmentService;
   readonly keys: KeyService;
   readonly audit: AuditLog;
+  readonly hub: EventHub;
 }
 
 export const builder = new SchemaBuilder<{

@@ -6,5 +6,6 @@ import './types/secret.ts';
 import './types/audit.ts';
 import './types/api-key.ts';
 import './types/environment.ts';
+import './types/event.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

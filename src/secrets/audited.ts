@@ -7,6 +7,7 @@ import type { Caller } from '../auth/authenticator.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import { auditOutcomeOf } from '../errors/kinds.ts';
+import type { EventLog, EventType } from '../events/log.ts';
 import type { PublicSecret } from './model.ts';
 import type { SecretLocator } from './store.ts';
 
@@ -15,15 +16,30 @@ export function targetOf(ref: SecretLocator) {
   return 'name' in ref ? { secretName: ref.name } : { secretId: 'id' in ref ? ref.id : ref.idOrName };
 }
 
-export function createAuditedCalls(deps: { audit: AuditLog; isReplay: (secret: PublicSecret) => boolean }) {
+/** The change event of a committed change, from its audit record. */
+export function changeEventOf(entry: AuditEntry & { projectId: string; environment: string; secretId: string; secretName: string; version: number }, type: EventType) {
+  return {
+    projectId: entry.projectId,
+    type,
+    environment: entry.environment,
+    secret: { id: entry.secretId, name: entry.secretName, version: entry.version },
+    actorKeyId: entry.keyId ?? null,
+  };
+}
+
+export function createAuditedCalls(deps: { audit: AuditLog; events?: EventLog | undefined; isReplay: (secret: PublicSecret) => boolean }) {
   /** A refused or failed call, by its kind. It changed nothing; with the database away it cannot be recorded either. */
   async function recordFailure(entry: Omit<AuditEntry, 'outcome'>, err: unknown): Promise<void> {
     if (isDatabaseUnavailable(err)) return;
     await deps.audit.record({ ...entry, outcome: auditOutcomeOf(err) }).catch(() => {});
   }
 
-  /** Runs a mutation (secrets:write) and records how it ended. */
-  async function mutation(caller: Caller, operation: string, ref: SecretLocator, change: () => Promise<PublicSecret>): Promise<PublicSecret> {
+  /**
+   * Runs a mutation (secrets:write) and records how it ended; a committed
+   * change also as a change event (of the type `eventType` says, null: it
+   * changed nothing), before the caller hears of it.
+   */
+  async function mutation(caller: Caller, operation: string, ref: SecretLocator, change: () => Promise<PublicSecret>, eventType: () => EventType | null): Promise<PublicSecret> {
     const base = callerEntry(caller, operation);
     let secret: PublicSecret;
     try {
@@ -33,8 +49,13 @@ export function createAuditedCalls(deps: { audit: AuditLog; isReplay: (secret: P
       await recordFailure({ ...base, ...targetOf(ref) }, err);
       throw err;
     }
-    const outcome = deps.isReplay(secret) ? 'replayed' : 'success';
-    await deps.audit.record({ ...base, secretId: secret.id, secretName: secret.name, version: secret.version, outcome });
+    const replayed = deps.isReplay(secret);
+    const entry = { ...base, projectId: secret.projectId, environment: secret.environment, secretId: secret.id, secretName: secret.name, version: secret.version, outcome: replayed ? 'replayed' : 'success' };
+    const type = replayed ? null : eventType();
+    await Promise.all([
+      deps.audit.record(entry),
+      type && deps.events ? deps.events.append(changeEventOf(entry, type)) : undefined,
+    ]);
     return secret;
   }
 

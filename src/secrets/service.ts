@@ -12,6 +12,7 @@ import { requireScope } from '../auth/scopes.ts';
 import { DecryptionError, type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
 import type { Models } from '../db/models/index.ts';
 import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
+import type { EventLog, EventType } from '../events/log.ts';
 import { createAuditedCalls, targetOf } from './audited.ts';
 import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNameTakenError, SecretNotFoundError, UnreadableValueError, VersionMismatchError } from './errors.ts';
 import { createIdempotency } from './idempotency.ts';
@@ -85,6 +86,8 @@ export interface SecretServiceDeps {
   readonly models: Pick<Models, 'IdempotencyKey'>;
   readonly keyring: MasterKeyring;
   readonly audit: AuditLog;
+  /** Where committed changes are recorded as change events. */
+  readonly events?: EventLog;
   readonly now?: () => Date;
   /** Told of each stored value no master key of this node opens (which secret, which key id; never bytes). */
   readonly onUnreadableValue?: (version: { projectId: string; secretId: string; secretName: string; version: number; keyId: string }) => void;
@@ -94,7 +97,7 @@ export function createSecretService(deps: SecretServiceDeps) {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
   const idempotency = createIdempotency({ models: deps.models, keyring: deps.keyring, now });
-  const audited = createAuditedCalls({ audit: deps.audit, isReplay: idempotency.isReplay });
+  const audited = createAuditedCalls({ audit: deps.audit, events: deps.events, isReplay: idempotency.isReplay });
 
   const sealerOf = (value: string): Sealer => (context) => sealValue(deps.keyring, value, context);
 
@@ -166,7 +169,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         if (options.idempotencyKey === undefined) return createSecret(caller, input);
         const request = { door: caller.door, operation: 'create', input: { ...input, description: input.description ?? null, provider: input.provider ?? null } };
         return idempotency.once(await namespace(caller), options.idempotencyKey, request, () => createSecret(caller, input));
-      });
+      }, () => 'created');
     },
 
     /**
@@ -176,6 +179,7 @@ export function createSecretService(deps: SecretServiceDeps) {
      * (renaming to its own name changes nothing); absent fields stay as they are.
      */
     update(caller: Caller, ref: SecretRef, change: SecretChange, options: { expectedVersion?: number | undefined } = {}): Promise<PublicSecret> {
+      let changed: EventType | null = null;
       return audited.mutation(caller, change.value === undefined ? 'update_metadata' : 'update', ref, async () => {
         const current = await findOwned(caller, ref);
         const expected = options.expectedVersion;
@@ -194,6 +198,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           metadata.expiresAt = new Date(at.getTime() + current.ttlSeconds * 1000);
         }
         if (Object.keys(metadata).length === 0 && !renamed && change.value === undefined) return publicOf(current);
+        changed = change.value !== undefined ? 'updated' : renamed ? 'renamed' : 'described';
 
         if (renamed && change.value !== undefined) {
           // A new name and a new value together: a name seen taken refuses
@@ -206,7 +211,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           ? current.version
           : await store.appendVersion(current, sealerOf(change.value), at, caller.keyId, expected);
         return publicOf(await store.applyChange(current, { metadata, name: renamed ? change.name : undefined, version, by: caller.keyId }, at));
-      });
+      }, () => changed);
     },
 
     async get(caller: Caller, ref: SecretRef): Promise<PublicSecret> {
@@ -251,7 +256,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         const deleted = await store.softDelete(await findOwned(caller, ref), caller.keyId, now());
         if (!deleted) throw new SecretNotFoundError();
         return publicOf(deleted);
-      });
+      }, () => 'deleted');
     },
 
     /** Brings a deleted secret back, if its name is still free and the project has room. */
@@ -266,7 +271,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         if (restored === 'not_found') throw new SecretNotFoundError();
         if (restored === 'in_progress') throw new ConflictError('This secret is being restored by another request; retry shortly');
         return publicOf(restored);
-      });
+      }, () => 'restored');
     },
 
     /**

@@ -1,0 +1,43 @@
+import { type Connection, Schema, type Types } from 'mongoose';
+
+// Change events: one per committed change of a secret, never a value. _id is
+// "<projectId>:<seq>", seq counting 1, 2, 3… per project with no gap: the
+// insert of that _id decides which change gets a number (both engines hold a
+// unique _id), and a node asks for seq n only once it knows n - 1 exists.
+// Followers read the next event by _id, a lookup on both engines.
+const secretEventSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    projectId: { type: Schema.Types.ObjectId, required: true },
+    seq: { type: Number, required: true },
+    type: { type: String, required: true },
+    environment: { type: String, required: true },
+    secretId: { type: Schema.Types.ObjectId, required: true },
+    secretName: { type: String, required: true },
+    version: { type: Number, required: true },
+    at: { type: Date, required: true },
+    actorKeyId: { type: String, default: null },
+  },
+  { collection: 'secret_events', versionKey: false, autoIndex: false },
+);
+// A project's newest number (a node's first event there, a resumed subscription).
+secretEventSchema.index({ projectId: 1, seq: -1 });
+// The retention sweep.
+secretEventSchema.index({ at: 1 });
+
+export interface SecretEventDoc {
+  _id: string;
+  projectId: Types.ObjectId;
+  seq: number;
+  type: string;
+  environment: string;
+  secretId: Types.ObjectId;
+  secretName: string;
+  version: number;
+  at: Date;
+  actorKeyId: string | null;
+}
+
+export function secretEventModel(connection: Connection) {
+  return connection.model('SecretEvent', secretEventSchema);
+}

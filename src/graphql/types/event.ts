@@ -1,0 +1,65 @@
+// Change events, live: `subscription { secretEvents }` over SSE (yoga serves
+// subscriptions as text/event-stream). Never a value.
+import { GraphQLError } from 'graphql';
+import { ForbiddenError } from '../../auth/errors.ts';
+import { requireScope } from '../../auth/scopes.ts';
+import { EVENT_TYPES, type SecretEvent as SecretEventShape, seqOfEventId } from '../../events/log.ts';
+import { environmentSlugSchema } from '../../secrets/rules.ts';
+import { builder } from '../builder.ts';
+
+export const SecretEventType = builder.enumType('SecretEventType', {
+  description: 'What a committed change did: a value (updated), a name (renamed), the other metadata (described), its life.',
+  values: Object.fromEntries(EVENT_TYPES.map((type) => [type.toUpperCase(), { value: type }])) as Record<Uppercase<(typeof EVENT_TYPES)[number]>, { value: (typeof EVENT_TYPES)[number] }>,
+});
+
+const SecretEventSecret = builder.objectRef<SecretEventShape['secret']>('SecretEventSecret').implement({
+  description: 'The secret a change was made to, as the change left it (its new name, its new version).',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    version: t.exposeInt('version'),
+  }),
+});
+
+export const SecretEvent = builder.objectRef<SecretEventShape>('SecretEvent').implement({
+  description: 'One committed change of a secret. Never holds a value.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Pass it as `after` to resume from here.' }),
+    type: t.field({ type: SecretEventType, resolve: (event) => event.type }),
+    environment: t.exposeString('environment'),
+    at: t.expose('at', { type: 'DateTime' }),
+    actorKeyId: t.exposeString('actorKeyId', { nullable: true, description: 'The API key that made the change; null for an expiry.' }),
+    secret: t.field({ type: SecretEventSecret, resolve: (event) => event.secret }),
+  }),
+});
+
+builder.subscriptionType({});
+
+builder.subscriptionField('secretEvents', (t) =>
+  t.field({
+    type: SecretEvent,
+    description: "The project's change events as they happen (in one environment, with `environment`; a key bound to one sees that one), resumed after the event `after` with none missed and none twice. Needs secrets:read.",
+    args: {
+      environment: t.arg.string({ validate: { schema: environmentSlugSchema } }),
+      after: t.arg.string({ description: 'The id of the last event received.' }),
+    },
+    subscribe: (_root, args, ctx) => {
+      requireScope(ctx.caller, 'secrets:read');
+      const bound = ctx.caller.boundEnvironment;
+      if (bound !== null && args.environment != null && args.environment !== bound) {
+        throw new ForbiddenError('environment', `This API key is bound to the environment "${bound}" and cannot see "${args.environment}"`);
+      }
+      const environment = args.environment ?? bound;
+      let after: number | undefined;
+      if (args.after != null) {
+        after = seqOfEventId(ctx.caller.projectId, args.after);
+        if (after === undefined) throw new GraphQLError('Invalid cursor: pass the id of an event this project sent', { extensions: { code: 'BAD_USER_INPUT' } });
+      }
+      return ctx.hub.subscribe(ctx.caller.projectId, {
+        after,
+        accept: (event) => environment === null || event.environment === environment,
+      });
+    },
+    resolve: (event) => event,
+  }),
+);
