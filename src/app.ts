@@ -8,6 +8,7 @@ import type { AuditLog } from './audit/service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { graphqlRoute } from './graphql/yoga.ts';
 import type { EventHub } from './events/hub.ts';
+import type { WebhookService } from './webhooks/service.ts';
 import type { KeyService } from './keys/service.ts';
 import type { ProjectService } from './projects/service.ts';
 import { adminRoutes } from './rest/admin.ts';
@@ -46,6 +47,7 @@ export interface AppDeps {
   readonly keys: KeyService;
   /** Live change events on this node. */
   readonly hub: EventHub;
+  readonly webhooks: WebhookService;
   /** Resolves when the database answers; rejects otherwise. */
   readonly pingDatabase: () => Promise<void>;
   /** Told of every route as it is registered (tests use it to check the OpenAPI documents). */

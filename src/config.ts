@@ -89,6 +89,7 @@ const envSchema = z.object({
   AUTH_FAILURE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns the limit off)').transform(Number).default(300),
   AUDIT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d > 0, 'must be more than 0 days').default(90),
   EVENT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d > 0, 'must be more than 0 days').default(7),
+  WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
 });
 
@@ -124,6 +125,8 @@ export type Config = Readonly<{
   auditRetentionMs: number;
   /** How long change events are kept (subscriptions and webhooks resume within it). */
   eventRetentionMs: number;
+  /** Hosts webhooks may reach although they are loopback, private or link-local. */
+  webhookAllowedHosts: readonly string[];
   /** How often this node sweeps (expiries, purges, idempotency keys, audit retention). */
   sweepIntervalMs: number;
 }>;
@@ -198,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailureLimitPerMinute: e.AUTH_FAILURE_LIMIT_PER_MINUTE,
     auditRetentionMs: Math.round(e.AUDIT_RETENTION_DAYS * 24 * 3600 * 1000),
     eventRetentionMs: Math.round(e.EVENT_RETENTION_DAYS * 24 * 3600 * 1000),
+    webhookAllowedHosts: (e.WEBHOOK_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim()).filter(Boolean),
     sweepIntervalMs: e.SWEEP_INTERVAL_SECONDS * 1000,
     limits: Object.freeze({
       versionsKept: e.SECRET_VERSIONS_KEPT,

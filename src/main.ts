@@ -30,6 +30,7 @@ async function main() {
   let app: App | undefined;
   let stopping = false;
   let sweeper: NodeJS.Timeout | undefined;
+  let dispatcher: { stop(): Promise<void> } | undefined;
 
   async function stop(signal: string) {
     if (stopping) {
@@ -43,6 +44,7 @@ async function main() {
     deadline.unref();
     try {
       clearInterval(sweeper);
+      await dispatcher?.stop();
       await app?.close();
       await connection?.close();
       await database?.stop();
@@ -93,6 +95,8 @@ async function main() {
     keyring: createKeyring(masterKeys[0]![0], masterKeys),
     limits: config.limits,
     warn: (message) => logger.warn(message),
+    webhookAllowedHosts: config.webhookAllowedHosts,
+    onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed; it is tried again'),
     onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
   }).catch((err: unknown) => {
     if (err instanceof MasterKeyMismatchError) fail(config.masterKeys ? err.message : `${err.message} (This start used the development master key in ${config.dataDir}; was it regenerated?)`);
@@ -106,10 +110,13 @@ async function main() {
     services.secrets.sweep().catch(failed);
     services.audit.sweep(config.auditRetentionMs).catch(failed);
     services.events.sweep(config.eventRetentionMs).catch(failed);
+    services.dispatcher.sweep(config.eventRetentionMs).catch(failed);
   }, config.sweepIntervalMs);
   sweeper.unref();
   app = await buildApp({ ...services, config, logger, metrics });
   await app.listen({ host: config.host, port: config.port });
+  dispatcher = services.dispatcher;
+  services.dispatcher.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

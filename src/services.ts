@@ -11,6 +11,8 @@ import { createModels, ensureIndexes } from './db/models/index.ts';
 import { createEnvironmentService } from './environments/service.ts';
 import { createEventHub } from './events/hub.ts';
 import { createEventLog } from './events/log.ts';
+import { createWebhookDispatcher, type DispatchTiming } from './webhooks/dispatcher.ts';
+import { createWebhookService } from './webhooks/service.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
 import { createMongoSecretStore } from './secrets/mongo-store.ts';
@@ -24,6 +26,12 @@ export async function createServices(deps: {
   now?: () => Date;
   /** Told what a start-up migration had to change by force. */
   warn?: (message: string) => void;
+  /** Hosts webhooks may reach although they are internal (WEBHOOK_ALLOWED_HOSTS). */
+  webhookAllowedHosts?: readonly string[];
+  /** The webhook dispatcher's waits (tests shorten them). */
+  webhookTiming?: Partial<DispatchTiming>;
+  /** Told of what fails in the background (event followers, webhook sends). */
+  onBackgroundError?: (err: Error) => void;
   /** Told of each stored value that no master key of this node opens. */
   onUnreadableValue?: SecretServiceDeps['onUnreadableValue'];
 }) {
@@ -47,11 +55,15 @@ export async function createServices(deps: {
   };
   const store = createMongoSecretStore({ models, limits, now, atomicConditionalUpdates, onExpired });
   await store.compactSlots();
+  const policy = { allowedHosts: new Set((deps.webhookAllowedHosts ?? []).map((host) => host.toLowerCase())) };
+  const webhookDeps = { models, keyring: deps.keyring, log: events, policy, now: deps.now };
   return {
     models,
     audit,
     events,
-    hub: createEventHub({ log: events }),
+    hub: createEventHub({ log: events, onError: deps.onBackgroundError }),
+    webhooks: createWebhookService(webhookDeps),
+    dispatcher: createWebhookDispatcher({ ...webhookDeps, timing: deps.webhookTiming, onError: deps.onBackgroundError }),
     authenticator: createAuthenticator({ models, now: deps.now }),
     secrets: createSecretService({ store, models, keyring: deps.keyring, audit, events, now, onUnreadableValue: deps.onUnreadableValue }),
     environments: createEnvironmentService({ environments: store.environments, audit, now }),

@@ -1,8 +1,9 @@
-// What an API key may do. Admin-made and development keys have all four.
+// What an API key may do. Admin-made and development keys have them all
+// (keys made before webhooks:manage existed manage webhooks with keys:manage).
 import { z } from 'zod';
 import { ForbiddenError } from './errors.ts';
 
-export const SCOPES = ['secrets:read', 'secrets:write', 'secrets:reveal', 'keys:manage'] as const;
+export const SCOPES = ['secrets:read', 'secrets:write', 'secrets:reveal', 'keys:manage', 'webhooks:manage'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const scopesSchema = z

@@ -9,6 +9,7 @@ import type { EnvironmentService } from '../environments/service.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
+import type { WebhookService } from '../webhooks/service.ts';
 import { InputValidationError } from './validation-error.ts';
 
 export interface Context {
@@ -18,6 +19,7 @@ export interface Context {
   readonly keys: KeyService;
   readonly audit: AuditLog;
   readonly hub: EventHub;
+  readonly webhooks: WebhookService;
 }
 
 export const builder = new SchemaBuilder<{

@@ -7,5 +7,6 @@ import './types/audit.ts';
 import './types/api-key.ts';
 import './types/environment.ts';
 import './types/event.ts';
+import './types/webhook.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

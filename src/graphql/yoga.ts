@@ -17,6 +17,7 @@ import type { AuthRefusals } from '../auth/refusals.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { EnvironmentService } from '../environments/service.ts';
 import type { EventHub } from '../events/hub.ts';
+import type { WebhookService } from '../webhooks/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { Context } from './builder.ts';
 import { GRAPHIQL_CSP, graphiqlAssetRoutes, renderGraphiQL } from './graphiql/page.ts';
@@ -31,6 +32,7 @@ export interface GraphQLDeps {
   readonly environments: EnvironmentService;
   readonly keys: KeyService;
   readonly hub: EventHub;
+  readonly webhooks: WebhookService;
   readonly logger: Logger;
 }
 
@@ -133,7 +135,7 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
     // The key was checked before the body was read (graphqlRoute); an
     // operation sent without one is refused here, and counted as a refusal.
     context: async ({ req }): Promise<Context> => {
-      if (req.caller) return { caller: req.caller, secrets: deps.secrets, environments: deps.environments, keys: deps.keys, audit: deps.audit, hub: deps.hub };
+      if (req.caller) return { caller: req.caller, secrets: deps.secrets, environments: deps.environments, keys: deps.keys, audit: deps.audit, hub: deps.hub, webhooks: deps.webhooks };
       const refusal = await refuseAuthentication(req, deps, 'graphql', new UnauthenticatedError());
       throw topLevelError(refusal) ?? refusal;
     },

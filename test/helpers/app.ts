@@ -11,6 +11,7 @@ import { createMetrics, watchDatabase } from '../../src/metrics.ts';
 import { DEFAULT_PRESETS, type SecretPreset } from '../../src/secrets/presets.ts';
 import { versionIdOf } from '../../src/db/models/secret-version.ts';
 import { createServices } from '../../src/services.ts';
+import type { DispatchTiming } from '../../src/webhooks/dispatcher.ts';
 
 export interface TestAppOptions {
   readonly logLevel?: string;
@@ -29,6 +30,8 @@ export interface TestAppOptions {
   readonly authFailureLimitPerMinute?: number;
   /** The v1 door's provider presets (default: the shipped list). */
   readonly secretPresets?: readonly SecretPreset[];
+  /** Run the webhook dispatcher (with these waits), as a node does; off by default, so that tests can count commands. */
+  readonly webhooks?: { readonly allowedHosts?: readonly string[]; readonly timing?: Partial<DispatchTiming> };
 }
 
 export async function startTestApp(options: TestAppOptions = {}) {
@@ -49,7 +52,11 @@ export async function startTestApp(options: TestAppOptions = {}) {
     now: options.now,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
+    webhookAllowedHosts: options.webhooks?.allowedHosts ?? ['127.0.0.1'],
+    webhookTiming: options.webhooks?.timing,
+    onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed'),
   });
+  if (options.webhooks) services.dispatcher.start();
   const adminToken = randomBytes(24).toString('hex');
   const metrics = createMetrics();
   watchDatabase(metrics, connection);
@@ -81,6 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
     connection,
     models: services.models,
     secrets: services.secrets,
+    dispatcher: services.dispatcher,
     audit: services.audit,
     metrics,
     /** Database commands sent so far (from the driver's command monitoring). */
@@ -133,6 +141,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
     },
 
     async close(closeOptions: { keepDatabase?: boolean } = {}) {
+      await services.dispatcher.stop();
       await app.close();
       if (!closeOptions.keepDatabase) await connection.dropDatabase().catch(() => {});
       await connection.close();

@@ -11,6 +11,7 @@ import { secretEventModel } from './secret-event.ts';
 import { secretFateModel } from './secret-fate.ts';
 import { secretNameModel } from './secret-name.ts';
 import { secretVersionModel } from './secret-version.ts';
+import { webhookModels } from './webhook.ts';
 
 export function createModels(connection: Connection) {
   return {
@@ -25,6 +26,7 @@ export function createModels(connection: Connection) {
     SecretName: secretNameModel(connection),
     MasterKeyCheck: masterKeyCheckModel(connection),
     SecretEvent: secretEventModel(connection),
+    ...webhookModels(connection),
   };
 }
 

@@ -48,7 +48,7 @@ export interface StoredSecretVersion {
 
 /** Bytes as the driver returns them (BSON Binary), or as this node wrote them (a Buffer). */
 export type StoredBytes = Buffer | { buffer: Uint8Array };
-const bytesOf = (b: StoredBytes) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer));
+export const bytesOf = (b: StoredBytes) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer));
 
 /** The sealed value of a stored version, and the context its seals are bound to. */
 export function sealedOf(v: StoredSecretVersion) {

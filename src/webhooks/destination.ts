@@ -1,0 +1,84 @@
+// Where a webhook may send: http(s) URLs whose host resolves to public
+// addresses only. Loopback, private, link-local (cloud metadata lives there),
+// shared, multicast and unspecified addresses are refused unless
+// WEBHOOK_ALLOWED_HOSTS names the host. The check runs when a webhook is
+// created and again in the connection's own DNS lookup at every send, so a
+// name that later resolves inward (DNS rebinding) is refused too.
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
+
+const blocked = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) blocked.addSubnet(network, prefix, 'ipv4');
+for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
+  blocked.addSubnet(network, prefix, 'ipv6');
+}
+
+/** Whether an address is one a webhook may not reach (an IPv4 address mapped into IPv6 counts as itself). */
+export function isInternalAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return blocked.check(mapped, 'ipv4');
+  const family = isIP(address);
+  if (family === 0) return true;
+  return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+export class DestinationRefusedError extends Error {
+  override readonly name = 'DestinationRefusedError';
+}
+
+export interface DestinationPolicy {
+  /** Hosts (names or addresses, lower case) that may be internal: WEBHOOK_ALLOWED_HOSTS. */
+  readonly allowedHosts: ReadonlySet<string>;
+}
+
+/** The host part of a URL as the allow-list names it: no brackets around IPv6, lower case. */
+const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+
+/** A URL a webhook may have; throws DestinationRefusedError (with a message fit for the caller) otherwise. */
+export function parseDestination(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new DestinationRefusedError('The URL is not a valid absolute URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new DestinationRefusedError('The URL must be http or https');
+  if (url.username || url.password) throw new DestinationRefusedError('The URL must not carry credentials');
+  return url;
+}
+
+const refusal = (host: string) =>
+  new DestinationRefusedError(`The host ${host} is or resolves to a loopback, private, link-local or metadata address; name it in WEBHOOK_ALLOWED_HOSTS to allow it`);
+
+/** Resolves the URL's host and refuses it if any of its addresses is internal (and it is not allowed). */
+export async function checkDestination(url: URL, policy: DestinationPolicy): Promise<void> {
+  const host = hostOf(url);
+  if (policy.allowedHosts.has(host)) return;
+  if (isIP(host)) {
+    if (isInternalAddress(host)) throw refusal(host);
+    return;
+  }
+  const addresses = await new Promise<LookupAddress[]>((resolve, reject) => {
+    dnsLookup(host, { all: true }, (err, found) => (err ? reject(new DestinationRefusedError(`The host ${host} does not resolve`)) : resolve(found)));
+  });
+  if (addresses.some((a) => isInternalAddress(a.address))) throw refusal(host);
+}
+
+/**
+ * The `lookup` for node:http(s) requests to a webhook: the resolution the
+ * connection uses is the one checked. (An address in the URL is checked by
+ * checkDestination before the request; Node does not look it up.)
+ */
+export function guardedLookup(policy: DestinationPolicy) {
+  return (hostname: string, options: { all?: boolean; family?: number | string }, callback: (...args: unknown[]) => void) => {
+    dnsLookup(hostname, { all: true, family: options.family === 6 || options.family === 'IPv6' ? 6 : options.family === 4 || options.family === 'IPv4' ? 4 : 0 }, (err, addresses) => {
+      if (err) return callback(err);
+      if (!policy.allowedHosts.has(hostname.toLowerCase()) && addresses.some((a) => isInternalAddress(a.address))) return callback(refusal(hostname));
+      if (options.all) return callback(null, addresses);
+      return callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+}
