@@ -6,7 +6,7 @@ import {
   PAGE_SIZE_DEFAULT,
   pageSizeSchema,
   secretNameSchema,
-  secretValueSchema,
+  storedValueSchema,
   descriptionSchema,
   expectedVersionSchema,
   idempotencyKeySchema,
@@ -109,7 +109,7 @@ const SecretVersionConnection = builder
 const CreateSecretInput = builder.inputType('CreateSecretInput', {
   fields: (t) => ({
     name: t.string({ required: true, validate: { schema: secretNameSchema } }),
-    value: t.string({ required: true, validate: { schema: secretValueSchema } }),
+    value: t.string({ required: true, description: 'May be empty (a variable set to nothing).', validate: { schema: storedValueSchema } }),
     description: t.string({ validate: { schema: descriptionSchema } }),
     provider: t.string({ validate: { schema: providerSchema } }),
     expiresAt: t.field({ type: 'DateTime', description: 'When the secret expires (in the future); absent or null: never.' }),
@@ -134,7 +134,7 @@ const UpdateSecretMetadataInput = builder.inputType('UpdateSecretMetadataInput',
 
 const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
   fields: (t) => ({
-    value: t.string({ required: true, validate: { schema: secretValueSchema } }),
+    value: t.string({ required: true, description: 'May be empty (a variable set to nothing).', validate: { schema: storedValueSchema } }),
     expectedVersion: t.int({
       description: 'Compare-and-set: write only if the secret is still at this version; ConflictError otherwise.',
       validate: { schema: expectedVersionSchema },
