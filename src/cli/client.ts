@@ -9,6 +9,18 @@ export class CliError extends Error {
   override name = 'CliError';
 }
 
+/** The service could not be reached, or could not answer (5xx): a fallback may stand in. Never a 401 or 403. */
+export class UnreachableError extends CliError {
+  override name = 'UnreachableError';
+}
+
+/** One GraphQL mutation's result: its __typename, and the message of an error result. */
+interface MutationResult {
+  __typename: string;
+  message?: string;
+  fields?: { path: string[]; message: string }[];
+}
+
 export interface SecretSummary {
   id: string;
   name: string;
@@ -28,10 +40,12 @@ export function createClient(options: { url: string; apiKey: string; environment
   function send(method: string, path: string, body?: string): Promise<{ status: number; statusText: string; text: string }> {
     const url = new URL(`${base}${path}`);
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // /graphql reads the key from Authorization, the LangWatch door from X-Auth-Token.
+    const auth = path === '/graphql' ? { authorization: `Bearer ${options.apiKey}` } : { 'x-auth-token': options.apiKey };
     return new Promise((resolve, reject) => {
       const req = request(url, {
         method,
-        headers: { 'x-auth-token': options.apiKey, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) },
+        headers: { ...auth, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) },
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -48,8 +62,9 @@ export function createClient(options: { url: string; apiKey: string; environment
     try {
       res = await send(method, path, body === undefined ? undefined : JSON.stringify(body));
     } catch {
-      throw new CliError(`Cannot reach the secrets service at ${base} (is it running? set SECRETS_URL or --url)`);
+      throw new UnreachableError(`Cannot reach the secrets service at ${base} (is it running? set SECRETS_URL or --url)`);
     }
+    if (res.status >= 500) throw new UnreachableError(`The secrets service at ${base} answered ${res.status}: ${res.statusText}`);
     const payload = res.text ? (JSON.parse(res.text) as Record<string, unknown>) : {};
     if (res.status >= 200 && res.status < 300) return payload as T;
     const detail = typeof payload.message === 'string' ? payload.message : typeof payload.error === 'string' ? payload.error : res.statusText;
@@ -81,5 +96,22 @@ export function createClient(options: { url: string; apiKey: string; environment
     create: (name: string, value: string) => call<SecretSummary>('POST', '/api/secrets', { name, value }),
     update: (id: string, value: string) => call<SecretSummary>('PUT', `/api/secrets/${id}`, { value }),
     remove: (id: string) => call<{ id: string }>('DELETE', `/api/secrets/${id}`),
+    /**
+     * Creates or updates a secret through GraphQL, which keeps empty values;
+     * resolves with null when it was stored, else with why it was refused
+     * (the service's words, which never quote a value).
+     */
+    async put(name: string, value: string, existingId: string | undefined): Promise<string | null> {
+      const query = existingId
+        ? 'mutation($id: ID!, $v: String!) { result: updateSecret(id: $id, input: {value: $v}) { __typename ... on Error { message } ... on ValidationError { fields { path message } } } }'
+        : 'mutation($n: String!, $v: String!) { result: createSecret(input: {name: $n, value: $v}) { __typename ... on Error { message } ... on ValidationError { fields { path message } } } }';
+      const variables = existingId ? { id: existingId, v: value } : { n: name, v: value };
+      const { data, errors } = await call<{ data?: { result: MutationResult }; errors?: { message: string }[] }>('POST', '/graphql', { query, variables });
+      const result = data?.result;
+      if (!result) return errors?.[0]?.message ?? 'refused';
+      if (result.__typename.endsWith('Success')) return null;
+      if (result.fields?.length) return result.fields.map((f) => `${f.path.at(-1)}: ${f.message}`).join('; ');
+      return result.message ?? result.__typename;
+    },
   };
 }

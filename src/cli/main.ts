@@ -6,7 +6,10 @@ import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
-import { CliError, createClient } from './client.ts';
+import { parse as parseDotenv } from 'dotenv';
+import { CliError, createClient, UnreachableError } from './client.ts';
+import { loadFallback, saveFallback } from './fallback.ts';
+import { watchChanges } from './watch.ts';
 import { ENV_NAME, startupVariables, toDotenv, toJson, toShell } from './format.ts';
 
 // Read beside the sources (src/cli/ or dist/cli/), not through the service's config: a CLI start loads nothing it does not use.
@@ -22,13 +25,57 @@ const program = new Command()
   .addOption(new Option('--reason <text>', 'why you reveal values: stored in the audit event (required by some keys)'))
   .showHelpAfterError();
 
-function client() {
+function settings() {
   const { url, apiKey, env, reason } = program.opts<{ url: string; apiKey?: string; env?: string; reason?: string }>();
   if (!apiKey) throw new CliError('No API key: set SECRETS_API_KEY or pass --api-key');
-  return createClient({ url, apiKey, environment: env, reason });
+  return { url, apiKey, environment: env, reason };
+}
+
+function client() {
+  return createClient(settings());
+}
+
+/** "90s", "30m", "24h", "7d" (or seconds alone) in milliseconds. */
+function duration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new CliError(`not a duration: ${text} (say 90s, 30m, 24h or 7d)`);
+  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's']!;
+}
+
+interface FallbackOptions {
+  fallback?: string;
+  fallbackMaxAge: string;
+}
+
+const withFallback = (command: Command) =>
+  command
+    .option('--fallback <path>', 'keep the values fetched in this file (sealed with a key derived from the API key, mode 0600), and use them when the service cannot be reached')
+    .option('--fallback-max-age <duration>', 'the oldest fallback to use (90s, 30m, 24h, 7d)', '24h');
+
+/**
+ * Every value of the project; with --fallback, saved after each fetch and
+ * read back when (and only when) the service cannot be reached. A refused
+ * key (401, 403) never falls back.
+ */
+async function fetchValues(options: FallbackOptions): Promise<Record<string, string>> {
+  const { url, apiKey, environment } = settings();
+  const where = { url: url.replace(/\/+$/, ''), environment: environment ?? null };
+  try {
+    const values = await client().values();
+    if (options.fallback) await saveFallback(options.fallback, apiKey, { ...where, values });
+    return values;
+  } catch (err) {
+    if (!(err instanceof UnreachableError) || !options.fallback) throw err;
+    const saved = await loadFallback(options.fallback, apiKey, { ...where, maxAgeMs: duration(options.fallbackMaxAge) }).catch((why: Error) => {
+      throw new CliError(`${err.message}; ${why.message}`);
+    });
+    process.stderr.write(`secrets: warning: ${err.message}; using the values saved at ${saved.savedAt} in ${options.fallback}\n`);
+    return saved.values;
+  }
 }
 
 const collect = (name: string, names: string[]) => [...names, name];
+const sortedEntries = (values: Record<string, string>) => Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 const ALLOW_HELP = 'let a variable that changes how programs load or start (PATH, LD_PRELOAD, NODE_OPTIONS, ...) through; once per name';
 
 /** Refuses (exit ≠ 0, naming them) values that would change how programs load or start, unless each is allowed. */
@@ -99,44 +146,112 @@ program
     process.stderr.write(`deleted ${name} (${id})\n`);
   });
 
-program
+withFallback(program
   .command('export')
   .description("print the project's values for piping")
   .addOption(new Option('--format <format>', 'output format').choices(['dotenv', 'json', 'shell']).default('dotenv'))
-  .option('--allow <name>', `${ALLOW_HELP} (for --format shell, whose output is meant to be sourced)`, collect, [])
-  .action(async (options: { format: 'dotenv' | 'json' | 'shell'; allow: string[] }) => {
-    const values = await client().values();
+  .option('--allow <name>', `${ALLOW_HELP} (for --format shell, whose output is meant to be sourced)`, collect, []))
+  .action(async (options: { format: 'dotenv' | 'json' | 'shell'; allow: string[] } & FallbackOptions) => {
+    const values = await fetchValues(options);
     if (options.format === 'shell') refuseStartupVariables(Object.keys(values).filter((n) => ENV_NAME.test(n)), options.allow);
     const text = options.format === 'json' ? toJson(values) : options.format === 'shell' ? toShell(values) : toDotenv(values);
     process.stdout.write(text ? `${text}\n` : '');
   });
 
-program
+withFallback(program
   .command('run')
   .description("run a command with the project's values added to its environment; exits with its code")
   .option('--override', 'let the values replace variables already set')
   .option('--allow <name>', ALLOW_HELP, collect, [])
   .option('--pass-api-key', 'let the command inherit SECRETS_API_KEY (by default it does not)')
+  .option('--watch', 'restart the command when a value it received changes (changes within 1 s: one restart)')
+  .option('--grace <seconds>', 'with --watch: how long the command has to stop after SIGTERM before SIGKILL', '10'))
   .argument('<command...>', 'the command and its arguments, after --')
-  .action(async (command: string[], options: { override?: boolean; allow: string[]; passApiKey?: boolean }) => {
-    const values = await client().values();
-    const fromSecrets = Object.fromEntries(Object.entries(values).filter(([name]) => ENV_NAME.test(name)));
-    refuseStartupVariables(Object.keys(fromSecrets), options.allow);
-    // The command gets the values, not the key that reads them all.
-    const { SECRETS_API_KEY: _key, ...inherited } = process.env;
-    const own = options.passApiKey ? process.env : inherited;
-    const env = options.override ? { ...own, ...fromSecrets } : { ...fromSecrets, ...own };
-    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
-    const code = await new Promise<number>((resolve) => {
-      child.on('error', (err) => {
-        process.stderr.write(`secrets: cannot run ${command[0]}: ${err.message}\n`);
-        resolve(127);
+  .action(async (command: string[], options: { override?: boolean; allow: string[]; passApiKey?: boolean; watch?: boolean; grace: string } & FallbackOptions) => {
+    /** The command's environment for these values (refusing startup variables not allowed). */
+    const environmentFor = (values: Record<string, string>) => {
+      const fromSecrets = Object.fromEntries(Object.entries(values).filter(([name]) => ENV_NAME.test(name)));
+      refuseStartupVariables(Object.keys(fromSecrets), options.allow);
+      // The command gets the values, not the key that reads them all.
+      const { SECRETS_API_KEY: _key, ...inherited } = process.env;
+      const own = options.passApiKey ? process.env : inherited;
+      return options.override ? { ...own, ...fromSecrets } : { ...fromSecrets, ...own };
+    };
+    let values = await fetchValues(options);
+    const start = (env: NodeJS.ProcessEnv) => {
+      const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
+      const exited = new Promise<number>((resolve) => {
+        child.on('error', (err) => {
+          process.stderr.write(`secrets: cannot run ${command[0]}: ${err.message}\n`);
+          resolve(127);
+        });
+        // Ended by a signal: 128 + its number, as shells report it.
+        child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + constants.signals[signal] : 1)));
       });
-      // Ended by a signal: 128 + its number, as shells report it.
-      child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + constants.signals[signal] : 1)));
+      return { child, exited };
+    };
+    let current = start(environmentFor(values));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => current.child.kill(signal));
+    if (!options.watch) process.exit(await current.exited);
+
+    const graceMs = duration(options.grace);
+    let restarting: Promise<void> | undefined;
+    const restartWith = async (fresh: Record<string, string>) => {
+      const env = environmentFor(fresh);
+      const old = current;
+      old.child.kill('SIGTERM');
+      const killer = setTimeout(() => old.child.kill('SIGKILL'), graceMs);
+      await old.exited;
+      clearTimeout(killer);
+      values = fresh;
+      current = start(env);
+      process.stderr.write('secrets: a value changed: restarted the command\n');
+    };
+    const stopWatching = watchChanges(settings(), async () => {
+      const fresh = await fetchValues(options);
+      if (JSON.stringify(sortedEntries(fresh)) === JSON.stringify(sortedEntries(values))) return;
+      restarting = restartWith(fresh).catch((err: Error) => {
+        process.stderr.write(`secrets: kept the running command: ${err.message}\n`);
+      });
+      await restarting;
+      restarting = undefined;
     });
-    process.exit(code);
+    // The command ended by itself (not by a restart): run ends with its code.
+    for (;;) {
+      const running = current;
+      const code = await running.exited;
+      await restarting;
+      if (current === running) {
+        stopWatching();
+        process.exit(code);
+      }
+    }
+  });
+
+program
+  .command('import')
+  .description('create or update a secret for each variable of a dotenv file (empty and multiline values kept); prints what it did per name, never a value')
+  .argument('<file>', 'the dotenv file')
+  .option('--dry-run', 'print the plan (names only) and change nothing')
+  .action(async (file: string, options: { dryRun?: boolean }) => {
+    const parsed = parseDotenv(readFileSync(file));
+    const api = client();
+    // The values are compared here, so that a second import changes nothing (it needs secrets:reveal).
+    const [existing, current] = await Promise.all([api.list(), api.values()]);
+    const ids = new Map(existing.map((s) => [s.name, s.id]));
+    let refused = 0;
+    for (const [name, value] of Object.entries(parsed)) {
+      const id = ids.get(name);
+      const plan = id === undefined ? 'created' : current[name] === value ? 'unchanged' : 'updated';
+      if (options.dryRun || plan === 'unchanged') {
+        process.stdout.write(`${options.dryRun ? { created: 'would create', updated: 'would update', unchanged: 'unchanged' }[plan] : plan}\t${name}\n`);
+        continue;
+      }
+      const why = await api.put(name, value, id);
+      if (why !== null) refused++;
+      process.stdout.write(why === null ? `${plan}\t${name}\n` : `refused\t${name}\t${why}\n`);
+    }
+    if (refused > 0) throw new CliError(`${refused} of ${Object.keys(parsed).length} not imported`);
   });
 
 program
