@@ -23,7 +23,7 @@ describe('loadConfig', () => {
     LOG_LEVEL: 'warn', LOG_FORMAT: 'json', BODY_LIMIT_BYTES: '2048', SECRET_VERSIONS_KEPT: '3',
     SECRET_RECOVERY_DAYS: '0.5', PROJECT_SECRET_LIMIT: '20', PROJECT_DELETED_LIMIT: '30', RATE_LIMIT_PER_MINUTE: '0',
     AUTH_FAILURE_LIMIT_PER_MINUTE: '7', AUDIT_RETENTION_DAYS: '2', SECRET_PRESETS: 'acme=ACME_TOKEN,openai=OPENAI_KEY',
-    SWEEP_INTERVAL_SECONDS: '5',
+    SWEEP_INTERVAL_SECONDS: '5', EVENT_RETENTION_DAYS: '3', WEBHOOK_ALLOWED_HOSTS: ' 127.0.0.1 , Hooks.Internal ',
   };
 
   it('parses every variable of the README\'s table', () => {
@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0', port: 8080, mongodbUri: 'mongodb://db:27017/prod', masterKeys: undefined, adminToken: 'a'.repeat(32),
       dataDir: '/tmp/x', embeddedEngine: 'ferretdb', engineCacheDir: '/tmp/c', logLevel: 'warn', logFormat: 'json',
       bodyLimit: 2048, rateLimitPerMinute: 0, authFailureLimitPerMinute: 7, auditRetentionMs: 2 * 86_400_000, sweepIntervalMs: 5_000,
+      eventRetentionMs: 3 * 86_400_000, webhookAllowedHosts: ['127.0.0.1', 'Hooks.Internal'],
       secretPresets: [{ provider: 'acme', envVarName: 'ACME_TOKEN' }, { provider: 'openai', envVarName: 'OPENAI_KEY' }],
       limits: { versionsKept: 3, recoveryWindowMs: 43_200_000, projectSecretLimit: 20, projectDeletedLimit: 30 },
     });
@@ -79,6 +80,7 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_PER_MINUTE', { RATE_LIMIT_PER_MINUTE: 'off' }, /RATE_LIMIT_PER_MINUTE: must be a whole number \(0 turns rate limiting off\)/],
     ['AUTH_FAILURE_LIMIT_PER_MINUTE', { AUTH_FAILURE_LIMIT_PER_MINUTE: '-5' }, /AUTH_FAILURE_LIMIT_PER_MINUTE: must be a whole number/],
     ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '0' }, /AUDIT_RETENTION_DAYS: must be more than 0 days/],
+    ['EVENT_RETENTION_DAYS', { EVENT_RETENTION_DAYS: 'a week' }, /EVENT_RETENTION_DAYS: must be a number of days/],
     ['SWEEP_INTERVAL_SECONDS', { SWEEP_INTERVAL_SECONDS: '0' }, /SWEEP_INTERVAL_SECONDS: must be a positive whole number/],
     ['SECRET_PRESETS', { SECRET_PRESETS: 'openai' }, /SECRET_PRESETS: must be provider=ENV_VAR_NAME/],
     ['SECRET_PRESETS', { SECRET_PRESETS: 'a=A_KEY,a=B_KEY' }, /SECRET_PRESETS: names the provider "a" twice/],

@@ -82,7 +82,7 @@ describe('key management', () => {
     const res = await graphql(app.baseUrl, '{ apiKeys(first: 100) { edges { node { id name prefix scopes createdAt lastUsedAt expiresAt revokedAt } } } }', {}, { apiKey: admin });
     const nodes = res.body.data.apiKeys.edges.map((e: { node: Record<string, unknown> }) => e.node);
     expect(nodes.find((n: { id: string }) => n.id === created.apiKey.id)).toMatchObject({ scopes: ['secrets:reveal', 'secrets:read'], revokedAt: null });
-    expect(nodes[0].scopes).toEqual(['secrets:read', 'secrets:write', 'secrets:reveal', 'keys:manage']);
+    expect(nodes[0].scopes).toEqual(['secrets:read', 'secrets:write', 'secrets:reveal', 'keys:manage', 'webhooks:manage']);
     expect(res.text).not.toContain(created.key.slice(10));
     const stored = await app.models.ApiKey.findById(created.apiKey.id).lean();
     expect(stored?.hash).toBe(hashApiKey(created.key));

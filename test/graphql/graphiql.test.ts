@@ -115,4 +115,27 @@ describe('GraphiQL in Chromium, offline', () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 90_000);
+
+  it('runs a subscription: a change made elsewhere shows in the response pane as it happens', async () => {
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    await tab.goto(`${app.baseUrl}/graphql`);
+    await tab.locator('.graphiql-query-editor .monaco-editor').waitFor({ timeout: 30_000 });
+    await tab.getByText('Headers', { exact: true }).click();
+    await tab.locator('.graphiql-editor-tool .monaco-editor').last().click();
+    await tab.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${apiKey}` }));
+    await tab.locator('.graphiql-query-editor .monaco-editor').click();
+    await tab.keyboard.press('Control+A');
+    await tab.keyboard.insertText('subscription Live { secretEvents { type secret { name version } } }');
+    await tab.locator('.graphiql-tab', { hasText: 'Live' }).waitFor({ timeout: 10_000 });
+    await tab.locator('.graphiql-execute-button').click();
+    const response = tab.locator('.graphiql-response');
+    // Made until it shows: the subscription is live a moment after the click.
+    await expect.poll(async () => {
+      await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `LIVE_IN_GRAPHIQL_${Date.now()}`, value: 'v' } });
+      return (await response.textContent()) ?? '';
+    }, { timeout: 20_000, interval: 1_000 }).toContain('LIVE_IN_GRAPHIQL_');
+    expect(await response.textContent()).toContain('CREATED');
+    await context.close();
+  }, 90_000);
 });
