@@ -88,7 +88,8 @@ const envSchema = z.object({
   SECRET_PRESETS: presetListSchema.optional(),
   AUTH_FAILURE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns the limit off)').transform(Number).default(300),
   AUDIT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d > 0, 'must be more than 0 days').default(90),
-  EVENT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d > 0, 'must be more than 0 days').default(7),
+  // At least about a quarter of an hour: far above the 10 s a node trusts what it knows of a project's event numbers.
+  EVENT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d >= 0.01, 'must be at least 0.01 days').default(7),
   WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
 });

@@ -81,6 +81,7 @@ describe('loadConfig', () => {
     ['AUTH_FAILURE_LIMIT_PER_MINUTE', { AUTH_FAILURE_LIMIT_PER_MINUTE: '-5' }, /AUTH_FAILURE_LIMIT_PER_MINUTE: must be a whole number/],
     ['AUDIT_RETENTION_DAYS', { AUDIT_RETENTION_DAYS: '0' }, /AUDIT_RETENTION_DAYS: must be more than 0 days/],
     ['EVENT_RETENTION_DAYS', { EVENT_RETENTION_DAYS: 'a week' }, /EVENT_RETENTION_DAYS: must be a number of days/],
+    ['EVENT_RETENTION_DAYS', { EVENT_RETENTION_DAYS: '0.001' }, /EVENT_RETENTION_DAYS: must be at least 0.01 days/],
     ['SWEEP_INTERVAL_SECONDS', { SWEEP_INTERVAL_SECONDS: '0' }, /SWEEP_INTERVAL_SECONDS: must be a positive whole number/],
     ['SECRET_PRESETS', { SECRET_PRESETS: 'openai' }, /SECRET_PRESETS: must be provider=ENV_VAR_NAME/],
     ['SECRET_PRESETS', { SECRET_PRESETS: 'a=A_KEY,a=B_KEY' }, /SECRET_PRESETS: names the provider "a" twice/],

@@ -47,14 +47,26 @@ const toEvent = (doc: SecretEventDoc): SecretEvent => ({
   actorKeyId: doc.actorKeyId,
 });
 
+/** How long a node trusts the newest number it knows of a project (far below any retention). */
+const KNOWN_FOR_MS = 10_000;
+
 /** How often one append tries for a number before giving up (each miss means another node took it). */
 const APPEND_ATTEMPTS = 50;
 
 export function createEventLog(deps: { models: Pick<Models, 'SecretEvent'>; now?: () => Date }) {
   const events = deps.models.SecretEvent.collection as unknown as import('mongodb').Collection<SecretEventDoc>;
   const now = deps.now ?? (() => new Date());
-  /** The newest number this node knows to exist, per project. */
-  const known = new Map<string, number>();
+  /**
+   * The newest number this node wrote or read, per project, and when (by
+   * this node's own clock). Trusted for KNOWN_FOR_MS only: the retention
+   * sweep deletes old events, and a number known from long ago could point
+   * below a swept one, whose number an insert would then take again.
+   */
+  const known = new Map<string, { seq: number; at: number }>();
+  const knownSeq = (projectId: string) => {
+    const entry = known.get(projectId);
+    return entry && now().getTime() - entry.at < KNOWN_FOR_MS ? entry.seq : undefined;
+  };
   const listeners = new Set<(projectId: string) => void>();
 
   async function latest(projectId: string): Promise<number> {
@@ -66,7 +78,7 @@ export function createEventLog(deps: { models: Pick<Models, 'SecretEvent'>; now?
     /** Records an event under the next number of its project; resolves once it is stored. */
     async append(draft: EventDraft): Promise<SecretEvent> {
       const { projectId } = draft;
-      let seq = (known.get(projectId) ?? (await latest(projectId))) + 1;
+      let seq = (knownSeq(projectId) ?? (await latest(projectId))) + 1;
       for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
         const doc: SecretEventDoc = {
           _id: eventIdOf(projectId, seq),
@@ -88,7 +100,7 @@ export function createEventLog(deps: { models: Pick<Models, 'SecretEvent'>; now?
           seq = Math.max(seq, await latest(projectId)) + 1;
           continue;
         }
-        known.set(projectId, Math.max(known.get(projectId) ?? 0, seq));
+        known.set(projectId, { seq: Math.max(knownSeq(projectId) ?? 0, seq), at: now().getTime() });
         for (const listener of listeners) listener(projectId);
         return toEvent(doc);
       }
@@ -118,7 +130,9 @@ export function createEventLog(deps: { models: Pick<Models, 'SecretEvent'>; now?
 
     /**
      * Forgets events older than the retention, but the newest of each
-     * project, which carries its count on: numbers are never given twice.
+     * project, which carries its count on: numbers are never given twice
+     * (a node trusts what it knows of a project's numbers for 10 s only, so
+     * this holds while the nodes' clocks are less than the retention apart).
      */
     async sweep(retentionMs: number): Promise<void> {
       const before = new Date(now().getTime() - retentionMs);

@@ -89,6 +89,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
     models: services.models,
     secrets: services.secrets,
     dispatcher: services.dispatcher,
+    eventLog: services.events,
     audit: services.audit,
     metrics,
     /** Database commands sent so far (from the driver's command monitoring). */
