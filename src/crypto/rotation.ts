@@ -2,14 +2,16 @@
 // active master key, a batch at a time, while services keep serving. A data
 // key is kept twice: in its version document, and (for a secret's current
 // version) in the secret document's sealed copy; both are re-wrapped, and
-// counted. Each document changes in one write (keyId and wrappedKey
+// counted, as are the webhooks' signing secrets. Each document changes in one write (keyId and wrappedKey
 // together), so a reader sees either the old pair or the new one, and opens
 // both with a ring that holds both keys. It is resumable by construction: it
 // only ever looks for documents still under another key.
 import type { Collection } from 'mongodb';
 import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
-import { sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
+import { bytesOf, sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
+import type { WebhookDoc } from '../db/models/webhook.ts';
+import { secretContextOf } from '../webhooks/service.ts';
 import { settleVersionPointer } from '../secrets/mongo-store.ts';
 import { DecryptionError, type MasterKeyring, rewrapDataKey } from './envelope.ts';
 
@@ -25,10 +27,13 @@ export const UPDATES_PER_COMMAND = 64;
 
 interface Head { _id: Types.ObjectId; projectId: Types.ObjectId; version: number; current: Pick<StoredSecretVersion, 'keyId' | 'wrappedKey' | 'ciphertext'> }
 
-export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'Secret'>; keyring: MasterKeyring; atomicConditionalUpdates: boolean }) {
+export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'Secret' | 'Webhook'>; keyring: MasterKeyring; atomicConditionalUpdates: boolean }) {
   const versions = deps.models.SecretVersion.collection as unknown as Collection<StoredSecretVersion>;
   const heads = deps.models.Secret.collection as unknown as Collection<Head>;
+  const webhooks = deps.models.Webhook.collection as unknown as Collection<WebhookDoc>;
   const { keyring, atomicConditionalUpdates } = deps;
+  const staleWebhook = { 'secret.keyId': { $ne: keyring.activeId, $exists: true } };
+  const unopenableWebhooks: Types.ObjectId[] = [];
   const staleVersion = { keyId: { $ne: keyring.activeId, $exists: true } };
   const staleHead = { 'current.keyId': { $ne: keyring.activeId, $exists: true } };
   /** Data keys the ring's key for their id does not open: reported, and left as they are. */
@@ -60,7 +65,26 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
     return matched;
   }
 
-  const count = async () => (await versions.countDocuments(staleVersion)) + (await heads.countDocuments(staleHead));
+  const count = async () =>
+    (await versions.countDocuments(staleVersion)) + (await heads.countDocuments(staleHead)) + (await webhooks.countDocuments(staleWebhook));
+
+  /** Re-wraps up to `size` webhook signing secrets (immutable: by _id); returns how many. */
+  async function rewrapWebhooks(known: string[], size: number): Promise<number> {
+    const stale = await webhooks.find({ 'secret.keyId': { $in: known }, _id: { $nin: unopenableWebhooks } }).limit(size).toArray();
+    const ops = [];
+    for (const hook of stale) {
+      const sealed = { keyId: hook.secret.keyId, wrappedKey: bytesOf(hook.secret.wrappedKey), ciphertext: bytesOf(hook.secret.ciphertext) };
+      try {
+        const { keyId, wrappedKey } = rewrapDataKey(keyring, sealed, secretContextOf(hook));
+        ops.push({ updateOne: { filter: { _id: hook._id }, update: { $set: { 'secret.keyId': keyId, 'secret.wrappedKey': wrappedKey } } } });
+      } catch (err) {
+        if (!(err instanceof DecryptionError)) throw err;
+        unopenableWebhooks.push(hook._id);
+        unopenable.push({ id: `webhook:${hook._id.toHexString()}`, secretId: `webhook:${hook._id.toHexString()}`, version: 0, keyId: hook.secret.keyId });
+      }
+    }
+    return updateInCommands(webhooks, ops);
+  }
 
   return {
     /** Data keys under another master key than the active one. */
@@ -72,12 +96,14 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
       const add = (rows: { _id: string; count: number }[]) => rows.forEach((r) => (byKey[r._id] = (byKey[r._id] ?? 0) + r.count));
       add(await versions.aggregate<{ _id: string; count: number }>([{ $match: staleVersion }, { $group: { _id: '$keyId', count: { $sum: 1 } } }]).toArray());
       add(await heads.aggregate<{ _id: string; count: number }>([{ $match: staleHead }, { $group: { _id: '$current.keyId', count: { $sum: 1 } } }]).toArray());
+      add(await webhooks.aggregate<{ _id: string; count: number }>([{ $match: staleWebhook }, { $group: { _id: '$secret.keyId', count: { $sum: 1 } } }]).toArray());
       return byKey;
     },
 
     /**
-     * Re-wraps up to `size` version documents' data keys and up to `size`
-     * secret documents' copies; returns how many it re-wrapped. A key id the
+     * Re-wraps up to `size` version documents' data keys, up to `size`
+     * secret documents' copies and up to `size` webhook signing secrets;
+     * returns how many it re-wrapped. A key id the
      * ring does not hold is skipped (and stays counted as remaining).
      */
     async rewrapBatch(size: number): Promise<number> {
@@ -110,6 +136,7 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
         },
       })));
       if (!atomicConditionalUpdates) for (const { doc } of fresh) await settleVersionPointer(deps.models, doc._id, doc.version);
+      done += await rewrapWebhooks(known, size);
       return done;
     },
 

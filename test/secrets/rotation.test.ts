@@ -8,8 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../../src/auth/api-key.ts';
-import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
-import { request } from '../helpers/http.ts';
+import { createKeyring, openValue, sealValue } from '../../src/crypto/envelope.ts';
+import { bytesOf } from '../../src/db/models/secret-version.ts';
+import type { WebhookDoc } from '../../src/db/models/webhook.ts';
+import { secretContextOf } from '../../src/webhooks/service.ts';
+import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { rotateMasterKey, startRotation } from '../helpers/rotation.ts';
 import { insertSeeded, seedDocuments } from '../../src/secrets/mongo-store.ts';
@@ -60,6 +63,11 @@ describe('npm run rotate-master-key', () => {
     // The node that serves during rotation holds both keys, the new one active.
     const app = await startTestApp({ masterKeys: [['new', newKey], ['old', oldKey]] });
     const { apiKey, ids, values } = await seed(app, COUNT, new Map([['old', oldKey]]));
+    // A webhook whose signing secret is sealed under the old key (made by a node where it was active).
+    const before = await startTestApp({ masterKeys: [['old', oldKey], ['new', newKey]], dbName: app.connection.name });
+    const made = await graphql(before.baseUrl, 'mutation { createWebhook(input: {url: "http://127.0.0.1:9/hook"}) { ... on CreateWebhookSuccess { signingSecret webhook { id } } } }', {}, { apiKey: (await before.createProject('hooks')).apiKey });
+    await before.close({ keepDatabase: true });
+    const { signingSecret, webhook } = made.body.data.createWebhook;
 
     let reading = true;
     let reads = 0;
@@ -77,8 +85,12 @@ describe('npm run rotate-master-key', () => {
     reading = false;
     await reader;
     try {
-      expect(rotation.out).toContain(`re-wrapped ${keysOf(COUNT)}; skipped (no key opens them) 0; remaining under other keys: 0`);
+      expect(rotation.out).toContain(`re-wrapped ${keysOf(COUNT) + 1}; skipped (no key opens them) 0; remaining under other keys: 0`);
       expect(rotation.code).toBe(0);
+      // The webhook's signing secret opens with the new key alone.
+      const hook = (await app.models.Webhook.collection.findOne({ _id: new Types.ObjectId(webhook.id) })) as unknown as WebhookDoc;
+      const sealed = { keyId: hook.secret.keyId, wrappedKey: bytesOf(hook.secret.wrappedKey), ciphertext: bytesOf(hook.secret.ciphertext) };
+      expect(openValue(createKeyring('new', [['new', newKey]]), sealed, secretContextOf(hook))).toBe(signingSecret);
       expect(rotation.out).not.toContain('rotated-value');
       expect(reads).toBeGreaterThan(10);
       expect(failures).toEqual([]);
