@@ -14,6 +14,8 @@ import { InputValidationError } from './validation-error.ts';
 
 export interface Context {
   readonly caller: Caller;
+  /** Resolves while the caller's key is still valid (not revoked, not expired); rejects otherwise. */
+  readonly stillValid: () => Promise<void>;
   readonly secrets: SecretService;
   readonly environments: EnvironmentService;
   readonly keys: KeyService;

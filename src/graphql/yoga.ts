@@ -135,7 +135,12 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
     // The key was checked before the body was read (graphqlRoute); an
     // operation sent without one is refused here, and counted as a refusal.
     context: async ({ req }): Promise<Context> => {
-      if (req.caller) return { caller: req.caller, secrets: deps.secrets, environments: deps.environments, keys: deps.keys, audit: deps.audit, hub: deps.hub, webhooks: deps.webhooks };
+      if (req.caller) {
+        const key = readApiKey(headersOf(req));
+        // A long-lived operation (a subscription) asks again now and then: a revoked or expired key ends it.
+        const stillValid = async () => void (await deps.authenticator.authenticate(key));
+        return { caller: req.caller, stillValid, secrets: deps.secrets, environments: deps.environments, keys: deps.keys, audit: deps.audit, hub: deps.hub, webhooks: deps.webhooks };
+      }
       const refusal = await refuseAuthentication(req, deps, 'graphql', new UnauthenticatedError());
       throw topLevelError(refusal) ?? refusal;
     },

@@ -33,6 +33,7 @@ function subscribe(baseUrl: string, key: string, variables: Record<string, unkno
   const events: Received[] = [];
   const errors: unknown[] = [];
   const raw: string[] = [];
+  let completed = false;
   const unsubscribe = client.subscribe<{ secretEvents: Received }>({ query: EVENTS, variables }, {
     next: (result) => {
       raw.push(JSON.stringify(result));
@@ -41,9 +42,9 @@ function subscribe(baseUrl: string, key: string, variables: Record<string, unkno
     },
     // A refusal before the stream starts is an HTTP error: graphql-sse's client reports its response.
     error: (err) => void errors.push(err instanceof Error && 'response' in err ? { status: (err.response as Response | undefined)?.status } : err),
-    complete: () => {},
+    complete: () => void (completed = true),
   });
-  return { events, errors, raw, unsubscribe };
+  return { events, errors, raw, unsubscribe, completed: () => completed };
 }
 
 async function until(check: () => boolean, boundMs = 10_000) {
@@ -159,5 +160,21 @@ describe('secretEvents', () => {
     expect(writeOnly.errors).toEqual([{ status: 403 }]);
     expect(JSON.stringify(foreign.errors)).toContain('Invalid cursor');
     expect([other, writeOnly, foreign].map((s) => s.events.length)).toEqual([0, 0, 0]);
+  });
+
+  it('ends with an error once its key is revoked', async () => {
+    const made = await graphql(nodeA.baseUrl, `mutation { createApiKey(input: {name: "watcher", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }`, {}, { apiKey });
+    const { key, apiKey: info } = made.body.data.createApiKey;
+    const sub = subscribe(nodeB.baseUrl, key);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'BEFORE_REVOKE', value: 'v' } })).status).toBe(201);
+    expect(await until(() => sub.events.length === 1)).toBe(true);
+    const revoked = await graphql(nodeA.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: info.id }, { apiKey });
+    expect(revoked.body.data.revokeApiKey.__typename).toBe('RevokeApiKeySuccess');
+    expect(await until(() => sub.completed() || sub.errors.length > 0, 15_000)).toBe(true);
+    expect(JSON.stringify(sub.errors)).toContain('revoked');
+    expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'AFTER_REVOKE', value: 'v' } })).status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sub.events.map((e) => e.secret.name)).toEqual(['BEFORE_REVOKE']);
   });
 });

@@ -5,7 +5,11 @@ import { ForbiddenError } from '../../auth/errors.ts';
 import { requireScope } from '../../auth/scopes.ts';
 import { EVENT_TYPES, type SecretEvent as SecretEventShape, seqOfEventId } from '../../events/log.ts';
 import { environmentSlugSchema } from '../../secrets/rules.ts';
+import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.ts';
+
+/** How often a subscription's key is checked again (revocations show on a node within 2 s: the key cache). */
+const KEY_RECHECK_MS = 2_000;
 
 export const SecretEventType = builder.enumType('SecretEventType', {
   description: 'What a committed change did: a value (updated), a name (renamed), the other metadata (described), its life.',
@@ -55,9 +59,21 @@ builder.subscriptionField('secretEvents', (t) =>
         after = seqOfEventId(ctx.caller.projectId, args.after);
         if (after === undefined) throw new GraphQLError('Invalid cursor: pass the id of an event this project sent', { extensions: { code: 'BAD_USER_INPUT' } });
       }
-      return ctx.hub.subscribe(ctx.caller.projectId, {
+      const events = ctx.hub.subscribe(ctx.caller.projectId, {
         after,
         accept: (event) => environment === null || event.environment === environment,
+      });
+      // The key is asked about again every KEY_RECHECK_MS: revoked or expired, the stream ends with an error.
+      return new Repeater<SecretEventShape>(async (push, stop) => {
+        const check = setInterval(() => {
+          ctx.stillValid().catch(() => stop(new GraphQLError('The API key was revoked or has expired: the subscription ended', { extensions: { code: 'UNAUTHENTICATED' } })));
+        }, KEY_RECHECK_MS);
+        void (async () => {
+          for await (const event of events) await push(event);
+        })().catch((err: Error) => stop(err));
+        await stop;
+        clearInterval(check);
+        await events.return?.();
       });
     },
     resolve: (event) => event,
