@@ -32,7 +32,38 @@ export async function connectDatabase(uri: string, options: ConnectOptions = {})
     monitorCommands: true,
   });
   await connection.asPromise();
+  failWritesToClosedConnections(connection);
   return connection;
+}
+
+const CLOSED_CONNECTION_CHECK_MS = 1_000;
+
+/**
+ * A workaround for the MongoDB driver (7.8): a command whose connection
+ * closes while the command is being encoded (the engine going away at that
+ * moment) is then written to a destroyed socket, whose write() returns false
+ * and which never emits 'drain' or 'error': the driver waits for 'drain'
+ * forever, past any socket timeout, and so does the request. Every second,
+ * each checked-out connection that is closed gets an 'error' on its socket,
+ * which ends that wait with a socket error (the database unavailable: 503).
+ * Reached through the driver's topology, defensively: if its shape changes,
+ * this does nothing (and the outage test, which caught the hang, says so).
+ */
+function failWritesToClosedConnections(connection: Connection): void {
+  const client = connection.getClient() as unknown as {
+    topology?: { s?: { servers?: Map<string, { pool?: { checkedOut?: Set<{ closed?: boolean; socket?: import('node:events').EventEmitter & { destroyed?: boolean } }> } }> } };
+  };
+  const timer = setInterval(() => {
+    for (const server of client.topology?.s?.servers?.values() ?? []) {
+      for (const held of server.pool?.checkedOut ?? []) {
+        // The driver's own listener is always there (and ignores it: the connection is closed already).
+        if (!held.closed || !held.socket?.destroyed || held.socket.listenerCount('error') === 0) continue;
+        held.socket.emit('error', Object.assign(new Error('write EPIPE (the connection closed before the command was sent)'), { code: 'EPIPE', syscall: 'write' }));
+      }
+    }
+  }, CLOSED_CONNECTION_CHECK_MS);
+  timer.unref();
+  connection.once('close', () => clearInterval(timer));
 }
 
 /**
