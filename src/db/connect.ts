@@ -23,10 +23,9 @@ export async function connectDatabase(uri: string, options: ConnectOptions = {})
     // instead of waiting for it.
     serverSelectionTimeoutMS: 3_000,
     // A command whose connection goes silent without the socket closing (a
-    // network that drops packets; seen on the embedded engine when it exits
-    // while holding a command) fails after this long (503) instead of holding
-    // its request forever. Our longest command, a list of a large project on
-    // FerretDB, takes a few seconds.
+    // network that drops packets) fails after this long (503) instead of
+    // holding its request forever. Our longest command, a list of a large
+    // project on FerretDB, takes a few seconds.
     socketTimeoutMS: options.socketTimeoutMs ?? 30_000,
     // Command events feed the db_commands_total metric.
     monitorCommands: true,
