@@ -6,6 +6,7 @@
 import type { Collection } from 'mongodb';
 import { isDuplicateKeyError } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
+import { sealedBytesOf, type StoredBytes } from '../db/models/secret-version.ts';
 import { createKeyring, DecryptionError, type MasterKeyring, openValue, sealValue } from './envelope.ts';
 
 const CHECK_TEXT = 'secrets-service master key check';
@@ -13,8 +14,8 @@ const context = (keyId: string) => ({ projectId: 'master-key-check', secretId: k
 
 interface KeyCheckDoc {
   _id: string;
-  wrappedKey: { buffer: Uint8Array } | Buffer;
-  ciphertext: { buffer: Uint8Array } | Buffer;
+  wrappedKey: StoredBytes;
+  ciphertext: StoredBytes;
   createdAt: Date;
 }
 
@@ -28,8 +29,6 @@ export class MasterKeyMismatchError extends Error {
     );
   }
 }
-
-const bytes = (b: { buffer: Uint8Array } | Buffer) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer));
 
 /** Checks every key of the ring against its stored check, storing the checks of ids seen for the first time. */
 export async function verifyMasterKeys(models: Pick<Models, 'MasterKeyCheck'>, keyring: MasterKeyring, now = new Date()): Promise<void> {
@@ -48,7 +47,7 @@ export async function verifyMasterKeys(models: Pick<Models, 'MasterKeyCheck'>, k
     const stored = await checks.findOne({ _id: keyId });
     if (!stored) throw new MasterKeyMismatchError(keyId);
     try {
-      const text = openValue(ring, { keyId, wrappedKey: bytes(stored.wrappedKey), ciphertext: bytes(stored.ciphertext) }, context(keyId));
+      const text = openValue(ring, sealedBytesOf({ keyId, ...stored }), context(keyId));
       if (text !== CHECK_TEXT) throw new MasterKeyMismatchError(keyId);
     } catch (err) {
       if (err instanceof DecryptionError) throw new MasterKeyMismatchError(keyId);

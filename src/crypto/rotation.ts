@@ -9,7 +9,7 @@
 import type { Collection } from 'mongodb';
 import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
-import { bytesOf, sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
+import { sealedBytesOf, sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
 import type { WebhookDoc } from '../db/models/webhook.ts';
 import { secretContextOf } from '../webhooks/service.ts';
 import { settleVersionPointer } from '../secrets/mongo-store.ts';
@@ -73,9 +73,8 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
     const stale = await webhooks.find({ 'secret.keyId': { $in: known }, _id: { $nin: unopenableWebhooks } }).limit(size).toArray();
     const ops = [];
     for (const hook of stale) {
-      const sealed = { keyId: hook.secret.keyId, wrappedKey: bytesOf(hook.secret.wrappedKey), ciphertext: bytesOf(hook.secret.ciphertext) };
       try {
-        const { keyId, wrappedKey } = rewrapDataKey(keyring, sealed, secretContextOf(hook));
+        const { keyId, wrappedKey } = rewrapDataKey(keyring, sealedBytesOf(hook.secret), secretContextOf(hook));
         ops.push({ updateOne: { filter: { _id: hook._id }, update: { $set: { 'secret.keyId': keyId, 'secret.wrappedKey': wrappedKey } } } });
       } catch (err) {
         if (!(err instanceof DecryptionError)) throw err;

@@ -18,7 +18,7 @@ import type { Collection } from 'mongodb';
 import { type MasterKeyring, openValue } from '../crypto/envelope.ts';
 import { isDuplicateKeyError } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
-import { bytesOf } from '../db/models/secret-version.ts';
+import { sealedBytesOf } from '../db/models/secret-version.ts';
 import type { WebhookDeliveryDoc, WebhookDoc } from '../db/models/webhook.ts';
 import type { EventLog, SecretEvent } from '../events/log.ts';
 import { checkDestination, type DestinationPolicy, DestinationRefusedError, guardedLookup } from './destination.ts';
@@ -151,8 +151,7 @@ export function createWebhookDispatcher(deps: {
       return;
     }
     const sentAt = now();
-    const sealed = { keyId: hook.secret.keyId, wrappedKey: bytesOf(hook.secret.wrappedKey), ciphertext: bytesOf(hook.secret.ciphertext) };
-    const secret = openValue(deps.keyring, sealed, secretContextOf(hook));
+    const secret = openValue(deps.keyring, sealedBytesOf(hook.secret), secretContextOf(hook));
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'secrets-service-webhooks/1',

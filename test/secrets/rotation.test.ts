@@ -9,7 +9,7 @@ import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../../src/auth/api-key.ts';
 import { createKeyring, openValue, sealValue } from '../../src/crypto/envelope.ts';
-import { bytesOf } from '../../src/db/models/secret-version.ts';
+import { sealedBytesOf } from '../../src/db/models/secret-version.ts';
 import type { WebhookDoc } from '../../src/db/models/webhook.ts';
 import { secretContextOf } from '../../src/webhooks/service.ts';
 import { graphql, request } from '../helpers/http.ts';
@@ -89,8 +89,7 @@ describe('npm run rotate-master-key', () => {
       expect(rotation.code).toBe(0);
       // The webhook's signing secret opens with the new key alone.
       const hook = (await app.models.Webhook.collection.findOne({ _id: new Types.ObjectId(webhook.id) })) as unknown as WebhookDoc;
-      const sealed = { keyId: hook.secret.keyId, wrappedKey: bytesOf(hook.secret.wrappedKey), ciphertext: bytesOf(hook.secret.ciphertext) };
-      expect(openValue(createKeyring('new', [['new', newKey]]), sealed, secretContextOf(hook))).toBe(signingSecret);
+      expect(openValue(createKeyring('new', [['new', newKey]]), sealedBytesOf(hook.secret), secretContextOf(hook))).toBe(signingSecret);
       expect(rotation.out).not.toContain('rotated-value');
       expect(reads).toBeGreaterThan(10);
       expect(failures).toEqual([]);

@@ -48,12 +48,16 @@ export interface StoredSecretVersion {
 
 /** Bytes as the driver returns them (BSON Binary), or as this node wrote them (a Buffer). */
 export type StoredBytes = Buffer | { buffer: Uint8Array };
-export const bytesOf = (b: StoredBytes) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer));
+const bytesOf = (b: StoredBytes) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer));
+
+/** A sealed value as stored (a version's, a webhook's signing secret, a key check), with Buffers to open it. */
+export const sealedBytesOf = (stored: { keyId: string; wrappedKey: StoredBytes; ciphertext: StoredBytes }) =>
+  ({ keyId: stored.keyId, wrappedKey: bytesOf(stored.wrappedKey), ciphertext: bytesOf(stored.ciphertext) });
 
 /** The sealed value of a stored version, and the context its seals are bound to. */
 export function sealedOf(v: StoredSecretVersion) {
   return {
-    sealed: { keyId: v.keyId, wrappedKey: bytesOf(v.wrappedKey), ciphertext: bytesOf(v.ciphertext) },
+    sealed: sealedBytesOf(v),
     context: { projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version },
   };
 }
