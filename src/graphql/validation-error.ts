@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { ZodError } from 'zod';
+import { InvalidFieldError } from '../secrets/errors.ts';
 
 /**
  * Arguments broke a rule (plugin-zod's validationError makes one from every
@@ -21,5 +22,18 @@ export class InputValidationError extends GraphQLError {
 
   static fromZod(error: ZodError): InputValidationError {
     return new InputValidationError(error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })));
+  }
+}
+
+/**
+ * Runs a service call; an InvalidFieldError it throws (a rule the service
+ * checks, not the schema) becomes the input's validation error, at `path(field)`.
+ */
+export async function asValidation<T>(run: () => Promise<T>, path: (field: string) => string[]): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof InvalidFieldError) throw new InputValidationError([{ path: path(err.field), message: err.message }]);
+    throw err;
   }
 }

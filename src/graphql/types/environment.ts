@@ -3,11 +3,11 @@
 // deleting (only when empty) need secrets:write and a key bound to none.
 import { ForbiddenError } from '../../auth/errors.ts';
 import type { EnvironmentRecord } from '../../environments/service.ts';
-import { ConflictError, InvalidFieldError, NotFoundError } from '../../secrets/errors.ts';
+import { ConflictError, NotFoundError } from '../../secrets/errors.ts';
 import { environmentNameSchema, environmentSlugSchema } from '../../secrets/rules.ts';
 import type { MatrixRow } from '../../secrets/service.ts';
 import { builder } from '../builder.ts';
-import { InputValidationError } from '../validation-error.ts';
+import { asValidation, InputValidationError } from '../validation-error.ts';
 import { Secret } from './secret.ts';
 
 export const Environment = builder.objectRef<EnvironmentRecord>('Environment').implement({
@@ -30,16 +30,6 @@ const CreateEnvironmentInput = builder.inputType('CreateEnvironmentInput', {
 const UpdateEnvironmentInput = builder.inputType('UpdateEnvironmentInput', {
   fields: (t) => ({ name: t.string({ required: true, validate: { schema: environmentNameSchema } }) }),
 });
-
-/** An InvalidFieldError of the service, as the input's validation error. */
-async function asValidation<T>(run: () => Promise<T>, path: string[]): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof InvalidFieldError) throw new InputValidationError([{ path, message: err.message }]);
-    throw err;
-  }
-}
 
 builder.queryField('environments', (t) =>
   t.field({
@@ -72,7 +62,7 @@ builder.mutationFields((t) => ({
     description: 'Deletes an empty environment: no secret, none deleted and still restorable. default is never deleted (needs secrets:write and an unbound key).',
     args: { slug: slugArg(t) },
     errors: { types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError], result: { name: 'DeleteEnvironmentSuccess' }, union: { name: 'DeleteEnvironmentResult' }, dataField: { name: 'environment' } },
-    resolve: (_root, { slug }, ctx) => asValidation(() => ctx.environments.delete(ctx.caller, slug), ['slug']),
+    resolve: (_root, { slug }, ctx) => asValidation(() => ctx.environments.delete(ctx.caller, slug), () => ['slug']),
   }),
 }));
 

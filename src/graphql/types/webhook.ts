@@ -3,11 +3,11 @@
 import { z } from 'zod';
 import { ForbiddenError } from '../../auth/errors.ts';
 import type { EventType } from '../../events/log.ts';
-import { InvalidFieldError, NotFoundError } from '../../secrets/errors.ts';
+import { NotFoundError } from '../../secrets/errors.ts';
 import { environmentSlugSchema, PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
 import type { WebhookDeliveryInfo, WebhookInfo } from '../../webhooks/service.ts';
 import { builder } from '../builder.ts';
-import { InputValidationError } from '../validation-error.ts';
+import { asValidation, InputValidationError } from '../validation-error.ts';
 import { SecretEventType } from './event.ts';
 import { PageInfo } from './page-info.ts';
 
@@ -68,16 +68,6 @@ const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
     environment: t.string({ description: "Only this environment's events; absent: all (a bound key: its own).", validate: { schema: environmentSlugSchema } }),
   }),
 });
-
-/** An InvalidFieldError of the service, as the input's validation error. */
-async function asValidation<T>(run: () => Promise<T>, path: (field: string) => string[]): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof InvalidFieldError) throw new InputValidationError([{ path: path(err.field), message: err.message }]);
-    throw err;
-  }
-}
 
 builder.queryFields((t) => ({
   webhooks: t.field({
