@@ -53,32 +53,49 @@ export function parseDestination(raw: string): URL {
 const refusal = (host: string) =>
   new DestinationRefusedError(`The host ${host} is or resolves to a loopback, private, link-local or metadata address; name it in WEBHOOK_ALLOWED_HOSTS to allow it`);
 
+/**
+ * Resolves `host` to all its addresses, refusing it (DestinationRefusedError)
+ * when it does not resolve, or when one of them is internal and the host is
+ * not allowed.
+ */
+function resolveChecked(host: string, policy: DestinationPolicy, family: 0 | 4 | 6, done: (err: Error | null, addresses?: LookupAddress[]) => void): void {
+  dnsLookup(host, { all: true, family }, (err, addresses) => {
+    if (err) return done(new DestinationRefusedError(`The host ${host} does not resolve`));
+    if (!policy.allowedHosts.has(host.toLowerCase()) && addresses.some((a) => isInternalAddress(a.address))) return done(refusal(host));
+    return done(null, addresses);
+  });
+}
+
+/**
+ * Refuses a URL whose host is an internal address, not allowed. Node does
+ * not look an address up, so guardedLookup never sees it: a send checks it
+ * with this first.
+ */
+export function checkAddressHost(url: URL, policy: DestinationPolicy): void {
+  const host = hostOf(url);
+  if (isIP(host) && !policy.allowedHosts.has(host) && isInternalAddress(host)) throw refusal(host);
+}
+
 /** Resolves the URL's host and refuses it if any of its addresses is internal (and it is not allowed). */
 export async function checkDestination(url: URL, policy: DestinationPolicy): Promise<void> {
   const host = hostOf(url);
+  if (isIP(host)) return checkAddressHost(url, policy);
   if (policy.allowedHosts.has(host)) return;
-  if (isIP(host)) {
-    if (isInternalAddress(host)) throw refusal(host);
-    return;
-  }
-  const addresses = await new Promise<LookupAddress[]>((resolve, reject) => {
-    dnsLookup(host, { all: true }, (err, found) => (err ? reject(new DestinationRefusedError(`The host ${host} does not resolve`)) : resolve(found)));
-  });
-  if (addresses.some((a) => isInternalAddress(a.address))) throw refusal(host);
+  await new Promise<void>((resolve, reject) => resolveChecked(host, policy, 0, (err) => (err ? reject(err) : resolve())));
 }
 
 /**
  * The `lookup` for node:http(s) requests to a webhook: the resolution the
- * connection uses is the one checked. (An address in the URL is checked by
- * checkDestination before the request; Node does not look it up.)
+ * connection uses is the one checked (an address in the URL is not looked
+ * up: checkAddressHost).
  */
 export function guardedLookup(policy: DestinationPolicy) {
   return (hostname: string, options: { all?: boolean; family?: number | string }, callback: (...args: unknown[]) => void) => {
-    dnsLookup(hostname, { all: true, family: options.family === 6 || options.family === 'IPv6' ? 6 : options.family === 4 || options.family === 'IPv4' ? 4 : 0 }, (err, addresses) => {
+    const family = options.family === 6 || options.family === 'IPv6' ? 6 : options.family === 4 || options.family === 'IPv4' ? 4 : 0;
+    resolveChecked(hostname, policy, family, (err, addresses) => {
       if (err) return callback(err);
-      if (!policy.allowedHosts.has(hostname.toLowerCase()) && addresses.some((a) => isInternalAddress(a.address))) return callback(refusal(hostname));
       if (options.all) return callback(null, addresses);
-      return callback(null, addresses[0]!.address, addresses[0]!.family);
+      return callback(null, addresses![0]!.address, addresses![0]!.family);
     });
   };
 }

@@ -21,7 +21,7 @@ import type { Models } from '../db/models/index.ts';
 import { sealedBytesOf } from '../db/models/secret-version.ts';
 import type { WebhookDeliveryDoc, WebhookDoc } from '../db/models/webhook.ts';
 import type { EventLog, SecretEvent } from '../events/log.ts';
-import { checkDestination, type DestinationPolicy, DestinationRefusedError, guardedLookup } from './destination.ts';
+import { checkAddressHost, type DestinationPolicy, DestinationRefusedError, guardedLookup } from './destination.ts';
 import { secretContextOf } from './service.ts';
 
 export interface DispatchTiming {
@@ -160,7 +160,14 @@ export function createWebhookDispatcher(deps: {
       'webhook-signature': new StandardWebhook(secret).sign(delivery._id, sentAt, delivery.payload),
     };
     const url = new URL(hook.url);
-    const outcome = await checkDestination(url, deps.policy).then(() => send(url, headers, delivery.payload), (err: Error) => ({ error: err.message }) as Outcome);
+    // A name is checked by the connection's own lookup (guardedLookup); an address here.
+    let outcome: Outcome;
+    try {
+      checkAddressHost(url, deps.policy);
+      outcome = await send(url, headers, delivery.payload);
+    } catch (err) {
+      outcome = { error: (err as Error).message };
+    }
     const at = now();
     const delivered = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
     const retryAt = new Date(at.getTime() + Math.min(timing.retryBaseMs * 2 ** (n - 1), timing.retryMaxMs));
