@@ -28,9 +28,10 @@ export interface SecretEvent {
 
 export type EventDraft = Omit<SecretEvent, 'id' | 'seq' | 'at'>;
 
+/** "<projectId>:<seq>"; a webhook's deliveries are numbered the same way under the webhook's id. */
 export const eventIdOf = (projectId: string, seq: number) => `${projectId}:${seq}`;
 
-/** The sequence number of an event id of this project; undefined when it is not one. */
+/** The sequence number of an id made by eventIdOf under this owner; undefined when it is not one. */
 export function seqOfEventId(projectId: string, id: string): number | undefined {
   const match = /^([0-9a-f]{24}):(\d{1,15})$/.exec(id);
   return match && match[1] === projectId ? Number(match[2]) : undefined;

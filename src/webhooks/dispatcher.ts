@@ -20,7 +20,7 @@ import { isDuplicateKeyError } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import { sealedBytesOf } from '../db/models/secret-version.ts';
 import type { WebhookDeliveryDoc, WebhookDoc } from '../db/models/webhook.ts';
-import type { EventLog, SecretEvent } from '../events/log.ts';
+import { eventIdOf, type EventLog, type SecretEvent } from '../events/log.ts';
 import { checkAddressHost, type DestinationPolicy, DestinationRefusedError, guardedLookup } from './destination.ts';
 import { secretContextOf } from './service.ts';
 
@@ -102,7 +102,7 @@ export function createWebhookDispatcher(deps: {
       if (!event) break;
       if (wants(hook, event)) {
         const doc: WebhookDeliveryDoc = {
-          _id: `${hook._id.toHexString()}:${event.seq}`, webhookId: hook._id, projectId: hook.projectId, eventId: event.id, seq: event.seq,
+          _id: eventIdOf(hook._id.toHexString(), event.seq), webhookId: hook._id, projectId: hook.projectId, eventId: event.id, seq: event.seq,
           eventType: event.type, payload: payloadOf(event), status: 'pending', attempts: 0, lastResponseCode: null, lastError: null,
           createdAt: now(), nextAttemptAt: now(), lastAttemptAt: null, deliveredAt: null,
         };

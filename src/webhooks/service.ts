@@ -9,7 +9,7 @@ import { type MasterKeyring, sealValue } from '../crypto/envelope.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import type { WebhookDeliveryDoc, WebhookDoc } from '../db/models/webhook.ts';
-import type { EventLog, EventType } from '../events/log.ts';
+import { type EventLog, type EventType, seqOfEventId } from '../events/log.ts';
 import { InvalidFieldError, NotFoundError } from '../secrets/errors.ts';
 import { checkDestination, DestinationRefusedError, type DestinationPolicy, parseDestination } from './destination.ts';
 
@@ -143,8 +143,9 @@ export function createWebhookService(deps: {
       const doc = await owned(caller, id);
       const filter: Record<string, unknown> = { webhookId: doc._id };
       if (page.after !== undefined) {
-        const seq = Number(/^[0-9a-f]{24}:(\d{1,15})$/.exec(page.after)?.[1]);
-        if (!Number.isFinite(seq)) throw new InvalidFieldError('after', 'Invalid cursor: pass an endCursor from an earlier page');
+        // A delivery's id is numbered under its webhook as an event's is under its project.
+        const seq = seqOfEventId(doc._id.toHexString(), page.after);
+        if (seq === undefined) throw new InvalidFieldError('after', 'Invalid cursor: pass an endCursor from an earlier page');
         filter.seq = { $lt: seq };
       }
       const docs = await deliveries.find(filter).sort({ seq: -1 }).limit(page.first + 1).toArray();

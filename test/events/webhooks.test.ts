@@ -126,6 +126,15 @@ describe('webhooks', () => {
       expect.objectContaining({ eventType: 'UPDATED', status: 'DELIVERED', attempts: 1, lastResponseCode: 200, lastError: null }),
       expect.objectContaining({ eventType: 'CREATED', status: 'DELIVERED', attempts: 2, lastResponseCode: 200, lastError: null }),
     ]);
+    // Pages: the endCursor of one page gives the next; a cursor of another webhook is refused.
+    const PAGE = `query($id: ID!, $after: String) { webhookDeliveries(id: $id, first: 1, after: $after) { __typename
+      ... on WebhookDeliveryConnection { edges { node { eventType } } pageInfo { hasNextPage endCursor } } ... on ValidationError { fields { path } } } }`;
+    const page1 = (await graphql(node.baseUrl, PAGE, { id: hookId }, { apiKey })).body.data.webhookDeliveries;
+    expect(page1).toMatchObject({ edges: [{ node: { eventType: 'UPDATED' } }], pageInfo: { hasNextPage: true } });
+    const page2 = (await graphql(node.baseUrl, PAGE, { id: hookId, after: page1.pageInfo.endCursor }, { apiKey })).body.data.webhookDeliveries;
+    expect(page2).toMatchObject({ edges: [{ node: { eventType: 'CREATED' } }], pageInfo: { hasNextPage: false } });
+    const foreign = `${'0'.repeat(24)}:${page1.pageInfo.endCursor.split(':')[1]}`;
+    expect((await graphql(node.baseUrl, PAGE, { id: hookId, after: foreign }, { apiKey })).body.data.webhookDeliveries).toEqual({ __typename: 'ValidationError', fields: [{ path: ['after'] }] });
     expect([...node.logs].join('\n')).not.toContain(MARKER);
     expect((await graphql(node.baseUrl, 'mutation($id: ID!) { deleteWebhook(id: $id) { __typename } }', { id: hookId }, { apiKey })).body.data.deleteWebhook.__typename).toBe('DeleteWebhookSuccess');
   });
