@@ -2,9 +2,9 @@
 // active master key, a batch at a time, while services keep serving. A data
 // key is kept twice: in its version document, and (for a secret's current
 // version) in the secret document's sealed copy; both are re-wrapped, and
-// counted, as are the webhooks' signing secrets. Each document changes in one write (keyId and wrappedKey
-// together), so a reader sees either the old pair or the new one, and opens
-// both with a ring that holds both keys. It is resumable by construction: it
+// counted, as are the webhooks' signing secrets. Each document changes in one
+// write (keyId and wrappedKey together), so a reader sees either the old pair
+// or the new one, and opens both with a ring that holds both keys. It is resumable by construction: it
 // only ever looks for documents still under another key.
 import type { Collection } from 'mongodb';
 import type { Types } from 'mongoose';

@@ -6,9 +6,9 @@
 import type { RunningEngine } from './ferretdb.ts';
 
 export async function startMongod(options: { dataDir: string; port?: number }): Promise<RunningEngine> {
-  // Find or download the binary first: its failure is quick and quiet, where
   // Loaded when tried, not at every start: most starts go another way.
   const { MongoBinary, MongoMemoryServer } = await import('mongodb-memory-server-core');
+  // Find or download the binary first: its failure is quick and quiet, where
   // MongoMemoryServer.create would print a stack trace before rethrowing.
   await MongoBinary.getPath();
   const server = await MongoMemoryServer.create({
