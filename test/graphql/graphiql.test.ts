@@ -2,7 +2,7 @@
 // under a Content-Security-Policy that allows nothing else, and it works in a
 // real browser (Debian's Chromium, driven by playwright-core) with no internet.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAPHIQL_CSP } from '../../src/graphql/graphiql/page.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -59,6 +59,22 @@ describe('GraphiQL over HTTP', () => {
   });
 });
 
+/** Opens GraphiQL in `tab`, puts the API key in its Headers tab, runs `operation` (named `name`); returns the response pane. */
+async function runInGraphiQL(tab: Page, name: string, operation: string) {
+  await tab.goto(`${app.baseUrl}/graphql`);
+  await tab.locator('.graphiql-query-editor .monaco-editor').waitFor({ timeout: 30_000 });
+  await tab.getByText('Headers', { exact: true }).click();
+  await tab.locator('.graphiql-editor-tool .monaco-editor').last().click();
+  await tab.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${apiKey}` }));
+  await tab.locator('.graphiql-query-editor .monaco-editor').click();
+  await tab.keyboard.press('Control+A');
+  await tab.keyboard.insertText(operation);
+  // GraphiQL names the tab after the operation once it has parsed it.
+  await tab.locator('.graphiql-tab', { hasText: name }).waitFor({ timeout: 10_000 });
+  await tab.locator('.graphiql-execute-button').click();
+  return tab.locator('.graphiql-response');
+}
+
 describe('GraphiQL in Chromium, offline', () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -94,19 +110,7 @@ describe('GraphiQL in Chromium, offline', () => {
       if (message.text().startsWith('CSP violation')) problems.push(message.text());
     });
 
-    await tab.goto(`${app.baseUrl}/graphql`);
-    await tab.locator('.graphiql-query-editor .monaco-editor').waitFor({ timeout: 30_000 });
-
-    await tab.getByText('Headers', { exact: true }).click();
-    await tab.locator('.graphiql-editor-tool .monaco-editor').last().click();
-    await tab.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${apiKey}` }));
-    await tab.locator('.graphiql-query-editor .monaco-editor').click();
-    await tab.keyboard.press('Control+A');
-    await tab.keyboard.insertText('query Probe { secrets(first: 5) { edges { node { name } } } }');
-    // GraphiQL names the tab after the operation once it has parsed it.
-    await tab.locator('.graphiql-tab', { hasText: 'Probe' }).waitFor({ timeout: 10_000 });
-    await tab.locator('.graphiql-execute-button').click();
-    const response = tab.locator('.graphiql-response');
+    const response = await runInGraphiQL(tab, 'Probe', 'query Probe { secrets(first: 5) { edges { node { name } } } }');
     await expect.poll(async () => (await response.textContent()) ?? '', { timeout: 15_000 }).toContain('SEEN_IN_GRAPHIQL');
     expect(await response.textContent()).toContain('"data"');
     expect(await response.textContent()).not.toContain('MARKER');
@@ -119,17 +123,7 @@ describe('GraphiQL in Chromium, offline', () => {
   it('runs a subscription: a change made elsewhere shows in the response pane as it happens', async () => {
     const context = await browser.newContext();
     const tab = await context.newPage();
-    await tab.goto(`${app.baseUrl}/graphql`);
-    await tab.locator('.graphiql-query-editor .monaco-editor').waitFor({ timeout: 30_000 });
-    await tab.getByText('Headers', { exact: true }).click();
-    await tab.locator('.graphiql-editor-tool .monaco-editor').last().click();
-    await tab.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${apiKey}` }));
-    await tab.locator('.graphiql-query-editor .monaco-editor').click();
-    await tab.keyboard.press('Control+A');
-    await tab.keyboard.insertText('subscription Live { secretEvents { type secret { name version } } }');
-    await tab.locator('.graphiql-tab', { hasText: 'Live' }).waitFor({ timeout: 10_000 });
-    await tab.locator('.graphiql-execute-button').click();
-    const response = tab.locator('.graphiql-response');
+    const response = await runInGraphiQL(tab, 'Live', 'subscription Live { secretEvents { type secret { name version } } }');
     // Made until it shows: the subscription is live a moment after the click.
     await expect.poll(async () => {
       await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `LIVE_IN_GRAPHIQL_${Date.now()}`, value: 'v' } });
