@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../helpers/service-process.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { graphql } from '../helpers/http.ts';
 import { runCli, startCli } from './process.ts';
@@ -28,14 +29,8 @@ const envFor = (extra: Record<string, string> = {}) => ({ SECRETS_URL: app.baseU
 const cli = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) => runCli(args, { ...options, env: envFor(options.env) });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(check: () => boolean | Promise<boolean>, boundMs = 20_000) {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > boundMs) return false;
-    await sleep(50);
-  }
-  return true;
-}
+/** waitUntil with this file's bound against a hang. */
+const until = (check: () => boolean | Promise<boolean>, boundMs = 20_000) => waitUntil(check, boundMs);
 
 describe('secrets import', () => {
   it('reads dotenv as dotenv does (empty, multiline, export, comments, # in quotes), reports per name, changes nothing the second time, prints no value', async () => {

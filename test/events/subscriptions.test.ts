@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../helpers/service-process.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { graphql, request } from '../helpers/http.ts';
 
@@ -47,14 +48,8 @@ function subscribe(baseUrl: string, key: string, variables: Record<string, unkno
   return { events, errors, raw, unsubscribe, completed: () => completed };
 }
 
-async function until(check: () => boolean, boundMs = 10_000) {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > boundMs) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
+/** waitUntil with this file's bound against a hang. */
+const until = (check: () => boolean, boundMs = 10_000) => waitUntil(check, boundMs);
 
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreateApiKeySuccess { key } } }`;
 async function keyWith(scopes: string[], extra: Record<string, unknown> = {}) {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../helpers/service-process.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { graphql, request } from '../helpers/http.ts';
 
@@ -41,14 +42,8 @@ async function receiver() {
   };
 }
 
-async function until(check: () => boolean | Promise<boolean>, boundMs = 15_000) {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > boundMs) return false;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return true;
-}
+/** waitUntil with this file's bound against a hang. */
+const until = (check: () => boolean | Promise<boolean>, boundMs = 15_000) => waitUntil(check, boundMs);
 
 const CREATE = `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) {
   __typename ... on CreateWebhookSuccess { signingSecret webhook { id url events environment } }
