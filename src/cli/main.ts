@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import { Command, Option } from 'commander';
 import { parse as parseDotenv } from 'dotenv';
 import { CliError, createClient, UnreachableError } from './client.ts';
@@ -75,7 +76,6 @@ async function fetchValues(options: FallbackOptions): Promise<Record<string, str
 }
 
 const collect = (name: string, names: string[]) => [...names, name];
-const sortedEntries = (values: Record<string, string>) => Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 const ALLOW_HELP = 'let a variable that changes how programs load or start (PATH, LD_PRELOAD, NODE_OPTIONS, ...) through; once per name';
 
 /** Refuses (exit ≠ 0, naming them) values that would change how programs load or start, unless each is allowed. */
@@ -209,7 +209,7 @@ withFallback(program
     };
     const stopWatching = watchChanges(settings(), async () => {
       const fresh = await fetchValues(options);
-      if (JSON.stringify(sortedEntries(fresh)) === JSON.stringify(sortedEntries(values))) return;
+      if (isDeepStrictEqual(fresh, values)) return;
       restarting = restartWith(fresh).catch((err: Error) => {
         process.stderr.write(`secrets: kept the running command: ${err.message}\n`);
       });
