@@ -4,7 +4,7 @@ import { createAuditLog } from './audit/service.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
 import { DEFAULT_LIMITS, type SecretLimits } from './config.ts';
 import type { MasterKeyring } from './crypto/envelope.ts';
-import { hasAtomicConditionalUpdates, pingDatabase } from './db/connect.ts';
+import { pingDatabase } from './db/connect.ts';
 import { verifyMasterKeys } from './crypto/key-check.ts';
 import { migrateIdempotencyIds, migrateSecretEnvironments, migrateSecretHeads, migrateSecretKeys, migrateVersionIds } from './db/migrate.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
@@ -47,13 +47,13 @@ export async function createServices(deps: {
   await verifyMasterKeys(models, deps.keyring);
   const audit = createAuditLog({ models, now: deps.now });
   const now = deps.now ?? (() => new Date());
-  const atomicConditionalUpdates = await hasAtomicConditionalUpdates(deps.connection);
   const events = createEventLog({ models, now: deps.now });
+  await events.migrateHeads();
   const onExpired = async (secret: Parameters<typeof expiredEvent>[0]) => {
     const entry = expiredEvent(secret);
     await Promise.all([audit.record(entry), events.append(changeEventOf(entry, 'expired'))]);
   };
-  const store = createMongoSecretStore({ models, limits, now, atomicConditionalUpdates, onExpired });
+  const store = createMongoSecretStore({ models, limits, now, onExpired });
   await store.compactSlots();
   const policy = { allowedHosts: new Set((deps.webhookAllowedHosts ?? []).map((host) => host.toLowerCase())) };
   const webhookDeps = { models, keyring: deps.keyring, log: events, policy, now: deps.now };

@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createKeyring } from '../crypto/envelope.ts';
 import { verifyMasterKeys } from '../crypto/key-check.ts';
 import { createRotation } from '../crypto/rotation.ts';
-import { connectDatabase, hasAtomicConditionalUpdates } from '../db/connect.ts';
+import { connectDatabase } from '../db/connect.ts';
 import { resolveDatabase } from '../db/engine/resolve.ts';
 import { createModels } from '../db/models/index.ts';
 
@@ -32,7 +32,7 @@ try {
     const models = createModels(connection);
     // A ring whose key for an id is not the one the data was written with would re-wrap nothing and mislead.
     await verifyMasterKeys(models, keyring);
-    const rotation = createRotation({ models, keyring, atomicConditionalUpdates: await hasAtomicConditionalUpdates(connection) });
+    const rotation = createRotation({ models, keyring });
     const total = await rotation.remaining();
     process.stdout.write(`${total} data keys to re-wrap under "${keyring.activeId}"\n`);
     const bar = process.stdout.isTTY ? new SingleBar({ format: ' {bar} {value}/{total} data keys | {eta}s left' }, Presets.shades_classic) : undefined;

@@ -27,11 +27,11 @@ export const UPDATES_PER_COMMAND = 64;
 
 interface Head { _id: Types.ObjectId; projectId: Types.ObjectId; version: number; current: Pick<StoredSecretVersion, 'keyId' | 'wrappedKey' | 'ciphertext'> }
 
-export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'Secret' | 'Webhook'>; keyring: MasterKeyring; atomicConditionalUpdates: boolean }) {
+export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'Secret' | 'Webhook'>; keyring: MasterKeyring }) {
   const versions = deps.models.SecretVersion.collection as unknown as Collection<StoredSecretVersion>;
   const heads = deps.models.Secret.collection as unknown as Collection<Head>;
   const webhooks = deps.models.Webhook.collection as unknown as Collection<WebhookDoc>;
-  const { keyring, atomicConditionalUpdates } = deps;
+  const { keyring } = deps;
   const staleWebhook = { 'secret.keyId': { $ne: keyring.activeId, $exists: true } };
   const unopenableWebhooks: Types.ObjectId[] = [];
   const staleVersion = { keyId: { $ne: keyring.activeId, $exists: true } };
@@ -123,18 +123,17 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
       const seen = unopenable.length;
       const fresh = rewrapAll(stale, asVersion);
       for (const u of unopenable.slice(seen)) unopenableHeads.push(stale.find((h) => versionIdOf(h._id, h.version) === u.id)!._id);
-      // A secret's copy changes with every value written: on MongoDB the
-      // filter keeps a re-wrap off a newer value. FerretDB applies it to a
-      // read made before the write (and scans for it), so there the write is
-      // by _id, and a newer version written meanwhile is made current again
-      // after it, as every writer there does.
+      // A secret's copy changes with every value written: the write is by
+      // _id (a filter on more is applied to a read made before the write on
+      // FerretDB, and scans for it), and a newer version written meanwhile is
+      // made current again after it, as every writer does, on both engines.
       done += await updateInCommands(heads, fresh.map(({ doc, keyId, wrappedKey }) => ({
         updateOne: {
-          filter: atomicConditionalUpdates ? { _id: doc._id, version: doc.version, 'current.keyId': doc.current.keyId } : { _id: doc._id },
+          filter: { _id: doc._id },
           update: { $set: { 'current.keyId': keyId, 'current.wrappedKey': wrappedKey } },
         },
       })));
-      if (!atomicConditionalUpdates) for (const { doc } of fresh) await settleVersionPointer(deps.models, doc._id, doc.version);
+      for (const { doc } of fresh) await settleVersionPointer(deps.models, doc._id, doc.version);
       done += await rewrapWebhooks(known, size);
       return done;
     },

@@ -86,13 +86,3 @@ export async function pingDatabase(connection: Connection, timeoutMs = 2_000): P
     clearTimeout(timer);
   }
 }
-
-/**
- * Whether the server applies an update's whole filter atomically with the
- * write, as MongoDB does. FerretDB (which says so in buildInfo) evaluates it
- * on a read made before the write.
- */
-export async function hasAtomicConditionalUpdates(connection: Connection): Promise<boolean> {
-  const info = await connection.db!.admin().command({ buildInfo: 1 });
-  return !('ferretdbVersion' in info);
-}

@@ -84,7 +84,7 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
   function followerOf(projectId: string): Promise<Follower> {
     let follower = followers.get(projectId);
     if (!follower) {
-      follower = log.latest(projectId).then((cursor) => {
+      follower = log.newest(projectId).then((cursor) => {
         const made: Follower = { cursor, subscribers: new Set() };
         schedule(projectId, made);
         return made;

@@ -45,7 +45,7 @@ export function createMongoEnvironmentStore(deps: {
     },
 
     async exists(ns) {
-      return ns.environment === DEFAULT_ENVIRONMENT || (await environments.countDocuments({ _id: idOf(ns) }, { limit: 1 })) > 0;
+      return ns.environment === DEFAULT_ENVIRONMENT || (await environments.findOne({ _id: idOf(ns) }, { projection: { _id: 1 } })) !== null;
     },
 
     async create(projectId, slug, name, at) {

@@ -57,6 +57,9 @@ const ORPHAN_SWEEP_INTERVAL_MS = 3600 * 1000;
  */
 const ABANDONED_FATE_MS = 60_000;
 
+/** How long a node goes by its own count of a namespace's deleted secrets before it counts them again. */
+const DELETED_RECOUNT_MS = 60_000;
+
 function toRecord(doc: HeadDoc): SecretRecord {
   return {
     id: doc._id.toHexString(),
@@ -143,8 +146,8 @@ export async function insertSeeded(models: Pick<Models, 'Secret' | 'SecretVersio
 }
 
 /**
- * On FerretDB, where a write may move a secret's version pointer back (see
- * atomicConditionalUpdates): after its own write, every writer looks for a
+ * A write by _id may move a secret's version pointer back (a slower writer
+ * of an older version landing last): after its own write, every writer looks for a
  * version newer than the one it wrote, and if there is one, moves the
  * pointer (and the sealed copy) to the newest. The writer whose write lands
  * last also checks last, so the pointer settles on the newest version before
@@ -170,14 +173,6 @@ export async function settleVersionPointer(models: Pick<Models, 'Secret' | 'Secr
 export interface MongoSecretStoreDeps {
   readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'SecretName' | 'IdempotencyKey' | 'SecretFate' | 'Environment' | 'Project'>;
   readonly limits: SecretLimits;
-  /**
-   * Whether an update's filter beyond _id is applied atomically with it
-   * (MongoDB), so that "move the version pointer only forward" is one write.
-   * FerretDB evaluates such a filter on a read made before the write, and
-   * over every document of the collection: there the pointer is moved by _id
-   * and every writer checks after its write for a newer version.
-   */
-  readonly atomicConditionalUpdates: boolean;
   readonly now: () => Date;
   /** Told of each expired secret this store marked deleted (as of its expiry), to audit it. */
   readonly onExpired: (secret: SecretRecord) => Promise<void>;
@@ -198,7 +193,10 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     return record;
   };
   const { limits, now } = deps;
-  const LIVE = { deletedAt: null };
+  /** The namespaces where compactSlots last found secrets in slots past the limit (a limit lowered). */
+  const pastTheLimit = new Set<string>();
+  /** Deleted secrets per namespace as last counted, plus this node's deletes since. */
+  const deletedCounts = new Map<string, { count: number; at: number }>();
   const environments = createMongoEnvironmentStore({ models: deps.models, secretsIn: inNamespace });
 
   // ---- names and quota slots: unique keys on the secret document ---------------
@@ -220,9 +218,14 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    * name, when it is another's (null: none, so it was the slot). An expired
    * holder is marked deleted first, since it is gone at its expiry and so is
    * its hold on the name: then 'expired', and the write can be tried again.
+   * Found by the name's pointer (two lookups by _id); `thorough`: by the
+   * name's key itself, for a holder whose pointer is not written yet.
    */
-  async function otherHolderOf(ns: Namespace, name: string, secretId: Types.ObjectId, at: Date): Promise<HeadDoc | null | 'expired'> {
-    const holder = await Secret.collection.findOne<HeadDoc>({ projectId: oid(ns.projectId), nameKey: nameKeyOf(ns, name) });
+  async function otherHolderOf(ns: Namespace, name: string, secretId: Types.ObjectId, at: Date, thorough: boolean): Promise<HeadDoc | null | 'expired'> {
+    const nameKey = nameKeyOf(ns, name);
+    const pointed = await names.findOne({ _id: nameKey });
+    let holder = pointed ? await Secret.collection.findOne<HeadDoc>({ _id: pointed.secretId }) : null;
+    if (holder?.nameKey !== nameKey) holder = thorough ? await Secret.collection.findOne<HeadDoc>({ projectId: oid(ns.projectId), nameKey }) : null;
     if (!holder || holder._id.equals(secretId)) return null;
     if (isExpired(holder, at)) {
       await expire(holder);
@@ -234,15 +237,18 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   /**
    * A free quota slot of the namespace: the taken ones are read (expired
    * secrets give theirs up first), and a random free one is picked, so that
-   * racing writers rarely pick the same. None free: QuotaExceededError.
+   * racing writers rarely pick the same. None free: QuotaExceededError; the
+   * name held by another live secret (read in the same pass): SecretNameTakenError.
    */
-  async function freeSlot(ns: Namespace, at: Date): Promise<number> {
+  async function freeSlot(ns: Namespace, name: string, secretId: Types.ObjectId, at: Date): Promise<number> {
     const live = await Secret.collection
-      .find<HeadDoc>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1, deletedAt: 1, expiresAt: 1, projectId: 1, environment: 1, name: 1, version: 1 } })
+      .find<HeadDoc>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1, deletedAt: 1, expiresAt: 1, projectId: 1, environment: 1, name: 1, nameKey: 1, version: 1 } })
       .toArray();
     const used = new Set<number>();
+    const nameKey = nameKeyOf(ns, name);
     for (const doc of live) {
       if (isExpired(doc, at)) await expire(doc);
+      else if (doc.nameKey === nameKey && !doc._id.equals(secretId)) throw new SecretNameTakenError(name);
       else if (typeof doc.slot === 'number') used.add(doc.slot);
     }
     const free: number[] = [];
@@ -259,7 +265,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    * unique slotKey decides, should two move at once).
    */
   async function refillFreedSlot(ns: Namespace, slot: number | null | undefined): Promise<void> {
-    if (typeof slot !== 'number' || slot >= limits.projectSecretLimit) return;
+    // Only where compactSlots last found secrets past the limit (it runs at start and with each sweep).
+    if (typeof slot !== 'number' || slot >= limits.projectSecretLimit || !pastTheLimit.has(keyPrefixOf(ns))) return;
     const over = await Secret.collection.findOne<HeadDoc>({ ...inNamespace(ns), deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { slot: 1 } });
     if (!over) return;
     await Secret.updateOne({ _id: over._id, slot: over.slot }, { $set: { slot, slotKey: slotKeyOf(ns, slot) } }).catch((err: unknown) => {
@@ -284,14 +291,16 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   ): Promise<void> {
     const nameKey = nameKeyOf(ns, name);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const slot = attempt < BLIND_SLOT_TRIES ? randomInt(limits.projectSecretLimit) : await freeSlot(ns, at);
+      const blind = attempt < BLIND_SLOT_TRIES;
+      const slot = blind ? randomInt(limits.projectSecretLimit) : await freeSlot(ns, name, secretId, at);
       try {
         await write({ nameKey, slot, slotKey: slotKeyOf(ns, slot) });
         return;
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }
-      const holder = await otherHolderOf(ns, name, secretId, at);
+      // Blind: the name's pointer tells (a holder not pointed at yet shows in freeSlot's read, next).
+      const holder = await otherHolderOf(ns, name, secretId, at, !blind);
       if (holder && holder !== 'expired') throw new SecretNameTakenError(name);
       // Otherwise the slot was taken (or the name's holder had expired): try again.
     }
@@ -307,7 +316,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }
-      const holder = await otherHolderOf(ns, name, secretId, at);
+      const holder = await otherHolderOf(ns, name, secretId, at, attempt > 0);
       if (holder && holder !== 'expired') throw new SecretNameTakenError(name);
       // Released meanwhile, or its holder had expired: try again.
     }
@@ -481,7 +490,18 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    */
   async function keepDeletedWithinLimit(ns: Namespace): Promise<void> {
     const deleted = { ...inNamespace(ns), deletedAt: { $ne: null } };
-    const over = (await Secret.collection.countDocuments(deleted)) - limits.projectDeletedLimit;
+    // Counted once in a while (and whenever the count known comes near the
+    // limit), not on every delete: between counts, this node adds its own.
+    const key = keyPrefixOf(ns);
+    const known = deletedCounts.get(key);
+    const at = Date.now();
+    if (known && at - known.at < DELETED_RECOUNT_MS && known.count + 1 < limits.projectDeletedLimit) {
+      known.count++;
+      return;
+    }
+    const count = await Secret.collection.countDocuments(deleted);
+    deletedCounts.set(key, { count, at });
+    const over = count - limits.projectDeletedLimit;
     if (over <= 0) return;
     const oldest = await Secret.collection
       .find<DeletedSecret>(deleted, { projection: { _id: 1, deletedAt: 1 } })
@@ -506,6 +526,30 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     }
     await purge(doc._id);
     return true;
+  }
+
+  /** Moves secrets in slots past a lowered limit into free slots below it (at start, and with each sweep). */
+  async function compactSlots(): Promise<void> {
+    const over = await Secret.collection.find<HeadDoc>({ deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { projectId: 1, environment: 1, slot: 1 } }).toArray();
+    pastTheLimit.clear();
+    for (const doc of over) pastTheLimit.add(keyPrefixOf(namespaceOfDoc(doc)));
+    const byNamespace = new Map<string, { ns: Namespace; secrets: HeadDoc[] }>();
+    for (const doc of over) {
+      const ns = namespaceOfDoc(doc);
+      const key = keyPrefixOf(ns);
+      byNamespace.set(key, { ns, secrets: [...(byNamespace.get(key)?.secrets ?? []), doc] });
+    }
+    for (const { ns, secrets } of byNamespace.values()) {
+      const used = new Set((await Secret.collection.find<{ slot: number }>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1 } }).toArray()).map((s) => s.slot));
+      const free = Array.from({ length: limits.projectSecretLimit }, (_, slot) => slot).filter((slot) => !used.has(slot));
+      for (const secret of secrets) {
+        const slot = free.shift();
+        if (slot === undefined) break;
+        await Secret.updateOne({ _id: secret._id, slot: secret.slot }, { $set: { slot, slotKey: slotKeyOf(ns, slot) } }).catch((err: unknown) => {
+          if (!isDuplicateKeyError(err)) throw err;
+        });
+      }
+    }
   }
 
   return {
@@ -685,15 +729,10 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
           return;
         }
         const { keyId, wrappedKey, ciphertext } = current!;
-        const moved = { ...changes, ...named, version, current: { keyId, wrappedKey, ciphertext } };
-        if (!deps.atomicConditionalUpdates) {
-          await Secret.collection.updateOne({ _id }, { $set: moved });
-          return;
-        }
-        // One write moves the pointer, the value and the metadata; if a newer
-        // version got there first, the metadata goes alone.
-        const { matchedCount } = await Secret.collection.updateOne({ _id, version: { $lt: version } }, { $set: moved });
-        if (matchedCount === 0) await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named } });
+        // By _id on both engines (FerretDB applies a filter on more to a read
+        // made before the write, and scans for it): a newer version written
+        // meanwhile is made current again after it (settleVersions).
+        await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named, version, current: { keyId, wrappedKey, ciphertext } } });
       };
       try {
         if (renamed) await takeName(namespaceOf(secret), _id, change.name!, at, write);
@@ -705,10 +744,14 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       }
       if (renamed) await pointName(nameKeyOf(namespaceOf(secret), change.name!), _id);
       if (valueChanged) {
-        if (!deps.atomicConditionalUpdates) await settleVersions(_id, version);
+        await settleVersions(_id, version);
         await pruneVersions(_id, version);
       }
-      return { ...secret, ...changes, name: renamed ? change.name! : secret.name, version };
+      const changed = { ...secret, ...changes, name: renamed ? change.name! : secret.name, version };
+      // It carries the value it was just given, as a record read with its value does.
+      if (current) sealedWith.set(changed, { _id: versionIdOf(_id, version), projectId: oid(secret.projectId), secretId: _id, version, keyId: current.keyId, wrappedKey: current.wrappedKey, ciphertext: current.ciphertext });
+      else if (sealedWith.has(secret)) sealedWith.set(changed, sealedWith.get(secret)!);
+      return changed;
     },
 
     async softDelete(secret, by, at) {
@@ -716,8 +759,11 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       const ns = namespaceOf(secret);
       // The write returns the document as it was: its quota slot, freed by it.
       // (FerretDB's findAndModify takes no projection.)
+      // By _id alone (a filter on more scans on FerretDB, and is not applied
+      // atomically with the write there either): the document as it was tells
+      // whether this write deleted a live secret.
       if (limits.recoveryWindowMs === 0) {
-        const gone = await Secret.collection.findOneAndDelete({ _id, ...LIVE });
+        const gone = await Secret.collection.findOneAndDelete({ _id });
         if (!gone) return null;
         await forgetRemains(_id);
         await refillFreedSlot(ns, gone.slot);
@@ -726,10 +772,15 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       const purgeAt = new Date(at.getTime() + limits.recoveryWindowMs);
       // Its name and quota slot are free the moment it is deleted.
       const was = await Secret.collection.findOneAndUpdate(
-        { _id, ...LIVE },
+        { _id },
         { $set: { deletedAt: at, purgeAt, lastUpdatedBy: by, ...retiredKeys(_id) } },
       );
       if (!was) return null;
+      if (was.deletedAt !== null) {
+        // Deleted already (a delete racing this one): that deletion stands, as it was.
+        await Secret.collection.updateOne({ _id }, { $set: { deletedAt: was.deletedAt, purgeAt: was.purgeAt, lastUpdatedBy: was.lastUpdatedBy } });
+        return null;
+      }
       await refillFreedSlot(ns, was.slot);
       await keepDeletedWithinLimit(ns);
       return { ...secret, deletedAt: at, purgeAt, lastUpdatedBy: by };
@@ -737,7 +788,9 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async restore(ns, id, by, at, rearm) {
       const _id = parseObjectId(id);
-      const lookup = () => (_id ? Secret.collection.findOne<HeadDoc>({ _id, ...inNamespace(ns) }) : Promise.resolve(null));
+      // By _id, the namespace checked here: the filter stays {_id} alone.
+      const inNs = (doc: HeadDoc | null) => (doc && doc.projectId.equals(ns.projectId) && (doc.environment ?? DEFAULT_ENVIRONMENT) === ns.environment ? doc : null);
+      const lookup = async () => (_id ? inNs(await Secret.collection.findOne<HeadDoc>({ _id })) : null);
       let deleted = await lookup();
       if (!deleted) return 'not_found';
       // Restoring a live secret changes nothing.
@@ -759,7 +812,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       try {
         // The one write that brings it back is refused if its name or every quota slot is taken.
         await goLive(namespaceOfDoc(gone), gone._id, gone.name, at, async (candidate) => {
-          const { matchedCount } = await Secret.updateOne({ _id: gone._id, deletedAt: gone.deletedAt }, { $set: { ...restored, ...candidate } });
+          // By _id: this deletion's fate, taken above, keeps every other restore and purge of it away.
+          const { matchedCount } = await Secret.updateOne({ _id: gone._id }, { $set: { ...restored, ...candidate } });
           if (matchedCount === 0) throw new SecretNotFoundError();
         });
       } catch (err) {
@@ -776,6 +830,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async sweep(at, batch, budgetMs) {
       const started = Date.now();
+      await compactSlots();
       await IdempotencyKey.deleteMany({ expiresAt: { $lte: at } });
       // Batch after batch until nothing is due (or the budget is spent, and
       // the next sweep goes on), so that it keeps up with deletions however
@@ -797,26 +852,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       return purged;
     },
 
-    async compactSlots() {
-      const over = await Secret.collection.find<HeadDoc>({ deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { projectId: 1, environment: 1, slot: 1 } }).toArray();
-      const byNamespace = new Map<string, { ns: Namespace; secrets: HeadDoc[] }>();
-      for (const doc of over) {
-        const ns = namespaceOfDoc(doc);
-        const key = keyPrefixOf(ns);
-        byNamespace.set(key, { ns, secrets: [...(byNamespace.get(key)?.secrets ?? []), doc] });
-      }
-      for (const { ns, secrets } of byNamespace.values()) {
-        const used = new Set((await Secret.collection.find<{ slot: number }>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1 } }).toArray()).map((s) => s.slot));
-        const free = Array.from({ length: limits.projectSecretLimit }, (_, slot) => slot).filter((slot) => !used.has(slot));
-        for (const secret of secrets) {
-          const slot = free.shift();
-          if (slot === undefined) break;
-          await Secret.updateOne({ _id: secret._id, slot: secret.slot }, { $set: { slot, slotKey: slotKeyOf(ns, slot) } }).catch((err: unknown) => {
-            if (!isDuplicateKeyError(err)) throw err;
-          });
-        }
-      }
-    },
+    compactSlots,
 
     async sealedVersion(secret, version) {
       const carried = sealedWith.get(secret);

@@ -44,10 +44,18 @@ export function namespaceOf(caller: Caller): Namespace {
   return { projectId: caller.projectId, environment };
 }
 
+/** The store record each public copy was made from: it may carry its sealed value, read with it. */
+const recordOfPublic = new WeakMap<PublicSecret, SecretRecord>();
+
 /** A store record as the doors see it: the public fields only. */
-function publicOf({ purgeAt: _, ...secret }: SecretRecord): PublicSecret {
+function publicOf(record: SecretRecord): PublicSecret {
+  const { purgeAt: _, ...secret } = record;
+  recordOfPublic.set(secret, record);
   return secret;
 }
+
+/** The records the public copies were made from (a copy made elsewhere stands for itself). */
+const recordsOf = (secrets: readonly PublicSecret[]) => secrets.map((s) => recordOfPublic.get(s) ?? s);
 
 /** The expiry fields a change sets, computed on the service's clock. */
 function expiryFields(change: ExpiryChange, at: Date): { expiresAt: Date | null; ttlSeconds: number | null } {
@@ -383,7 +391,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       const digests = new Map<string, string>();
       if (compare && shared.length > 0) {
         const key = randomBytes(32);
-        for (const [id, version] of await store.sealedCurrent(shared)) {
+        for (const [id, version] of await store.sealedCurrent(recordsOf(shared))) {
           const secret = shared.find((s) => s.id === id)!;
           digests.set(id, createHmac('sha256', key).update(openSealed(version, secret.name)).digest('base64'));
         }
@@ -402,7 +410,7 @@ export function createSecretService(deps: SecretServiceDeps) {
      * from this service, so they are the caller's own.
      */
     async maskedValues(secrets: readonly PublicSecret[]): Promise<Map<string, string>> {
-      const sealed = await store.sealedCurrent(secrets);
+      const sealed = await store.sealedCurrent(recordsOf(secrets));
       const masks = new Map<string, string>();
       for (const secret of secrets) {
         const version = sealed.get(secret.id);

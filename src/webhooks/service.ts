@@ -115,7 +115,7 @@ export function createWebhookService(deps: {
         secret: sealValue(deps.keyring, signingSecret, secretContextOf({ projectId, _id })),
         createdAt: now(),
         createdBy: caller.keyId,
-        cursor: await deps.log.latest(caller.projectId),
+        cursor: await deps.log.newest(caller.projectId),
       };
       await webhooks.insertOne(doc);
       return { webhook: infoOf(doc), signingSecret };

@@ -7,7 +7,7 @@ import { idempotencyKeyModel } from './idempotency-key.ts';
 import { projectModel } from './project.ts';
 import { secretModel } from './secret.ts';
 import { masterKeyCheckModel } from './master-key-check.ts';
-import { secretEventModel } from './secret-event.ts';
+import { secretEventHeadModel, secretEventModel } from './secret-event.ts';
 import { secretFateModel } from './secret-fate.ts';
 import { secretNameModel } from './secret-name.ts';
 import { secretVersionModel } from './secret-version.ts';
@@ -26,6 +26,7 @@ export function createModels(connection: Connection) {
     SecretName: secretNameModel(connection),
     MasterKeyCheck: masterKeyCheckModel(connection),
     SecretEvent: secretEventModel(connection),
+    SecretEventHead: secretEventHeadModel(connection),
     ...webhookModels(connection),
   };
 }

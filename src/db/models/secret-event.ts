@@ -5,6 +5,10 @@ import { type Connection, Schema, type Types } from 'mongoose';
 // insert of that _id decides which change gets a number (both engines hold a
 // unique _id), and a node asks for seq n only once it knows n - 1 exists.
 // Followers read the next event by _id, a lookup on both engines.
+// Each project's head (secret_event_heads, _id: the project's id) holds a
+// number whose event exists, every number after it up to the newest exists
+// too, and the retention sweep keeps it: a node that knows nothing of a
+// project starts from it and probes forward by _id.
 const secretEventSchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -20,7 +24,7 @@ const secretEventSchema = new Schema(
   },
   { collection: 'secret_events', versionKey: false, autoIndex: false },
 );
-// A project's newest number (a node's first event there, a resumed subscription).
+// The sweep's newest number of a project that has no head yet (events written before heads were).
 secretEventSchema.index({ projectId: 1, seq: -1 });
 // The retention sweep.
 secretEventSchema.index({ at: 1 });
@@ -40,4 +44,22 @@ export interface SecretEventDoc {
 
 export function secretEventModel(connection: Connection) {
   return connection.model('SecretEvent', secretEventSchema);
+}
+
+const secretEventHeadSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    seq: { type: Number, required: true },
+  },
+  { collection: 'secret_event_heads', versionKey: false, autoIndex: false },
+);
+
+export interface SecretEventHeadDoc {
+  /** The project's id. */
+  _id: string;
+  seq: number;
+}
+
+export function secretEventHeadModel(connection: Connection) {
+  return connection.model('SecretEventHead', secretEventHeadSchema);
 }
