@@ -230,10 +230,11 @@ withFallback(program
 
 program
   .command('import')
-  .description('create or update a secret for each variable of a dotenv file (empty and multiline values kept); prints what it did per name, never a value')
+  .description('create or update a secret for each variable of a dotenv file (multiline values kept; an empty one is refused, as the service stores no empty value); prints what it did per name, never a value')
   .argument('<file>', 'the dotenv file')
   .option('--dry-run', 'print the plan (names only) and change nothing')
-  .action(async (file: string, options: { dryRun?: boolean }) => {
+  .option('--skip-empty', 'skip variables set to nothing (FLAG=) instead of refusing them')
+  .action(async (file: string, options: { dryRun?: boolean; skipEmpty?: boolean }) => {
     const parsed = parseDotenv(readFileSync(file));
     const api = client();
     // The values are compared here, so that a second import changes nothing (it needs secrets:reveal).
@@ -241,6 +242,15 @@ program
     const ids = new Map(existing.map((s) => [s.name, s.id]));
     let refused = 0;
     for (const [name, value] of Object.entries(parsed)) {
+      if (value === '') {
+        // The service stores no empty value (no door does): say so here, before any request.
+        if (options.skipEmpty) process.stdout.write(`${options.dryRun ? 'would skip' : 'skipped'}\t${name}\n`);
+        else {
+          if (!options.dryRun) refused++;
+          process.stdout.write(`${options.dryRun ? 'would refuse' : 'refused'}\t${name}\tempty value\n`);
+        }
+        continue;
+      }
       const id = ids.get(name);
       const plan = id === undefined ? 'created' : current[name] === value ? 'unchanged' : 'updated';
       if (options.dryRun || plan === 'unchanged') {

@@ -17,14 +17,6 @@ export const secretValueSchema = z
   .min(1, 'Value must not be empty')
   .max(SECRET_VALUE_MAX, `Value must be at most ${SECRET_VALUE_MAX} characters`);
 
-/**
- * A value on our own API (GraphQL, and so the CLI's import), which may be
- * empty: a dotenv file's `FLAG=` is a variable set to nothing, and dropping
- * it on import changes what a program sees. The REST doors keep their APIs'
- * rule (not empty).
- */
-export const storedValueSchema = z.string().max(SECRET_VALUE_MAX, `Value must be at most ${SECRET_VALUE_MAX} characters`);
-
 /** Printable text: no C0 or C1 control characters (newlines, escapes, NUL...). */
 const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]+$/;
 

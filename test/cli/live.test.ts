@@ -33,7 +33,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const until = (check: () => boolean | Promise<boolean>, boundMs = 20_000) => waitUntil(check, boundMs);
 
 describe('secrets import', () => {
-  it('reads dotenv as dotenv does (empty, multiline, export, comments, # in quotes), reports per name, changes nothing the second time, prints no value', async () => {
+  it('reads dotenv as dotenv does (multiline, export, comments, # in quotes), refuses an empty value, reports per name, changes nothing the second time, prints no value', async () => {
     const file = path.join(dir, 'import.env');
     await writeFile(file, [
       '# a comment',
@@ -49,26 +49,29 @@ describe('secrets import', () => {
 
     const plan = await cli(['import', file, '--dry-run']);
     expect(plan.code).toBe(0);
-    expect(plan.stdout.trim().split('\n')).toEqual(['IMPORT_EXPORTED', 'IMPORT_EMPTY', 'IMPORT_MULTI', 'IMPORT_HASH', 'IMPORT_SINGLE', 'bad-name'].map((n) => `would create\t${n}`));
+    expect(plan.stdout.trim().split('\n')).toEqual(['IMPORT_EXPORTED', 'IMPORT_EMPTY', 'IMPORT_MULTI', 'IMPORT_HASH', 'IMPORT_SINGLE', 'bad-name']
+      .map((n) => (n === 'IMPORT_EMPTY' ? `would refuse\t${n}\tempty value` : `would create\t${n}`)));
     expect((await cli(['export', '--format', 'json'])).stdout).not.toContain('IMPORT_');
 
     const first = await cli(['import', file]);
     expect(first.code).toBe(1);
-    expect(first.stdout).toMatch(/^created\tIMPORT_EXPORTED\ncreated\tIMPORT_EMPTY\ncreated\tIMPORT_MULTI\ncreated\tIMPORT_HASH\ncreated\tIMPORT_SINGLE\nrefused\tbad-name\tname: .+\n$/);
-    expect(first.stderr).toContain('1 of 6 not imported');
+    expect(first.stdout).toMatch(/^created\tIMPORT_EXPORTED\nrefused\tIMPORT_EMPTY\tempty value\ncreated\tIMPORT_MULTI\ncreated\tIMPORT_HASH\ncreated\tIMPORT_SINGLE\nrefused\tbad-name\tname: .+\n$/);
+    expect(first.stderr).toContain('2 of 6 not imported');
     const values = JSON.parse((await cli(['export', '--format', 'json'])).stdout);
+    expect(values.IMPORT_EMPTY).toBeUndefined();
     expect(values).toMatchObject({
       IMPORT_EXPORTED: `${MARKER}-1`,
-      IMPORT_EMPTY: '',
       IMPORT_MULTI: `${MARKER} line one\nline two`,
       IMPORT_HASH: `${MARKER} # not a comment`,
       IMPORT_SINGLE: '$NOT_EXPANDED',
     });
 
     const second = await cli(['import', file]);
-    expect(second.stdout.split('\n').filter((l) => l.startsWith('unchanged')).length).toBe(5);
+    expect(second.stdout.split('\n').filter((l) => l.startsWith('unchanged')).length).toBe(4);
     await writeFile(file, `IMPORT_EXPORTED=${MARKER}-2\nIMPORT_EMPTY=\n`);
-    expect((await cli(['import', file])).stdout).toBe('updated\tIMPORT_EXPORTED\nunchanged\tIMPORT_EMPTY\n');
+    const skipping = await cli(['import', file, '--skip-empty']);
+    expect({ code: skipping.code, stdout: skipping.stdout }).toEqual({ code: 0, stdout: 'updated\tIMPORT_EXPORTED\nskipped\tIMPORT_EMPTY\n' });
+    expect(JSON.parse((await cli(['export', '--format', 'json'])).stdout).IMPORT_EMPTY).toBeUndefined();
     for (const run of [plan, first, second]) expect(run.stdout + run.stderr).not.toContain(MARKER);
     expect(app.logs.join('\n')).not.toContain(MARKER);
   });

@@ -6,13 +6,14 @@ import {
   PAGE_SIZE_DEFAULT,
   pageSizeSchema,
   secretNameSchema,
-  storedValueSchema,
   descriptionSchema,
   expectedVersionSchema,
   idempotencyKeySchema,
   providerSchema,
   environmentSlugSchema,
   revealReasonSchema,
+  secretValueSchema,
+  SECRET_VALUE_MAX,
 } from '../../secrets/rules.ts';
 import { ForbiddenError } from '../../auth/errors.ts';
 import type { DeletedCursor, PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
@@ -109,7 +110,7 @@ const SecretVersionConnection = builder
 const CreateSecretInput = builder.inputType('CreateSecretInput', {
   fields: (t) => ({
     name: t.string({ required: true, validate: { schema: secretNameSchema } }),
-    value: t.string({ required: true, description: 'May be empty (a variable set to nothing).', validate: { schema: storedValueSchema } }),
+    value: t.string({ required: true, description: `1 to ${SECRET_VALUE_MAX} characters, as on every REST door.`, validate: { schema: secretValueSchema } }),
     description: t.string({ validate: { schema: descriptionSchema } }),
     provider: t.string({ validate: { schema: providerSchema } }),
     expiresAt: t.field({ type: 'DateTime', description: 'When the secret expires (in the future); absent or null: never.' }),
@@ -134,7 +135,7 @@ const UpdateSecretMetadataInput = builder.inputType('UpdateSecretMetadataInput',
 
 const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
   fields: (t) => ({
-    value: t.string({ required: true, description: 'May be empty (a variable set to nothing).', validate: { schema: storedValueSchema } }),
+    value: t.string({ required: true, description: `1 to ${SECRET_VALUE_MAX} characters, as on every REST door.`, validate: { schema: secretValueSchema } }),
     expectedVersion: t.int({
       description: 'Compare-and-set: write only if the secret is still at this version; ConflictError otherwise.',
       validate: { schema: expectedVersionSchema },
