@@ -25,8 +25,8 @@ export function createMetrics() {
     }),
     dbCommands: new Counter({
       name: 'db_commands_total',
-      help: 'Database commands sent, by command name',
-      labelNames: ['command'] as const,
+      help: 'Database commands sent, by command name and collection',
+      labelNames: ['command', 'collection'] as const,
       registers: [registry],
     }),
     dbUp: new Gauge({
@@ -43,7 +43,11 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function watchDatabase(metrics: Metrics, connection: Connection): void {
   const client = connection.getClient();
   metrics.dbUp.set(connection.readyState === 1 ? 1 : 0);
-  client.on('commandStarted', (event) => metrics.dbCommands.inc({ command: event.commandName }));
+  client.on('commandStarted', (event) => {
+    // A command names its collection under its own name (`{find: 'secrets', …}`); getMore and the rest name none.
+    const target: unknown = event.command[event.commandName];
+    metrics.dbCommands.inc({ command: event.commandName, collection: typeof target === 'string' ? target : '' });
+  });
   client.on('serverHeartbeatSucceeded', () => metrics.dbUp.set(1));
   client.on('serverHeartbeatFailed', () => metrics.dbUp.set(0));
   connection.on('disconnected', () => metrics.dbUp.set(0));

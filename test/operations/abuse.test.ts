@@ -90,7 +90,7 @@ describe('GET /metrics', () => {
       expect(text).toMatch(/http_requests_total\{method="POST",route="\/api\/secrets",status="201"\} 1/);
       expect(text).toMatch(/http_requests_total\{method="GET",route="\/api\/secrets\/:id",status="404"\} 1/);
       expect(text).toMatch(/http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/api\/secrets"\}/);
-      expect(text).toMatch(/db_commands_total\{command="insert"\} \d+/);
+      expect(text).toMatch(/db_commands_total\{command="insert",collection="secrets"\} \d+/);
       expect(text).toMatch(/db_up 1/);
       expect(text).not.toContain('METRIC_NAME_MARKER');
       expect(text).not.toContain('metric-value-marker');
