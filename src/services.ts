@@ -65,7 +65,7 @@ export async function createServices(deps: {
     webhooks: createWebhookService(webhookDeps),
     dispatcher: createWebhookDispatcher({ ...webhookDeps, timing: deps.webhookTiming, onError: deps.onBackgroundError }),
     authenticator: createAuthenticator({ models, now: deps.now }),
-    secrets: createSecretService({ store, models, keyring: deps.keyring, audit, events, now, onUnreadableValue: deps.onUnreadableValue }),
+    secrets: createSecretService({ store, models, keyring: deps.keyring, audit, events, now, limits, onUnreadableValue: deps.onUnreadableValue }),
     environments: createEnvironmentService({ environments: store.environments, audit, now }),
     projects: createProjectService({ models, now: deps.now }),
     keys: createKeyService({ models, environments: store.environments, audit, now: deps.now }),

@@ -87,9 +87,12 @@ export function createClient(options: { url: string; apiKey: string; environment
       return found;
     },
     reveal: (id: string) => call<{ id: string; name: string; version: number; value: string }>('GET', `/api/secrets/${id}/value`),
-    /** Every value; fails, naming them, when the service could not open some (run or export without them would mislead). */
-    values: async () => {
-      const { values, unreadable } = await call<{ values: Record<string, string>; unreadable?: string[] }>('GET', '/api/secrets/values');
+    /**
+     * Every value, references expanded (or as stored, with `resolve: false`);
+     * fails, naming them, when the service could not open some (run or export without them would mislead).
+     */
+    values: async (options: { resolve?: boolean } = {}) => {
+      const { values, unreadable } = await call<{ values: Record<string, string>; unreadable?: string[] }>('GET', `/api/secrets/values${options.resolve === false ? '?resolve=false' : ''}`);
       if (unreadable?.length) throw new CliError(`The service cannot open the value of ${unreadable.join(', ')} (a master key problem on the server; see its log)`);
       return values;
     },

@@ -237,8 +237,8 @@ program
   .action(async (file: string, options: { dryRun?: boolean; skipEmpty?: boolean }) => {
     const parsed = parseDotenv(readFileSync(file));
     const api = client();
-    // The values are compared here, so that a second import changes nothing (it needs secrets:reveal).
-    const [existing, current] = await Promise.all([api.list(), api.values()]);
+    // The values are compared here, as stored (references not expanded), so that a second import changes nothing (it needs secrets:reveal).
+    const [existing, current] = await Promise.all([api.list(), api.values({ resolve: false })]);
     const ids = new Map(existing.map((s) => [s.name, s.id]));
     let refused = 0;
     for (const [name, value] of Object.entries(parsed)) {

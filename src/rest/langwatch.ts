@@ -172,6 +172,9 @@ function langwatchRoutes(deps: RestDoorDeps): FastifyPluginAsync {
       schema: {
         tags,
         summary: "Reveal every current value of the project, by name (needs secrets:reveal; audited; never cached)",
+        querystring: z.object({
+          resolve: z.enum(['true', 'false']).default('true').describe('false: the values as stored, references (${NAME}) not expanded'),
+        }),
         response: {
           200: z.object({
             values: z.record(z.string(), z.string()),
@@ -181,7 +184,7 @@ function langwatchRoutes(deps: RestDoorDeps): FastifyPluginAsync {
         },
       },
     }, async (request, reply) => {
-      const { values, unreadable } = await deps.secrets.revealAll(callerOf(request));
+      const { values, unreadable } = await deps.secrets.revealAll(callerOf(request), { resolve: request.query.resolve === 'true' });
       return reply.header('cache-control', 'no-store').send({ values, ...(unreadable.length ? { unreadable } : {}) });
     });
 

@@ -100,3 +100,8 @@ export class EnvironmentNotEmptyError extends ConflictError {
 export class SecretReferenceError extends ConflictError {
   override name = 'SecretReferenceError';
 }
+
+/** Expanding a value's references would pass a bound (its size, or the references one request may follow). */
+export class ReferenceBoundError extends SecretReferenceError {
+  override name = 'ReferenceBoundError';
+}

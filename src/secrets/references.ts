@@ -3,9 +3,26 @@
 // literal `${`. Expanded on the reveal paths that serve workloads, to a depth
 // of 8; a reference to nothing, or a cycle, fails the whole expansion, naming
 // it, so that nothing partial is served.
-import { SecretReferenceError } from './errors.ts';
+//
+// The work is bounded, not only the depth: a value's expansion may hold at
+// most `maxChars` characters and one call may follow at most `maxReferences`
+// references, both checked while expanding (before a piece is appended, never
+// after a string is built), and each secret is expanded once per call however
+// often it is referenced. Without that, ten values of `${NEXT}` repeated
+// expand to a size exponential in their number (XML's "billion laughs").
+import { ReferenceBoundError, SecretReferenceError } from './errors.ts';
 
 export const REFERENCE_DEPTH_MAX = 8;
+
+/** The bounds on one call's expansion. */
+export interface ExpansionLimits {
+  /** Characters in one expanded value. */
+  readonly maxChars: number;
+  /** References followed in one call (each occurrence counts; a repeated one is read and expanded once). */
+  readonly maxReferences: number;
+}
+
+export const DEFAULT_EXPANSION_LIMITS: ExpansionLimits = Object.freeze({ maxChars: 65_536, maxReferences: 10_000 });
 
 /** Where a reference points: an environment's slug and a secret name. */
 export interface Target {
@@ -17,6 +34,7 @@ export interface Target {
 export type ValueOf = (target: Target) => Promise<string | undefined>;
 
 const label = (t: Target, from: string) => (t.environment === from ? t.name : `${t.environment}.${t.name}`);
+const keyOf = (t: Target) => `${t.environment}\u0000${t.name}`;
 
 /**
  * A reference is `${NAME}` or `${slug.NAME}` with NAME an environment
@@ -26,7 +44,7 @@ const label = (t: Target, from: string) => (t.environment === from ? t.name : `$
 const REFERENCE = /^(?:([a-z][a-z0-9-]{0,31})\.)?([A-Za-z_][A-Za-z0-9_]{0,254})$/;
 
 /** What `${inner}` names, read from `environment`; undefined: not a reference. */
-function targetOf(inner: string, environment: string): Target | undefined {
+function referenceOf(inner: string, environment: string): Target | undefined {
   const match = REFERENCE.exec(inner);
   return match ? { environment: match[1] ?? environment, name: match[2]! } : undefined;
 }
@@ -34,46 +52,90 @@ function targetOf(inner: string, environment: string): Target | undefined {
 /** Whether a value holds anything to expand (a reference or an escape): most values do not, and cost nothing. */
 export const hasReferences = (value: string) => value.includes('${');
 
+/** A finished expansion: its text and how many levels of references lie under it. */
+interface Expanded {
+  readonly text: string;
+  readonly height: number;
+}
+
 /**
- * The value of `start` with every reference in it expanded, recursively.
- * `valueOf` is asked once per secret however often it is referenced.
+ * Expands values for one call. `valueOf` is asked once per secret, and each
+ * secret is expanded once, however often it is referenced.
  */
-export function createExpander(valueOf: ValueOf) {
-  const cache = new Map<string, Promise<string | undefined>>();
+export function createExpander(valueOf: ValueOf, limits: ExpansionLimits = DEFAULT_EXPANSION_LIMITS) {
+  const raw = new Map<string, Promise<string | undefined>>();
+  const done = new Map<string, Expanded>();
+  let followed = 0;
   const read = (t: Target) => {
-    const key = `${t.environment}\u0000${t.name}`;
-    if (!cache.has(key)) cache.set(key, valueOf(t));
-    return cache.get(key)!;
+    const key = keyOf(t);
+    if (!raw.has(key)) raw.set(key, valueOf(t));
+    return raw.get(key)!;
   };
 
-  async function expand(at: Target, raw: string, chain: readonly Target[]): Promise<string> {
-    if (!hasReferences(raw)) return raw;
-    let out = '';
-    for (let i = 0; i < raw.length;) {
-      if (raw.startsWith('$${', i)) {
-        out += '${';
-        i += 3;
-        continue;
-      }
-      const end = raw.startsWith('${', i) ? raw.indexOf('}', i + 2) : -1;
-      const target = end < 0 ? undefined : targetOf(raw.slice(i + 2, end), at.environment);
-      if (!target) {
-        out += raw[i];
-        i += 1;
-        continue;
-      }
-      const path = [...chain, target].map((t) => label(t, chain[0]!.environment)).join(' → ');
-      if (chain.some((t) => t.environment === target.environment && t.name === target.name)) {
-        throw new SecretReferenceError(`The references of ${label(chain[0]!, chain[0]!.environment)} form a cycle: ${path}`);
-      }
-      if (chain.length > REFERENCE_DEPTH_MAX) throw new SecretReferenceError(`The references of ${label(chain[0]!, chain[0]!.environment)} go deeper than ${REFERENCE_DEPTH_MAX}: ${path}`);
-      const value = await read(target);
-      if (value === undefined) throw new SecretReferenceError(`${label(at, chain[0]!.environment)} refers to \${${label(target, at.environment)}}, which does not exist`);
-      out += await expand(target, value, [...chain, target]);
-      i = end + 1;
+  async function expand(at: Target, value: string, chain: readonly Target[]): Promise<Expanded> {
+    const start = chain[0]!;
+    const named = (t: Target) => label(t, start.environment);
+    const tooLarge = () =>
+      new ReferenceBoundError(
+        `The references of ${named(start)} expand past ${limits.maxChars} characters${at === start ? '' : ` (in ${named(at)})`}: nothing is served`,
+      );
+    if (!hasReferences(value)) {
+      if (value.length > limits.maxChars) throw tooLarge();
+      return { text: value, height: 0 };
     }
-    return out;
+    const pieces: string[] = [];
+    let size = 0;
+    let height = 0;
+    const append = (piece: string) => {
+      size += piece.length;
+      if (size > limits.maxChars) throw tooLarge();
+      pieces.push(piece);
+    };
+    let i = 0;
+    while (i < value.length) {
+      const open = value.indexOf('${', i);
+      if (open < 0) break;
+      if (open > 0 && value[open - 1] === '$') {
+        // `$${` is a literal `${`: the `$` before it is the escape.
+        append(value.slice(i, open - 1) + '${');
+        i = open + 2;
+        continue;
+      }
+      const end = value.indexOf('}', open + 2);
+      const target = end < 0 ? undefined : referenceOf(value.slice(open + 2, end), at.environment);
+      if (!target) {
+        append(value.slice(i, open + 2));
+        i = open + 2;
+        continue;
+      }
+      append(value.slice(i, open));
+      i = end + 1;
+      followed += 1;
+      if (followed > limits.maxReferences) {
+        throw new ReferenceBoundError(`Expanding ${named(start)} follows more than ${limits.maxReferences} references: nothing is served`);
+      }
+      const path = () => [...chain, target].map(named).join(' → ');
+      if (chain.some((t) => t.environment === target.environment && t.name === target.name)) {
+        throw new SecretReferenceError(`The references of ${named(start)} form a cycle: ${path()}`);
+      }
+      if (chain.length > REFERENCE_DEPTH_MAX) throw new SecretReferenceError(`The references of ${named(start)} go deeper than ${REFERENCE_DEPTH_MAX}: ${path()}`);
+      let inner = done.get(keyOf(target));
+      if (!inner) {
+        const stored = await read(target);
+        if (stored === undefined) throw new SecretReferenceError(`${named(at)} refers to \${${label(target, at.environment)}}, which does not exist`);
+        inner = await expand(target, stored, [...chain, target]);
+        done.set(keyOf(target), inner);
+      }
+      // Expanded once at a shallower place, it may still be too deep from here.
+      if (chain.length + inner.height > REFERENCE_DEPTH_MAX) {
+        throw new SecretReferenceError(`The references of ${named(start)} go deeper than ${REFERENCE_DEPTH_MAX}: ${path()} → …`);
+      }
+      height = Math.max(height, inner.height + 1);
+      append(inner.text);
+    }
+    append(value.slice(i));
+    return { text: pieces.join(''), height };
   }
 
-  return (start: Target, raw: string) => expand(start, raw, [start]);
+  return async (start: Target, value: string) => (await expand(start, value, [start])).text;
 }

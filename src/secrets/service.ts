@@ -10,14 +10,15 @@ import { actingEnvironment, type Caller } from '../auth/authenticator.ts';
 import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { DecryptionError, type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
+import { DEFAULT_LIMITS, type SecretLimits } from '../config.ts';
 import type { Models } from '../db/models/index.ts';
 import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
 import type { EventLog, EventType } from '../events/log.ts';
 import { createAuditedCalls, targetOf } from './audited.ts';
-import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNameTakenError, SecretNotFoundError, UnreadableValueError, VersionMismatchError } from './errors.ts';
+import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, ReferenceBoundError, SecretNameTakenError, SecretNotFoundError, SecretReferenceError, UnreadableValueError, VersionMismatchError } from './errors.ts';
 import { createIdempotency } from './idempotency.ts';
 import { maskValue } from './mask.ts';
-import { createExpander, hasReferences, type Target } from './references.ts';
+import { createExpander, hasReferences, type ExpansionLimits, type Target, type ValueOf } from './references.ts';
 import type { PublicSecret, SecretVersionInfo } from './model.ts';
 import type { CreateSecretInput, ExpiryChange, SecretChange } from './rules.ts';
 import { type DeletedCursor, type MetadataChange, type Namespace, type SecretLocator, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
@@ -97,6 +98,8 @@ export interface SecretServiceDeps {
   /** Where committed changes are recorded as change events. */
   readonly events?: EventLog;
   readonly now?: () => Date;
+  /** The bounds on expanding references (default: DEFAULT_LIMITS'). */
+  readonly limits?: Pick<SecretLimits, 'referenceExpansionMax' | 'referencesPerRequestMax'>;
   /** Told of each stored value no master key of this node opens (which secret, which key id; never bytes). */
   readonly onUnreadableValue?: (version: { projectId: string; secretId: string; secretName: string; version: number; keyId: string }) => void;
 }
@@ -108,6 +111,32 @@ export function createSecretService(deps: SecretServiceDeps) {
   const audited = createAuditedCalls({ audit: deps.audit, events: deps.events, isReplay: idempotency.isReplay });
 
   const sealerOf = (value: string): Sealer => (context) => sealValue(deps.keyring, value, context);
+  const expansion: ExpansionLimits = {
+    maxChars: deps.limits?.referenceExpansionMax ?? DEFAULT_LIMITS.referenceExpansionMax,
+    maxReferences: deps.limits?.referencesPerRequestMax ?? DEFAULT_LIMITS.referencesPerRequestMax,
+  };
+  const expanderOf = (valueOf: ValueOf) => createExpander(valueOf, expansion);
+
+  /**
+   * Refuses a value whose references already expand past the bounds, as a
+   * reveal of it would: seen at write time, not first by a workload. A
+   * reference to nothing (yet) or a cycle is not refused here; a reveal names it.
+   */
+  async function requireExpandable(ns: Namespace, name: string, value: string): Promise<void> {
+    if (!hasReferences(value)) return;
+    const stored = async (target: Target): Promise<string | undefined> => {
+      if (target.environment === ns.environment && target.name === name) return value;
+      const secret = await store.findLive({ projectId: ns.projectId, environment: target.environment }, { name: target.name }, now());
+      const sealed = secret && (await store.sealedVersion(secret, secret.version));
+      return sealed ? openSealed(sealed, secret.name) : '';
+    };
+    try {
+      await expanderOf(stored)({ environment: ns.environment, name }, value);
+    } catch (err) {
+      if (err instanceof ReferenceBoundError) throw err;
+      if (!(err instanceof SecretReferenceError || err instanceof UnreadableValueError)) throw err;
+    }
+  }
 
   /**
    * Opens a sealed version document. One that no key of the ring opens is an
@@ -167,7 +196,9 @@ export function createSecretService(deps: SecretServiceDeps) {
       createdBy: caller.keyId,
       ...expiryFields(input.expiry ?? null, at),
     };
-    return publicOf(await store.create(await namespace(caller), draft, sealerOf(input.value), at));
+    const ns = await namespace(caller);
+    await requireExpandable(ns, input.name, input.value);
+    return publicOf(await store.create(ns, draft, sealerOf(input.value), at));
   }
 
   return {
@@ -215,6 +246,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           const holder = await store.findLive({ projectId: current.projectId, environment: current.environment }, { name: change.name! }, at);
           if (holder && holder.id !== current.id) throw new SecretNameTakenError(change.name!);
         }
+        if (change.value !== undefined) await requireExpandable({ projectId: current.projectId, environment: current.environment }, renamed ? change.name! : current.name, change.value);
         const version = change.value === undefined
           ? current.version
           : await store.appendVersion(current, sealerOf(change.value), at, caller.keyId, expected);
@@ -308,7 +340,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         const raw = openSealed(sealed, secret.name);
         const events: AuditEntry[] = [];
         const value = options.resolve && hasReferences(raw)
-          ? await createExpander((target) => readReferenced(caller, base, target, events))({ environment: secret.environment, name: secret.name }, raw)
+          ? await expanderOf((target) => readReferenced(caller, base, target, events))({ environment: secret.environment, name: secret.name }, raw)
           : raw;
         await deps.audit.recordMany([{ ...base, secretId: secret.id, secretName: secret.name, version: wanted, outcome: 'success' }, ...events]);
         return { secret: publicOf(secret), version: wanted, value };
@@ -322,8 +354,9 @@ export function createSecretService(deps: SecretServiceDeps) {
      * Every live secret's current value, by name (for workloads): one audit
      * event per secret. A secret whose value no key of this node opens is
      * named in `unreadable` (and reported), not a failure of the whole call.
+     * References are expanded (within the bounds) unless `resolve` is false.
      */
-    async revealAll(caller: Caller): Promise<{ values: Record<string, string>; unreadable: string[] }> {
+    async revealAll(caller: Caller, options: { resolve?: boolean } = {}): Promise<{ values: Record<string, string>; unreadable: string[] }> {
       const base = { ...callerEntry(caller, 'reveal'), reason: caller.revealReason ?? null };
       let ns: Namespace;
       try {
@@ -352,8 +385,12 @@ export function createSecretService(deps: SecretServiceDeps) {
         }
         events.push({ ...base, secretId: secret.id, secretName: secret.name, version: version.version, outcome: 'success' });
       }
+      if (options.resolve === false) {
+        await deps.audit.recordMany(events);
+        return { values, unreadable };
+      }
       // References expanded, each value whole or the call fails: nothing partial is served.
-      const expand = createExpander((target) =>
+      const expand = expanderOf((target) =>
         target.environment === ns.environment ? Promise.resolve(values[target.name]) : readReferenced(caller, base, target, events));
       const expanded: Record<string, string> = Object.create(null);
       try {
@@ -391,9 +428,9 @@ export function createSecretService(deps: SecretServiceDeps) {
       const digests = new Map<string, string>();
       if (compare && shared.length > 0) {
         const key = randomBytes(32);
+        const nameOf = new Map(shared.map((s) => [s.id, s.name]));
         for (const [id, version] of await store.sealedCurrent(recordsOf(shared))) {
-          const secret = shared.find((s) => s.id === id)!;
-          digests.set(id, createHmac('sha256', key).update(openSealed(version, secret.name)).digest('base64'));
+          digests.set(id, createHmac('sha256', key).update(openSealed(version, nameOf.get(id)!)).digest('base64'));
         }
         await deps.audit.record({ ...callerEntry(caller, 'compare_values'), outcome: 'success' });
       }
