@@ -14,9 +14,10 @@ import type { ProjectService } from './projects/service.ts';
 import { adminRoutes } from './rest/admin.ts';
 import { z } from 'zod';
 import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
 import { createAuthRefusals } from './auth/refusals.ts';
-import { instrumentRequests, type Metrics } from './metrics.ts';
-import { RateLimitedError, ShuttingDownError } from './errors/request.ts';
+import { ANSWER_UNDER_PRESSURE, instrumentRequests, type Metrics } from './metrics.ts';
+import { OverloadedError, RateLimitedError, ShuttingDownError } from './errors/request.ts';
 import { dialectConstraint } from './rest/common.ts';
 import { DOORS } from './rest/doors.ts';
 import { openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
@@ -25,6 +26,9 @@ import { langwatchErrorHandler } from './rest/langwatch.ts';
 import type { SecretPreset } from './secrets/presets.ts';
 import type { EnvironmentService } from './environments/service.ts';
 import type { SecretService } from './secrets/service.ts';
+
+/** What a shed request is told to wait: a few samples of the event loop. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 5;
 
 export interface AppDeps {
   readonly config: {
@@ -36,6 +40,8 @@ export interface AppDeps {
     readonly secretPresets: readonly SecretPreset[];
     /** Refused authentications per client address per minute before 429; 0: no limit. */
     readonly authFailureLimitPerMinute: number;
+    /** Past this mean event-loop delay, requests are shed with 503 and Retry-After (0: never); sampled every sampleIntervalMs (default 1 s). */
+    readonly overload?: { readonly maxEventLoopDelayMs: number; readonly sampleIntervalMs?: number };
   };
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -91,7 +97,18 @@ export async function buildApp(deps: AppDeps) {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(langwatchErrorHandler);
   await registerCombinedOpenApi(app, DOORS);
-  instrumentRequests(app, deps.metrics);
+  // A node whose event loop lags sheds requests (503, Retry-After, in the
+  // door's body) rather than queueing them without end; /healthz and /metrics
+  // still answer.
+  await app.register(underPressure, {
+    maxEventLoopDelay: deps.config.overload?.maxEventLoopDelayMs ?? 0,
+    sampleInterval: deps.config.overload?.sampleIntervalMs,
+    pressureHandler: async () => {
+      deps.metrics.shed.inc();
+      throw new OverloadedError(OVERLOAD_RETRY_AFTER_SECONDS);
+    },
+  });
+  instrumentRequests(app, deps.metrics, () => app.memoryUsage().eventLoopDelay);
   if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null);
   await app.register(rateLimit, {
     global: deps.config.rateLimitPerMinute > 0,
@@ -130,7 +147,7 @@ export async function buildApp(deps: AppDeps) {
   });
 
   app.get('/healthz', {
-    config: { rateLimit: false },
+    config: { rateLimit: false, pressureHandler: ANSWER_UNDER_PRESSURE },
     schema: {
       tags: ['Operations'],
       summary: 'Health: 200 once the database answers, 503 otherwise',

@@ -94,6 +94,7 @@ const envSchema = z.object({
   EVENT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d >= 0.01, 'must be at least 0.01 days').default(7),
   WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
+  OVERLOAD_EVENT_LOOP_DELAY_MS: z.string().regex(/^\d+$/, 'must be a whole number of milliseconds (0 turns load shedding off)').transform(Number).default(1000),
 });
 
 /** The name of every environment variable the service reads. */
@@ -132,6 +133,8 @@ export type Config = Readonly<{
   webhookAllowedHosts: readonly string[];
   /** How often this node sweeps (expiries, purges, idempotency keys, audit retention). */
   sweepIntervalMs: number;
+  /** Past this mean event-loop delay requests are shed (503, Retry-After); 0: never. */
+  overload: { readonly maxEventLoopDelayMs: number };
 }>;
 
 export interface SecretLimits {
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventRetentionMs: Math.round(e.EVENT_RETENTION_DAYS * 24 * 3600 * 1000),
     webhookAllowedHosts: (e.WEBHOOK_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim()).filter(Boolean),
     sweepIntervalMs: e.SWEEP_INTERVAL_SECONDS * 1000,
+    overload: Object.freeze({ maxEventLoopDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS }),
     limits: Object.freeze({
       versionsKept: e.SECRET_VERSIONS_KEPT,
       recoveryWindowMs: Math.round(e.SECRET_RECOVERY_DAYS * 24 * 3600 * 1000),

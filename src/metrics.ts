@@ -29,6 +29,16 @@ export function createMetrics() {
       labelNames: ['command', 'collection'] as const,
       registers: [registry],
     }),
+    eventLoopDelay: new Gauge({
+      name: 'event_loop_delay_seconds',
+      help: "The event loop's mean delay over the last sample (perf_hooks.monitorEventLoopDelay): past OVERLOAD_EVENT_LOOP_DELAY_MS, requests are shed",
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: 'http_requests_shed_total',
+      help: 'Requests answered 503 with Retry-After because the event loop lagged',
+      registers: [registry],
+    }),
     dbUp: new Gauge({
       name: 'db_up',
       help: '1 while the database answers its heartbeats, 0 otherwise',
@@ -54,16 +64,22 @@ export function watchDatabase(metrics: Metrics, connection: Connection): void {
   connection.on('connected', () => metrics.dbUp.set(1));
 }
 
+/** A route's pressureHandler that serves the request as usual (health and metrics). */
+export const ANSWER_UNDER_PRESSURE = () => undefined;
+
 /**
  * Times every request of the app (call on the root instance, before the
  * routes) and serves GET /metrics, without credentials: it holds nothing secret.
  */
-export function instrumentRequests(app: FastifyInstance, metrics: Metrics): void {
+export function instrumentRequests(app: FastifyInstance, metrics: Metrics, eventLoopDelayMs: () => number): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  // Answered while the node sheds load: that is when it is looked at.
+  app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false, pressureHandler: ANSWER_UNDER_PRESSURE } }, async (_request, reply) => {
+    metrics.eventLoopDelay.set(eventLoopDelayMs() / 1000);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 }

@@ -25,3 +25,15 @@ export class MissingBodyError extends Error {
     super('A JSON body is required');
   }
 }
+
+/** This node is overloaded (its event loop lags): shed, not queued; retry here or on another node. */
+export class OverloadedError extends Error {
+  override name = 'OverloadedError';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`The service is overloaded; retry after ${retryAfterSeconds} s.`);
+  }
+}
+
+/** The seconds a refusal tells its client to wait before retrying, if it says. */
+export const retryAfterOf = (err: unknown): number | undefined =>
+  err instanceof RateLimitedError || err instanceof OverloadedError ? err.retryAfterSeconds : undefined;

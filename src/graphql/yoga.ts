@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import { readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
 import { classifyFailure, GRAPHQL_CODES } from '../errors/kinds.ts';
-import { RateLimitedError } from '../errors/request.ts';
+import { retryAfterOf } from '../errors/request.ts';
 import { acceptJsonOfAnyType, authenticateRequest, doorErrorHandler, headersOf, refuseAuthentication } from '../rest/common.ts';
 import type { AuthRefusals } from '../auth/refusals.ts';
 import type { KeyService } from '../keys/service.ts';
@@ -73,7 +73,8 @@ function topLevelError(err: Error): GraphQLError | undefined {
   const failure = classifyFailure(err);
   const code = failure.kind === 'internal' ? undefined : GRAPHQL_CODES[failure.kind];
   if (code === undefined) return undefined;
-  const headers = err instanceof RateLimitedError ? { headers: { 'retry-after': String(err.retryAfterSeconds) } } : {};
+  const retryAfter = retryAfterOf(err);
+  const headers = retryAfter !== undefined ? { headers: { 'retry-after': String(retryAfter) } } : {};
   return new GraphQLError(failure.message, { extensions: { code, http: { status: failure.status, ...headers } } });
 }
 

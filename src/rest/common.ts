@@ -10,7 +10,7 @@ import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
 import type { AuthRefusals } from '../auth/refusals.ts';
 import { classifyFailure, type RequestFailure } from '../errors/kinds.ts';
-import { MissingBodyError, RateLimitedError } from '../errors/request.ts';
+import { MissingBodyError, RateLimitedError, retryAfterOf } from '../errors/request.ts';
 import type { SecretPreset } from '../secrets/presets.ts';
 import { InvalidFieldError, VersionMismatchError } from '../secrets/errors.ts';
 import { environmentSlugSchema, idempotencyKeySchema, revealReasonSchema } from '../secrets/rules.ts';
@@ -179,7 +179,8 @@ export function doorErrorHandler(render: (failure: RequestFailure, request: Fast
     logFailure(request, failure, err);
     const { status = failure.status, body, headers = {} } = render(failure, request);
     // The per-key limiter sets its own; a refused authentication's 429 says when to come back here.
-    if (err instanceof RateLimitedError && !reply.hasHeader('retry-after')) reply.header('retry-after', String(err.retryAfterSeconds));
+    const retryAfter = retryAfterOf(err);
+    if (retryAfter !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfter));
     return reply.status(status).headers(headers).send(body);
   };
 }

@@ -30,6 +30,8 @@ export interface TestAppOptions {
   readonly authFailureLimitPerMinute?: number;
   /** The v1 door's provider presets (default: the shipped list). */
   readonly secretPresets?: readonly SecretPreset[];
+  /** Shed requests past this event-loop delay (default: never), sampled this often. */
+  readonly overload?: { readonly maxEventLoopDelayMs: number; readonly sampleIntervalMs?: number };
   /** Run the webhook dispatcher (with these waits), as a node does; off by default, so that tests can count commands. */
   readonly webhooks?: { readonly allowedHosts?: readonly string[]; readonly timing?: Partial<DispatchTiming> };
 }
@@ -69,6 +71,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
       rateLimitPerMinute: options.rateLimitPerMinute ?? 0,
       secretPresets: options.secretPresets ?? DEFAULT_PRESETS,
       authFailureLimitPerMinute: options.authFailureLimitPerMinute ?? 300,
+      overload: options.overload,
     },
     logger,
     metrics,
