@@ -12,9 +12,16 @@ for (const [network, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) blocked.addSubnet(network, prefix, 'ipv4');
-for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
-  blocked.addSubnet(network, prefix, 'ipv6');
-}
+// IPv6, with every form that carries (or reaches) an IPv4 address or a
+// local network: IPv4-compatible (::a.b.c.d, which holds :: and ::1 too),
+// IPv4-mapped (Node's BlockList checks those against the IPv4 rules as well),
+// NAT64 (well-known and local-use), 6to4 and Teredo (either can tunnel to an
+// internal IPv4 address), discard-only, unique local, site-local (deprecated,
+// still routed inside some networks), link-local and multicast.
+for (const [network, prefix] of [
+  ['::', 96], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 32], ['2002::', 16],
+  ['fc00::', 7], ['fec0::', 10], ['fe80::', 10], ['ff00::', 8],
+] as const) blocked.addSubnet(network, prefix, 'ipv6');
 
 /** Whether an address is one a webhook may not reach (an IPv4 address mapped into IPv6 counts as itself). */
 export function isInternalAddress(address: string): boolean {
