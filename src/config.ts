@@ -94,6 +94,8 @@ const envSchema = z.object({
   EVENT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d >= 0.01, 'must be at least 0.01 days').default(7),
   WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
+  SUBSCRIPTIONS_PER_KEY_MAX: positiveInt.default(20),
+  SUBSCRIPTIONS_PER_NODE_MAX: positiveInt.default(2000),
   OVERLOAD_EVENT_LOOP_DELAY_MS: z.string().regex(/^\d+$/, 'must be a whole number of milliseconds (0 turns load shedding off)').transform(Number).default(1000),
 });
 
@@ -133,6 +135,8 @@ export type Config = Readonly<{
   webhookAllowedHosts: readonly string[];
   /** How often this node sweeps (expiries, purges, idempotency keys, audit retention). */
   sweepIntervalMs: number;
+  /** Subscriptions open at once on a node, per API key and in all. */
+  subscriptions: { readonly perKey: number; readonly perNode: number };
   /** Past this mean event-loop delay requests are shed (503, Retry-After); 0: never. */
   overload: { readonly maxEventLoopDelayMs: number };
 }>;
@@ -215,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventRetentionMs: Math.round(e.EVENT_RETENTION_DAYS * 24 * 3600 * 1000),
     webhookAllowedHosts: (e.WEBHOOK_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim()).filter(Boolean),
     sweepIntervalMs: e.SWEEP_INTERVAL_SECONDS * 1000,
+    subscriptions: Object.freeze({ perKey: e.SUBSCRIPTIONS_PER_KEY_MAX, perNode: e.SUBSCRIPTIONS_PER_NODE_MAX }),
     overload: Object.freeze({ maxEventLoopDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS }),
     limits: Object.freeze({
       versionsKept: e.SECRET_VERSIONS_KEPT,

@@ -96,6 +96,7 @@ async function main() {
     limits: config.limits,
     warn: (message) => logger.warn(message),
     webhookAllowedHosts: config.webhookAllowedHosts,
+    subscriptions: config.subscriptions,
     onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed; it is tried again'),
     onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
   }).catch((err: unknown) => {

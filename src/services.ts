@@ -9,7 +9,7 @@ import { verifyMasterKeys } from './crypto/key-check.ts';
 import { migrateIdempotencyIds, migrateSecretEnvironments, migrateSecretHeads, migrateSecretKeys, migrateVersionIds } from './db/migrate.ts';
 import { createModels, ensureIndexes } from './db/models/index.ts';
 import { createEnvironmentService } from './environments/service.ts';
-import { createEventHub } from './events/hub.ts';
+import { createEventHub, type SubscriptionLimits } from './events/hub.ts';
 import { createEventLog } from './events/log.ts';
 import { createWebhookDispatcher, type DispatchTiming } from './webhooks/dispatcher.ts';
 import { createWebhookService } from './webhooks/service.ts';
@@ -30,6 +30,8 @@ export async function createServices(deps: {
   webhookAllowedHosts?: readonly string[];
   /** The webhook dispatcher's waits (tests shorten them). */
   webhookTiming?: Partial<DispatchTiming>;
+  /** Subscriptions open at once on this node, per key and in all. */
+  subscriptions?: SubscriptionLimits;
   /** Told of what fails in the background (event followers, webhook sends). */
   onBackgroundError?: (err: Error) => void;
   /** Told of each stored value that no master key of this node opens. */
@@ -61,7 +63,7 @@ export async function createServices(deps: {
     models,
     audit,
     events,
-    hub: createEventHub({ log: events, onError: deps.onBackgroundError }),
+    hub: createEventHub({ log: events, onError: deps.onBackgroundError, limits: deps.subscriptions }),
     webhooks: createWebhookService(webhookDeps),
     dispatcher: createWebhookDispatcher({ ...webhookDeps, timing: deps.webhookTiming, onError: deps.onBackgroundError }),
     authenticator: createAuthenticator({ models, now: deps.now }),

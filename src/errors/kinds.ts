@@ -16,7 +16,7 @@ import {
   UnreadableValueError,
   VersionMismatchError,
 } from '../secrets/errors.ts';
-import { MissingBodyError, OverloadedError, RateLimitedError, ShuttingDownError } from './request.ts';
+import { MissingBodyError, OverloadedError, RateLimitedError, ShuttingDownError, TooManySubscriptionsError } from './request.ts';
 
 /** Where in the request a broken field is, in FastAPI's words (its `loc` starts with these). */
 export type FieldLocation = 'body' | 'query' | 'path' | 'header';
@@ -85,6 +85,7 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
     },
   },
   { error: RateLimitedError, kind: 'rate_limited', status: 429 },
+  { error: TooManySubscriptionsError, kind: 'rate_limited', status: 429 },
   { error: ShuttingDownError, kind: 'unavailable', status: 503 },
   { error: OverloadedError, kind: 'unavailable', status: 503 },
   // Driver errors, which can quote a query: fixed words.

@@ -37,3 +37,8 @@ export class OverloadedError extends Error {
 /** The seconds a refusal tells its client to wait before retrying, if it says. */
 export const retryAfterOf = (err: unknown): number | undefined =>
   err instanceof RateLimitedError || err instanceof OverloadedError ? err.retryAfterSeconds : undefined;
+
+/** Past the subscriptions one key (or one node) may hold open at once. */
+export class TooManySubscriptionsError extends Error {
+  override name = 'TooManySubscriptionsError';
+}

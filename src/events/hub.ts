@@ -4,7 +4,12 @@
 // that project's subscribers. A subscriber that resumes from a cursor reads
 // what it missed from the log first, then joins the follower: no gap, no
 // duplicate. Events written through another node arrive within one poll.
+//
+// Subscriptions are capped per API key and per node (a refusal is a
+// TooManySubscriptionsError), and a subscriber that stops reading ends alone
+// (SubscriberBehindError) once 1,024 events wait for it; the others go on.
 import { Repeater } from 'graphql-yoga';
+import { TooManySubscriptionsError } from '../errors/request.ts';
 import type { EventLog, SecretEvent } from './log.ts';
 
 const POLL_MS = 200;
@@ -28,17 +33,56 @@ interface Follower {
   stopped?: boolean;
 }
 
+/** Open subscriptions allowed at once on this node. */
+export interface SubscriptionLimits {
+  readonly perKey: number;
+  readonly perNode: number;
+}
+
+export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = Object.freeze({ perKey: 20, perNode: 2000 });
+
+/** A subscriber that fell this far behind (events waiting for it to read) is ended. */
+export class SubscriberBehindError extends Error {
+  override name = 'SubscriberBehindError';
+  constructor() {
+    super('This subscription fell too far behind and was ended: subscribe again with after set to the last event id received');
+  }
+}
+
 export interface SubscribeOptions {
+  /** Who subscribes: counted against the per-key limit. */
+  readonly keyId: string;
   /** Resume after this event number (events after it are replayed); absent: from now. */
   readonly after?: number | undefined;
   /** Which events this subscriber wants (the others only move its cursor). */
   readonly accept?: (event: SecretEvent) => boolean;
 }
 
-export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => void; pollMs?: number }) {
+export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => void; pollMs?: number; limits?: SubscriptionLimits }) {
   const { log } = deps;
   const pollMs = deps.pollMs ?? POLL_MS;
+  const limits = deps.limits ?? DEFAULT_SUBSCRIPTION_LIMITS;
   const followers = new Map<string, Promise<Follower>>();
+  const openByKey = new Map<string, number>();
+  let open = 0;
+
+  /** Counts a subscription in, or refuses it; the function returned counts it out (once). */
+  function admit(keyId: string): () => void {
+    const byKey = openByKey.get(keyId) ?? 0;
+    if (byKey >= limits.perKey) throw new TooManySubscriptionsError(`This API key already has ${limits.perKey} subscriptions open on this node (SUBSCRIPTIONS_PER_KEY_MAX): end one first`);
+    if (open >= limits.perNode) throw new TooManySubscriptionsError(`This node already serves ${limits.perNode} subscriptions (SUBSCRIPTIONS_PER_NODE_MAX): retry later or on another node`);
+    openByKey.set(keyId, byKey + 1);
+    open += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      open -= 1;
+      const left = (openByKey.get(keyId) ?? 1) - 1;
+      if (left === 0) openByKey.delete(keyId);
+      else openByKey.set(keyId, left);
+    };
+  }
 
   function schedule(projectId: string, follower: Follower) {
     if (follower.stopped) return;
@@ -140,10 +184,26 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
   }
 
   return {
-    /** The project's events from now (or after `options.after`), until the iteration is ended. */
-    subscribe(projectId: string, options: SubscribeOptions = {}): AsyncIterableIterator<SecretEvent> {
-      return new Repeater<SecretEvent>(async (push, stop) => {
-        const subscriber: Subscriber = { cursor: 0, catchingUp: true, accept: options.accept ?? (() => true), push: (event) => void push(event) };
+    /**
+     * The project's events from now (or after `options.after`), until the
+     * iteration is ended. Throws TooManySubscriptionsError at once past a limit.
+     */
+    subscribe(projectId: string, options: SubscribeOptions): AsyncIterableIterator<SecretEvent> {
+      const release = admit(options.keyId);
+      const events = new Repeater<SecretEvent>(async (push, stop) => {
+        const subscriber: Subscriber = {
+          cursor: 0,
+          catchingUp: true,
+          accept: options.accept ?? (() => true),
+          push: (event) => {
+            // Repeater refuses a 1,025th pending push (synchronously): this subscriber ends, the others go on.
+            try {
+              void push(event);
+            } catch {
+              stop(new SubscriberBehindError());
+            }
+          },
+        };
         let follower: Follower | undefined;
         try {
           follower = await join(projectId, subscriber, options.after);
@@ -155,6 +215,7 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
         await stop;
         leave(projectId, follower, subscriber);
       });
+      return countedOut(events, release);
     },
 
     /** Stops every follower (the node is shutting down). */
@@ -166,6 +227,37 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
         }, () => {});
         followers.delete(projectId);
       }
+    },
+  };
+}
+
+/**
+ * `events`, calling `release` once when it ends: finished, failed or
+ * returned, even before its first read (a Repeater that was never read
+ * never runs its executor).
+ */
+function countedOut<T>(events: AsyncIterableIterator<T>, release: () => void): AsyncIterableIterator<T> {
+  return {
+    async next() {
+      try {
+        const result = await events.next();
+        if (result.done) release();
+        return result;
+      } catch (err) {
+        release();
+        throw err;
+      }
+    },
+    async return(value?: unknown) {
+      release();
+      return (await events.return?.(value)) ?? { done: true, value: undefined };
+    },
+    async throw(err?: unknown) {
+      release();
+      return events.throw ? events.throw(err) : Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
     },
   };
 }

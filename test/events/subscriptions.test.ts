@@ -172,4 +172,50 @@ describe('secretEvents', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(sub.events.map((e) => e.secret.name)).toEqual(['BEFORE_REVOKE']);
   });
+
+  it('caps the subscriptions a key and a node hold open (429), and counts an ended one out', async () => {
+    const nodeC = await startTestApp({ dbName: nodeA.connection.name, masterKey: nodeA.masterKey, subscriptions: { perKey: 2, perNode: 3 } });
+    const opened = clients.length;
+    try {
+      const [first, second, third] = [await keyWith(['secrets:read']), await keyWith(['secrets:read']), await keyWith(['secrets:read'])];
+      const held = [subscribe(nodeC.baseUrl, first), subscribe(nodeC.baseUrl, first)];
+      // Each is admitted when it is: the next is asked for once an event shows the last one live
+      // (changes are made until each has seen one, or was refused: a subscription starts from now).
+      const live = async (subs: ReturnType<typeof subscribe>[], name: string) => {
+        for (let i = 0; i < 25 && !subs.every((sub) => sub.events.length > 0 || sub.errors.length > 0); i++) {
+          expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `${name}_${i}`, value: 'v' } })).status).toBe(201);
+          await until(() => subs.every((sub) => sub.events.length > 0 || sub.errors.length > 0), 400);
+        }
+        expect(subs.every((sub) => sub.events.length > 0 || sub.errors.length > 0)).toBe(true);
+      };
+      await live(held, 'CAP_1');
+      expect(held.map((sub) => sub.errors)).toEqual([[], []]);
+
+      const overKey = subscribe(nodeC.baseUrl, first);
+      expect(await until(() => overKey.errors.length > 0)).toBe(true);
+      expect(overKey.errors).toEqual([{ status: 429 }]);
+      const other = subscribe(nodeC.baseUrl, second);
+      await live([other], 'CAP_2');
+      expect(other.errors).toEqual([]);
+      const overNode = subscribe(nodeC.baseUrl, third);
+      expect(await until(() => overNode.errors.length > 0)).toBe(true);
+      expect(overNode.errors).toEqual([{ status: 429 }]);
+
+      // One of the first key's ends: the key may open another (once this node saw it go).
+      held[0]!.unsubscribe();
+      let again: ReturnType<typeof subscribe> | undefined;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        again = subscribe(nodeC.baseUrl, first);
+        await live([again], `CAP_AGAIN_${attempt}`);
+        if (again.errors.length === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(again!.errors).toEqual([]);
+      expect(again!.events.length).toBeGreaterThan(0);
+    } finally {
+      // Open streams would hold the node's close.
+      for (const client of clients.slice(opened)) client.dispose();
+      await nodeC.close({ keepDatabase: true });
+    }
+  });
 });

@@ -30,6 +30,8 @@ export interface TestAppOptions {
   readonly authFailureLimitPerMinute?: number;
   /** The v1 door's provider presets (default: the shipped list). */
   readonly secretPresets?: readonly SecretPreset[];
+  /** Subscriptions open at once, per key and per node (default: the service's). */
+  readonly subscriptions?: { readonly perKey: number; readonly perNode: number };
   /** Shed requests past this event-loop delay (default: never), sampled this often. */
   readonly overload?: { readonly maxEventLoopDelayMs: number; readonly sampleIntervalMs?: number };
   /** Run the webhook dispatcher (with these waits), as a node does; off by default, so that tests can count commands. */
@@ -56,6 +58,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
     onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
     webhookAllowedHosts: options.webhooks?.allowedHosts ?? ['127.0.0.1'],
     webhookTiming: options.webhooks?.timing,
+    subscriptions: options.subscriptions,
     onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed'),
   });
   if (options.webhooks) services.dispatcher.start();

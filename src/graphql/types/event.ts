@@ -3,6 +3,7 @@
 import { GraphQLError } from 'graphql';
 import { ForbiddenError } from '../../auth/errors.ts';
 import { requireScope } from '../../auth/scopes.ts';
+import { SubscriberBehindError } from '../../events/hub.ts';
 import { EVENT_TYPES, type SecretEvent as SecretEventShape, seqOfEventId } from '../../events/log.ts';
 import { environmentSlugSchema } from '../../secrets/rules.ts';
 import { Repeater } from 'graphql-yoga';
@@ -60,6 +61,7 @@ builder.subscriptionField('secretEvents', (t) =>
         if (after === undefined) throw new GraphQLError('Invalid cursor: pass the id of an event this project sent', { extensions: { code: 'BAD_USER_INPUT' } });
       }
       const events = ctx.hub.subscribe(ctx.caller.projectId, {
+        keyId: ctx.caller.keyId,
         after,
         accept: (event) => environment === null || event.environment === environment,
       });
@@ -70,7 +72,7 @@ builder.subscriptionField('secretEvents', (t) =>
         }, KEY_RECHECK_MS);
         void (async () => {
           for await (const event of events) await push(event);
-        })().catch((err: Error) => stop(err));
+        })().catch((err: Error) => stop(err instanceof SubscriberBehindError ? new GraphQLError(err.message, { extensions: { code: 'SUBSCRIPTION_BEHIND' } }) : err));
         await stop;
         clearInterval(check);
         await events.return?.();
