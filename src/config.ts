@@ -84,6 +84,8 @@ const envSchema = z.object({
   SECRET_RECOVERY_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days (0: purge at once)').transform(Number).default(7),
   PROJECT_SECRET_LIMIT: positiveInt.default(500),
   PROJECT_DELETED_LIMIT: positiveInt.default(1000),
+  ENVIRONMENTS_PER_PROJECT_MAX: positiveInt.default(50),
+  WEBHOOKS_PER_PROJECT_MAX: positiveInt.default(20),
   REFERENCE_EXPANSION_MAX_CHARS: positiveInt.default(65_536),
   REFERENCES_PER_REQUEST_MAX: positiveInt.default(10_000),
   RATE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns rate limiting off)').transform(Number).default(1200),
@@ -150,6 +152,10 @@ export interface SecretLimits {
   readonly projectSecretLimit: number;
   /** Deleted (restorable) secrets kept per project: past it the oldest deletion is purged. */
   readonly projectDeletedLimit: number;
+  /** Environments per project ("default" counted). */
+  readonly environmentsPerProject: number;
+  /** Webhooks per project. */
+  readonly webhooksPerProject: number;
   /** Characters in one value with its references expanded. */
   readonly referenceExpansionMax: number;
   /** References followed in one request (a repeated one is read and expanded once, but counts each time). */
@@ -161,6 +167,8 @@ export const DEFAULT_LIMITS: SecretLimits = Object.freeze({
   recoveryWindowMs: 7 * 24 * 3600 * 1000,
   projectSecretLimit: 500,
   projectDeletedLimit: 1000,
+  environmentsPerProject: 50,
+  webhooksPerProject: 20,
   referenceExpansionMax: 65_536,
   referencesPerRequestMax: 10_000,
 });
@@ -226,6 +234,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       recoveryWindowMs: Math.round(e.SECRET_RECOVERY_DAYS * 24 * 3600 * 1000),
       projectSecretLimit: e.PROJECT_SECRET_LIMIT,
       projectDeletedLimit: e.PROJECT_DELETED_LIMIT,
+      environmentsPerProject: e.ENVIRONMENTS_PER_PROJECT_MAX,
+      webhooksPerProject: e.WEBHOOKS_PER_PROJECT_MAX,
       referenceExpansionMax: e.REFERENCE_EXPANSION_MAX_CHARS,
       referencesPerRequestMax: e.REFERENCES_PER_REQUEST_MAX,
     }),

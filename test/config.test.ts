@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     SECRET_RECOVERY_DAYS: '0.5', PROJECT_SECRET_LIMIT: '20', PROJECT_DELETED_LIMIT: '30', RATE_LIMIT_PER_MINUTE: '0',
     AUTH_FAILURE_LIMIT_PER_MINUTE: '7', AUDIT_RETENTION_DAYS: '2', SECRET_PRESETS: 'acme=ACME_TOKEN,openai=OPENAI_KEY',
     SWEEP_INTERVAL_SECONDS: '5', EVENT_RETENTION_DAYS: '3', WEBHOOK_ALLOWED_HOSTS: ' 127.0.0.1 , Hooks.Internal ',
-    REFERENCE_EXPANSION_MAX_CHARS: '5000', REFERENCES_PER_REQUEST_MAX: '40', OVERLOAD_EVENT_LOOP_DELAY_MS: '250', SUBSCRIPTIONS_PER_KEY_MAX: '3', SUBSCRIPTIONS_PER_NODE_MAX: '9',
+    ENVIRONMENTS_PER_PROJECT_MAX: '4', WEBHOOKS_PER_PROJECT_MAX: '5', REFERENCE_EXPANSION_MAX_CHARS: '5000', REFERENCES_PER_REQUEST_MAX: '40', OVERLOAD_EVENT_LOOP_DELAY_MS: '250', SUBSCRIPTIONS_PER_KEY_MAX: '3', SUBSCRIPTIONS_PER_NODE_MAX: '9',
   };
 
   it('parses every variable of the README\'s table', () => {
@@ -35,7 +35,7 @@ describe('loadConfig', () => {
       bodyLimit: 2048, rateLimitPerMinute: 0, authFailureLimitPerMinute: 7, auditRetentionMs: 2 * 86_400_000, sweepIntervalMs: 5_000,
       eventRetentionMs: 3 * 86_400_000, webhookAllowedHosts: ['127.0.0.1', 'Hooks.Internal'], overload: { maxEventLoopDelayMs: 250 }, subscriptions: { perKey: 3, perNode: 9 },
       secretPresets: [{ provider: 'acme', envVarName: 'ACME_TOKEN' }, { provider: 'openai', envVarName: 'OPENAI_KEY' }],
-      limits: { versionsKept: 3, recoveryWindowMs: 43_200_000, projectSecretLimit: 20, projectDeletedLimit: 30, referenceExpansionMax: 5000, referencesPerRequestMax: 40 },
+      limits: { versionsKept: 3, recoveryWindowMs: 43_200_000, projectSecretLimit: 20, projectDeletedLimit: 30, environmentsPerProject: 4, webhooksPerProject: 5, referenceExpansionMax: 5000, referencesPerRequestMax: 40 },
     });
     expect(config.masterKeys).toEqual([['default', Buffer.alloc(32, 7)]]);
   });

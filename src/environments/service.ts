@@ -8,13 +8,14 @@ import type { Caller } from '../auth/authenticator.ts';
 import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { createAuditedCalls } from '../secrets/audited.ts';
-import { EnvironmentNotEmptyError, EnvironmentNotFoundError, InvalidFieldError } from '../secrets/errors.ts';
+import { DEFAULT_LIMITS } from '../config.ts';
+import { EnvironmentNotEmptyError, EnvironmentNotFoundError, InvalidFieldError, ProjectLimitError } from '../secrets/errors.ts';
 import { DEFAULT_ENVIRONMENT } from '../secrets/model.ts';
 import type { EnvironmentRecord, EnvironmentStore } from '../secrets/store.ts';
 
 export type { EnvironmentRecord } from '../secrets/store.ts';
 
-export function createEnvironmentService(deps: { environments: EnvironmentStore; audit: AuditLog; now?: () => Date }) {
+export function createEnvironmentService(deps: { environments: EnvironmentStore; audit: AuditLog; now?: () => Date; limit?: number }) {
   const { environments } = deps;
   const now = deps.now ?? (() => new Date());
   const audited = createAuditedCalls({ audit: deps.audit, isReplay: () => false });
@@ -44,7 +45,13 @@ export function createEnvironmentService(deps: { environments: EnvironmentStore;
     },
 
     create(caller: Caller, input: { slug: string; name: string }): Promise<EnvironmentRecord> {
-      return change(caller, 'create_environment', input.slug, () => environments.create(caller.projectId, input.slug, input.name, now()));
+      return change(caller, 'create_environment', input.slug, async () => {
+        // Checked before the insert: concurrent creates may pass it together. It bounds
+        // what a matrix or a list walks over; it is not a quota to the unit.
+        const limit = deps.limit ?? DEFAULT_LIMITS.environmentsPerProject;
+        if ((await environments.list(caller.projectId)).length >= limit) throw new ProjectLimitError('environments', limit, 'ENVIRONMENTS_PER_PROJECT_MAX');
+        return environments.create(caller.projectId, input.slug, input.name, now());
+      });
     },
 
     update(caller: Caller, slug: string, input: { name: string }): Promise<EnvironmentRecord> {

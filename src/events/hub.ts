@@ -22,6 +22,8 @@ interface Subscriber {
   catchingUp: boolean;
   accept(event: SecretEvent): boolean;
   push(event: SecretEvent): void;
+  /** Ended for falling behind: a catch-up stops reading for it. */
+  behind?: boolean;
 }
 
 interface Follower {
@@ -162,7 +164,7 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
         subscriber.cursor = event.seq;
         if (subscriber.accept(event)) subscriber.push(event);
       }
-      if (subscriber.cursor >= follower.cursor) {
+      if (subscriber.cursor >= follower.cursor || subscriber.behind) {
         subscriber.catchingUp = false;
         return follower;
       }
@@ -200,6 +202,7 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
             try {
               void push(event);
             } catch {
+              subscriber.behind = true;
               stop(new SubscriberBehindError());
             }
           },

@@ -105,3 +105,11 @@ export class SecretReferenceError extends ConflictError {
 export class ReferenceBoundError extends SecretReferenceError {
   override name = 'ReferenceBoundError';
 }
+
+/** A project holds as many of something (environments, webhooks) as it may: a bound on what one request walks over. */
+export class ProjectLimitError extends ConflictError {
+  override name = 'ProjectLimitError';
+  constructor(readonly what: string, readonly limit: number, variable: string) {
+    super(`This project already has its limit of ${limit} ${what} (${variable}): delete one first`);
+  }
+}

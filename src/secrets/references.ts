@@ -43,6 +43,9 @@ const keyOf = (t: Target) => `${t.environment}\u0000${t.name}`;
  */
 const REFERENCE = /^(?:([a-z][a-z0-9-]{0,31})\.)?([A-Za-z_][A-Za-z0-9_]{0,254})$/;
 
+/** The longest text a reference holds between `${` and `}`: a slug, a dot and a name. */
+const REFERENCE_TEXT_MAX = 32 + 1 + 255;
+
 /** What `${inner}` names, read from `environment`; undefined: not a reference. */
 function referenceOf(inner: string, environment: string): Target | undefined {
   const match = REFERENCE.exec(inner);
@@ -101,7 +104,9 @@ export function createExpander(valueOf: ValueOf, limits: ExpansionLimits = DEFAU
         i = open + 2;
         continue;
       }
-      const end = value.indexOf('}', open + 2);
+      // Looked for only as far as a reference can reach: `${${${…` costs a pass, not a pass per `${`.
+      const close = value.slice(open + 2, open + 3 + REFERENCE_TEXT_MAX).indexOf('}');
+      const end = close < 0 ? -1 : open + 2 + close;
       const target = end < 0 ? undefined : referenceOf(value.slice(open + 2, end), at.environment);
       if (!target) {
         append(value.slice(i, open + 2));

@@ -420,7 +420,9 @@ export function createSecretService(deps: SecretServiceDeps) {
       for (const environment of slugs) {
         for (const record of await store.listAllLive({ projectId: caller.projectId, environment }, now())) {
           if (wanted && !wanted.has(record.name)) continue;
-          byName.set(record.name, [...(byName.get(record.name) ?? []), { environment, secret: publicOf(record) }]);
+          const cells = byName.get(record.name) ?? [];
+          cells.push({ environment, secret: publicOf(record) });
+          byName.set(record.name, cells);
         }
       }
       const compare = caller.scopes.includes('secrets:reveal');

@@ -10,7 +10,8 @@ import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import type { WebhookDeliveryDoc, WebhookDoc } from '../db/models/webhook.ts';
 import { type EventLog, type EventType, seqOfEventId } from '../events/log.ts';
-import { InvalidFieldError, NotFoundError } from '../secrets/errors.ts';
+import { DEFAULT_LIMITS } from '../config.ts';
+import { InvalidFieldError, NotFoundError, ProjectLimitError } from '../secrets/errors.ts';
 import { checkDestination, DestinationRefusedError, type DestinationPolicy, parseDestination } from './destination.ts';
 
 export interface WebhookInfo {
@@ -74,6 +75,8 @@ export function createWebhookService(deps: {
   log: EventLog;
   policy: DestinationPolicy;
   now?: () => Date;
+  /** Webhooks per project (default: DEFAULT_LIMITS'). */
+  limit?: number;
 }) {
   const webhooks = deps.models.Webhook.collection as unknown as import('mongodb').Collection<WebhookDoc>;
   const deliveries = deps.models.WebhookDelivery.collection as unknown as import('mongodb').Collection<WebhookDeliveryDoc>;
@@ -103,6 +106,9 @@ export function createWebhookService(deps: {
         if (err instanceof DestinationRefusedError) throw new InvalidFieldError('url', err.message);
         throw err;
       }
+      // Checked before the insert (concurrent creates may pass together): it bounds each event's fan-out.
+      const limit = deps.limit ?? DEFAULT_LIMITS.webhooksPerProject;
+      if ((await webhooks.countDocuments({ projectId: new Types.ObjectId(caller.projectId) })) >= limit) throw new ProjectLimitError('webhooks', limit, 'WEBHOOKS_PER_PROJECT_MAX');
       const signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
       const _id = new Types.ObjectId();
       const projectId = new Types.ObjectId(caller.projectId);

@@ -57,3 +57,15 @@ describe('createExpander', () => {
     await expect(tight.expand('A')).rejects.toBeInstanceOf(ReferenceBoundError);
   });
 });
+
+describe('createExpander, text that only looks like references', () => {
+  it('reads ${ without a } near it as text, as far as a reference reaches (a slug, a dot, a name)', async () => {
+    const near = `\${${'a'.repeat(32)}.${'B'.repeat(255)}}`;
+    const far = `\${${'B'.repeat(289)}}`;
+    const { expand } = expanderOver({ A: `${far} ${'${'.repeat(3000)} ${near}` }, { maxChars: 100_000, maxReferences: 5 });
+    // The longest reference is still one (it names nothing here), past many `${` that are text.
+    await expect(expand('A')).rejects.toThrow(`A refers to \${${'a'.repeat(32)}.${'B'.repeat(255)}}, which does not exist`);
+    const { expand: plain } = expanderOver({ A: `${far} ${'${'.repeat(3000)}` }, { maxChars: 100_000, maxReferences: 5 });
+    expect(await plain('A')).toBe(`${far} ${'${'.repeat(3000)}`);
+  });
+});

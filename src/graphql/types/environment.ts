@@ -4,7 +4,8 @@
 import { ForbiddenError } from '../../auth/errors.ts';
 import type { EnvironmentRecord } from '../../environments/service.ts';
 import { ConflictError, NotFoundError } from '../../secrets/errors.ts';
-import { environmentNameSchema, environmentSlugSchema } from '../../secrets/rules.ts';
+import { z } from 'zod';
+import { environmentNameSchema, environmentSlugSchema, SECRET_NAME_MAX } from '../../secrets/rules.ts';
 import type { MatrixRow } from '../../secrets/service.ts';
 import { builder } from '../builder.ts';
 import { asValidation, InputValidationError } from '../validation-error.ts';
@@ -86,11 +87,19 @@ const EnvironmentMatrixRow = builder.objectRef<MatrixRow>('EnvironmentMatrixRow'
   }),
 });
 
+/** Names one matrix may be asked for by name (without names, every one: as many as the environments hold). */
+const MATRIX_NAMES_MAX = 100;
+
 builder.queryField('environmentMatrix', (t) =>
   t.field({
     type: [EnvironmentMatrixRow],
     description: 'For each name (of `names`, or every one), the environments it exists in and its version there, in name order. Needs secrets:read; valuesEqual needs secrets:reveal.',
-    args: { names: t.arg.stringList() },
+    args: {
+      names: t.arg.stringList({
+        description: `At most ${MATRIX_NAMES_MAX} names.`,
+        validate: { schema: z.array(z.string().max(SECRET_NAME_MAX, `A name is at most ${SECRET_NAME_MAX} characters`)).max(MATRIX_NAMES_MAX, `At most ${MATRIX_NAMES_MAX} names`) },
+      }),
+    },
     resolve: (_root, { names }, ctx) => ctx.secrets.environmentMatrix(ctx.caller, names ?? undefined),
   }),
 );

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ForbiddenError } from '../../auth/errors.ts';
 import type { EventType } from '../../events/log.ts';
-import { NotFoundError } from '../../secrets/errors.ts';
+import { ConflictError, NotFoundError } from '../../secrets/errors.ts';
 import { environmentSlugSchema, PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
 import type { WebhookDeliveryInfo, WebhookInfo } from '../../webhooks/service.ts';
 import { builder } from '../builder.ts';
@@ -90,7 +90,7 @@ builder.mutationFields((t) => ({
     type: CreateWebhookSuccess,
     description: 'Sends the change events from now on to `url` (needs webhooks:manage or keys:manage). Addresses inside the network are refused unless WEBHOOK_ALLOWED_HOSTS names them.',
     args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
-    errors: { types: [InputValidationError, ForbiddenError], directResult: true, union: { name: 'CreateWebhookResult' } },
+    errors: { types: [InputValidationError, ConflictError, ForbiddenError], directResult: true, union: { name: 'CreateWebhookResult' } },
     resolve: (_root, { input }, ctx) =>
       asValidation(() => ctx.webhooks.create(ctx.caller, { url: input.url, events: input.events ?? [], environment: input.environment ?? null }), (field) => ['input', field]),
   }),
