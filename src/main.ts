@@ -106,12 +106,20 @@ async function main() {
   // Marks expired secrets, purges those whose recovery window has passed,
   // forgets expired idempotency keys and audit events past their retention
   // (FerretDB has no TTL indexes). Several nodes may run it.
+  // A sweep slower than the interval is not started again over itself.
+  let sweeping = false;
   sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
     const failed = (err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'sweep failed');
-    services.secrets.sweep().catch(failed);
-    services.audit.sweep(config.auditRetentionMs).catch(failed);
-    services.events.sweep(config.eventRetentionMs).catch(failed);
-    services.dispatcher.sweep(config.eventRetentionMs).catch(failed);
+    void Promise.all([
+      services.secrets.sweep().catch(failed),
+      services.audit.sweep(config.auditRetentionMs).catch(failed),
+      services.events.sweep(config.eventRetentionMs).catch(failed),
+      services.dispatcher.sweep(config.eventRetentionMs).catch(failed),
+    ]).finally(() => {
+      sweeping = false;
+    });
   }, config.sweepIntervalMs);
   sweeper.unref();
   app = await buildApp({ ...services, config, logger, metrics });

@@ -1,7 +1,9 @@
 // The schema builder and its plugins. It defines no types: those live in types/.
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import ZodPlugin from '@pothos/plugin-zod';
+import { getNamedType, getNullableType, GraphQLError, isListType, isObjectType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { AuditLog } from '../audit/service.ts';
 import type { Caller } from '../auth/authenticator.ts';
@@ -11,6 +13,9 @@ import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { WebhookService } from '../webhooks/service.ts';
 import { InputValidationError } from './validation-error.ts';
+
+/** The most a query may cost (see `complexity` below). */
+export const QUERY_COMPLEXITY_MAX = 10_000;
 
 export interface Context {
   readonly caller: Caller;
@@ -32,8 +37,26 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [ErrorsPlugin, ZodPlugin],
+  plugins: [ErrorsPlugin, ZodPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
+  // What a query may ask for, counted with its variables (GraphQL Armor's
+  // cost limit counts a literal `first` only): a page multiplies what is
+  // selected under it by its `first`, an unpaged list of objects by 10.
+  // `secrets(first: 100) { … versions(first: 100) … }` is 10,000 lookups
+  // and more: refused before any resolver runs.
+  complexity: {
+    fieldComplexity: (args, _ctx, field) => {
+      if (typeof args.first === 'number') return { field: 1, multiplier: Math.max(1, args.first) };
+      const type = getNullableType(field.type);
+      const unpagedObjects = isListType(type) && isObjectType(getNamedType(type)) && field.name !== 'edges';
+      return { field: 1, multiplier: unpagedObjects ? 10 : 1 };
+    },
+    limit: { complexity: QUERY_COMPLEXITY_MAX },
+    complexityError: (_kind, result) =>
+      new GraphQLError(`This query would cost ${result.complexity}, more than ${QUERY_COMPLEXITY_MAX}: ask for smaller pages (first) or fewer nested lists`, {
+        extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+      }),
+  },
   zod: { validationError: (error) => InputValidationError.fromZod(error) },
   errors: { defaultTypes: [] },
 });

@@ -57,4 +57,18 @@ describe('GraphQL Armor limits', () => {
     expect(refused.body.data).toBeUndefined();
     expect(await app.dbCommands()).toBe(before);
   });
+
+  it('a query costed with its variables: nested pages multiply, past 10,000 refused before a resolver or a command runs', async () => {
+    const nested = 'query($n: Int, $m: Int) { secrets(first: $n) { edges { node { name versions(first: $m) { pageInfo { hasNextPage } } } } } }';
+    const served = await graphql(app.baseUrl, nested, { n: 100, m: 5 }, { apiKey });
+    expect(served.status).toBe(200);
+    expect(served.body.errors).toBeUndefined();
+
+    const before = await app.dbCommands();
+    const refused = await graphql(app.baseUrl, nested, { n: 100, m: 100 }, { apiKey });
+    expect(refused.body.errors?.map((e) => e.message)).toEqual(['This query would cost 20401, more than 10000: ask for smaller pages (first) or fewer nested lists']);
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
+    expect(refused.body.data ?? null).toBeNull();
+    expect(await app.dbCommands()).toBe(before);
+  });
 });

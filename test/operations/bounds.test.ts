@@ -46,9 +46,9 @@ describe('bounds per project and per request', () => {
     const matrix = (names: string[]) => gql('query($n: [String!]) { environmentMatrix(names: $n) { name } }', { n: names });
     expect((await matrix(Array.from({ length: 100 }, (_, i) => `N${i}`))).body.data.environmentMatrix).toEqual([]);
     const tooMany = await matrix(Array.from({ length: 101 }, (_, i) => `N${i}`));
-    expect(tooMany.body.errors[0].message).toContain('At most 100 names');
+    expect(tooMany.body.errors?.[0]?.message).toContain('At most 100 names');
     const tooLong = await matrix([`LONG_MARKER_${'x'.repeat(300)}`]);
-    expect(tooLong.body.errors[0].message).toContain('A name is at most 255 characters');
+    expect(tooLong.body.errors?.[0]?.message).toContain('A name is at most 255 characters');
     expect(tooLong.text).not.toContain('LONG_MARKER');
   });
 });

@@ -67,6 +67,7 @@ function keysOf(filter: unknown): string {
 const ALLOWED: readonly { collection: string; command: string; keys: string; why: string }[] = [
   { collection: 'api_keys', command: 'find', keys: 'hash', why: "the key cache's miss: a presented key is found by its hash, at most once per key per 2 s" },
   { collection: 'secrets', command: 'find', keys: '$or,deletedAt,environment,projectId', why: 'a list page: the live secrets of one environment, by the {projectId, environment, …} index' },
+  { collection: 'webhooks', command: 'aggregate', keys: 'pipeline:projectId', why: "a webhook's creation counts the project's webhooks (WEBHOOKS_PER_PROJECT_MAX, at most 20): once per webhook made, never on a secret's path" },
   { collection: 'secrets', command: 'aggregate', keys: 'pipeline:deletedAt,environment,projectId', why: "a delete's count of the environment's deleted secrets (their limit): once per environment per minute per node, or near the limit" },
   { collection: 'webhooks', command: 'find', keys: '', why: "the webhook dispatcher's tick (background, not a request): the registered webhooks" },
   { collection: 'webhook_deliveries', command: 'find', keys: 'nextAttemptAt,status', why: "the dispatcher's tick (background): the deliveries due" },

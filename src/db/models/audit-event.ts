@@ -29,6 +29,8 @@ const auditEventSchema = new Schema(
 // Newest first per project, optionally for one secret; _id (an ObjectId) orders events in time.
 auditEventSchema.index({ projectId: 1, _id: -1 });
 auditEventSchema.index({ projectId: 1, secretId: 1, _id: -1 });
+// A key bound to an environment pages its environment's events only.
+auditEventSchema.index({ projectId: 1, environment: 1, _id: -1 });
 // The retention sweep.
 auditEventSchema.index({ at: 1 });
 
