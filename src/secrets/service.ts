@@ -121,11 +121,15 @@ export function createSecretService(deps: SecretServiceDeps) {
    * Refuses a value whose references already expand past the bounds, as a
    * reveal of it would: seen at write time, not first by a workload. A
    * reference to nothing (yet) or a cycle is not refused here; a reveal names it.
+   * Only values the caller could reveal are read: the bound must not tell a
+   * key the length of a value it may not see.
    */
-  async function requireExpandable(ns: Namespace, name: string, value: string): Promise<void> {
+  async function requireExpandable(caller: Caller, ns: Namespace, name: string, value: string): Promise<void> {
     if (!hasReferences(value)) return;
+    const mayReveal = (environment: string) => caller.scopes.includes('secrets:reveal') && (caller.boundEnvironment === null || caller.boundEnvironment === environment);
     const stored = async (target: Target): Promise<string | undefined> => {
       if (target.environment === ns.environment && target.name === name) return value;
+      if (!mayReveal(target.environment)) return '';
       const secret = await store.findLive({ projectId: ns.projectId, environment: target.environment }, { name: target.name }, now());
       const sealed = secret && (await store.sealedVersion(secret, secret.version));
       return sealed ? openSealed(sealed, secret.name) : '';
@@ -197,7 +201,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       ...expiryFields(input.expiry ?? null, at),
     };
     const ns = await namespace(caller);
-    await requireExpandable(ns, input.name, input.value);
+    await requireExpandable(caller, ns, input.name, input.value);
     return publicOf(await store.create(ns, draft, sealerOf(input.value), at));
   }
 
@@ -246,7 +250,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           const holder = await store.findLive({ projectId: current.projectId, environment: current.environment }, { name: change.name! }, at);
           if (holder && holder.id !== current.id) throw new SecretNameTakenError(change.name!);
         }
-        if (change.value !== undefined) await requireExpandable({ projectId: current.projectId, environment: current.environment }, renamed ? change.name! : current.name, change.value);
+        if (change.value !== undefined) await requireExpandable(caller, { projectId: current.projectId, environment: current.environment }, renamed ? change.name! : current.name, change.value);
         const version = change.value === undefined
           ? current.version
           : await store.appendVersion(current, sealerOf(change.value), at, caller.keyId, expected);

@@ -75,6 +75,12 @@ describe('reference expansion within bounds', () => {
     const listed = await door('GET', '/api/secrets');
     expect(listed.body.map((s: { name: string }) => s.name).sort()).toEqual(['B', 'ONCE']);
 
+    // A key that may not reveal B learns nothing of its length: its write is not measured against it.
+    const made = await graphqlClient(small.baseUrl, apiKey)(
+      'mutation { createApiKey(input: {name: "writer", scopes: ["secrets:read", "secrets:write"]}) { ... on CreateApiKeySuccess { key } } }',
+    );
+    expect((await put(small, made.body.data.createApiKey.key, 'BLIND', '${B}${B}')).__typename).toBe('CreateSecretSuccess');
+
     // secrets import says so per name and imports the rest.
     const dir = await mkdtemp(path.join(tmpdir(), 'import-bounds-'));
     await writeFile(path.join(dir, '.env'), 'FINE=ok\nTWICE=${B}${B}\n');
