@@ -18,7 +18,7 @@ import underPressure from '@fastify/under-pressure';
 import { createAuthRefusals } from './auth/refusals.ts';
 import { ANSWER_UNDER_PRESSURE, instrumentRequests, type Metrics } from './metrics.ts';
 import { OverloadedError, RateLimitedError, ShuttingDownError } from './errors/request.ts';
-import { dialectConstraint } from './rest/common.ts';
+import { dialectConstraint } from './rest/dialect.ts';
 import { DOORS } from './rest/doors.ts';
 import { openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
 import { serializerCompiler } from './rest/serializer.ts';

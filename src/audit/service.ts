@@ -3,7 +3,7 @@
 // change lacks its record. It never holds a value or a key.
 import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
-import { actingEnvironment, type Caller, type Door } from '../auth/authenticator.ts';
+import { actingEnvironment, type Caller, type Door } from '../auth/caller.ts';
 import { isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 

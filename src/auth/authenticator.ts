@@ -2,41 +2,10 @@
 import { LRUCache } from 'lru-cache';
 import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
-import { DEFAULT_ENVIRONMENT } from '../secrets/model.ts';
-import type { DOOR_NAMES } from '../rest/doors.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-key.ts';
+import type { Actor } from './caller.ts';
 import { SCOPES, type Scope } from './scopes.ts';
 import { UnauthenticatedError } from './errors.ts';
-
-export interface Actor {
-  readonly projectId: string;
-  readonly keyId: string;
-  readonly scopes: readonly Scope[];
-  /** When the acting key expires (null: never): no key it mints may outlive it. */
-  readonly keyExpiresAt: Date | null;
-  /** The environment the key is bound to (null: unbound): it can name no other. */
-  readonly boundEnvironment: string | null;
-  /** Its reveals must carry a reason. */
-  readonly requireRevealReason: boolean;
-}
-
-/** Where a call came in: GraphQL, a REST door (rest/doors.ts) or the admin route. */
-export type Door = (typeof DOOR_NAMES)[number];
-
-/** An authenticated caller and where the call came in: what the audit log records. */
-export interface Caller extends Actor {
-  readonly door: Door;
-  readonly requestId: string;
-  /** The environment the request names (a GraphQL argument, X-Secrets-Environment); absent: the key's, else "default". */
-  readonly environment?: string | undefined;
-  /** Why the caller reveals (X-Reveal-Reason, GraphQL reason:), for the audit event. */
-  readonly revealReason?: string | undefined;
-}
-
-/** The environment a caller acts in: the one its request names, else its key's, else "default". */
-export function actingEnvironment(caller: Caller): string {
-  return caller.environment ?? caller.boundEnvironment ?? DEFAULT_ENVIRONMENT;
-}
 
 /**
  * Keys found valid are remembered briefly, so that most requests cost no

@@ -4,6 +4,7 @@
 // any number of nodes may run it, at every start.
 import type { Connection } from 'mongoose';
 import { isDuplicateKeyError } from './errors.ts';
+import { dropIndexIfThere } from './indexes.ts';
 import type { Models } from './models/index.ts';
 
 interface OldSecret {
@@ -129,12 +130,3 @@ export async function migrateIdempotencyIds(models: Pick<Models, 'IdempotencyKey
 }
 
 interface SealedVersion { version: number; keyId: string; wrappedKey: unknown; ciphertext: unknown }
-
-/** Drops an index replaced by another shape; one already gone is fine. */
-export async function dropIndexIfThere(collection: { dropIndex(name: string): Promise<unknown> }, name: string): Promise<void> {
-  await collection.dropIndex(name).catch((err: unknown) => {
-    const { codeName, code } = err as { codeName?: string; code?: number };
-    // IndexNotFound; NamespaceNotFound when the collection does not exist yet.
-    if (codeName !== 'IndexNotFound' && code !== 27 && code !== 26 && codeName !== 'NamespaceNotFound') throw err;
-  });
-}

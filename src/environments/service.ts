@@ -4,7 +4,7 @@
 // must not reach beyond it. "default" is in every project and is never
 // deleted; any other is deleted only when empty. Each change is audited.
 import { type AuditLog, callerEntry } from '../audit/service.ts';
-import type { Caller } from '../auth/authenticator.ts';
+import type { Caller } from '../auth/caller.ts';
 import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { createAuditedCalls } from '../secrets/audited.ts';

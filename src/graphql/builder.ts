@@ -6,7 +6,7 @@ import ZodPlugin from '@pothos/plugin-zod';
 import { getNamedType, getNullableType, GraphQLError, isListType, isObjectType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { AuditLog } from '../audit/service.ts';
-import type { Caller } from '../auth/authenticator.ts';
+import type { Caller } from '../auth/caller.ts';
 import type { EnvironmentService } from '../environments/service.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { KeyService } from '../keys/service.ts';

@@ -3,7 +3,7 @@
 import { Types } from 'mongoose';
 import { type AuditLog, callerEntry } from '../audit/service.ts';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../auth/api-key.ts';
-import type { Caller } from '../auth/authenticator.ts';
+import type { Caller } from '../auth/caller.ts';
 import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
 import { requireScope, SCOPES, type Scope } from '../auth/scopes.ts';
 import { parseObjectId } from '../db/errors.ts';

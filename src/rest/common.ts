@@ -5,7 +5,8 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditLog, AuditSource } from '../audit/service.ts';
-import type { Authenticator, Caller, Door } from '../auth/authenticator.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Caller, Door, RestDoorSlug } from '../auth/caller.ts';
 import { type CredentialOptions, readApiKey } from '../auth/credentials.ts';
 import { UnauthenticatedError } from '../auth/errors.ts';
 import type { AuthRefusals } from '../auth/refusals.ts';
@@ -53,7 +54,8 @@ export interface RestDoorDeps extends DoorDeps {
  * A REST door, whole: what doors.ts lists, and app.ts registers and
  * documents. Its slug is also its name in audit records.
  */
-export interface RestDoor extends Omit<DoorDocument, 'register'> {
+export interface RestDoor extends Omit<DoorDocument, 'register' | 'slug'> {
+  readonly slug: RestDoorSlug;
   /** The headers, beyond the two every door reads, that carry its callers' keys. */
   readonly credentials: CredentialOptions;
   readonly register: (deps: RestDoorDeps) => FastifyPluginAsync;
@@ -184,30 +186,6 @@ export function doorErrorHandler(render: (failure: RequestFailure, request: Fast
     return reply.status(status).headers(headers).send(body);
   };
 }
-
-/**
- * Routes that share a path with another door's are told apart by the
- * credential header the caller sends: OpenHands callers send
- * X-Session-API-Key (and neither X-Auth-Token nor Authorization). A route
- * declares `constraints: { dialect: 'openhands' }`; requests without that
- * dialect fall through to the route without the constraint.
- */
-export const dialectConstraint = {
-  name: 'dialect',
-  storage() {
-    const handlers = new Map<string, unknown>();
-    return {
-      get: (dialect: string) => (handlers.get(dialect) ?? null) as never,
-      set: (dialect: string, store: unknown) => void handlers.set(dialect, store),
-    };
-  },
-  deriveConstraint(req: { headers: Record<string, string | string[] | undefined> }) {
-    const h = req.headers;
-    return h['x-session-api-key'] && !h['x-auth-token'] && !h.authorization ? 'openhands' : 'default';
-  },
-  mustMatchWhenDerived: false,
-  validate() {},
-};
 
 /**
  * What every door's plugin starts with: zod-typed routes, JSON bodies of any

@@ -9,7 +9,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
-import { dialectConstraint } from './common.ts';
+import { dialectConstraint } from './dialect.ts';
 import { serializerCompiler } from './serializer.ts';
 
 type SecurityScheme = Record<string, unknown>;

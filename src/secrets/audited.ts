@@ -3,7 +3,7 @@
 // its record), a refusal or failure with its kind. Records name the secret,
 // never its value.
 import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts';
-import type { Caller } from '../auth/authenticator.ts';
+import type { Caller } from '../auth/caller.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import { auditOutcomeOf } from '../errors/kinds.ts';

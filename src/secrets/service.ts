@@ -6,7 +6,7 @@
 // opening values, the reveal paths, and the audit of each call.
 import { createHmac, randomBytes } from 'node:crypto';
 import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts';
-import { actingEnvironment, type Caller } from '../auth/authenticator.ts';
+import { actingEnvironment, type Caller } from '../auth/caller.ts';
 import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { DecryptionError, type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';

@@ -3,7 +3,7 @@
 // The dispatcher (dispatcher.ts) sends them.
 import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
-import type { Caller } from '../auth/authenticator.ts';
+import type { Caller } from '../auth/caller.ts';
 import { ForbiddenError } from '../auth/errors.ts';
 import { type MasterKeyring, sealValue } from '../crypto/envelope.ts';
 import { parseObjectId } from '../db/errors.ts';

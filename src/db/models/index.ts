@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { dropIndexIfThere } from '../migrate.ts';
+import { dropIndexIfThere } from '../indexes.ts';
 import { apiKeyModel } from './api-key.ts';
 import { auditEventModel } from './audit-event.ts';
 import { environmentModel } from './environment.ts';

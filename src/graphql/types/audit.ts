@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { AuditEvent as AuditEventShape } from '../../audit/service.ts';
 import { requireScope } from '../../auth/scopes.ts';
 import { parseObjectId } from '../../db/errors.ts';
-import { DOOR_NAMES } from '../../rest/doors.ts';
+import { DOOR_NAMES } from '../../auth/caller.ts';
 import { PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
 import { builder } from '../builder.ts';
 import { PageInfo } from './page-info.ts';
