@@ -89,7 +89,14 @@ describe('database outage', () => {
       }
 
       engine = await restart();
-      expect(await waitUntil(async () => (await request(app.baseUrl, 'GET', '/healthz')).status === 200, 60_000)).toBe(true);
+      // The last answer is kept, so that a failure here says what the node answered instead.
+      let health: unknown;
+      const healthy = await waitUntil(async () => {
+        const res = await request(app.baseUrl, 'GET', '/healthz').catch((err: Error) => ({ status: 0, body: err.message }));
+        health = { status: res.status, body: res.body };
+        return res.status === 200;
+      }, 60_000);
+      expect({ healthy, health, logs: healthy ? [] : app.logs.slice(-20) }).toMatchObject({ healthy: true });
       expect(await waitUntil(async () => (await dbUp(app.baseUrl)) === '1')).toBe(true);
       const createdBefore = statuses.get(201) ?? 0;
       expect(await waitUntil(() => (statuses.get(201) ?? 0) > createdBefore)).toBe(true);
