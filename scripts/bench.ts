@@ -135,14 +135,38 @@ async function seedHistory(dbName: string, projectId: string, count: number) {
   const at = new Date();
   for (let from = 0; from < count; from += 1000) {
     const size = Math.min(1000, count - from);
-    await models.SecretEvent.collection.insertMany(Array.from({ length: size }, (_, i) => ({
-      _id: `${projectId}:${from + i + 1}`, projectId: project, seq: from + i + 1, type: 'updated', environment: 'default',
-      secretId, secretName: 'HISTORY', version: from + i + 1, at, actorKeyId: null,
-    })) as never[]);
-    await models.AuditEvent.collection.insertMany(Array.from({ length: size }, (_, i) => ({
-      at, projectId: project, keyId: null, door: 'langwatch', environment: 'default', operation: 'update', secretId, secretName: 'HISTORY',
-      version: from + i + 1, outcome: 'success', requestId: null, reason: null, clientAddress: null, count: null,
-    })));
+    await models.SecretEvent.collection.insertMany(
+      Array.from({ length: size }, (_, i) => ({
+        _id: `${projectId}:${from + i + 1}`,
+        projectId: project,
+        seq: from + i + 1,
+        type: 'updated',
+        environment: 'default',
+        secretId,
+        secretName: 'HISTORY',
+        version: from + i + 1,
+        at,
+        actorKeyId: null,
+      })) as never[],
+    );
+    await models.AuditEvent.collection.insertMany(
+      Array.from({ length: size }, (_, i) => ({
+        at,
+        projectId: project,
+        keyId: null,
+        door: 'langwatch',
+        environment: 'default',
+        operation: 'update',
+        secretId,
+        secretName: 'HISTORY',
+        version: from + i + 1,
+        outcome: 'success',
+        requestId: null,
+        reason: null,
+        clientAddress: null,
+        count: null,
+      })),
+    );
   }
   await models.SecretEventHead.collection.updateOne({ _id: projectId } as never, { $set: { seq: count - (count % HEAD_EVERY) } }, { upsert: true });
   await connection.close();
@@ -167,9 +191,20 @@ async function startToReadySeconds(runs: number): Promise<number> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'secrets-bench-start-'));
     const { MONGODB_URI: _uri, SECRETS_MASTER_KEY: _key, ...env } = process.env;
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [OURS], { cwd: projectRoot, env: { ...env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [OURS], {
+      cwd: projectRoot,
+      env: { ...env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
     try {
-      for (let tries = 0; !(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)); tries++) {
+      for (
+        let tries = 0;
+        !(await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        ));
+        tries++
+      ) {
         if (child.exitCode !== null || tries > 3000) throw new Error('our server did not start');
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -259,7 +294,10 @@ function load(job: Record<string, unknown>) {
   return JSON.parse(out.toString().trim().split('\n').at(-1)!) as { requests: number; non2xx: number; errors: number; rps: number; p50: number; p99: number };
 }
 
-interface Commands { all: number; keys: number }
+interface Commands {
+  all: number;
+  keys: number;
+}
 const NO_COMMANDS: Commands = { all: 0, keys: 0 };
 /** Commands per request between two tallies, and the share of them that were the key cache's lookups. */
 const perRequest = (before: Commands, after: Commands, requests: number) => ({
@@ -285,10 +323,29 @@ interface Row {
   keyLookupsPerRequest: number;
 }
 
-interface Job { base: string; pid: number; enginePid: number | undefined; method: string; path: string; body: string; headers: Record<string, string>; ids: string[]; commands?: () => Promise<Commands> }
+interface Job {
+  base: string;
+  pid: number;
+  enginePid: number | undefined;
+  method: string;
+  path: string;
+  body: string;
+  headers: Record<string, string>;
+  ids: string[];
+  commands?: () => Promise<Commands>;
+}
 
 async function measure(target: Target, scenario: string, secrets: number, job: Job, duration = DURATION): Promise<Row> {
-  const sent = { url: job.base, method: job.method, path: job.path, headers: job.headers, body: job.body, ids: job.ids, connections: CONNECTIONS, warmupSeconds: 0 };
+  const sent = {
+    url: job.base,
+    method: job.method,
+    path: job.path,
+    headers: job.headers,
+    body: job.body,
+    ids: job.ids,
+    connections: CONNECTIONS,
+    warmupSeconds: 0,
+  };
   if (WARMUP > 0) load({ ...sent, durationSeconds: WARMUP });
   const [cpu0, engine0, cmd0] = [cpuMicros(job.pid), cpuMicros(job.enginePid), (await job.commands?.()) ?? NO_COMMANDS];
   const result = load({ ...sent, durationSeconds: duration });
@@ -328,8 +385,16 @@ const jobOf = (server: Server, target: 'ours' | 'baseline', scenario: Scenario, 
  */
 async function commandsPerRequest(server: Server, scenario: Scenario, seeded: { apiKey: string; ids: string[] }) {
   const job = {
-    url: server.base, method: scenario.method, path: scenario.ours, headers: { 'x-auth-token': seeded.apiKey },
-    body: scenario.body, ids: seeded.ids, connections: 1, warmupSeconds: 0, durationSeconds: 0, amount: COUNT_REQUESTS,
+    url: server.base,
+    method: scenario.method,
+    path: scenario.ours,
+    headers: { 'x-auth-token': seeded.apiKey },
+    body: scenario.body,
+    ids: seeded.ids,
+    connections: 1,
+    warmupSeconds: 0,
+    durationSeconds: 0,
+    amount: COUNT_REQUESTS,
   };
   load(job);
   const cmd0 = await server.commands();
@@ -347,7 +412,12 @@ let nodeAloneSeconds: number | undefined;
 let startSeconds: number | undefined;
 const run = `${Date.now()}`;
 const peerBin = args.peer === 'openbao' ? process.env.OPENBAO_BIN : undefined;
-const peerMissing = args.peer === undefined ? 'not measured: run with --peer openbao and OPENBAO_BIN' : args.peer !== 'openbao' ? `unknown peer "${args.peer}" (openbao is the one)` : openBaoMissing(peerBin);
+const peerMissing =
+  args.peer === undefined
+    ? 'not measured: run with --peer openbao and OPENBAO_BIN'
+    : args.peer !== 'openbao'
+      ? `unknown peer "${args.peer}" (openbao is the one)`
+      : openBaoMissing(peerBin);
 const scenarioByName = (name: string) => SCENARIOS.find((s) => s.name === name)!;
 try {
   for (const target of ['baseline', 'ours'] as const) {
@@ -369,7 +439,8 @@ try {
       await seed(dbName, 9 * N, seeded);
       const big = await startServer('ours', dbName);
       try {
-        for (const scenario of SCENARIOS.filter((s) => !s.name.includes('list'))) commandsAt10N[scenario.name] = await commandsPerRequest(big, scenario, seeded);
+        for (const scenario of SCENARIOS.filter((s) => !s.name.includes('list')))
+          commandsAt10N[scenario.name] = await commandsPerRequest(big, scenario, seeded);
       } finally {
         await big.stop();
       }
@@ -416,9 +487,18 @@ try {
     try {
       for (const s of PEER_SCENARIOS) {
         console.error(`openbao: ${s.name}`);
-        rows.push(await measure('openbao', s.ours, N, {
-          base: bao.base, pid: bao.child.pid!, enginePid: undefined, method: s.method, path: s.path, body: s.body, headers: { 'x-vault-token': bao.token }, ids: names.slice(0, 200),
-        }));
+        rows.push(
+          await measure('openbao', s.ours, N, {
+            base: bao.base,
+            pid: bao.child.pid!,
+            enginePid: undefined,
+            method: s.method,
+            path: s.path,
+            body: s.body,
+            headers: { 'x-vault-token': bao.token },
+            ids: names.slice(0, 200),
+          }),
+        );
       }
       peakRss.openbao = peakRssMb(bao.child.pid!);
     } finally {
@@ -471,7 +551,12 @@ const sizes = [...new Set([...GROWTH_SIZES, N])].sort((a, b) => a - b);
 const growthTable = ['REST read value', 'REST update'].map((name) => ({
   scenario: name,
   ...Object.fromEntries(sizes.map((size) => [`${size} secrets: service+engine µs/req`, total(at('ours', name, size)) ?? '-'])),
-  ...Object.fromEntries(sizes.map((size) => [`${size}: engine share`, at('ours', name, size) ? `${Math.round((100 * at('ours', name, size)!.engineCpuMicrosPerRequest) / Math.max(1, total(at('ours', name, size))!))} %` : '-'])),
+  ...Object.fromEntries(
+    sizes.map((size) => [
+      `${size}: engine share`,
+      at('ours', name, size) ? `${Math.round((100 * at('ours', name, size)!.engineCpuMicrosPerRequest) / Math.max(1, total(at('ours', name, size))!))} %` : '-',
+    ]),
+  ),
 }));
 
 const historyTable = ['REST create', 'REST update'].map((name) => {
@@ -486,23 +571,55 @@ const historyTable = ['REST create', 'REST update'].map((name) => {
   };
 });
 
-interface Target_ { target: string; measured: number | null; limit: number; met: boolean | null }
-const check = (target: string, measured: number | null | undefined, limit: number): Target_ => ({ target, measured: measured ?? null, limit, met: measured == null ? null : measured <= limit });
+interface Target_ {
+  target: string;
+  measured: number | null;
+  limit: number;
+  met: boolean | null;
+}
+const check = (target: string, measured: number | null | undefined, limit: number): Target_ => ({
+  target,
+  measured: measured ?? null,
+  limit,
+  met: measured == null ? null : measured <= limit,
+});
 const targets: Target_[] = [
-  ...(peerMissing ? [] : [
-    check('create: our Node process ÷ OpenBao, CPU per request', ratio(at('ours', 'REST create')!.cpuMicrosPerRequest, at('openbao', 'REST create')?.cpuMicrosPerRequest), 2),
-    check('update: our Node process ÷ OpenBao, CPU per request', ratio(at('ours', 'REST update')!.cpuMicrosPerRequest, at('openbao', 'REST update')?.cpuMicrosPerRequest), 2),
-    check('read: our Node process ÷ OpenBao, CPU per request', ratio(at('ours', 'REST read value')!.cpuMicrosPerRequest, at('openbao', 'REST read value')?.cpuMicrosPerRequest), 2),
-  ]),
-  ...(N === 1000 && engine.kind !== 'external' ? [
-    check('create at 1,000 secrets, service+engine µs (issue 15: 24,000)', total(at('ours', 'REST create')), 24_000),
-    check('update at 1,000 secrets, service+engine µs (issue 15: 11,800; at most 12,000)', total(at('ours', 'REST update')), 12_000),
-  ] : []),
-  ...(HISTORY > 0 ? historyTable.map((h) => check(`${h.scenario} with ${HISTORY} events and audit records ÷ fresh, service+engine`, typeof h.ratio === 'number' ? h.ratio : null, 1.2)) : []),
-  ...(N === 1000 && engine.kind !== 'external' ? [
-    check('read at 1,000 secrets, service+engine µs (≥ 10× below 67,619)', total(at('ours', 'REST read value')), BEFORE_MICROS['REST read value'] / 10),
-    check('update at 1,000 secrets, service+engine µs (≥ 10× below 154,685)', total(at('ours', 'REST update')), BEFORE_MICROS['REST update'] / 10),
-  ] : []),
+  ...(peerMissing
+    ? []
+    : [
+        check(
+          'create: our Node process ÷ OpenBao, CPU per request',
+          ratio(at('ours', 'REST create')!.cpuMicrosPerRequest, at('openbao', 'REST create')?.cpuMicrosPerRequest),
+          2,
+        ),
+        check(
+          'update: our Node process ÷ OpenBao, CPU per request',
+          ratio(at('ours', 'REST update')!.cpuMicrosPerRequest, at('openbao', 'REST update')?.cpuMicrosPerRequest),
+          2,
+        ),
+        check(
+          'read: our Node process ÷ OpenBao, CPU per request',
+          ratio(at('ours', 'REST read value')!.cpuMicrosPerRequest, at('openbao', 'REST read value')?.cpuMicrosPerRequest),
+          2,
+        ),
+      ]),
+  ...(N === 1000 && engine.kind !== 'external'
+    ? [
+        check('create at 1,000 secrets, service+engine µs (issue 15: 24,000)', total(at('ours', 'REST create')), 24_000),
+        check('update at 1,000 secrets, service+engine µs (issue 15: 11,800; at most 12,000)', total(at('ours', 'REST update')), 12_000),
+      ]
+    : []),
+  ...(HISTORY > 0
+    ? historyTable.map((h) =>
+        check(`${h.scenario} with ${HISTORY} events and audit records ÷ fresh, service+engine`, typeof h.ratio === 'number' ? h.ratio : null, 1.2),
+      )
+    : []),
+  ...(N === 1000 && engine.kind !== 'external'
+    ? [
+        check('read at 1,000 secrets, service+engine µs (≥ 10× below 67,619)', total(at('ours', 'REST read value')), BEFORE_MICROS['REST read value'] / 10),
+        check('update at 1,000 secrets, service+engine µs (≥ 10× below 154,685)', total(at('ours', 'REST update')), BEFORE_MICROS['REST update'] / 10),
+      ]
+    : []),
   ...table.flatMap((t) => {
     const limit = t.scenario.startsWith('GraphQL') ? 2 : /create|update/.test(t.scenario) ? 1.5 : 1.1;
     return t.scenario.includes('list') ? [] : [check(`${t.scenario}: CPU ÷ bare baseline`, t['CPU ratio'], limit)];
@@ -510,10 +627,19 @@ const targets: Target_[] = [
   ...(['REST create', 'REST update', 'REST read value'] as const).flatMap((name) => {
     const limit = { 'REST create': 5, 'REST update': 6, 'REST read value': 2 }[name];
     // The issue's bounds are "plus the key cache's amortised lookups": those are counted apart.
-    const besidesKeys = (c: { commandsPerRequest: number; keyLookupsPerRequest: number } | undefined) => (c === undefined ? undefined : Number((c.commandsPerRequest - c.keyLookupsPerRequest).toFixed(2)));
+    const besidesKeys = (c: { commandsPerRequest: number; keyLookupsPerRequest: number } | undefined) =>
+      c === undefined ? undefined : Number((c.commandsPerRequest - c.keyLookupsPerRequest).toFixed(2));
     return [
-      check(`${name}: database commands per request @${N}, besides the key cache's lookups (${at('ours', name)!.keyLookupsPerRequest}/req)`, besidesKeys(at('ours', name)), limit),
-      check(`${name}: database commands per request @${10 * N}, besides the key cache's lookups (${commandsAt10N[name]?.keyLookupsPerRequest ?? '-'}/req)`, besidesKeys(commandsAt10N[name]), limit),
+      check(
+        `${name}: database commands per request @${N}, besides the key cache's lookups (${at('ours', name)!.keyLookupsPerRequest}/req)`,
+        besidesKeys(at('ours', name)),
+        limit,
+      ),
+      check(
+        `${name}: database commands per request @${10 * N}, besides the key cache's lookups (${commandsAt10N[name]?.keyLookupsPerRequest ?? '-'}/req)`,
+        besidesKeys(commandsAt10N[name]),
+        limit,
+      ),
     ];
   }),
   check('peak RSS of our Node process, MB', peakRss.ours, 150),
@@ -537,12 +663,27 @@ for (const t of targets) console.log(`  ${mark(t).padEnd(12)} ${t.target}: ${t.m
 
 const markdownOf = (rowsOf: Record<string, unknown>[]) => {
   const keys = Object.keys(rowsOf[0] ?? {});
-  return [`| ${keys.join(' | ')} |`, `|${keys.map(() => '---').join('|')}|`, ...rowsOf.map((r) => `| ${keys.map((k) => String(r[k])).join(' | ')} |`)].join('\n');
+  return [`| ${keys.join(' | ')} |`, `|${keys.map(() => '---').join('|')}|`, ...rowsOf.map((r) => `| ${keys.map((k) => String(r[k])).join(' | ')} |`)].join(
+    '\n',
+  );
 };
 const resultsDir = path.join(projectRoot, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const report = { engine: engine.kind, secrets: N, durationSeconds: DURATION, connections: CONNECTIONS, table, peerTable, growthTable, historyTable, targets, rows, peakRss, commandsAt10N };
+const report = {
+  engine: engine.kind,
+  secrets: N,
+  durationSeconds: DURATION,
+  connections: CONNECTIONS,
+  table,
+  peerTable,
+  growthTable,
+  historyTable,
+  targets,
+  rows,
+  peakRss,
+  commandsAt10N,
+};
 writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
 const markdown = `${header}\n\n${markdownOf(table)}\n\nBeside OpenBao:\n\n${markdownOf(peerTable)}\n\nGrowth:\n\n${markdownOf(growthTable)}\n\nGrowth with the history:\n\n${markdownOf(historyTable)}\n\nPeak RSS: ours ${peakRss.ours} MB, baseline ${peakRss.baseline} MB, OpenBao ${peakRss.openbao ?? '-'} MB\n\nTargets:\n\n${targets.map((t) => `- ${mark(t)}: ${t.target}: ${t.measured ?? '-'} (at most ${t.limit})`).join('\n')}\n`;
 writeFileSync(path.join(resultsDir, `bench-${stamp}.md`), markdown);
@@ -556,5 +697,6 @@ const chart = PEER_SCENARIOS.map((s) => ({
     { series: 'OpenBao', micros: at('openbao', s.ours)?.cpuMicrosPerRequest ?? null },
   ],
 }));
-for (const file of [`bench-${stamp}.svg`, 'latest.svg']) writeChart(path.join(resultsDir, file), `CPU per request, ${N} secrets, ${engine.kind} (log scale)`, chart);
+for (const file of [`bench-${stamp}.svg`, 'latest.svg'])
+  writeChart(path.join(resultsDir, file), `CPU per request, ${N} secrets, ${engine.kind} (log scale)`, chart);
 console.log(`written: results/bench-${stamp}.{json,md,svg}, results/latest.{md,svg}`);

@@ -74,19 +74,27 @@ export async function buildApp(deps: AppDeps) {
     // in words that quote the URL: a URL it cannot decode, a path parameter past
     // maxParamLength; and bytes Node cannot parse as HTTP at all.
     frameworkErrors: (err, request, reply) => {
-      return (reply as FastifyReply).headers({ 'x-request-id': request.id, 'cache-control': 'no-store' })
-        .status(err.statusCode ?? 400).send({ error: 'bad_request', message: 'The request URL could not be read.' });
+      return (reply as FastifyReply)
+        .headers({ 'x-request-id': request.id, 'cache-control': 'no-store' })
+        .status(err.statusCode ?? 400)
+        .send({ error: 'bad_request', message: 'The request URL could not be read.' });
     },
     clientErrorHandler(err: NodeJS.ErrnoException, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
-      const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+      const [status, reason] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large']
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request Timeout']
+            : [400, 'Bad Request'];
       const body = JSON.stringify({ error: 'bad_request', message: 'The request could not be read.' });
       const id = randomUUID();
       deps.logger.trace({ reqId: id, err: { type: err.name, code: err.code } }, 'client error');
       if (socket.writable) {
-        socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `Cache-Control: no-store\r\nx-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+        socket.write(
+          `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+            `Cache-Control: no-store\r\nx-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+        );
       }
       socket.destroy(err);
     },
@@ -146,25 +154,29 @@ export async function buildApp(deps: AppDeps) {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
-  app.get('/healthz', {
-    config: { rateLimit: false, pressureHandler: ANSWER_UNDER_PRESSURE },
-    schema: {
-      tags: ['Operations'],
-      summary: 'Health: 200 once the database answers, 503 otherwise',
-      security: [],
-      response: {
-        200: z.object({ status: z.literal('ok') }),
-        503: z.object({ status: z.literal('unavailable'), message: z.string() }),
+  app.get(
+    '/healthz',
+    {
+      config: { rateLimit: false, pressureHandler: ANSWER_UNDER_PRESSURE },
+      schema: {
+        tags: ['Operations'],
+        summary: 'Health: 200 once the database answers, 503 otherwise',
+        security: [],
+        response: {
+          200: z.object({ status: z.literal('ok') }),
+          503: z.object({ status: z.literal('unavailable'), message: z.string() }),
+        },
       },
     },
-  }, async (_request, reply) => {
-    try {
-      await deps.pingDatabase();
-      return { status: 'ok' };
-    } catch {
-      return reply.status(503).send({ status: 'unavailable', message: 'The database is not reachable.' });
-    }
-  });
+    async (_request, reply) => {
+      try {
+        await deps.pingDatabase();
+        return { status: 'ok' };
+      } catch {
+        return reply.status(503).send({ status: 'unavailable', message: 'The database is not reachable.' });
+      }
+    },
+  );
 
   await app.register(graphqlRoute(doorDeps));
   // Open subscriptions end with the server; their followers stop polling.

@@ -15,19 +15,17 @@ export const ENGINES = ['auto', 'mongod', 'ferretdb'] as const;
 const MAKE_MASTER_KEY = 'openssl rand -base64 32';
 
 /** 32 bytes in canonical base64, as `openssl rand -base64 32` prints them. */
-export const masterKeySchema = z
-  .string()
-  .transform((text, ctx) => {
-    const key = Buffer.from(text.trim(), 'base64');
-    if (key.length !== 32 || key.toString('base64') !== text.trim()) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `must be 32 random bytes in base64 (make one with: ${MAKE_MASTER_KEY})`,
-      });
-      return z.NEVER;
-    }
-    return key;
-  });
+export const masterKeySchema = z.string().transform((text, ctx) => {
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32 || key.toString('base64') !== text.trim()) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be 32 random bytes in base64 (make one with: ${MAKE_MASTER_KEY})`,
+    });
+    return z.NEVER;
+  }
+  return key;
+});
 
 const port = z
   .string()
@@ -35,7 +33,10 @@ const port = z
   .transform(Number)
   .refine((n) => n <= 65535, 'must be a whole number from 0 to 65535');
 
-const positiveInt = z.string().regex(/^[1-9]\d*$/, 'must be a positive whole number').transform(Number);
+const positiveInt = z
+  .string()
+  .regex(/^[1-9]\d*$/, 'must be a positive whole number')
+  .transform(Number);
 
 const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -49,7 +50,10 @@ const envSchema = z.object({
     .string()
     .transform((text, ctx) => {
       const entries: [string, Buffer][] = [];
-      for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const part of text
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const match = part.match(/^([A-Za-z0-9_-]{1,32}):(.+)$/);
         const key = match ? masterKeySchema.safeParse(match[2]) : undefined;
         if (!match || !key?.success) {
@@ -69,10 +73,7 @@ const envSchema = z.object({
       return entries;
     })
     .optional(),
-  ADMIN_TOKEN: z
-    .string()
-    .min(16, 'must be at least 16 characters (make one with: openssl rand -hex 32)')
-    .optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters (make one with: openssl rand -hex 32)').optional(),
   DATA_DIR: z.string().default(path.join(projectRoot, '.data')),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
@@ -81,7 +82,11 @@ const envSchema = z.object({
   XDG_CACHE_HOME: z.string().optional(),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   SECRET_VERSIONS_KEPT: positiveInt.default(10),
-  SECRET_RECOVERY_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days (0: purge at once)').transform(Number).default(7),
+  SECRET_RECOVERY_DAYS: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number of days (0: purge at once)')
+    .transform(Number)
+    .default(7),
   PROJECT_SECRET_LIMIT: positiveInt.default(500),
   PROJECT_DELETED_LIMIT: positiveInt.default(1000),
   ENVIRONMENTS_PER_PROJECT_MAX: positiveInt.default(50),
@@ -91,9 +96,19 @@ const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns rate limiting off)').transform(Number).default(1200),
   SECRET_PRESETS: presetListSchema.optional(),
   AUTH_FAILURE_LIMIT_PER_MINUTE: z.string().regex(/^\d+$/, 'must be a whole number (0 turns the limit off)').transform(Number).default(300),
-  AUDIT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d > 0, 'must be more than 0 days').default(90),
+  AUDIT_RETENTION_DAYS: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number of days')
+    .transform(Number)
+    .refine((d) => d > 0, 'must be more than 0 days')
+    .default(90),
   // At least about a quarter of an hour: far above the 10 s a node trusts what it knows of a project's event numbers.
-  EVENT_RETENTION_DAYS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of days').transform(Number).refine((d) => d >= 0.01, 'must be at least 0.01 days').default(7),
+  EVENT_RETENTION_DAYS: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number of days')
+    .transform(Number)
+    .refine((d) => d >= 0.01, 'must be at least 0.01 days')
+    .default(7),
   WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
   SUBSCRIPTIONS_PER_KEY_MAX: positiveInt.default(20),
@@ -225,7 +240,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailureLimitPerMinute: e.AUTH_FAILURE_LIMIT_PER_MINUTE,
     auditRetentionMs: Math.round(e.AUDIT_RETENTION_DAYS * 24 * 3600 * 1000),
     eventRetentionMs: Math.round(e.EVENT_RETENTION_DAYS * 24 * 3600 * 1000),
-    webhookAllowedHosts: (e.WEBHOOK_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim()).filter(Boolean),
+    webhookAllowedHosts: (e.WEBHOOK_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((host) => host.trim())
+      .filter(Boolean),
     sweepIntervalMs: e.SWEEP_INTERVAL_SECONDS * 1000,
     subscriptions: Object.freeze({ perKey: e.SUBSCRIPTIONS_PER_KEY_MAX, perNode: e.SUBSCRIPTIONS_PER_NODE_MAX }),
     overload: Object.freeze({ maxEventLoopDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS }),

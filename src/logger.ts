@@ -23,18 +23,21 @@ export const REDACTED_PATHS = [
 export function createLogger(options: { level: string; format?: 'auto' | 'json' | 'pretty'; destination?: DestinationStream }): Logger {
   const readable = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
   const destination = options.destination ?? (readable ? pretty({ colorize: true, ignore: 'pid,hostname' }) : undefined);
-  return pino({
-    level: options.level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    serializers: {
-      // The path only, never the query string: a GraphQL GET carries its
-      // variables there, and a value must never reach a log.
-      req: (req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) => ({
-        method: req.method,
-        url: req.url?.split('?')[0],
-        remoteAddress: req.ip,
-        remotePort: req.socket?.remotePort,
-      }),
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: {
+        // The path only, never the query string: a GraphQL GET carries its
+        // variables there, and a value must never reach a log.
+        req: (req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+          method: req.method,
+          url: req.url?.split('?')[0],
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        }),
+      },
     },
-  }, destination);
+    destination,
+  );
 }

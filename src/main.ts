@@ -100,7 +100,8 @@ async function main() {
     onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed; it is tried again'),
     onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
   }).catch((err: unknown) => {
-    if (err instanceof MasterKeyMismatchError) fail(config.masterKeys ? err.message : `${err.message} (This start used the development master key in ${config.dataDir}; was it regenerated?)`);
+    if (err instanceof MasterKeyMismatchError)
+      fail(config.masterKeys ? err.message : `${err.message} (This start used the development master key in ${config.dataDir}; was it regenerated?)`);
     throw err;
   });
   // Marks expired secrets, purges those whose recovery window has passed,

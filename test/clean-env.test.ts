@@ -33,7 +33,7 @@ async function childEnv(env: Record<string, string>): Promise<Record<string, str
 }
 
 describe('the environment of a test process', () => {
-  it('cleanEnv: the shell minus every config and CLI variable, the run\'s engine cache, and what the test passes', async () => {
+  it("cleanEnv: the shell minus every config and CLI variable, the run's engine cache, and what the test passes", async () => {
     expect(CONFIG_VARIABLES).toEqual(expect.arrayContaining(['MONGODB_URI', 'SECRETS_MASTER_KEY', 'LOG_LEVEL', 'RATE_LIMIT_PER_MINUTE', 'ENGINE_CACHE_DIR']));
     const env = await childEnv(cleanEnv({ LOG_LEVEL: 'debug' }));
     const leaked = Object.keys(PLANTED).filter((name) => name in env && !['LOG_LEVEL', 'ENGINE_CACHE_DIR', 'CLEAN_ENV_OTHER'].includes(name));

@@ -18,29 +18,78 @@ describe('loadConfig', () => {
   // Every variable of the README's configuration table, each set to a value
   // other than its default, and what the service is configured with then.
   const EVERY: Record<string, string> = {
-    HOST: '0.0.0.0', PORT: '8080', MONGODB_URI: 'mongodb://db:27017/prod', SECRETS_MASTER_KEY: key,
-    ADMIN_TOKEN: 'a'.repeat(32), DATA_DIR: '/tmp/x', EMBEDDED_ENGINE: 'ferretdb', ENGINE_CACHE_DIR: '/tmp/c',
-    LOG_LEVEL: 'warn', LOG_FORMAT: 'json', BODY_LIMIT_BYTES: '2048', SECRET_VERSIONS_KEPT: '3',
-    SECRET_RECOVERY_DAYS: '0.5', PROJECT_SECRET_LIMIT: '20', PROJECT_DELETED_LIMIT: '30', RATE_LIMIT_PER_MINUTE: '0',
-    AUTH_FAILURE_LIMIT_PER_MINUTE: '7', AUDIT_RETENTION_DAYS: '2', SECRET_PRESETS: 'acme=ACME_TOKEN,openai=OPENAI_KEY',
-    SWEEP_INTERVAL_SECONDS: '5', EVENT_RETENTION_DAYS: '3', WEBHOOK_ALLOWED_HOSTS: ' 127.0.0.1 , Hooks.Internal ',
-    ENVIRONMENTS_PER_PROJECT_MAX: '4', WEBHOOKS_PER_PROJECT_MAX: '5', REFERENCE_EXPANSION_MAX_CHARS: '5000', REFERENCES_PER_REQUEST_MAX: '40', OVERLOAD_EVENT_LOOP_DELAY_MS: '250', SUBSCRIPTIONS_PER_KEY_MAX: '3', SUBSCRIPTIONS_PER_NODE_MAX: '9',
+    HOST: '0.0.0.0',
+    PORT: '8080',
+    MONGODB_URI: 'mongodb://db:27017/prod',
+    SECRETS_MASTER_KEY: key,
+    ADMIN_TOKEN: 'a'.repeat(32),
+    DATA_DIR: '/tmp/x',
+    EMBEDDED_ENGINE: 'ferretdb',
+    ENGINE_CACHE_DIR: '/tmp/c',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    BODY_LIMIT_BYTES: '2048',
+    SECRET_VERSIONS_KEPT: '3',
+    SECRET_RECOVERY_DAYS: '0.5',
+    PROJECT_SECRET_LIMIT: '20',
+    PROJECT_DELETED_LIMIT: '30',
+    RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_FAILURE_LIMIT_PER_MINUTE: '7',
+    AUDIT_RETENTION_DAYS: '2',
+    SECRET_PRESETS: 'acme=ACME_TOKEN,openai=OPENAI_KEY',
+    SWEEP_INTERVAL_SECONDS: '5',
+    EVENT_RETENTION_DAYS: '3',
+    WEBHOOK_ALLOWED_HOSTS: ' 127.0.0.1 , Hooks.Internal ',
+    ENVIRONMENTS_PER_PROJECT_MAX: '4',
+    WEBHOOKS_PER_PROJECT_MAX: '5',
+    REFERENCE_EXPANSION_MAX_CHARS: '5000',
+    REFERENCES_PER_REQUEST_MAX: '40',
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '250',
+    SUBSCRIPTIONS_PER_KEY_MAX: '3',
+    SUBSCRIPTIONS_PER_NODE_MAX: '9',
   };
 
-  it('parses every variable of the README\'s table', () => {
+  it("parses every variable of the README's table", () => {
     const config = loadConfig(EVERY);
     expect({ ...config, masterKeys: undefined }).toEqual({
-      host: '0.0.0.0', port: 8080, mongodbUri: 'mongodb://db:27017/prod', masterKeys: undefined, adminToken: 'a'.repeat(32),
-      dataDir: '/tmp/x', embeddedEngine: 'ferretdb', engineCacheDir: '/tmp/c', logLevel: 'warn', logFormat: 'json',
-      bodyLimit: 2048, rateLimitPerMinute: 0, authFailureLimitPerMinute: 7, auditRetentionMs: 2 * 86_400_000, sweepIntervalMs: 5_000,
-      eventRetentionMs: 3 * 86_400_000, webhookAllowedHosts: ['127.0.0.1', 'Hooks.Internal'], overload: { maxEventLoopDelayMs: 250 }, subscriptions: { perKey: 3, perNode: 9 },
-      secretPresets: [{ provider: 'acme', envVarName: 'ACME_TOKEN' }, { provider: 'openai', envVarName: 'OPENAI_KEY' }],
-      limits: { versionsKept: 3, recoveryWindowMs: 43_200_000, projectSecretLimit: 20, projectDeletedLimit: 30, environmentsPerProject: 4, webhooksPerProject: 5, referenceExpansionMax: 5000, referencesPerRequestMax: 40 },
+      host: '0.0.0.0',
+      port: 8080,
+      mongodbUri: 'mongodb://db:27017/prod',
+      masterKeys: undefined,
+      adminToken: 'a'.repeat(32),
+      dataDir: '/tmp/x',
+      embeddedEngine: 'ferretdb',
+      engineCacheDir: '/tmp/c',
+      logLevel: 'warn',
+      logFormat: 'json',
+      bodyLimit: 2048,
+      rateLimitPerMinute: 0,
+      authFailureLimitPerMinute: 7,
+      auditRetentionMs: 2 * 86_400_000,
+      sweepIntervalMs: 5_000,
+      eventRetentionMs: 3 * 86_400_000,
+      webhookAllowedHosts: ['127.0.0.1', 'Hooks.Internal'],
+      overload: { maxEventLoopDelayMs: 250 },
+      subscriptions: { perKey: 3, perNode: 9 },
+      secretPresets: [
+        { provider: 'acme', envVarName: 'ACME_TOKEN' },
+        { provider: 'openai', envVarName: 'OPENAI_KEY' },
+      ],
+      limits: {
+        versionsKept: 3,
+        recoveryWindowMs: 43_200_000,
+        projectSecretLimit: 20,
+        projectDeletedLimit: 30,
+        environmentsPerProject: 4,
+        webhooksPerProject: 5,
+        referenceExpansionMax: 5000,
+        referencesPerRequestMax: 40,
+      },
     });
     expect(config.masterKeys).toEqual([['default', Buffer.alloc(32, 7)]]);
   });
 
-  it('the README\'s table and this test name the same variables', async () => {
+  it("the README's table and this test name the same variables", async () => {
     const readme = await readFile(path.join(projectRoot, 'README.md'), 'utf8');
     const table = readme.slice(readme.indexOf('| variable | default | meaning |'));
     const documented = [...table.slice(0, table.indexOf('\n\n')).matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
@@ -51,7 +100,10 @@ describe('loadConfig', () => {
   it('reads a key ring from SECRETS_MASTER_KEYS, the first key active', () => {
     const other = Buffer.alloc(32, 9).toString('base64');
     const config = loadConfig({ SECRETS_MASTER_KEYS: `new-2027:${other}, old_1:${key}`, MONGODB_URI: 'mongodb://db/x' });
-    expect(config.masterKeys).toEqual([['new-2027', Buffer.alloc(32, 9)], ['old_1', Buffer.alloc(32, 7)]]);
+    expect(config.masterKeys).toEqual([
+      ['new-2027', Buffer.alloc(32, 9)],
+      ['old_1', Buffer.alloc(32, 7)],
+    ]);
     for (const bad of [`x:${key},x:${other}`, 'nokey', `:${key}`, `${'i'.repeat(33)}:${key}`, `a:${Buffer.alloc(8).toString('base64')}`, ',']) {
       expect(() => loadConfig({ SECRETS_MASTER_KEYS: bad })).toThrow(/SECRETS_MASTER_KEYS/);
     }

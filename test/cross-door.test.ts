@@ -16,7 +16,12 @@ const SECRET_FIELDS = 'id projectId name version createdAt updatedAt';
 
 describe('GraphQL and the LangWatch door', () => {
   it('a secret created through GraphQL is read and updated through REST, and the change is seen in GraphQL', async () => {
-    const created = await graphql(app.baseUrl, `mutation { createSecret(input: {name: "FROM_GRAPHQL", value: "one"}) { ... on CreateSecretSuccess { secret { ${SECRET_FIELDS} } } } }`, {}, { apiKey });
+    const created = await graphql(
+      app.baseUrl,
+      `mutation { createSecret(input: {name: "FROM_GRAPHQL", value: "one"}) { ... on CreateSecretSuccess { secret { ${SECRET_FIELDS} } } } }`,
+      {},
+      { apiKey },
+    );
     const secret = created.body.data.createSecret.secret;
 
     const got = await request(app.baseUrl, 'GET', `/api/secrets/${secret.id}`, { apiKey });

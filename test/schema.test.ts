@@ -20,8 +20,14 @@ describe('schema.graphql', () => {
     };
     const query = schema.getQueryType()!;
     const mutation = schema.getMutationType()!;
-    expect(signature(mutation, 'createSecret')).toEqual({ args: { environment: 'String', idempotencyKey: 'String', input: 'CreateSecretInput!' }, type: 'CreateSecretResult!' });
-    expect(signature(mutation, 'updateSecret')).toEqual({ args: { environment: 'String', id: 'ID!', input: 'UpdateSecretInput!' }, type: 'UpdateSecretResult!' });
+    expect(signature(mutation, 'createSecret')).toEqual({
+      args: { environment: 'String', idempotencyKey: 'String', input: 'CreateSecretInput!' },
+      type: 'CreateSecretResult!',
+    });
+    expect(signature(mutation, 'updateSecret')).toEqual({
+      args: { environment: 'String', id: 'ID!', input: 'UpdateSecretInput!' },
+      type: 'UpdateSecretResult!',
+    });
     expect(signature(query, 'secret')).toEqual({ args: { environment: 'String', id: 'ID!' }, type: 'Secret' });
     expect(signature(query, 'secrets')).toEqual({ args: { after: 'String', environment: 'String', first: 'Int' }, type: 'SecretConnection!' });
     expect(signature(query, 'environments')).toEqual({ args: {}, type: '[Environment!]!' });
@@ -49,8 +55,21 @@ describe('schema.graphql', () => {
     const version = schema.getType('SecretVersion') as GraphQLObjectType;
     expect(Object.keys(version.getFields()).sort()).toEqual(['createdAt', 'createdBy', 'version']);
     const secret = schema.getType('Secret') as GraphQLObjectType;
-    expect(Object.keys(secret.getFields()).sort()).toEqual(
-      ['createdAt', 'createdBy', 'deletedAt', 'description', 'environment', 'expiresAt', 'id', 'lastUpdatedBy', 'name', 'projectId', 'provider', 'updatedAt', 'version', 'versions'],
-    );
+    expect(Object.keys(secret.getFields()).sort()).toEqual([
+      'createdAt',
+      'createdBy',
+      'deletedAt',
+      'description',
+      'environment',
+      'expiresAt',
+      'id',
+      'lastUpdatedBy',
+      'name',
+      'projectId',
+      'provider',
+      'updatedAt',
+      'version',
+      'versions',
+    ]);
   });
 });

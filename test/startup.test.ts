@@ -18,7 +18,8 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const READY = /ready on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*Dev API key:\s+(sk-lw-[A-Za-z0-9]+)[\s\S]*curl -s -X POST \S+ -H 'X-Auth-Token: (sk-lw-[A-Za-z0-9]+)'/;
+const READY =
+  /ready on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*Dev API key:\s+(sk-lw-[A-Za-z0-9]+)[\s\S]*curl -s -X POST \S+ -H 'X-Auth-Token: (sk-lw-[A-Za-z0-9]+)'/;
 const env = () => cleanEnv({ DATA_DIR: dataDir, PORT: '0' });
 
 describe('npm start on a fresh data folder, then again', () => {
@@ -99,7 +100,9 @@ describe('npm start on a fresh data folder, then again', () => {
       const [, base, key] = await first.waitFor(READY);
       revoked = key!;
       const keys = await graphql(base!, '{ apiKeys(first: 50) { edges { node { id name revokedAt } } } }', {}, { apiKey: key });
-      const dev = keys.body.data.apiKeys.edges.map((e: { node: { id: string; name: string } }) => e.node).find((k: { name: string }) => k.name === 'development');
+      const dev = keys.body.data.apiKeys.edges
+        .map((e: { node: { id: string; name: string } }) => e.node)
+        .find((k: { name: string }) => k.name === 'development');
       const res = await graphql(base!, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: dev.id }, { apiKey: key });
       expect(res.body.data.revokeApiKey.__typename).toBe('RevokeApiKeySuccess');
     } finally {

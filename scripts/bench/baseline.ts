@@ -25,7 +25,11 @@ const versions = db.collection('secret_versions');
 
 const publicFields = { projectId: 1, name: 1, version: 1, createdAt: 1, updatedAt: 1 };
 const toJson = (d: Record<string, any>) => ({
-  id: d._id.toHexString(), projectId: d.projectId.toHexString(), name: d.name, createdAt: d.createdAt.toISOString(), updatedAt: d.updatedAt.toISOString(),
+  id: d._id.toHexString(),
+  projectId: d.projectId.toHexString(),
+  name: d.name,
+  createdAt: d.createdAt.toISOString(),
+  updatedAt: d.updatedAt.toISOString(),
 });
 
 async function body(req: IncomingMessage): Promise<any> {
@@ -75,7 +79,11 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     if (!doc) return send(res, 404, { error: 'Secret not found' });
     const v = await versions.findOne({ secretId: doc._id, version: doc.version });
     if (!v) return send(res, 404, { error: 'Secret not found' });
-    const value = openValue(keyring, { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) }, { projectId: projectId.toHexString(), secretId: id, version: doc.version });
+    const value = openValue(
+      keyring,
+      { keyId: v.keyId, wrappedKey: Buffer.from(v.wrappedKey.buffer), ciphertext: Buffer.from(v.ciphertext.buffer) },
+      { projectId: projectId.toHexString(), secretId: id, version: doc.version },
+    );
     return send(res, 200, { value });
   }
   if (req.method === 'GET' && id) {

@@ -16,7 +16,7 @@ export function writeChart(file: string, title: string, groups: ChartGroup[]): v
   const values = groups.flatMap((g) => g.bars.map((b) => b.micros ?? 0)).filter((v) => v > 0);
   const [lo, hi] = [10, Math.max(100, ...values) * 1.5];
   const [left, width, bar, gap] = [170, 560, 16, 18];
-  const x = (v: number) => (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * width;
+  const x = (v: number) => ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * width;
   let y = 60;
   const parts: string[] = [];
   for (const group of groups) {
@@ -31,16 +31,26 @@ export function writeChart(file: string, title: string, groups: ChartGroup[]): v
     }
     y += gap;
   }
-  const ticks = [10, 100, 1_000, 10_000, 100_000].filter((t) => t <= hi)
-    .map((t) => `<line x1="${left + x(t)}" y1="40" x2="${left + x(t)}" y2="${y - gap}" stroke="#e2e8f0"/><text x="${left + x(t)}" y="34" text-anchor="middle">${t.toLocaleString('en-US')}</text>`);
-  const legend = series.map((s, i) => `<rect x="${8 + i * 190}" y="${y + 4}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${26 + i * 190}" y="${y + 14}">${escape(s)}</text>`);
+  const ticks = [10, 100, 1_000, 10_000, 100_000]
+    .filter((t) => t <= hi)
+    .map(
+      (t) =>
+        `<line x1="${left + x(t)}" y1="40" x2="${left + x(t)}" y2="${y - gap}" stroke="#e2e8f0"/><text x="${left + x(t)}" y="34" text-anchor="middle">${t.toLocaleString('en-US')}</text>`,
+    );
+  const legend = series.map(
+    (s, i) =>
+      `<rect x="${8 + i * 190}" y="${y + 4}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${26 + i * 190}" y="${y + 14}">${escape(s)}</text>`,
+  );
   const height = y + 30;
-  writeFileSync(file, `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 120}" height="${height}" font-family="sans-serif" font-size="12">
+  writeFileSync(
+    file,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 120}" height="${height}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text x="8" y="18" font-size="14" font-weight="bold">${escape(title)}</text>
 ${ticks.join('\n')}
 ${parts.join('\n')}
 ${legend.join('\n')}
 </svg>
-`);
+`,
+  );
 }

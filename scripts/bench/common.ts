@@ -54,7 +54,13 @@ export async function startServerProcess(name: string, script: string, env: Node
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited:\n${output}`);
-    if (await fetch(`${base}${probe}`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${base}${probe}`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 600) throw new Error(`${name} did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -27,8 +27,15 @@ const nodes = [];
 for (const name of ['node A', 'node B']) {
   const port = await freePort();
   const env = {
-    ...process.env, MONGODB_URI: engine.uriOf('live'), SECRETS_MASTER_KEY: masterKey, ADMIN_TOKEN: adminToken, PORT: String(port),
-    RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    ...process.env,
+    MONGODB_URI: engine.uriOf('live'),
+    SECRETS_MASTER_KEY: masterKey,
+    ADMIN_TOKEN: adminToken,
+    PORT: String(port),
+    RATE_LIMIT_PER_MINUTE: '0',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
   };
   nodes.push(await startServerProcess(name, 'dist/main.js', env, port, '/healthz'));
 }
@@ -53,21 +60,29 @@ const receiver = http.createServer((req, res) => {
   });
 });
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-const hook = await post(a.base, '/graphql', {
-  query: 'mutation($u: String!) { createWebhook(input: {url: $u, events: [CREATED]}) { __typename } }',
-  variables: { u: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
-}, { authorization: `Bearer ${apiKey}` });
+const hook = await post(
+  a.base,
+  '/graphql',
+  {
+    query: 'mutation($u: String!) { createWebhook(input: {url: $u, events: [CREATED]}) { __typename } }',
+    variables: { u: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
+  },
+  { authorization: `Bearer ${apiKey}` },
+);
 if (hook.body.data?.createWebhook?.__typename !== 'CreateWebhookSuccess') throw new Error(`createWebhook: ${JSON.stringify(hook.body)}`);
 
 const client = createClient({ url: `${b.base}/graphql`, headers: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0 });
-client.subscribe<{ secretEvents: { secret: { name: string } } }>({ query: 'subscription { secretEvents { secret { name } } }' }, {
-  next: (result) => {
-    const name = result.data?.secretEvents.secret.name;
-    if (name && !events.has(name)) events.set(name, performance.now());
+client.subscribe<{ secretEvents: { secret: { name: string } } }>(
+  { query: 'subscription { secretEvents { secret { name } } }' },
+  {
+    next: (result) => {
+      const name = result.data?.secretEvents.secret.name;
+      if (name && !events.has(name)) events.set(name, performance.now());
+    },
+    error: (err) => console.error('subscription failed:', err),
+    complete: () => {},
   },
-  error: (err) => console.error('subscription failed:', err),
-  complete: () => {},
-});
+);
 await new Promise((resolve) => setTimeout(resolve, 1_000));
 
 const acked = new Map<string, number>();
@@ -82,14 +97,21 @@ const deadline = performance.now() + 30_000;
 while ((events.size < CHANGES || deliveries.size < CHANGES) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 
 function summary(arrivals: Map<string, number>) {
-  const waits = [...acked].map(([name, at]) => (arrivals.get(name) ?? Number.NaN) - at).filter(Number.isFinite).sort((x, y) => x - y);
+  const waits = [...acked]
+    .map(([name, at]) => (arrivals.get(name) ?? Number.NaN) - at)
+    .filter(Number.isFinite)
+    .sort((x, y) => x - y);
   const at = (q: number) => Math.round(waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? Number.NaN);
   return { received: waits.length, p50: at(0.5), p95: at(0.95), max: Math.round(waits.at(-1) ?? Number.NaN) };
 }
 const result = { engine: engine.kind, changes: CHANGES, gapMs: GAP_MS, event: summary(events), webhook: summary(deliveries) };
 console.log(`engine: ${engine.kind}; ${CHANGES} creates through node A, one every ${GAP_MS} ms; from each create's 201:`);
-console.log(`  event on node B's subscription: ${result.event.received}/${CHANGES} received, p50 ${result.event.p50} ms, p95 ${result.event.p95} ms, max ${result.event.max} ms`);
-console.log(`  webhook delivery:               ${result.webhook.received}/${CHANGES} received, p50 ${result.webhook.p50} ms, p95 ${result.webhook.p95} ms, max ${result.webhook.max} ms`);
+console.log(
+  `  event on node B's subscription: ${result.event.received}/${CHANGES} received, p50 ${result.event.p50} ms, p95 ${result.event.p95} ms, max ${result.event.max} ms`,
+);
+console.log(
+  `  webhook delivery:               ${result.webhook.received}/${CHANGES} received, p50 ${result.webhook.p50} ms, p95 ${result.webhook.p95} ms, max ${result.webhook.max} ms`,
+);
 mkdirSync(path.join(projectRoot, 'results'), { recursive: true });
 writeFileSync(path.join(projectRoot, 'results', 'bench-live.json'), `${JSON.stringify(result, null, 2)}\n`);
 

@@ -34,13 +34,37 @@ function request() {
     case 'update':
       return { method: job.method, path, body: JSON.stringify({ value: `bench-value-${n++}` }) };
     case 'graphql:create':
-      return { method: 'POST', path, body: JSON.stringify({ query: 'mutation($n: String!, $v: String!) { createSecret(input: {name: $n, value: $v}) { __typename ... on CreateSecretSuccess { secret { id name createdAt } } } }', variables: { n: name(), v: `bench-value-${n}` } }) };
+      return {
+        method: 'POST',
+        path,
+        body: JSON.stringify({
+          query:
+            'mutation($n: String!, $v: String!) { createSecret(input: {name: $n, value: $v}) { __typename ... on CreateSecretSuccess { secret { id name createdAt } } } }',
+          variables: { n: name(), v: `bench-value-${n}` },
+        }),
+      };
     case 'graphql:update':
-      return { method: 'POST', path, body: JSON.stringify({ query: 'mutation($id: ID!, $v: String!) { updateSecret(id: $id, input: {value: $v}) { __typename ... on UpdateSecretSuccess { secret { id version updatedAt } } } }', variables: { id, v: `bench-value-${n++}` } }) };
+      return {
+        method: 'POST',
+        path,
+        body: JSON.stringify({
+          query:
+            'mutation($id: ID!, $v: String!) { updateSecret(id: $id, input: {value: $v}) { __typename ... on UpdateSecretSuccess { secret { id version updatedAt } } } }',
+          variables: { id, v: `bench-value-${n++}` },
+        }),
+      };
     case 'graphql:get':
-      return { method: 'POST', path, body: JSON.stringify({ query: 'query($id: ID!) { secret(id: $id) { id name version createdAt updatedAt } }', variables: { id } }) };
+      return {
+        method: 'POST',
+        path,
+        body: JSON.stringify({ query: 'query($id: ID!) { secret(id: $id) { id name version createdAt updatedAt } }', variables: { id } }),
+      };
     case 'graphql:list':
-      return { method: 'POST', path, body: JSON.stringify({ query: '{ secrets(first: 50) { edges { node { id name updatedAt } } pageInfo { hasNextPage endCursor } } }' }) };
+      return {
+        method: 'POST',
+        path,
+        body: JSON.stringify({ query: '{ secrets(first: 50) { edges { node { id name updatedAt } } pageInfo { hasNextPage endCursor } } }' }),
+      };
     default:
       return { method: job.method, path };
   }
@@ -58,12 +82,14 @@ async function run(seconds: number) {
 
 if (job.warmupSeconds > 0) await run(job.warmupSeconds);
 const result = await run(job.durationSeconds);
-console.log(JSON.stringify({
-  requests: result.requests.total,
-  non2xx: result.non2xx,
-  errors: result.errors + result.timeouts,
-  rps: result.requests.average,
-  p50: result.latency.p50,
-  p99: result.latency.p99,
-  durationSeconds: job.durationSeconds,
-}));
+console.log(
+  JSON.stringify({
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    durationSeconds: job.durationSeconds,
+  }),
+);

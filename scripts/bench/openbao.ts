@@ -38,7 +38,9 @@ export async function startOpenBao(bin: string, names: readonly string[]): Promi
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-openbao-'));
   const [port, clusterPort] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
-  writeFileSync(path.join(dir, 'config.hcl'), `
+  writeFileSync(
+    path.join(dir, 'config.hcl'),
+    `
 storage "raft" {
   path    = "${dir}"
   node_id = "n1"
@@ -54,7 +56,8 @@ audit "file" "bench" {
 }
 api_addr     = "${base}"
 cluster_addr = "http://127.0.0.1:${clusterPort}"
-`);
+`,
+  );
   const child = spawn(bin, ['server', `-config=${path.join(dir, 'config.hcl')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -68,7 +71,14 @@ cluster_addr = "http://127.0.0.1:${clusterPort}"
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; !(await fetch(`${base}/v1/sys/health`).then(() => true, () => false)); i++) {
+    for (
+      let i = 0;
+      !(await fetch(`${base}/v1/sys/health`).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    ) {
       if (child.exitCode !== null || i > 300) throw new Error(`OpenBao did not start:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -77,15 +87,20 @@ cluster_addr = "http://127.0.0.1:${clusterPort}"
     const token = init.root_token as string;
     // Raft elects its leader after the unseal: writes wait for it.
     for (let i = 0; ; i++) {
-      const ok = await call(base, 'POST', '/v1/sys/mounts/secret', { type: 'kv', options: { version: '2' } }, token).then(() => true, (err: unknown) => {
-        if (i > 100) throw err;
-        return false;
-      });
+      const ok = await call(base, 'POST', '/v1/sys/mounts/secret', { type: 'kv', options: { version: '2' } }, token).then(
+        () => true,
+        (err: unknown) => {
+          if (i > 100) throw err;
+          return false;
+        },
+      );
       if (ok) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     for (let i = 0; i < names.length; i += 50) {
-      await Promise.all(names.slice(i, i + 50).map((name, k) => call(base, 'POST', `/v1/secret/data/${name}`, { data: { value: `seed-value-${i + k}` } }, token)));
+      await Promise.all(
+        names.slice(i, i + 50).map((name, k) => call(base, 'POST', `/v1/secret/data/${name}`, { data: { value: `seed-value-${i + k}` } }, token)),
+      );
     }
     return { child, base, token, stop };
   } catch (err) {

@@ -36,7 +36,10 @@ const READERS = Number(args.readers);
 const oldKey = randomBytes(32);
 const newKey = randomBytes(32);
 const ringText = (ring: [string, Buffer][]) => ring.map(([id, key]) => `${id}:${key.toString('base64')}`).join(',');
-const ROTATING: [string, Buffer][] = [['new', newKey], ['old', oldKey]];
+const ROTATING: [string, Buffer][] = [
+  ['new', newKey],
+  ['old', oldKey],
+];
 
 const engine = await startBenchEngine('secrets-bench-rotation-');
 const dbName = `bench_rotation_${Date.now()}`;

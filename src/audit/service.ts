@@ -28,7 +28,14 @@ export interface AuditEntry {
 
 /** The fields every event of an authenticated call shares: who, through which door, which request. */
 export function callerEntry(caller: Caller, operation: string) {
-  return { projectId: caller.projectId, keyId: caller.keyId, door: caller.door, environment: actingEnvironment(caller), requestId: caller.requestId, operation };
+  return {
+    projectId: caller.projectId,
+    keyId: caller.keyId,
+    door: caller.door,
+    environment: actingEnvironment(caller),
+    requestId: caller.requestId,
+    operation,
+  };
 }
 
 export interface AuditEvent extends Required<AuditEntry> {
@@ -39,7 +46,7 @@ export interface AuditEvent extends Required<AuditEntry> {
 export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?: () => Date }) {
   const { AuditEvent } = deps.models;
   const now = deps.now ?? (() => new Date());
-  const oid = (id: string | null | undefined) => (id ? parseObjectId(id) ?? null : null);
+  const oid = (id: string | null | undefined) => (id ? (parseObjectId(id) ?? null) : null);
 
   const toDoc = (entry: AuditEntry, at: Date) => ({
     at,
@@ -82,8 +89,17 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
       const minute = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
       const _id = `refused:${entry.address}:${minute.toISOString()}`;
       const first = {
-        at: minute, projectId: null, keyId: null, door: entry.door, operation: entry.operation, secretId: null, secretName: null,
-        version: null, outcome: 'unauthenticated', requestId: entry.requestId, clientAddress: entry.address,
+        at: minute,
+        projectId: null,
+        keyId: null,
+        door: entry.door,
+        operation: entry.operation,
+        secretId: null,
+        secretName: null,
+        version: null,
+        outcome: 'unauthenticated',
+        requestId: entry.requestId,
+        clientAddress: entry.address,
       };
       // Keyed by address and minute, not by an ObjectId as the other events are.
       const records = AuditEvent.collection as unknown as Collection<{ _id: string; count: number }>;
@@ -107,7 +123,10 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
       if (page.environment !== undefined) filter.environment = page.environment;
       if (page.secretId !== undefined) filter.secretId = oid(page.secretId) ?? new Types.ObjectId('000000000000000000000000');
       if (page.after !== undefined) filter._id = { $lt: oid(page.after) };
-      const docs = await AuditEvent.find(filter).sort({ _id: -1 }).limit(page.first + 1).lean();
+      const docs = await AuditEvent.find(filter)
+        .sort({ _id: -1 })
+        .limit(page.first + 1)
+        .lean();
       const events: AuditEvent[] = docs.slice(0, page.first).map((d) => ({
         id: d._id.toHexString(),
         at: d.at,

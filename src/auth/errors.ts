@@ -9,7 +9,10 @@ export class UnauthenticatedError extends Error {
 /** The key is valid but may not do this: it lacks the scope the call needs, say. Another project's secret is "not found", never this. */
 export class ForbiddenError extends Error {
   override name = 'ForbiddenError';
-  constructor(readonly scope: string, message = `This API key lacks the ${scope} scope`) {
+  constructor(
+    readonly scope: string,
+    message = `This API key lacks the ${scope} scope`,
+  ) {
     super(message);
   }
 }

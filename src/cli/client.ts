@@ -43,15 +43,19 @@ export function createClient(options: { url: string; apiKey: string; environment
     // /graphql reads the key from Authorization, the LangWatch door from X-Auth-Token.
     const auth = path === '/graphql' ? { authorization: `Bearer ${options.apiKey}` } : { 'x-auth-token': options.apiKey };
     return new Promise((resolve, reject) => {
-      const req = request(url, {
-        method,
-        headers: { ...auth, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = request(
+        url,
+        {
+          method,
+          headers: { ...auth, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -92,8 +96,12 @@ export function createClient(options: { url: string; apiKey: string; environment
      * fails, naming them, when the service could not open some (run or export without them would mislead).
      */
     values: async (options: { resolve?: boolean } = {}) => {
-      const { values, unreadable } = await call<{ values: Record<string, string>; unreadable?: string[] }>('GET', `/api/secrets/values${options.resolve === false ? '?resolve=false' : ''}`);
-      if (unreadable?.length) throw new CliError(`The service cannot open the value of ${unreadable.join(', ')} (a master key problem on the server; see its log)`);
+      const { values, unreadable } = await call<{ values: Record<string, string>; unreadable?: string[] }>(
+        'GET',
+        `/api/secrets/values${options.resolve === false ? '?resolve=false' : ''}`,
+      );
+      if (unreadable?.length)
+        throw new CliError(`The service cannot open the value of ${unreadable.join(', ')} (a master key problem on the server; see its log)`);
       return values;
     },
     create: (name: string, value: string) => call<SecretSummary>('POST', '/api/secrets', { name, value }),

@@ -30,7 +30,12 @@ export async function saveFallback(file: string, apiKey: string, saved: Omit<Sav
 }
 
 /** The values saved for this URL and environment, if the file opens with this key and is young enough; else a CliError saying why not. */
-export async function loadFallback(file: string, apiKey: string, expect: { url: string; environment: string | null; maxAgeMs: number }, at = new Date()): Promise<Saved> {
+export async function loadFallback(
+  file: string,
+  apiKey: string,
+  expect: { url: string; environment: string | null; maxAgeMs: number },
+  at = new Date(),
+): Promise<Saved> {
   const text = await readPrivateFile(file);
   if (text === undefined) throw new CliError(`no fallback at ${file} yet`);
   let saved: Saved;
@@ -44,7 +49,7 @@ export async function loadFallback(file: string, apiKey: string, expect: { url: 
     throw new CliError(`the fallback at ${file} does not open with this API key (changed, or saved with another key)`);
   }
   if (saved.url !== expect.url || saved.environment !== expect.environment) {
-    throw new CliError(`the fallback at ${file} holds the values of ${saved.url} (${saved.environment ?? 'the key\'s environment'}), not of this one`);
+    throw new CliError(`the fallback at ${file} holds the values of ${saved.url} (${saved.environment ?? "the key's environment"}), not of this one`);
   }
   const age = at.getTime() - new Date(saved.savedAt).getTime();
   if (!(age <= expect.maxAgeMs)) throw new CliError(`the fallback at ${file} is from ${saved.savedAt}, older than --fallback-max-age`);

@@ -50,7 +50,10 @@ interface FallbackOptions {
 
 const withFallback = (command: Command) =>
   command
-    .option('--fallback <path>', 'keep the values fetched in this file (sealed with a key derived from the API key, mode 0600), and use them when the service cannot be reached')
+    .option(
+      '--fallback <path>',
+      'keep the values fetched in this file (sealed with a key derived from the API key, mode 0600), and use them when the service cannot be reached',
+    )
     .option('--fallback-max-age <duration>', 'the oldest fallback to use (90s, 30m, 24h, 7d)', '24h');
 
 /**
@@ -146,91 +149,102 @@ program
     process.stderr.write(`deleted ${name} (${id})\n`);
   });
 
-withFallback(program
-  .command('export')
-  .description("print the project's values for piping")
-  .addOption(new Option('--format <format>', 'output format').choices(['dotenv', 'json', 'shell']).default('dotenv'))
-  .option('--allow <name>', `${ALLOW_HELP} (for --format shell, whose output is meant to be sourced)`, collect, []))
-  .action(async (options: { format: 'dotenv' | 'json' | 'shell'; allow: string[] } & FallbackOptions) => {
-    const values = await fetchValues(options);
-    if (options.format === 'shell') refuseStartupVariables(Object.keys(values).filter((n) => ENV_NAME.test(n)), options.allow);
-    const text = options.format === 'json' ? toJson(values) : options.format === 'shell' ? toShell(values) : toDotenv(values);
-    process.stdout.write(text ? `${text}\n` : '');
-  });
+withFallback(
+  program
+    .command('export')
+    .description("print the project's values for piping")
+    .addOption(new Option('--format <format>', 'output format').choices(['dotenv', 'json', 'shell']).default('dotenv'))
+    .option('--allow <name>', `${ALLOW_HELP} (for --format shell, whose output is meant to be sourced)`, collect, []),
+).action(async (options: { format: 'dotenv' | 'json' | 'shell'; allow: string[] } & FallbackOptions) => {
+  const values = await fetchValues(options);
+  if (options.format === 'shell')
+    refuseStartupVariables(
+      Object.keys(values).filter((n) => ENV_NAME.test(n)),
+      options.allow,
+    );
+  const text = options.format === 'json' ? toJson(values) : options.format === 'shell' ? toShell(values) : toDotenv(values);
+  process.stdout.write(text ? `${text}\n` : '');
+});
 
-withFallback(program
-  .command('run')
-  .description("run a command with the project's values added to its environment; exits with its code")
-  .option('--override', 'let the values replace variables already set')
-  .option('--allow <name>', ALLOW_HELP, collect, [])
-  .option('--pass-api-key', 'let the command inherit SECRETS_API_KEY (by default it does not)')
-  .option('--watch', 'restart the command when a value it received changes (changes within 1 s: one restart)')
-  .option('--grace <seconds>', 'with --watch: how long the command has to stop after SIGTERM before SIGKILL', '10'))
+withFallback(
+  program
+    .command('run')
+    .description("run a command with the project's values added to its environment; exits with its code")
+    .option('--override', 'let the values replace variables already set')
+    .option('--allow <name>', ALLOW_HELP, collect, [])
+    .option('--pass-api-key', 'let the command inherit SECRETS_API_KEY (by default it does not)')
+    .option('--watch', 'restart the command when a value it received changes (changes within 1 s: one restart)')
+    .option('--grace <seconds>', 'with --watch: how long the command has to stop after SIGTERM before SIGKILL', '10'),
+)
   .argument('<command...>', 'the command and its arguments, after --')
-  .action(async (command: string[], options: { override?: boolean; allow: string[]; passApiKey?: boolean; watch?: boolean; grace: string } & FallbackOptions) => {
-    /** The command's environment for these values (refusing startup variables not allowed). */
-    const environmentFor = (values: Record<string, string>) => {
-      const fromSecrets = Object.fromEntries(Object.entries(values).filter(([name]) => ENV_NAME.test(name)));
-      refuseStartupVariables(Object.keys(fromSecrets), options.allow);
-      // The command gets the values, not the key that reads them all.
-      const { SECRETS_API_KEY: _key, ...inherited } = process.env;
-      const own = options.passApiKey ? process.env : inherited;
-      return options.override ? { ...own, ...fromSecrets } : { ...fromSecrets, ...own };
-    };
-    let values = await fetchValues(options);
-    const start = (env: NodeJS.ProcessEnv) => {
-      const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
-      const exited = new Promise<number>((resolve) => {
-        child.on('error', (err) => {
-          process.stderr.write(`secrets: cannot run ${command[0]}: ${err.message}\n`);
-          resolve(127);
+  .action(
+    async (command: string[], options: { override?: boolean; allow: string[]; passApiKey?: boolean; watch?: boolean; grace: string } & FallbackOptions) => {
+      /** The command's environment for these values (refusing startup variables not allowed). */
+      const environmentFor = (values: Record<string, string>) => {
+        const fromSecrets = Object.fromEntries(Object.entries(values).filter(([name]) => ENV_NAME.test(name)));
+        refuseStartupVariables(Object.keys(fromSecrets), options.allow);
+        // The command gets the values, not the key that reads them all.
+        const { SECRETS_API_KEY: _key, ...inherited } = process.env;
+        const own = options.passApiKey ? process.env : inherited;
+        return options.override ? { ...own, ...fromSecrets } : { ...fromSecrets, ...own };
+      };
+      let values = await fetchValues(options);
+      const start = (env: NodeJS.ProcessEnv) => {
+        const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
+        const exited = new Promise<number>((resolve) => {
+          child.on('error', (err) => {
+            process.stderr.write(`secrets: cannot run ${command[0]}: ${err.message}\n`);
+            resolve(127);
+          });
+          // Ended by a signal: 128 + its number, as shells report it.
+          child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + constants.signals[signal] : 1)));
         });
-        // Ended by a signal: 128 + its number, as shells report it.
-        child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + constants.signals[signal] : 1)));
-      });
-      return { child, exited };
-    };
-    let current = start(environmentFor(values));
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => current.child.kill(signal));
-    if (!options.watch) process.exit(await current.exited);
+        return { child, exited };
+      };
+      let current = start(environmentFor(values));
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => current.child.kill(signal));
+      if (!options.watch) process.exit(await current.exited);
 
-    const graceMs = duration(options.grace);
-    let restarting: Promise<void> | undefined;
-    const restartWith = async (fresh: Record<string, string>) => {
-      const env = environmentFor(fresh);
-      const old = current;
-      old.child.kill('SIGTERM');
-      const killer = setTimeout(() => old.child.kill('SIGKILL'), graceMs);
-      await old.exited;
-      clearTimeout(killer);
-      values = fresh;
-      current = start(env);
-      process.stderr.write('secrets: a value changed: restarted the command\n');
-    };
-    const stopWatching = watchChanges(settings(), async () => {
-      const fresh = await fetchValues(options);
-      if (isDeepStrictEqual(fresh, values)) return;
-      restarting = restartWith(fresh).catch((err: Error) => {
-        process.stderr.write(`secrets: kept the running command: ${err.message}\n`);
+      const graceMs = duration(options.grace);
+      let restarting: Promise<void> | undefined;
+      const restartWith = async (fresh: Record<string, string>) => {
+        const env = environmentFor(fresh);
+        const old = current;
+        old.child.kill('SIGTERM');
+        const killer = setTimeout(() => old.child.kill('SIGKILL'), graceMs);
+        await old.exited;
+        clearTimeout(killer);
+        values = fresh;
+        current = start(env);
+        process.stderr.write('secrets: a value changed: restarted the command\n');
+      };
+      const stopWatching = watchChanges(settings(), async () => {
+        const fresh = await fetchValues(options);
+        if (isDeepStrictEqual(fresh, values)) return;
+        restarting = restartWith(fresh).catch((err: Error) => {
+          process.stderr.write(`secrets: kept the running command: ${err.message}\n`);
+        });
+        await restarting;
+        restarting = undefined;
       });
-      await restarting;
-      restarting = undefined;
-    });
-    // The command ended by itself (not by a restart): run ends with its code.
-    for (;;) {
-      const running = current;
-      const code = await running.exited;
-      await restarting;
-      if (current === running) {
-        stopWatching();
-        process.exit(code);
+      // The command ended by itself (not by a restart): run ends with its code.
+      for (;;) {
+        const running = current;
+        const code = await running.exited;
+        await restarting;
+        if (current === running) {
+          stopWatching();
+          process.exit(code);
+        }
       }
-    }
-  });
+    },
+  );
 
 program
   .command('import')
-  .description('create or update a secret for each variable of a dotenv file (multiline values kept; an empty one is refused, as the service stores no empty value); prints what it did per name, never a value')
+  .description(
+    'create or update a secret for each variable of a dotenv file (multiline values kept; an empty one is refused, as the service stores no empty value); prints what it did per name, never a value',
+  )
   .argument('<file>', 'the dotenv file')
   .option('--dry-run', 'print the plan (names only) and change nothing')
   .option('--skip-empty', 'skip variables set to nothing (FLAG=) instead of refusing them')

@@ -49,11 +49,15 @@ try {
     bar?.stop();
     const unopenable = rotation.unopenableVersions();
     for (const v of unopenable) {
-      process.stderr.write(`skipped: secret ${v.secretId} version ${v.version}: its data key is under "${v.keyId}", and this ring's "${v.keyId}" does not open it\n`);
+      process.stderr.write(
+        `skipped: secret ${v.secretId} version ${v.version}: its data key is under "${v.keyId}", and this ring's "${v.keyId}" does not open it\n`,
+      );
     }
     const left = await rotation.remainingByKey();
     const remaining = Object.values(left).reduce((a, b) => a + b, 0);
-    process.stdout.write(`re-wrapped ${rewrapped}; skipped (no key opens them) ${unopenable.length}; remaining under other keys: ${remaining}${remaining ? ` ${JSON.stringify(left)}` : ''}\n`);
+    process.stdout.write(
+      `re-wrapped ${rewrapped}; skipped (no key opens them) ${unopenable.length}; remaining under other keys: ${remaining}${remaining ? ` ${JSON.stringify(left)}` : ''}\n`,
+    );
     if (remaining === 0) {
       process.stdout.write(`Every data key is under "${keyring.activeId}": the other keys can now be removed from SECRETS_MASTER_KEYS.\n`);
     }

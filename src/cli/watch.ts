@@ -46,12 +46,15 @@ export function watchChanges(settings: { url: string; apiKey: string; environmen
     let warned = false;
     while (!stopped) {
       try {
-        const events = client.iterate<{ secretEvents: { id: string; type: string } }>({ query: EVENTS, variables: { ...(after ? { after } : {}), ...(settings.environment ? { environment: settings.environment } : {}) } }, {
-          connected: () => {
-            warned = false;
-            schedule();
+        const events = client.iterate<{ secretEvents: { id: string; type: string } }>(
+          { query: EVENTS, variables: { ...(after ? { after } : {}), ...(settings.environment ? { environment: settings.environment } : {}) } },
+          {
+            connected: () => {
+              warned = false;
+              schedule();
+            },
           },
-        });
+        );
         for await (const result of events) {
           if (stopped) break;
           if (result.errors?.length) throw new Error(result.errors.map((e) => e.message).join('; '));

@@ -25,7 +25,12 @@ import { DecryptionError, type MasterKeyring, rewrapDataKey } from './envelope.t
  */
 export const UPDATES_PER_COMMAND = 64;
 
-interface Head { _id: Types.ObjectId; projectId: Types.ObjectId; version: number; current: Pick<StoredSecretVersion, 'keyId' | 'wrappedKey' | 'ciphertext'> }
+interface Head {
+  _id: Types.ObjectId;
+  projectId: Types.ObjectId;
+  version: number;
+  current: Pick<StoredSecretVersion, 'keyId' | 'wrappedKey' | 'ciphertext'>;
+}
 
 export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'Secret' | 'Webhook'>; keyring: MasterKeyring }) {
   const versions = deps.models.SecretVersion.collection as unknown as Collection<StoredSecretVersion>;
@@ -70,7 +75,10 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
 
   /** Re-wraps up to `size` webhook signing secrets (immutable: by _id); returns how many. */
   async function rewrapWebhooks(known: string[], size: number): Promise<number> {
-    const stale = await webhooks.find({ 'secret.keyId': { $in: known }, _id: { $nin: unopenableWebhooks } }).limit(size).toArray();
+    const stale = await webhooks
+      .find({ 'secret.keyId': { $in: known }, _id: { $nin: unopenableWebhooks } })
+      .limit(size)
+      .toArray();
     const ops = [];
     for (const hook of stale) {
       try {
@@ -95,7 +103,11 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
       const add = (rows: { _id: string; count: number }[]) => rows.forEach((r) => (byKey[r._id] = (byKey[r._id] ?? 0) + r.count));
       add(await versions.aggregate<{ _id: string; count: number }>([{ $match: staleVersion }, { $group: { _id: '$keyId', count: { $sum: 1 } } }]).toArray());
       add(await heads.aggregate<{ _id: string; count: number }>([{ $match: staleHead }, { $group: { _id: '$current.keyId', count: { $sum: 1 } } }]).toArray());
-      add(await webhooks.aggregate<{ _id: string; count: number }>([{ $match: staleWebhook }, { $group: { _id: '$secret.keyId', count: { $sum: 1 } } }]).toArray());
+      add(
+        await webhooks
+          .aggregate<{ _id: string; count: number }>([{ $match: staleWebhook }, { $group: { _id: '$secret.keyId', count: { $sum: 1 } } }])
+          .toArray(),
+      );
       return byKey;
     },
 
@@ -109,17 +121,29 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
       const known = [...keyring.keys.keys()].filter((id) => id !== keyring.activeId);
       const skip = unopenable.map((u) => u.id);
       // Unopenable version documents are skipped by _id ("<secretId>:<version>"), unopenable copies by their secret's.
-      const batch = await versions.find({ keyId: { $in: known }, _id: { $nin: skip } }).limit(size).toArray();
+      const batch = await versions
+        .find({ keyId: { $in: known }, _id: { $nin: skip } })
+        .limit(size)
+        .toArray();
       // Version documents are immutable: whichever re-wrap lands is right.
-      let done = await updateInCommands(versions, rewrapAll(batch, (v) => v).map(({ doc, keyId, wrappedKey }) => ({
-        updateOne: { filter: { _id: doc._id }, update: { $set: { keyId, wrappedKey } } },
-      })));
+      let done = await updateInCommands(
+        versions,
+        rewrapAll(batch, (v) => v).map(({ doc, keyId, wrappedKey }) => ({
+          updateOne: { filter: { _id: doc._id }, update: { $set: { keyId, wrappedKey } } },
+        })),
+      );
 
       const stale = await heads
         .find({ 'current.keyId': { $in: known }, _id: { $nin: unopenableHeads } }, { projection: { projectId: 1, version: 1, current: 1 } })
         .limit(size)
         .toArray();
-      const asVersion = (h: Head): StoredSecretVersion => ({ _id: versionIdOf(h._id, h.version), projectId: h.projectId, secretId: h._id, version: h.version, ...h.current });
+      const asVersion = (h: Head): StoredSecretVersion => ({
+        _id: versionIdOf(h._id, h.version),
+        projectId: h.projectId,
+        secretId: h._id,
+        version: h.version,
+        ...h.current,
+      });
       const seen = unopenable.length;
       const fresh = rewrapAll(stale, asVersion);
       for (const u of unopenable.slice(seen)) unopenableHeads.push(stale.find((h) => versionIdOf(h._id, h.version) === u.id)!._id);
@@ -127,12 +151,15 @@ export function createRotation(deps: { models: Pick<Models, 'SecretVersion' | 'S
       // _id (a filter on more is applied to a read made before the write on
       // FerretDB, and scans for it), and a newer version written meanwhile is
       // made current again after it, as every writer does, on both engines.
-      done += await updateInCommands(heads, fresh.map(({ doc, keyId, wrappedKey }) => ({
-        updateOne: {
-          filter: { _id: doc._id },
-          update: { $set: { 'current.keyId': keyId, 'current.wrappedKey': wrappedKey } },
-        },
-      })));
+      done += await updateInCommands(
+        heads,
+        fresh.map(({ doc, keyId, wrappedKey }) => ({
+          updateOne: {
+            filter: { _id: doc._id },
+            update: { $set: { 'current.keyId': keyId, 'current.wrappedKey': wrappedKey } },
+          },
+        })),
+      );
       for (const { doc } of fresh) await settleVersionPointer(deps.models, doc._id, doc.version);
       done += await rewrapWebhooks(known, size);
       return done;

@@ -50,14 +50,21 @@ const CLOSED_CONNECTION_CHECK_MS = 1_000;
  */
 function failWritesToClosedConnections(connection: Connection): void {
   const client = connection.getClient() as unknown as {
-    topology?: { s?: { servers?: Map<string, { pool?: { checkedOut?: Set<{ closed?: boolean; socket?: import('node:events').EventEmitter & { destroyed?: boolean } }> } }> } };
+    topology?: {
+      s?: {
+        servers?: Map<string, { pool?: { checkedOut?: Set<{ closed?: boolean; socket?: import('node:events').EventEmitter & { destroyed?: boolean } }> } }>;
+      };
+    };
   };
   const timer = setInterval(() => {
     for (const server of client.topology?.s?.servers?.values() ?? []) {
       for (const held of server.pool?.checkedOut ?? []) {
         // The driver's own listener is always there (and ignores it: the connection is closed already).
         if (!held.closed || !held.socket?.destroyed || held.socket.listenerCount('error') === 0) continue;
-        held.socket.emit('error', Object.assign(new Error('write EPIPE (the connection closed before the command was sent)'), { code: 'EPIPE', syscall: 'write' }));
+        held.socket.emit(
+          'error',
+          Object.assign(new Error('write EPIPE (the connection closed before the command was sent)'), { code: 'EPIPE', syscall: 'write' }),
+        );
       }
     }
   }, CLOSED_CONNECTION_CHECK_MS);

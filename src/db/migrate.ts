@@ -28,23 +28,26 @@ export async function migrateSecretKeys(
   options: { projectSecretLimit: number; recoveryWindowMs: number; warn: (message: string) => void },
 ): Promise<void> {
   const secrets = models.Secret.collection;
-  const old = await secrets.find<OldSecret>({ nameKey: { $exists: false } }).sort({ _id: 1 }).toArray();
+  const old = await secrets
+    .find<OldSecret>({ nameKey: { $exists: false } })
+    .sort({ _id: 1 })
+    .toArray();
   if (old.length === 0) return;
   const claims = await connection.db!.collection('secret_slots').find<{ secretId: OldSecret['_id']; slot: number }>({}).toArray();
   const oldSlot = new Map(claims.map((c) => [c.secretId.toHexString(), c.slot]));
   const taken = new Set(
-    (await secrets.find<{ nameKey: string; slotKey: string }>({ nameKey: { $exists: true } }, { projection: { nameKey: 1, slotKey: 1 } }).toArray())
-      .flatMap((s) => [s.nameKey, s.slotKey]),
+    (await secrets.find<{ nameKey: string; slotKey: string }>({ nameKey: { $exists: true } }, { projection: { nameKey: 1, slotKey: 1 } }).toArray()).flatMap(
+      (s) => [s.nameKey, s.slotKey],
+    ),
   );
   for (const doc of old) {
     const project = doc.projectId.toHexString();
     const retired = { nameKey: `deleted/${doc._id.toHexString()}`, slotKey: `deleted/${doc._id.toHexString()}`, slot: null };
     const nameKey = `${project}/${doc.name}`;
     if (doc.deletedAt !== null || taken.has(nameKey)) {
-      const moved = doc.deletedAt === null
-        ? { deletedAt: new Date(), purgeAt: new Date(Date.now() + Math.max(options.recoveryWindowMs, 86_400_000)) }
-        : {};
-      if (doc.deletedAt === null) options.warn(`secret ${doc._id.toHexString()} shared its name with another live secret: it is now deleted and restorable under another name`);
+      const moved = doc.deletedAt === null ? { deletedAt: new Date(), purgeAt: new Date(Date.now() + Math.max(options.recoveryWindowMs, 86_400_000)) } : {};
+      if (doc.deletedAt === null)
+        options.warn(`secret ${doc._id.toHexString()} shared its name with another live secret: it is now deleted and restorable under another name`);
       await secrets.updateOne({ _id: doc._id, nameKey: { $exists: false } }, { $set: { ...retired, ...moved } });
       continue;
     }
@@ -80,7 +83,10 @@ export async function migrateVersionIds(models: Pick<Models, 'SecretVersion'>): 
   const versions = models.SecretVersion.collection;
   await dropIndexIfThere(versions, 'secretId_1_version_-1');
   for (;;) {
-    const old = await versions.find<Record<string, unknown> & { _id: unknown; secretId: import('mongoose').Types.ObjectId; version: number }>({ _id: { $type: 'objectId' } }).limit(500).toArray();
+    const old = await versions
+      .find<Record<string, unknown> & { _id: unknown; secretId: import('mongoose').Types.ObjectId; version: number }>({ _id: { $type: 'objectId' } })
+      .limit(500)
+      .toArray();
     if (old.length === 0) return;
     for (const doc of old) {
       await versions.insertOne({ ...doc, _id: `${doc.secretId.toHexString()}:${doc.version}` } as never).catch((err: unknown) => {
@@ -99,14 +105,17 @@ export async function migrateVersionIds(models: Pick<Models, 'SecretVersion'>): 
 export async function migrateSecretHeads(models: Pick<Models, 'Secret' | 'SecretVersion' | 'SecretName'>): Promise<void> {
   const secrets = models.Secret.collection;
   const versions = models.SecretVersion.collection;
-  const heads = await secrets.find<{ _id: import('mongoose').Types.ObjectId; version: number; nameKey: string; deletedAt: Date | null }>(
-    { current: { $exists: false } },
-    { projection: { version: 1, nameKey: 1, deletedAt: 1 } },
-  ).toArray();
+  const heads = await secrets
+    .find<{ _id: import('mongoose').Types.ObjectId; version: number; nameKey: string; deletedAt: Date | null }>(
+      { current: { $exists: false } },
+      { projection: { version: 1, nameKey: 1, deletedAt: 1 } },
+    )
+    .toArray();
   for (const head of heads) {
     const id = head._id.toHexString();
-    const version = (await versions.findOne<SealedVersion>({ _id: `${id}:${head.version}` } as never))
-      ?? (await versions.find<SealedVersion>({ secretId: head._id }).sort({ version: -1 }).limit(1).next());
+    const version =
+      (await versions.findOne<SealedVersion>({ _id: `${id}:${head.version}` } as never)) ??
+      (await versions.find<SealedVersion>({ secretId: head._id }).sort({ version: -1 }).limit(1).next());
     if (!version) continue;
     if (head.deletedAt === null) {
       await models.SecretName.collection.replaceOne({ _id: head.nameKey } as never, { secretId: head._id }, { upsert: true });
@@ -120,7 +129,9 @@ export async function migrateSecretHeads(models: Pick<Models, 'Secret' | 'Secret
 export async function migrateIdempotencyIds(models: Pick<Models, 'IdempotencyKey'>): Promise<void> {
   const records = models.IdempotencyKey.collection;
   await dropIndexIfThere(records, 'projectId_1_key_1');
-  const old = await records.find<Record<string, unknown> & { _id: unknown; projectId: import('mongoose').Types.ObjectId; key: string }>({ _id: { $type: 'objectId' } }).toArray();
+  const old = await records
+    .find<Record<string, unknown> & { _id: unknown; projectId: import('mongoose').Types.ObjectId; key: string }>({ _id: { $type: 'objectId' } })
+    .toArray();
   for (const doc of old) {
     await records.insertOne({ ...doc, _id: `${doc.projectId.toHexString()}/${doc.key}` } as never).catch((err: unknown) => {
       if (!isDuplicateKeyError(err)) throw err;
@@ -129,4 +140,9 @@ export async function migrateIdempotencyIds(models: Pick<Models, 'IdempotencyKey
   }
 }
 
-interface SealedVersion { version: number; keyId: string; wrappedKey: unknown; ciphertext: unknown }
+interface SealedVersion {
+  version: number;
+  keyId: string;
+  wrappedKey: unknown;
+  ciphertext: unknown;
+}

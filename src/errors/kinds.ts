@@ -56,28 +56,29 @@ type ErrorClass = new (...args: any[]) => Error;
 export type ErrorKind = (
   | Exclude<KindAndStatus, { kind: 'validation' }>
   | {
-    readonly kind: 'validation';
-    readonly status: 422;
-    /** The one rule it breaks: its code, and its path (the body's root if unset). */
-    readonly issue: { readonly code: string; path?(err: Error): string[] };
-  }
-) & (
+      readonly kind: 'validation';
+      readonly status: 422;
+      /** The one rule it breaks: its code, and its path (the body's root if unset). */
+      readonly issue: { readonly code: string; path?(err: Error): string[] };
+    }
+) &
   /** Known by its class (the first row that matches wins: a subclass stands before its parent), or by a test. */
-  | { readonly error: ErrorClass; readonly test?: undefined }
-  | { readonly test: (err: unknown) => boolean; readonly error?: undefined }
-) & {
-  /** Fixed words for the client in place of the error's own message. */
-  readonly message?: string;
-  /** The outcome an audit record gives a mutation it fails ('error' if unset). */
-  readonly outcome?: string;
-  /** The GraphQL object type it is returned as by a field that lists its class, and that type's ErrorCode. */
-  readonly graphql?: { readonly typename: string; readonly code: string; readonly description: string };
-};
+  ({ readonly error: ErrorClass; readonly test?: undefined } | { readonly test: (err: unknown) => boolean; readonly error?: undefined }) & {
+    /** Fixed words for the client in place of the error's own message. */
+    readonly message?: string;
+    /** The outcome an audit record gives a mutation it fails ('error' if unset). */
+    readonly outcome?: string;
+    /** The GraphQL object type it is returned as by a field that lists its class, and that type's ErrorCode. */
+    readonly graphql?: { readonly typename: string; readonly code: string; readonly description: string };
+  };
 
 export const ERROR_KINDS: readonly ErrorKind[] = [
   { error: UnauthenticatedError, kind: 'unauthenticated', status: 401 },
   {
-    error: ForbiddenError, kind: 'forbidden', status: 403, outcome: 'forbidden',
+    error: ForbiddenError,
+    kind: 'forbidden',
+    status: 403,
+    outcome: 'forbidden',
     graphql: {
       typename: 'ForbiddenError',
       code: 'FORBIDDEN',
@@ -91,7 +92,10 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
   // Driver errors, which can quote a query: fixed words.
   { test: isDatabaseUnavailable, kind: 'unavailable', status: 503, message: 'The database is not reachable; retry shortly.' },
   {
-    error: VersionMismatchError, kind: 'precondition', status: 412, outcome: 'version_mismatch',
+    error: VersionMismatchError,
+    kind: 'precondition',
+    status: 412,
+    outcome: 'version_mismatch',
     message: 'The secret has changed: its version does not match If-Match.',
   },
   { error: QuotaExceededError, kind: 'validation', status: 422, issue: { code: 'quota_exceeded' }, outcome: 'quota_exceeded' },
@@ -99,19 +103,29 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
   { error: InvalidFieldError, kind: 'validation', status: 422, issue: { code: 'invalid_value', path: (err: InvalidFieldError) => [err.field] } },
   { error: IdempotencyKeyReusedError, kind: 'idempotency_mismatch', status: 422, outcome: 'idempotency_key_reused' },
   {
-    error: UnreadableValueError, kind: 'unreadable', status: 500, outcome: 'unreadable',
+    error: UnreadableValueError,
+    kind: 'unreadable',
+    status: 500,
+    outcome: 'unreadable',
     graphql: {
       typename: 'UnreadableValueError',
       code: 'VALUE_UNREADABLE',
-      description: "The secret's stored value cannot be opened with this node's master keys (written under another key, or damaged). Its name is in the server's log.",
+      description:
+        "The secret's stored value cannot be opened with this node's master keys (written under another key, or damaged). Its name is in the server's log.",
     },
   },
   {
-    error: NotFoundError, kind: 'not_found', status: 404, outcome: 'not_found',
+    error: NotFoundError,
+    kind: 'not_found',
+    status: 404,
+    outcome: 'not_found',
     graphql: { typename: 'NotFoundError', code: 'NOT_FOUND', description: "No such secret in the caller's project." },
   },
   {
-    error: ConflictError, kind: 'conflict', status: 409, outcome: 'conflict',
+    error: ConflictError,
+    kind: 'conflict',
+    status: 409,
+    outcome: 'conflict',
     graphql: { typename: 'ConflictError', code: 'CONFLICT', description: 'The change collides with existing state, such as a taken name.' },
   },
 ];
@@ -148,12 +162,14 @@ export function classifyFailure(err: unknown): RequestFailure {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const context = (err as { validationContext?: string }).validationContext;
     const location: FieldLocation = context === 'querystring' ? 'query' : context === 'params' ? 'path' : context === 'headers' ? 'header' : 'body';
-    return invalid(err.validation.map((v) => ({
-      location,
-      path: v.instancePath.split('/').filter(Boolean),
-      message: v.message ?? 'Invalid value',
-      code: v.keyword,
-    })));
+    return invalid(
+      err.validation.map((v) => ({
+        location,
+        path: v.instancePath.split('/').filter(Boolean),
+        message: v.message ?? 'Invalid value',
+        code: v.keyword,
+      })),
+    );
   }
   const row = ERROR_KINDS.find((r) => matches(r, err));
   if (row) {

@@ -71,8 +71,14 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
   /** Counts a subscription in, or refuses it; the function returned counts it out (once). */
   function admit(keyId: string): () => void {
     const byKey = openByKey.get(keyId) ?? 0;
-    if (byKey >= limits.perKey) throw new TooManySubscriptionsError(`This API key already has ${limits.perKey} subscriptions open on this node (SUBSCRIPTIONS_PER_KEY_MAX): end one first`);
-    if (open >= limits.perNode) throw new TooManySubscriptionsError(`This node already serves ${limits.perNode} subscriptions (SUBSCRIPTIONS_PER_NODE_MAX): retry later or on another node`);
+    if (byKey >= limits.perKey)
+      throw new TooManySubscriptionsError(
+        `This API key already has ${limits.perKey} subscriptions open on this node (SUBSCRIPTIONS_PER_KEY_MAX): end one first`,
+      );
+    if (open >= limits.perNode)
+      throw new TooManySubscriptionsError(
+        `This node already serves ${limits.perNode} subscriptions (SUBSCRIPTIONS_PER_NODE_MAX): retry later or on another node`,
+      );
     openByKey.set(keyId, byKey + 1);
     open += 1;
     let released = false;
@@ -143,7 +149,10 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
 
   // An event appended here is read at once, not at the next poll.
   log.onAppend((projectId) => {
-    void followers.get(projectId)?.then((follower) => poll(projectId, follower), () => {});
+    void followers.get(projectId)?.then(
+      (follower) => poll(projectId, follower),
+      () => {},
+    );
   });
 
   async function join(projectId: string, subscriber: Subscriber, after: number | undefined): Promise<Follower> {
@@ -211,7 +220,10 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
         try {
           follower = await join(projectId, subscriber, options.after);
         } catch (err) {
-          void followers.get(projectId)?.then((joined) => leave(projectId, joined, subscriber), () => {});
+          void followers.get(projectId)?.then(
+            (joined) => leave(projectId, joined, subscriber),
+            () => {},
+          );
           stop(err as Error);
           return;
         }
@@ -224,10 +236,13 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
     /** Stops every follower (the node is shutting down). */
     close() {
       for (const [projectId, pending] of followers) {
-        void pending.then((follower) => {
-          follower.stopped = true;
-          clearTimeout(follower.timer);
-        }, () => {});
+        void pending.then(
+          (follower) => {
+            follower.stopped = true;
+            clearTimeout(follower.timer);
+          },
+          () => {},
+        );
         followers.delete(projectId);
       }
     },

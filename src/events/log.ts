@@ -116,8 +116,7 @@ export function createEventLog(deps: { models: Pick<Models, 'SecretEvent' | 'Sec
     state.knownAt = now().getTime();
   };
 
-  const exists = async (projectId: string, seq: number) =>
-    (await events.findOne({ _id: eventIdOf(projectId, seq) }, { projection: { _id: 1 } })) !== null;
+  const exists = async (projectId: string, seq: number) => (await events.findOne({ _id: eventIdOf(projectId, seq) }, { projection: { _id: 1 } })) !== null;
 
   /**
    * The newest number, from one known to exist (0 stands for "before the

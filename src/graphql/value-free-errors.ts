@@ -11,7 +11,8 @@ import type { Plugin } from 'graphql-yoga';
 
 const EXPECTED = (type: string) => `Expected a value of type "${type}".`;
 /** What this module writes: to be left as it is. */
-const REWORDED = /^(?:Expected a value of type "[^"]+"\.|Expected value of type "[^"]+"\.|Invalid value\.|Variable "\$\w+" got an invalid value|Argument "\w+" has an invalid value\.$)/;
+const REWORDED =
+  /^(?:Expected a value of type "[^"]+"\.|Expected value of type "[^"]+"\.|Invalid value\.|Variable "\$\w+" got an invalid value|Argument "\w+" has an invalid value\.$)/;
 
 /**
  * The part of a leaf or input-object message that holds no submitted value.
@@ -51,9 +52,7 @@ function describeVariableError(error: GraphQLError, name: string): string {
  */
 function describeSyntaxError(message: string): string {
   const rest = message.slice('Syntax Error: '.length);
-  const safe = rest
-    .replace(/\b(Name|String|BlockString|Int|Float|Comment) ".*$/s, '$1.')
-    .replace(/: .*$/s, '.');
+  const safe = rest.replace(/\b(Name|String|BlockString|Int|Float|Comment) ".*$/s, '$1.').replace(/: .*$/s, '.');
   return `Syntax Error: ${safe}`;
 }
 
@@ -88,8 +87,10 @@ export function withoutSubmittedValues(error: GraphQLError): GraphQLError {
  */
 export function useValueFreeValidationErrors(): Plugin {
   return {
-    onValidate: () => ({ result, setResult }) => {
-      if (result.length > 0) setResult(result.map((error) => (error instanceof GraphQLError ? withoutSubmittedValues(error) : error)));
-    },
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.length > 0) setResult(result.map((error) => (error instanceof GraphQLError ? withoutSubmittedValues(error) : error)));
+      },
   };
 }

@@ -62,7 +62,7 @@ query List {
 
 const describe = (args: unknown[]) => args.map(String).join(' ');
 
-const INVALID_JSON_PARAMS = 'The request\'s variables or extensions are not valid JSON.';
+const INVALID_JSON_PARAMS = "The request's variables or extensions are not valid JSON.";
 
 /**
  * The error a client sees for a failure of a kind GraphQL names
@@ -140,7 +140,16 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
         const key = readApiKey(headersOf(req));
         // A long-lived operation (a subscription) asks again now and then: a revoked or expired key ends it.
         const stillValid = async () => void (await deps.authenticator.authenticate(key));
-        return { caller: req.caller, stillValid, secrets: deps.secrets, environments: deps.environments, keys: deps.keys, audit: deps.audit, hub: deps.hub, webhooks: deps.webhooks };
+        return {
+          caller: req.caller,
+          stillValid,
+          secrets: deps.secrets,
+          environments: deps.environments,
+          keys: deps.keys,
+          audit: deps.audit,
+          hub: deps.hub,
+          webhooks: deps.webhooks,
+        };
       }
       const refusal = await refuseAuthentication(req, deps, 'graphql', new UnauthenticatedError());
       throw topLevelError(refusal) ?? refusal;
@@ -159,12 +168,14 @@ export function graphqlRoute(deps: GraphQLDeps) {
   return async function register(app: FastifyInstance) {
     await app.register(graphiqlAssetRoutes());
     acceptJsonOfAnyType(app);
-    app.setErrorHandler(doorErrorHandler((failure) => {
-      const code = GRAPHQL_CODES[failure.kind] ?? 'BAD_REQUEST';
-      // yoga's own words for what it masks, so that a client sees one message whichever layer failed.
-      const message = failure.kind === 'internal' ? 'Unexpected error.' : failure.message;
-      return { body: { errors: [{ message, extensions: { code } }] } };
-    }));
+    app.setErrorHandler(
+      doorErrorHandler((failure) => {
+        const code = GRAPHQL_CODES[failure.kind] ?? 'BAD_REQUEST';
+        // yoga's own words for what it masks, so that a client sees one message whichever layer failed.
+        const message = failure.kind === 'internal' ? 'Unexpected error.' : failure.message;
+        return { body: { errors: [{ message, extensions: { code } }] } };
+      }),
+    );
     app.route({
       url: '/graphql',
       method: ['GET', 'POST', 'OPTIONS'],

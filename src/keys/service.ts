@@ -41,8 +41,14 @@ export class ApiKeyNotFoundError extends NotFoundError {
 }
 
 type KeyDoc = {
-  _id: Types.ObjectId; name: string; prefix: string; scopes?: Scope[]; createdAt: Date;
-  lastUsedAt?: Date | null; expiresAt?: Date | null; revokedAt?: Date | null;
+  _id: Types.ObjectId;
+  name: string;
+  prefix: string;
+  scopes?: Scope[];
+  createdAt: Date;
+  lastUsedAt?: Date | null;
+  expiresAt?: Date | null;
+  revokedAt?: Date | null;
   /** The key that minted this one (absent for admin-made and dev keys): revoking it revokes this. */
   createdByKeyId?: Types.ObjectId | null;
   environment?: string | null;
@@ -53,7 +59,10 @@ type KeyDoc = {
  * A key may mint only keys that can do no more than itself, for no longer:
  * scopes it has, and an expiry no later than its own (required when it has one).
  */
-function checkMintable(caller: Caller, input: { scopes: readonly Scope[]; expiresAt?: Date | null; environment?: string | null; requireRevealReason?: boolean }): void {
+function checkMintable(
+  caller: Caller,
+  input: { scopes: readonly Scope[]; expiresAt?: Date | null; environment?: string | null; requireRevealReason?: boolean },
+): void {
   for (const scope of input.scopes) {
     if (!caller.scopes.includes(scope)) throw new ForbiddenError(scope, `This API key lacks the ${scope} scope, so it cannot give it to a key it creates`);
   }
@@ -102,9 +111,7 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environ
   /** Revokes every key minted by these keys, and by those, down the chain. */
   async function revokeMinted(creators: Types.ObjectId[], revokedAt: Date): Promise<void> {
     for (let generation = creators; generation.length > 0;) {
-      const minted = await ApiKey.collection
-        .find<{ _id: Types.ObjectId }>({ createdByKeyId: { $in: generation } }, { projection: { _id: 1 } })
-        .toArray();
+      const minted = await ApiKey.collection.find<{ _id: Types.ObjectId }>({ createdByKeyId: { $in: generation } }, { projection: { _id: 1 } }).toArray();
       generation = minted.map((k) => k._id);
       if (generation.length > 0) {
         await ApiKey.collection.updateMany({ _id: { $in: generation }, revokedAt: null }, { $set: { revokedAt } });
@@ -164,7 +171,11 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environ
       requireScope(caller, 'keys:manage');
       const filter: Record<string, unknown> = keysOf(caller);
       if (page.after !== undefined) filter._id = { $gt: parseObjectId(page.after) ?? new Types.ObjectId('ffffffffffffffffffffffff') };
-      const docs = await ApiKey.collection.find<KeyDoc>(filter, { projection: { hash: 0 } }).sort({ _id: 1 }).limit(page.first + 1).toArray();
+      const docs = await ApiKey.collection
+        .find<KeyDoc>(filter, { projection: { hash: 0 } })
+        .sort({ _id: 1 })
+        .limit(page.first + 1)
+        .toArray();
       return { keys: docs.slice(0, page.first).map(toInfo), hasNextPage: docs.length > page.first };
     },
 

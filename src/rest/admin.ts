@@ -27,28 +27,39 @@ export function adminRoutes(deps: { adminToken: string | undefined; projects: Pr
     app.addHook('onRequest', async (request) => {
       const presented = readApiKey(headersOf(request));
       if (expected && presented && timingSafeEqual(sha256(presented), expected)) return;
-      throw await refuseAuthentication(request, deps, 'admin', new UnauthenticatedError(expected
-        ? 'A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>).'
-        : 'The admin API is disabled: start the service with ADMIN_TOKEN set.'));
+      throw await refuseAuthentication(
+        request,
+        deps,
+        'admin',
+        new UnauthenticatedError(
+          expected
+            ? 'A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>).'
+            : 'The admin API is disabled: start the service with ADMIN_TOKEN set.',
+        ),
+      );
     });
 
-    app.post('/admin/projects', {
-      // Guarded by ADMIN_TOKEN (at least 16 characters), not by the per-key limit.
-      config: { rateLimit: false },
-      schema: {
-        tags: ['Admin'],
-        summary: 'Create a project and its first API key (shown once)',
-        security: [{ adminToken: [] }],
-        body: z.object({ name: projectNameSchema }),
-        response: {
-          201: z.object({ id: z.string(), name: z.string(), apiKey: z.string() }),
-          ...errorResponses(langwatchErrorSchema, [400, 401, 413, 422, 429, 503]),
+    app.post(
+      '/admin/projects',
+      {
+        // Guarded by ADMIN_TOKEN (at least 16 characters), not by the per-key limit.
+        config: { rateLimit: false },
+        schema: {
+          tags: ['Admin'],
+          summary: 'Create a project and its first API key (shown once)',
+          security: [{ adminToken: [] }],
+          body: z.object({ name: projectNameSchema }),
+          response: {
+            201: z.object({ id: z.string(), name: z.string(), apiKey: z.string() }),
+            ...errorResponses(langwatchErrorSchema, [400, 401, 413, 422, 429, 503]),
+          },
         },
       },
-    }, async (request, reply) => {
-      const project = await deps.projects.create(request.body.name);
-      await deps.audit.record({ projectId: project.id, door: 'admin', operation: 'create_project', outcome: 'success', requestId: request.id });
-      return reply.status(201).send(project);
-    });
+      async (request, reply) => {
+        const project = await deps.projects.create(request.body.name);
+        await deps.audit.record({ projectId: project.id, door: 'admin', operation: 'create_project', outcome: 'success', requestId: request.id });
+        return reply.status(201).send(project);
+      },
+    );
   };
 }

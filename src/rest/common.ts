@@ -69,7 +69,12 @@ export interface RestDoor extends Omit<DoorDocument, 'register' | 'slug'> {
 export async function refuseAuthentication(request: FastifyRequest, deps: Omit<DoorDeps, 'authenticator'>, door: AuditSource, err: Error): Promise<Error> {
   const { overLimit, retryAfterSeconds } = await deps.refusals.count(request);
   if (overLimit) return new RateLimitedError(retryAfterSeconds);
-  await deps.audit.recordRefusal({ door, operation: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`, address: request.ip, requestId: request.id });
+  await deps.audit.recordRefusal({
+    door,
+    operation: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+    address: request.ip,
+    requestId: request.id,
+  });
   return err;
 }
 
@@ -130,10 +135,7 @@ export function expectedVersionOf(request: FastifyRequest): number | undefined {
   return Number(match[1]);
 }
 
-export const ifMatchHeader = z
-  .string()
-  .optional()
-  .describe('Write only if the secret is still at this version (its ETag, e.g. "3"); 412 otherwise');
+export const ifMatchHeader = z.string().optional().describe('Write only if the secret is still at this version (its ETag, e.g. "3"); 412 otherwise');
 
 export const idempotencyKeyHeader = idempotencyKeySchema
   .optional()

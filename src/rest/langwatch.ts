@@ -90,115 +90,151 @@ function langwatchRoutes(deps: RestDoorDeps): FastifyPluginAsync {
     const errors = errorResponses(langwatchErrorSchema, [400, 401, 403, 404, 409, 412, 413, 422, 429, 503]);
     const tags = ['LangWatch'];
 
-    app.post('/api/secrets', {
-      schema: {
-        tags,
-        summary: 'Create a project secret; the value is encrypted at rest and never returned',
-        headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
-        body: createSecretInputSchema,
-        response: { 201: langwatchSecretSchema, ...errors },
-      },
-    }, async (request, reply) => {
-      const secret = await deps.secrets.create(callerOf(request), request.body, { idempotencyKey: request.headers['idempotency-key'] });
-      return reply.status(201).header('etag', etagOf(secret)).send(toLangWatch(secret));
-    });
-
-    app.get('/api/secrets', {
-      schema: { tags, summary: 'List secrets, sorted by name', response: { 200: z.array(langwatchSecretSchema), ...errors } },
-    }, async (request) => (await deps.secrets.listAll(callerOf(request))).map(toLangWatch));
-
-    app.get('/api/secrets/:id', {
-      schema: { tags, summary: 'Get a secret', params: idParams, response: { 200: langwatchSecretSchema, ...errors } },
-    }, async (request, reply) => {
-      const secret = await deps.secrets.get(callerOf(request), { id: request.params.id });
-      return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
-    });
-
-    app.put('/api/secrets/:id', {
-      schema: {
-        tags,
-        summary: "Update a secret's value",
-        params: idParams,
-        headers: z.looseObject({ 'if-match': ifMatchHeader }),
-        body: updateSecretInputSchema,
-        response: { 200: langwatchSecretSchema, ...errors },
-      },
-    }, async (request, reply) => {
-      const secret = await deps.secrets.update(callerOf(request), { id: request.params.id }, request.body, {
-        expectedVersion: expectedVersionOf(request),
-      });
-      return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
-    });
-
-    app.delete('/api/secrets/:id', {
-      schema: {
-        tags,
-        summary: 'Delete a secret (restorable during the recovery window)',
-        params: idParams,
-        response: { 200: z.object({ id: z.string(), deleted: z.literal(true) }), ...errors },
-      },
-    }, async (request) => {
-      const { id } = await deps.secrets.delete(callerOf(request), { id: request.params.id });
-      return { id, deleted: true as const };
-    });
-
-    app.get('/api/secrets/:id/versions', {
-      schema: {
-        tags,
-        summary: "A secret's value versions, newest first: numbers, times and authors, never values",
-        params: idParams,
-        querystring: z.object({ before: z.coerce.number().int().min(1).optional() }),
-        response: { 200: z.array(versionSchema), ...errors },
-      },
-    }, async (request) => {
-      const { versions } = await deps.secrets.versions(callerOf(request), { id: request.params.id }, { first: 100, before: request.query.before });
-      return versions.map((v) => ({ version: v.version, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy }));
-    });
-
-    app.get('/api/secrets/:id/value', {
-      schema: {
-        tags,
-        summary: "Reveal a secret's value (needs secrets:reveal; audited; never cached)",
-        params: idParams,
-        querystring: z.object({ version: z.coerce.number().int().min(1).optional() }),
-        response: { 200: z.object({ id: z.string(), name: z.string(), version: z.number().int(), value: z.string() }), ...errors },
-      },
-    }, async (request, reply) => {
-      const { secret, version, value } = await deps.secrets.reveal(callerOf(request), { id: request.params.id }, request.query.version);
-      return reply.header('cache-control', 'no-store').send({ id: secret.id, name: secret.name, version, value });
-    });
-
-    app.get('/api/secrets/values', {
-      schema: {
-        tags,
-        summary: "Reveal every current value of the project, by name (needs secrets:reveal; audited; never cached)",
-        querystring: z.object({
-          resolve: z.enum(['true', 'false']).default('true').describe('false: the values as stored, references (${NAME}) not expanded'),
-        }),
-        response: {
-          200: z.object({
-            values: z.record(z.string(), z.string()),
-            unreadable: z.array(z.string()).optional().describe("Names of secrets whose value this node's master keys cannot open (left out of values)"),
-          }),
-          ...errors,
+    app.post(
+      '/api/secrets',
+      {
+        schema: {
+          tags,
+          summary: 'Create a project secret; the value is encrypted at rest and never returned',
+          headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
+          body: createSecretInputSchema,
+          response: { 201: langwatchSecretSchema, ...errors },
         },
       },
-    }, async (request, reply) => {
-      const { values, unreadable } = await deps.secrets.revealAll(callerOf(request), { resolve: request.query.resolve === 'true' });
-      return reply.header('cache-control', 'no-store').send({ values, ...(unreadable.length ? { unreadable } : {}) });
-    });
-
-    app.post('/api/secrets/:id/restore', {
-      schema: {
-        tags,
-        summary: 'Restore a deleted secret during its recovery window (409 if its name was taken meanwhile)',
-        params: idParams,
-        response: { 200: langwatchSecretSchema, ...errors },
+      async (request, reply) => {
+        const secret = await deps.secrets.create(callerOf(request), request.body, { idempotencyKey: request.headers['idempotency-key'] });
+        return reply.status(201).header('etag', etagOf(secret)).send(toLangWatch(secret));
       },
-    }, async (request, reply) => {
-      const secret = await deps.secrets.restore(callerOf(request), request.params.id);
-      return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
-    });
+    );
+
+    app.get(
+      '/api/secrets',
+      {
+        schema: { tags, summary: 'List secrets, sorted by name', response: { 200: z.array(langwatchSecretSchema), ...errors } },
+      },
+      async (request) => (await deps.secrets.listAll(callerOf(request))).map(toLangWatch),
+    );
+
+    app.get(
+      '/api/secrets/:id',
+      {
+        schema: { tags, summary: 'Get a secret', params: idParams, response: { 200: langwatchSecretSchema, ...errors } },
+      },
+      async (request, reply) => {
+        const secret = await deps.secrets.get(callerOf(request), { id: request.params.id });
+        return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
+      },
+    );
+
+    app.put(
+      '/api/secrets/:id',
+      {
+        schema: {
+          tags,
+          summary: "Update a secret's value",
+          params: idParams,
+          headers: z.looseObject({ 'if-match': ifMatchHeader }),
+          body: updateSecretInputSchema,
+          response: { 200: langwatchSecretSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const secret = await deps.secrets.update(callerOf(request), { id: request.params.id }, request.body, {
+          expectedVersion: expectedVersionOf(request),
+        });
+        return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
+      },
+    );
+
+    app.delete(
+      '/api/secrets/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a secret (restorable during the recovery window)',
+          params: idParams,
+          response: { 200: z.object({ id: z.string(), deleted: z.literal(true) }), ...errors },
+        },
+      },
+      async (request) => {
+        const { id } = await deps.secrets.delete(callerOf(request), { id: request.params.id });
+        return { id, deleted: true as const };
+      },
+    );
+
+    app.get(
+      '/api/secrets/:id/versions',
+      {
+        schema: {
+          tags,
+          summary: "A secret's value versions, newest first: numbers, times and authors, never values",
+          params: idParams,
+          querystring: z.object({ before: z.coerce.number().int().min(1).optional() }),
+          response: { 200: z.array(versionSchema), ...errors },
+        },
+      },
+      async (request) => {
+        const { versions } = await deps.secrets.versions(callerOf(request), { id: request.params.id }, { first: 100, before: request.query.before });
+        return versions.map((v) => ({ version: v.version, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy }));
+      },
+    );
+
+    app.get(
+      '/api/secrets/:id/value',
+      {
+        schema: {
+          tags,
+          summary: "Reveal a secret's value (needs secrets:reveal; audited; never cached)",
+          params: idParams,
+          querystring: z.object({ version: z.coerce.number().int().min(1).optional() }),
+          response: { 200: z.object({ id: z.string(), name: z.string(), version: z.number().int(), value: z.string() }), ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { secret, version, value } = await deps.secrets.reveal(callerOf(request), { id: request.params.id }, request.query.version);
+        return reply.header('cache-control', 'no-store').send({ id: secret.id, name: secret.name, version, value });
+      },
+    );
+
+    app.get(
+      '/api/secrets/values',
+      {
+        schema: {
+          tags,
+          summary: 'Reveal every current value of the project, by name (needs secrets:reveal; audited; never cached)',
+          querystring: z.object({
+            resolve: z.enum(['true', 'false']).default('true').describe('false: the values as stored, references (${NAME}) not expanded'),
+          }),
+          response: {
+            200: z.object({
+              values: z.record(z.string(), z.string()),
+              unreadable: z.array(z.string()).optional().describe("Names of secrets whose value this node's master keys cannot open (left out of values)"),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { values, unreadable } = await deps.secrets.revealAll(callerOf(request), { resolve: request.query.resolve === 'true' });
+        return reply.header('cache-control', 'no-store').send({ values, ...(unreadable.length ? { unreadable } : {}) });
+      },
+    );
+
+    app.post(
+      '/api/secrets/:id/restore',
+      {
+        schema: {
+          tags,
+          summary: 'Restore a deleted secret during its recovery window (409 if its name was taken meanwhile)',
+          params: idParams,
+          response: { 200: langwatchSecretSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const secret = await deps.secrets.restore(callerOf(request), request.params.id);
+        return reply.header('etag', etagOf(secret)).send(toLangWatch(secret));
+      },
+    );
   };
 }
 

@@ -57,12 +57,15 @@ function swaggerOptions(title: string, description: string, security: readonly S
  */
 export async function registerCombinedOpenApi(app: FastifyInstance, doors: readonly Pick<DoorDocument, 'security'>[]) {
   const used = new Set<SchemeName>([...doors.flatMap((door) => door.security), 'adminToken']);
-  await app.register(swagger, swaggerOptions(
-    'Secrets service: every REST door',
-    'All REST routes of this service. OpenHands callers: see /openapi/openhands.json.',
-    (Object.keys(SCHEMES) as SchemeName[]).filter((name) => used.has(name)),
-    true,
-  ) as never);
+  await app.register(
+    swagger,
+    swaggerOptions(
+      'Secrets service: every REST door',
+      'All REST routes of this service. OpenHands callers: see /openapi/openhands.json.',
+      (Object.keys(SCHEMES) as SchemeName[]).filter((name) => used.has(name)),
+      true,
+    ) as never,
+  );
 }
 
 async function buildDoorDocument(door: DoorDocument): Promise<unknown> {

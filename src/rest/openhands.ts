@@ -15,17 +15,7 @@ import { SecretNameTakenError } from '../secrets/errors.ts';
 import { langwatchErrorSchema } from './langwatch.ts';
 import type { RequestFailure } from '../errors/kinds.ts';
 import type { PublicSecret } from '../secrets/service.ts';
-import {
-  callerOf,
-  doorErrorHandler,
-  errorResponses,
-  setUpDoor,
-  etagOf,
-  expectedVersionOf,
-  ifMatchHeader,
-  type RestDoor,
-  type RestDoorDeps,
-} from './common.ts';
+import { callerOf, doorErrorHandler, errorResponses, setUpDoor, etagOf, expectedVersionOf, ifMatchHeader, type RestDoor, type RestDoorDeps } from './common.ts';
 
 const validationErrorSchema = z.object({
   loc: z.array(z.union([z.string(), z.number()])),
@@ -64,9 +54,10 @@ type Version = 'v0' | 'v1';
  * `{detail}`. Everything else is FastAPI's: 422 `{detail: [...]}`, else `{detail}`.
  */
 function openHandsErrorHandler(version: Version) {
-  const words = (version === 'v0'
-    ? { notFound: (message: string) => ({ error: message }), taken: (message: string) => ({ message }) }
-    : { notFound: (detail: string) => ({ detail }), taken: (detail: string) => ({ detail }) });
+  const words =
+    version === 'v0'
+      ? { notFound: (message: string) => ({ error: message }), taken: (message: string) => ({ message }) }
+      : { notFound: (detail: string) => ({ detail }), taken: (detail: string) => ({ detail }) };
   return doorErrorHandler((failure: RequestFailure, request: FastifyRequest) => {
     switch (failure.kind) {
       case 'validation':
@@ -105,86 +96,112 @@ function registerCustomSecretRoutes(parent: FastifyInstance, deps: RestDoorDeps,
   const notFound = version === 'v0' ? v0NotFoundSchema : httpErrorSchema;
   const taken = version === 'v0' ? z.union([v0TakenSchema, httpErrorSchema]) : httpErrorSchema;
 
-  app.get(base, {
-    ...route,
-    schema: {
-      tags,
-      summary: 'Load Custom Secrets Names',
-      description: 'The names and descriptions of the custom secrets, never their values.',
-      response: { 200: z.object({ custom_secrets: z.array(customSecretItem) }), ...errors },
-    },
-  }, async (request) => ({ custom_secrets: (await deps.secrets.listAll(callerOf(request))).map(toItem) }));
-
-  if (version === 'v1') {
-    app.get(`${base}/search`, {
+  app.get(
+    base,
+    {
+      ...route,
       schema: {
         tags,
-        summary: 'Search Custom Secrets',
-        description: 'A page of custom secrets in name order, optionally those whose name contains a string (any case).',
-        querystring: z.object({
-          name__contains: z.string().optional(),
-          page_id: z.string().optional().describe('The next_page_id of the previous page'),
-          limit: z.coerce.number().int().gt(0).lte(100).default(100),
-        }),
-        response: { 200: z.object({ items: z.array(customSecretItem), next_page_id: z.string().nullable() }), ...errors },
+        summary: 'Load Custom Secrets Names',
+        description: 'The names and descriptions of the custom secrets, never their values.',
+        response: { 200: z.object({ custom_secrets: z.array(customSecretItem) }), ...errors },
       },
-    }, async (request) => {
-      const { name__contains: contains, page_id: pageId, limit } = request.query;
-      const all = (await deps.secrets.listAll(callerOf(request)))
-        .filter((s) => contains === undefined || s.name.toLowerCase().includes(contains.toLowerCase()));
-      // As OpenHands: the page starts after the secret named page_id, or at the start if there is none.
-      const start = pageId === undefined ? 0 : all.findIndex((s) => s.name === pageId) + 1;
-      const page = all.slice(start, start + limit);
-      return { items: page.map(toItem), next_page_id: start + limit < all.length ? page.at(-1)?.name ?? null : null };
-    });
+    },
+    async (request) => ({ custom_secrets: (await deps.secrets.listAll(callerOf(request))).map(toItem) }),
+  );
+
+  if (version === 'v1') {
+    app.get(
+      `${base}/search`,
+      {
+        schema: {
+          tags,
+          summary: 'Search Custom Secrets',
+          description: 'A page of custom secrets in name order, optionally those whose name contains a string (any case).',
+          querystring: z.object({
+            name__contains: z.string().optional(),
+            page_id: z.string().optional().describe('The next_page_id of the previous page'),
+            limit: z.coerce.number().int().gt(0).lte(100).default(100),
+          }),
+          response: { 200: z.object({ items: z.array(customSecretItem), next_page_id: z.string().nullable() }), ...errors },
+        },
+      },
+      async (request) => {
+        const { name__contains: contains, page_id: pageId, limit } = request.query;
+        const all = (await deps.secrets.listAll(callerOf(request))).filter(
+          (s) => contains === undefined || s.name.toLowerCase().includes(contains.toLowerCase()),
+        );
+        // As OpenHands: the page starts after the secret named page_id, or at the start if there is none.
+        const start = pageId === undefined ? 0 : all.findIndex((s) => s.name === pageId) + 1;
+        const page = all.slice(start, start + limit);
+        return { items: page.map(toItem), next_page_id: start + limit < all.length ? (page.at(-1)?.name ?? null) : null };
+      },
+    );
   }
 
-  app.post(base, {
-    ...route,
-    schema: {
-      tags,
-      summary: 'Create Custom Secret',
-      body: CustomSecretModel,
-      response: { 201: editResponse, 400: taken, ...errors },
+  app.post(
+    base,
+    {
+      ...route,
+      schema: {
+        tags,
+        summary: 'Create Custom Secret',
+        body: CustomSecretModel,
+        response: { 201: editResponse, 400: taken, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const { name, value, description } = request.body;
-    const secret = await deps.secrets.create(callerOf(request), { name, value, description: description ?? null });
-    return reply.status(201).header('etag', etagOf(secret)).send({ message: 'Secret created successfully' });
-  });
+    async (request, reply) => {
+      const { name, value, description } = request.body;
+      const secret = await deps.secrets.create(callerOf(request), { name, value, description: description ?? null });
+      return reply.status(201).header('etag', etagOf(secret)).send({ message: 'Secret created successfully' });
+    },
+  );
 
-  app.put(`${base}/:secret_id`, {
-    ...route,
-    schema: {
-      tags,
-      summary: 'Update Custom Secret',
-      description: 'Renames and/or re-describes the secret named secret_id; never touches its value.',
-      params: nameParams,
-      headers: z.looseObject({ 'if-match': ifMatchHeader }),
-      body: CustomSecretWithoutValueModel,
-      response: { 200: editResponse, 400: taken, 404: notFound, ...errors },
+  app.put(
+    `${base}/:secret_id`,
+    {
+      ...route,
+      schema: {
+        tags,
+        summary: 'Update Custom Secret',
+        description: 'Renames and/or re-describes the secret named secret_id; never touches its value.',
+        params: nameParams,
+        headers: z.looseObject({ 'if-match': ifMatchHeader }),
+        body: CustomSecretWithoutValueModel,
+        response: { 200: editResponse, 400: taken, 404: notFound, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const { name, description } = request.body;
-    const secret = await deps.secrets.update(callerOf(request), { name: request.params.secret_id }, { name, description }, {
-      expectedVersion: expectedVersionOf(request),
-    });
-    return reply.header('etag', etagOf(secret)).send({ message: 'Secret updated successfully' });
-  });
+    async (request, reply) => {
+      const { name, description } = request.body;
+      const secret = await deps.secrets.update(
+        callerOf(request),
+        { name: request.params.secret_id },
+        { name, description },
+        {
+          expectedVersion: expectedVersionOf(request),
+        },
+      );
+      return reply.header('etag', etagOf(secret)).send({ message: 'Secret updated successfully' });
+    },
+  );
 
-  app.delete(`${base}/:secret_id`, {
-    ...route,
-    schema: {
-      tags,
-      summary: 'Delete Custom Secret',
-      description: 'Deletes the secret named secret_id (restorable during the recovery window).',
-      params: nameParams,
-      response: { 200: editResponse, 404: notFound, ...errors },
+  app.delete(
+    `${base}/:secret_id`,
+    {
+      ...route,
+      schema: {
+        tags,
+        summary: 'Delete Custom Secret',
+        description: 'Deletes the secret named secret_id (restorable during the recovery window).',
+        params: nameParams,
+        response: { 200: editResponse, 404: notFound, ...errors },
+      },
     },
-  }, async (request) => {
-    await deps.secrets.delete(callerOf(request), { name: request.params.secret_id });
-    return { message: 'Secret deleted successfully' };
-  });
+    async (request) => {
+      await deps.secrets.delete(callerOf(request), { name: request.params.secret_id });
+      return { message: 'Secret deleted successfully' };
+    },
+  );
 }
 
 function openHandsRoutes(deps: RestDoorDeps): FastifyPluginAsync {

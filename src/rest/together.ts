@@ -116,75 +116,104 @@ function togetherRoutes(deps: RestDoorDeps): FastifyPluginAsync {
     const base = '/v1/deployments/secrets';
     const tags = ['Together'];
 
-    app.post(base, {
-      schema: {
-        tags,
-        summary: 'Create a secret',
-        headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
-        body: createBody,
-        response: { 200: togetherSecretSchema, ...errors },
+    app.post(
+      base,
+      {
+        schema: {
+          tags,
+          summary: 'Create a secret',
+          headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
+          body: createBody,
+          response: { 200: togetherSecretSchema, ...errors },
+        },
       },
-    }, async (request, reply) => {
-      const { name, value, description, ttl_seconds: ttl } = request.body;
-      const secret = await deps.secrets.create(callerOf(request), { name, value, description, expiry: ttlOf(ttl) }, {
-        idempotencyKey: request.headers['idempotency-key'],
-      });
-      return reply.header('etag', etagOf(secret)).send(toTogether(secret));
-    });
-
-    app.get(base, {
-      schema: {
-        tags,
-        summary: 'List secrets',
-        response: { 200: z.object({ object: z.literal('list'), data: z.array(togetherSecretSchema) }), ...errors },
+      async (request, reply) => {
+        const { name, value, description, ttl_seconds: ttl } = request.body;
+        const secret = await deps.secrets.create(
+          callerOf(request),
+          { name, value, description, expiry: ttlOf(ttl) },
+          {
+            idempotencyKey: request.headers['idempotency-key'],
+          },
+        );
+        return reply.header('etag', etagOf(secret)).send(toTogether(secret));
       },
-    }, async (request) => ({
-      object: 'list' as const,
-      data: (await deps.secrets.listAll(callerOf(request))).map(toTogether),
-    }));
+    );
 
-    app.get(`${base}/:id`, {
-      schema: { tags, summary: 'Retrieve a secret by id or name', params: idParams, response: { 200: togetherSecretSchema, ...errors } },
-    }, async (request, reply) => {
-      const secret = await deps.secrets.get(callerOf(request), { idOrName: request.params.id });
-      return reply.header('etag', etagOf(secret)).send(toTogether(secret));
-    });
-
-    app.patch(`${base}/:id`, {
-      schema: {
-        tags,
-        summary: "Update a secret's value, name or description, by id or name",
-        params: idParams,
-        headers: z.looseObject({ 'if-match': ifMatchHeader }),
-        body: updateBody,
-        response: { 200: togetherSecretSchema, ...errors },
+    app.get(
+      base,
+      {
+        schema: {
+          tags,
+          summary: 'List secrets',
+          response: { 200: z.object({ object: z.literal('list'), data: z.array(togetherSecretSchema) }), ...errors },
+        },
       },
-    }, async (request, reply) => {
-      const { name, value, description, ttl_seconds: ttl } = request.body;
-      const secret = await deps.secrets.update(callerOf(request), { idOrName: request.params.id }, { name, value, description, expiry: ttlOf(ttl) }, {
-        expectedVersion: expectedVersionOf(request),
-      });
-      return reply.header('etag', etagOf(secret)).send(toTogether(secret));
-    });
+      async (request) => ({
+        object: 'list' as const,
+        data: (await deps.secrets.listAll(callerOf(request))).map(toTogether),
+      }),
+    );
 
-    app.delete(`${base}/:id`, {
-      schema: {
-        tags,
-        summary: 'Delete a secret by id or name',
-        params: idParams,
-        response: { 200: z.object({ id: z.string(), object: z.literal('secret'), deleted: z.literal(true) }), ...errors },
+    app.get(
+      `${base}/:id`,
+      {
+        schema: { tags, summary: 'Retrieve a secret by id or name', params: idParams, response: { 200: togetherSecretSchema, ...errors } },
       },
-    }, async (request) => {
-      const { id } = await deps.secrets.delete(callerOf(request), { idOrName: request.params.id });
-      return { id, object: 'secret' as const, deleted: true as const };
-    });
+      async (request, reply) => {
+        const secret = await deps.secrets.get(callerOf(request), { idOrName: request.params.id });
+        return reply.header('etag', etagOf(secret)).send(toTogether(secret));
+      },
+    );
+
+    app.patch(
+      `${base}/:id`,
+      {
+        schema: {
+          tags,
+          summary: "Update a secret's value, name or description, by id or name",
+          params: idParams,
+          headers: z.looseObject({ 'if-match': ifMatchHeader }),
+          body: updateBody,
+          response: { 200: togetherSecretSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { name, value, description, ttl_seconds: ttl } = request.body;
+        const secret = await deps.secrets.update(
+          callerOf(request),
+          { idOrName: request.params.id },
+          { name, value, description, expiry: ttlOf(ttl) },
+          {
+            expectedVersion: expectedVersionOf(request),
+          },
+        );
+        return reply.header('etag', etagOf(secret)).send(toTogether(secret));
+      },
+    );
+
+    app.delete(
+      `${base}/:id`,
+      {
+        schema: {
+          tags,
+          summary: 'Delete a secret by id or name',
+          params: idParams,
+          response: { 200: z.object({ id: z.string(), object: z.literal('secret'), deleted: z.literal(true) }), ...errors },
+        },
+      },
+      async (request) => {
+        const { id } = await deps.secrets.delete(callerOf(request), { idOrName: request.params.id });
+        return { id, object: 'secret' as const, deleted: true as const };
+      },
+    );
   };
 }
 
 export const togetherDoor = {
   slug: 'together',
   title: 'Together-compatible secrets API',
-  description: 'Together /v1/deployments/secrets, by id or name; works with the together-ai SDK given this service\'s /v1 as base URL.',
+  description: "Together /v1/deployments/secrets, by id or name; works with the together-ai SDK given this service's /v1 as base URL.",
   security: ['bearer'],
   credentials: {},
   register: togetherRoutes,

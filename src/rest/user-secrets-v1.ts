@@ -36,11 +36,13 @@ export const canonicalErrorSchema = z.object({
   detail: z.string().describe('Human-readable error message'),
   type: z.string().describe('Stable machine-readable error type'),
   errors: z
-    .array(z.object({
-      loc: z.array(z.union([z.string(), z.number()])).describe('Where the validation error occurred'),
-      msg: z.string().describe('Human-readable validation message'),
-      type: z.string().describe('Machine-readable validation error type'),
-    }))
+    .array(
+      z.object({
+        loc: z.array(z.union([z.string(), z.number()])).describe('Where the validation error occurred'),
+        msg: z.string().describe('Human-readable validation message'),
+        type: z.string().describe('Machine-readable validation error type'),
+      }),
+    )
     .optional(),
 });
 
@@ -113,89 +115,128 @@ function userSecretsV1Routes(deps: RestDoorDeps): FastifyPluginAsync {
     const base = '/api/v1/user/secrets';
     const tags = ['User secrets v1'];
 
-    app.post(base, {
-      schema: {
-        tags,
-        summary: 'Create a secret',
-        headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
-        body: createBody,
-        response: { 201: userSecretSchema, ...errors },
+    app.post(
+      base,
+      {
+        schema: {
+          tags,
+          summary: 'Create a secret',
+          headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
+          body: createBody,
+          response: { 201: userSecretSchema, ...errors },
+        },
       },
-    }, async (request, reply) => {
-      const secret = await deps.secrets.create(callerOf(request), request.body, { idempotencyKey: request.headers['idempotency-key'] });
-      return reply.status(201).header('etag', etagOf(secret)).send(await toUserSecret(secret));
-    });
-
-    app.get(base, {
-      schema: {
-        tags,
-        summary: 'List secrets, by name',
-        response: { 200: z.object({ secrets: z.array(userSecretSchema), total: z.number().int() }), ...errors },
+      async (request, reply) => {
+        const secret = await deps.secrets.create(callerOf(request), request.body, { idempotencyKey: request.headers['idempotency-key'] });
+        return reply
+          .status(201)
+          .header('etag', etagOf(secret))
+          .send(await toUserSecret(secret));
       },
-    }, async (request) => {
-      const secrets = await toUserSecrets(await deps.secrets.listAll(callerOf(request)));
-      return { secrets, total: secrets.length };
-    });
+    );
 
-    app.get(`${base}/presets`, {
-      schema: {
-        tags,
-        summary: 'Provider presets: which secret each provider key goes into, and whether it is set',
-        response: { 200: z.object({ presets: z.array(presetSchema) }), ...errors },
+    app.get(
+      base,
+      {
+        schema: {
+          tags,
+          summary: 'List secrets, by name',
+          response: { 200: z.object({ secrets: z.array(userSecretSchema), total: z.number().int() }), ...errors },
+        },
       },
-    }, async (request) => {
-      const names = new Set((await deps.secrets.listAll(callerOf(request))).map((s) => s.name));
-      return { presets: deps.presets.map((p) => ({ provider: p.provider, env_var_name: p.envVarName, configured: names.has(p.envVarName) })) };
-    });
-
-    app.post(`${base}/preset`, {
-      schema: {
-        tags,
-        summary: "Create a secret from a provider preset: named by the preset's env_var_name, with its provider",
-        headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
-        body: presetBody,
-        response: { 201: userSecretSchema, ...errors },
+      async (request) => {
+        const secrets = await toUserSecrets(await deps.secrets.listAll(callerOf(request)));
+        return { secrets, total: secrets.length };
       },
-    }, async (request, reply) => {
-      const preset = deps.presets.find((p) => p.provider === request.body.provider)!;
-      const secret = await deps.secrets.create(
-        callerOf(request),
-        { name: preset.envVarName, value: request.body.value, provider: preset.provider },
-        { idempotencyKey: request.headers['idempotency-key'] },
-      );
-      return reply.status(201).header('etag', etagOf(secret)).send(await toUserSecret(secret));
-    });
+    );
 
-    app.get(`${base}/:id`, {
-      schema: { tags, summary: 'Get a secret', params: idParams, response: { 200: userSecretSchema, ...errors } },
-    }, async (request, reply) => {
-      const secret = await deps.secrets.get(callerOf(request), { id: request.params.id });
-      return reply.header('etag', etagOf(secret)).send(await toUserSecret(secret));
-    });
-
-    app.put(`${base}/:id`, {
-      schema: {
-        tags,
-        summary: "Update a secret's value",
-        description: "Update an existing secret's value. The new value is encrypted at rest.",
-        params: idParams,
-        headers: z.looseObject({ 'if-match': ifMatchHeader }),
-        body: updateBody,
-        response: { 200: userSecretSchema, ...errors },
+    app.get(
+      `${base}/presets`,
+      {
+        schema: {
+          tags,
+          summary: 'Provider presets: which secret each provider key goes into, and whether it is set',
+          response: { 200: z.object({ presets: z.array(presetSchema) }), ...errors },
+        },
       },
-    }, async (request, reply) => {
-      const secret = await deps.secrets.update(callerOf(request), { id: request.params.id }, { value: request.body.value }, {
-        expectedVersion: expectedVersionOf(request),
-      });
-      return reply.header('etag', etagOf(secret)).send(await toUserSecret(secret));
-    });
+      async (request) => {
+        const names = new Set((await deps.secrets.listAll(callerOf(request))).map((s) => s.name));
+        return { presets: deps.presets.map((p) => ({ provider: p.provider, env_var_name: p.envVarName, configured: names.has(p.envVarName) })) };
+      },
+    );
 
-    app.delete(`${base}/:id`, {
-      schema: { tags, summary: 'Delete a secret', params: idParams, response: { 204: z.null().describe('Deleted'), ...errors } },
-    }, async (request, reply) => {
-      await deps.secrets.delete(callerOf(request), { id: request.params.id });
-      return reply.status(204).send(null);
-    });
+    app.post(
+      `${base}/preset`,
+      {
+        schema: {
+          tags,
+          summary: "Create a secret from a provider preset: named by the preset's env_var_name, with its provider",
+          headers: z.looseObject({ 'idempotency-key': idempotencyKeyHeader }),
+          body: presetBody,
+          response: { 201: userSecretSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const preset = deps.presets.find((p) => p.provider === request.body.provider)!;
+        const secret = await deps.secrets.create(
+          callerOf(request),
+          { name: preset.envVarName, value: request.body.value, provider: preset.provider },
+          { idempotencyKey: request.headers['idempotency-key'] },
+        );
+        return reply
+          .status(201)
+          .header('etag', etagOf(secret))
+          .send(await toUserSecret(secret));
+      },
+    );
+
+    app.get(
+      `${base}/:id`,
+      {
+        schema: { tags, summary: 'Get a secret', params: idParams, response: { 200: userSecretSchema, ...errors } },
+      },
+      async (request, reply) => {
+        const secret = await deps.secrets.get(callerOf(request), { id: request.params.id });
+        return reply.header('etag', etagOf(secret)).send(await toUserSecret(secret));
+      },
+    );
+
+    app.put(
+      `${base}/:id`,
+      {
+        schema: {
+          tags,
+          summary: "Update a secret's value",
+          description: "Update an existing secret's value. The new value is encrypted at rest.",
+          params: idParams,
+          headers: z.looseObject({ 'if-match': ifMatchHeader }),
+          body: updateBody,
+          response: { 200: userSecretSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const secret = await deps.secrets.update(
+          callerOf(request),
+          { id: request.params.id },
+          { value: request.body.value },
+          {
+            expectedVersion: expectedVersionOf(request),
+          },
+        );
+        return reply.header('etag', etagOf(secret)).send(await toUserSecret(secret));
+      },
+    );
+
+    app.delete(
+      `${base}/:id`,
+      {
+        schema: { tags, summary: 'Delete a secret', params: idParams, response: { 204: z.null().describe('Deleted'), ...errors } },
+      },
+      async (request, reply) => {
+        await deps.secrets.delete(callerOf(request), { id: request.params.id });
+        return reply.status(204).send(null);
+      },
+    );
   };
 }
 

@@ -17,7 +17,10 @@ export function targetOf(ref: SecretLocator) {
 }
 
 /** The change event of a committed change, from its audit record. */
-export function changeEventOf(entry: AuditEntry & { projectId: string; environment: string; secretId: string; secretName: string; version: number }, type: EventType) {
+export function changeEventOf(
+  entry: AuditEntry & { projectId: string; environment: string; secretId: string; secretName: string; version: number },
+  type: EventType,
+) {
   return {
     projectId: entry.projectId,
     type,
@@ -39,7 +42,13 @@ export function createAuditedCalls(deps: { audit: AuditLog; events?: EventLog | 
    * change also as a change event (of the type `eventType` says, null: it
    * changed nothing), before the caller hears of it.
    */
-  async function mutation(caller: Caller, operation: string, ref: SecretLocator, change: () => Promise<PublicSecret>, eventType: () => EventType | null): Promise<PublicSecret> {
+  async function mutation(
+    caller: Caller,
+    operation: string,
+    ref: SecretLocator,
+    change: () => Promise<PublicSecret>,
+    eventType: () => EventType | null,
+  ): Promise<PublicSecret> {
     const base = callerEntry(caller, operation);
     let secret: PublicSecret;
     try {
@@ -50,12 +59,17 @@ export function createAuditedCalls(deps: { audit: AuditLog; events?: EventLog | 
       throw err;
     }
     const replayed = deps.isReplay(secret);
-    const entry = { ...base, projectId: secret.projectId, environment: secret.environment, secretId: secret.id, secretName: secret.name, version: secret.version, outcome: replayed ? 'replayed' : 'success' };
+    const entry = {
+      ...base,
+      projectId: secret.projectId,
+      environment: secret.environment,
+      secretId: secret.id,
+      secretName: secret.name,
+      version: secret.version,
+      outcome: replayed ? 'replayed' : 'success',
+    };
     const type = replayed ? null : eventType();
-    await Promise.all([
-      deps.audit.record(entry),
-      type && deps.events ? deps.events.append(changeEventOf(entry, type)) : undefined,
-    ]);
+    await Promise.all([deps.audit.record(entry), type && deps.events ? deps.events.append(changeEventOf(entry, type)) : undefined]);
     return secret;
   }
 

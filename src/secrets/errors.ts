@@ -26,7 +26,10 @@ export class SecretNameTakenError extends ConflictError {
 /** Compare-and-set lost: the secret's version is not the one the caller expected. */
 export class VersionMismatchError extends ConflictError {
   override name = 'VersionMismatchError';
-  constructor(readonly expected: number, readonly current: number) {
+  constructor(
+    readonly expected: number,
+    readonly current: number,
+  ) {
     super(`The secret is at version ${current}, not the expected ${expected}`);
   }
 }
@@ -61,7 +64,10 @@ export class IdempotencyKeyInProgressError extends ConflictError {
  */
 export class UnreadableValueError extends Error {
   override name = 'UnreadableValueError';
-  constructor(readonly secretId: string, readonly secretName: string) {
+  constructor(
+    readonly secretId: string,
+    readonly secretName: string,
+  ) {
     super(`The value of the secret "${secretName}" cannot be opened with this node's master keys`);
   }
 }
@@ -69,7 +75,10 @@ export class UnreadableValueError extends Error {
 /** A field breaks a rule that only the service can check (one that depends on its clock, say). */
 export class InvalidFieldError extends Error {
   override name = 'InvalidFieldError';
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -91,8 +100,14 @@ export class EnvironmentTakenError extends ConflictError {
 /** Only an empty environment can be deleted: no live secret, none still restorable. */
 export class EnvironmentNotEmptyError extends ConflictError {
   override name = 'EnvironmentNotEmptyError';
-  constructor(readonly slug: string, live: number, deleted: number) {
-    super(`The environment "${slug}" still holds ${live} secret${live === 1 ? '' : 's'} and ${deleted} deleted one${deleted === 1 ? '' : 's'} still restorable: delete or purge them first`);
+  constructor(
+    readonly slug: string,
+    live: number,
+    deleted: number,
+  ) {
+    super(
+      `The environment "${slug}" still holds ${live} secret${live === 1 ? '' : 's'} and ${deleted} deleted one${deleted === 1 ? '' : 's'} still restorable: delete or purge them first`,
+    );
   }
 }
 
@@ -109,7 +124,11 @@ export class ReferenceBoundError extends SecretReferenceError {
 /** A project holds as many of something (environments, webhooks) as it may: a bound on what one request walks over. */
 export class ProjectLimitError extends ConflictError {
   override name = 'ProjectLimitError';
-  constructor(readonly what: string, readonly limit: number, variable: string) {
+  constructor(
+    readonly what: string,
+    readonly limit: number,
+    variable: string,
+  ) {
     super(`This project already has its limit of ${limit} ${what} (${variable}): delete one first`);
   }
 }

@@ -71,7 +71,15 @@ export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>
         let record;
         try {
           record = {
-            _id, projectId, key, fingerprint: mine, keyId, state: 'pending' as const, status: null, secret: null, createdAt: at,
+            _id,
+            projectId,
+            key,
+            fingerprint: mine,
+            keyId,
+            state: 'pending' as const,
+            status: null,
+            secret: null,
+            createdAt: at,
             expiresAt: new Date(at.getTime() + IDEMPOTENCY_TTL_MS),
           };
           await records.insertOne(record);

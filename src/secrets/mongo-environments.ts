@@ -32,7 +32,10 @@ export function createMongoEnvironmentStore(deps: {
 
   return {
     async list(projectId) {
-      const docs = await environments.find({ projectId: new Types.ObjectId(projectId) }).sort({ slug: 1 }).toArray();
+      const docs = await environments
+        .find({ projectId: new Types.ObjectId(projectId) })
+        .sort({ slug: 1 })
+        .toArray();
       const named = docs.find((d) => d.slug === DEFAULT_ENVIRONMENT);
       const first = named ? toRecord(named) : await implicitDefault(projectId);
       return [...(first ? [first] : []), ...docs.filter((d) => d.slug !== DEFAULT_ENVIRONMENT).map(toRecord)];
@@ -49,7 +52,14 @@ export function createMongoEnvironmentStore(deps: {
     },
 
     async create(projectId, slug, name, at) {
-      const doc: EnvironmentDoc = { _id: idOf({ projectId, environment: slug }), projectId: new Types.ObjectId(projectId), slug, name, createdAt: at, closingSince: null };
+      const doc: EnvironmentDoc = {
+        _id: idOf({ projectId, environment: slug }),
+        projectId: new Types.ObjectId(projectId),
+        slug,
+        name,
+        createdAt: at,
+        closingSince: null,
+      };
       try {
         await environments.insertOne(doc);
       } catch (err) {
@@ -64,14 +74,19 @@ export function createMongoEnvironmentStore(deps: {
         const current = await implicitDefault(ns.projectId);
         if (!current) return null;
         // Its first rename writes its document; the upsert makes two at once one.
-        await environments.updateOne(
-          { _id: idOf(ns) },
-          { $set: { name }, $setOnInsert: { projectId: new Types.ObjectId(ns.projectId), slug: ns.environment, createdAt: current.createdAt, closingSince: null } },
-          { upsert: true },
-        ).catch((err: unknown) => {
-          if (!isDuplicateKeyError(err)) throw err;
-          return environments.updateOne({ _id: idOf(ns) }, { $set: { name } });
-        });
+        await environments
+          .updateOne(
+            { _id: idOf(ns) },
+            {
+              $set: { name },
+              $setOnInsert: { projectId: new Types.ObjectId(ns.projectId), slug: ns.environment, createdAt: current.createdAt, closingSince: null },
+            },
+            { upsert: true },
+          )
+          .catch((err: unknown) => {
+            if (!isDuplicateKeyError(err)) throw err;
+            return environments.updateOne({ _id: idOf(ns) }, { $set: { name } });
+          });
         return { ...current, name };
       }
       const { matchedCount } = await environments.updateOne({ _id: idOf(ns) }, { $set: { name } });

@@ -105,7 +105,10 @@ const inNamespace = (ns: Namespace) => ({
   environment: ns.environment === DEFAULT_ENVIRONMENT ? { $in: [DEFAULT_ENVIRONMENT, null] } : ns.environment,
 });
 const namespaceOf = (secret: { projectId: string; environment: string }): Namespace => ({ projectId: secret.projectId, environment: secret.environment });
-const namespaceOfDoc = (doc: Pick<HeadDoc, 'projectId' | 'environment'>): Namespace => ({ projectId: doc.projectId.toHexString(), environment: doc.environment ?? DEFAULT_ENVIRONMENT });
+const namespaceOfDoc = (doc: Pick<HeadDoc, 'projectId' | 'environment'>): Namespace => ({
+  projectId: doc.projectId.toHexString(),
+  environment: doc.environment ?? DEFAULT_ENVIRONMENT,
+});
 
 // The namespace part of name and slot keys is the projectId alone in
 // "default" (as before environments, so stored keys stay valid) and
@@ -127,9 +130,24 @@ export function seedDocuments(ns: Namespace, secret: { name: string; slot: numbe
   const sealed = seal({ projectId: ns.projectId, secretId: _id.toHexString(), version: 1 });
   return {
     secret: {
-      _id, projectId, environment: ns.environment, name: secret.name, version: 1, description: null, provider: null,
-      createdBy: secret.createdBy, lastUpdatedBy: secret.createdBy, createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null,
-      expiresAt: null, ttlSeconds: null, nameKey: nameKeyOf(ns, secret.name), slot: secret.slot, slotKey: slotKeyOf(ns, secret.slot),
+      _id,
+      projectId,
+      environment: ns.environment,
+      name: secret.name,
+      version: 1,
+      description: null,
+      provider: null,
+      createdBy: secret.createdBy,
+      lastUpdatedBy: secret.createdBy,
+      createdAt: at,
+      updatedAt: at,
+      deletedAt: null,
+      purgeAt: null,
+      expiresAt: null,
+      ttlSeconds: null,
+      nameKey: nameKeyOf(ns, secret.name),
+      slot: secret.slot,
+      slotKey: slotKeyOf(ns, secret.slot),
       current: sealed,
     },
     version: { _id: versionIdOf(_id, 1), projectId, secretId: _id, version: 1, ...sealed, createdAt: at, createdBy: secret.createdBy },
@@ -166,7 +184,10 @@ export async function settleVersionPointer(models: Pick<Models, 'Secret' | 'Secr
     }
     if (!newest) return;
     const { keyId, wrappedKey, ciphertext } = newest;
-    await models.Secret.collection.updateOne({ _id: secretId }, { $set: { version: newest.version, current: { keyId, wrappedKey, ciphertext }, updatedAt: newest.createdAt } });
+    await models.Secret.collection.updateOne(
+      { _id: secretId },
+      { $set: { version: newest.version, current: { keyId, wrappedKey, ciphertext }, updatedAt: newest.createdAt } },
+    );
   }
 }
 
@@ -211,7 +232,11 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   // claimed ahead of that write, so nothing can go stale.
 
   /** The keys of a secret that is not live: its own, so they collide with nothing. */
-  const retiredKeys = (secretId: Types.ObjectId) => ({ nameKey: `deleted/${secretId.toHexString()}`, slotKey: `deleted/${secretId.toHexString()}`, slot: null });
+  const retiredKeys = (secretId: Types.ObjectId) => ({
+    nameKey: `deleted/${secretId.toHexString()}`,
+    slotKey: `deleted/${secretId.toHexString()}`,
+    slot: null,
+  });
 
   /**
    * After a write refused on a unique key: the live secret that holds the
@@ -242,7 +267,10 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    */
   async function freeSlot(ns: Namespace, name: string, secretId: Types.ObjectId, at: Date): Promise<number> {
     const live = await Secret.collection
-      .find<HeadDoc>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1, deletedAt: 1, expiresAt: 1, projectId: 1, environment: 1, name: 1, nameKey: 1, version: 1 } })
+      .find<HeadDoc>(
+        { ...inNamespace(ns), deletedAt: null },
+        { projection: { slot: 1, deletedAt: 1, expiresAt: 1, projectId: 1, environment: 1, name: 1, nameKey: 1, version: 1 } },
+      )
       .toArray();
     const used = new Set<number>();
     const nameKey = nameKeyOf(ns, name);
@@ -267,7 +295,10 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   async function refillFreedSlot(ns: Namespace, slot: number | null | undefined): Promise<void> {
     // Only where compactSlots last found secrets past the limit (it runs at start and with each sweep).
     if (typeof slot !== 'number' || slot >= limits.projectSecretLimit || !pastTheLimit.has(keyPrefixOf(ns))) return;
-    const over = await Secret.collection.findOne<HeadDoc>({ ...inNamespace(ns), deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { slot: 1 } });
+    const over = await Secret.collection.findOne<HeadDoc>(
+      { ...inNamespace(ns), deletedAt: null, slot: { $gte: limits.projectSecretLimit } },
+      { projection: { slot: 1 } },
+    );
     if (!over) return;
     await Secret.updateOne({ _id: over._id, slot: over.slot }, { $set: { slot, slotKey: slotKeyOf(ns, slot) } }).catch((err: unknown) => {
       if (!isDuplicateKeyError(err)) throw err;
@@ -331,7 +362,15 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   async function insertVersion(secret: { _id: Types.ObjectId; projectId: Types.ObjectId }, version: number, seal: Sealer, at: Date, by: string) {
     const sealed = seal({ projectId: secret.projectId.toHexString(), secretId: secret._id.toHexString(), version });
     const _id = versionIdOf(secret._id, version);
-    await SecretVersion.collection.insertOne({ _id, projectId: secret.projectId, secretId: secret._id, version, ...sealed, createdAt: at, createdBy: by } as never);
+    await SecretVersion.collection.insertOne({
+      _id,
+      projectId: secret.projectId,
+      secretId: secret._id,
+      version,
+      ...sealed,
+      createdAt: at,
+      createdBy: by,
+    } as never);
     return sealed;
   }
 
@@ -444,7 +483,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   let lastOrphanSweep = 0;
   async function collectOrphanVersions(at: Date): Promise<void> {
     const cutoff = new Date(at.getTime() - ORPHAN_VERSION_AGE_MS);
-    const ids = await SecretVersion.collection.distinct('secretId', { createdAt: { $lt: cutoff } }) as Types.ObjectId[];
+    const ids = (await SecretVersion.collection.distinct('secretId', { createdAt: { $lt: cutoff } })) as Types.ObjectId[];
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const existing = new Set((await Secret.collection.find({ _id: { $in: chunk } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id.toHexString()));
@@ -530,7 +569,9 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
   /** Moves secrets in slots past a lowered limit into free slots below it (at start, and with each sweep). */
   async function compactSlots(): Promise<void> {
-    const over = await Secret.collection.find<HeadDoc>({ deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { projectId: 1, environment: 1, slot: 1 } }).toArray();
+    const over = await Secret.collection
+      .find<HeadDoc>({ deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { projectId: 1, environment: 1, slot: 1 } })
+      .toArray();
     pastTheLimit.clear();
     for (const doc of over) pastTheLimit.add(keyPrefixOf(namespaceOfDoc(doc)));
     const byNamespace = new Map<string, { ns: Namespace; secrets: HeadDoc[] }>();
@@ -540,7 +581,9 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       byNamespace.set(key, { ns, secrets: [...(byNamespace.get(key)?.secrets ?? []), doc] });
     }
     for (const { ns, secrets } of byNamespace.values()) {
-      const used = new Set((await Secret.collection.find<{ slot: number }>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1 } }).toArray()).map((s) => s.slot));
+      const used = new Set(
+        (await Secret.collection.find<{ slot: number }>({ ...inNamespace(ns), deletedAt: null }, { projection: { slot: 1 } }).toArray()).map((s) => s.slot),
+      );
       const free = Array.from({ length: limits.projectSecretLimit }, (_, slot) => slot).filter((slot) => !used.has(slot));
       for (const secret of secrets) {
         const slot = free.shift();
@@ -586,12 +629,19 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     async listLive(ns, page, at) {
       const live = { ...inNamespace(ns), ...liveFilter(at) };
       const filter = page.after === undefined ? live : { ...live, name: { $gt: page.after } };
-      const docs = await Secret.collection.find<HeadDoc>(filter, WITHOUT_VALUE).sort({ name: 1 }).limit(page.first + 1).toArray();
+      const docs = await Secret.collection
+        .find<HeadDoc>(filter, WITHOUT_VALUE)
+        .sort({ name: 1 })
+        .limit(page.first + 1)
+        .toArray();
       return { items: docs.slice(0, page.first).map(toRecord), hasNextPage: docs.length > page.first };
     },
 
     async listAllLive(ns, at, options = {}) {
-      const docs = await Secret.collection.find<HeadDoc>({ ...inNamespace(ns), ...liveFilter(at) }, options.sealed ? {} : WITHOUT_VALUE).sort({ name: 1 }).toArray();
+      const docs = await Secret.collection
+        .find<HeadDoc>({ ...inNamespace(ns), ...liveFilter(at) }, options.sealed ? {} : WITHOUT_VALUE)
+        .sort({ name: 1 })
+        .toArray();
       return docs.map(recordOf);
     },
 
@@ -599,9 +649,12 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       // Expired secrets are deleted ones: mark them first (a namespace has at
       // most its limit of secrets that are not), so they are listed as such.
       if (page.after === undefined) await expireDue(at, ns, limits.projectSecretLimit);
-      const after = page.after === undefined ? {} : {
-        $or: [{ deletedAt: { $lt: page.after.deletedAt } }, { deletedAt: page.after.deletedAt, _id: { $lt: oid(page.after.id) } }],
-      };
+      const after =
+        page.after === undefined
+          ? {}
+          : {
+              $or: [{ deletedAt: { $lt: page.after.deletedAt } }, { deletedAt: page.after.deletedAt, _id: { $lt: oid(page.after.id) } }],
+            };
       const docs = await Secret.collection
         .find<HeadDoc>({ ...inNamespace(ns), deletedAt: { $ne: null }, ...after }, WITHOUT_VALUE)
         .sort({ deletedAt: -1, _id: -1 })
@@ -619,7 +672,10 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         .sort({ version: -1 })
         .limit(page.first + 1)
         .toArray();
-      return { items: docs.slice(0, page.first).map((v) => ({ version: v.version, createdAt: v.createdAt, createdBy: v.createdBy })), hasNextPage: docs.length > page.first };
+      return {
+        items: docs.slice(0, page.first).map((v) => ({ version: v.version, createdAt: v.createdAt, createdBy: v.createdBy })),
+        hasNextPage: docs.length > page.first,
+      };
     },
 
     async create(ns, draft, seal, at) {
@@ -749,7 +805,16 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       }
       const changed = { ...secret, ...changes, name: renamed ? change.name! : secret.name, version };
       // It carries the value it was just given, as a record read with its value does.
-      if (current) sealedWith.set(changed, { _id: versionIdOf(_id, version), projectId: oid(secret.projectId), secretId: _id, version, keyId: current.keyId, wrappedKey: current.wrappedKey, ciphertext: current.ciphertext });
+      if (current)
+        sealedWith.set(changed, {
+          _id: versionIdOf(_id, version),
+          projectId: oid(secret.projectId),
+          secretId: _id,
+          version,
+          keyId: current.keyId,
+          wrappedKey: current.wrappedKey,
+          ciphertext: current.ciphertext,
+        });
       else if (sealedWith.has(secret)) sealedWith.set(changed, sealedWith.get(secret)!);
       return changed;
     },
@@ -771,10 +836,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       }
       const purgeAt = new Date(at.getTime() + limits.recoveryWindowMs);
       // Its name and quota slot are free the moment it is deleted.
-      const was = await Secret.collection.findOneAndUpdate(
-        { _id },
-        { $set: { deletedAt: at, purgeAt, lastUpdatedBy: by, ...retiredKeys(_id) } },
-      );
+      const was = await Secret.collection.findOneAndUpdate({ _id }, { $set: { deletedAt: at, purgeAt, lastUpdatedBy: by, ...retiredKeys(_id) } });
       if (!was) return null;
       if (was.deletedAt !== null) {
         // Deleted already (a delete racing this one): that deletion stands, as it was.
@@ -789,7 +851,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     async restore(ns, id, by, at, rearm) {
       const _id = parseObjectId(id);
       // By _id, the namespace checked here: the filter stays {_id} alone.
-      const inNs = (doc: HeadDoc | null) => (doc && doc.projectId.equals(ns.projectId) && (doc.environment ?? DEFAULT_ENVIRONMENT) === ns.environment ? doc : null);
+      const inNs = (doc: HeadDoc | null) =>
+        doc && doc.projectId.equals(ns.projectId) && (doc.environment ?? DEFAULT_ENVIRONMENT) === ns.environment ? doc : null;
       const lookup = async () => (_id ? inNs(await Secret.collection.findOne<HeadDoc>({ _id })) : null);
       let deleted = await lookup();
       if (!deleted) return 'not_found';

@@ -31,11 +31,12 @@ export const DEFAULT_PRESETS: readonly SecretPreset[] = Object.freeze([
 /** `provider=ENV_VAR_NAME[,provider=ENV_VAR_NAME...]`, as SECRET_PRESETS gives them. */
 export const presetListSchema = z.string().transform((text, ctx): SecretPreset[] => {
   const presets: SecretPreset[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [provider = '', envVarName = ''] = part.split('=').map((p) => p.trim());
-    const ok = part.split('=').length === 2
-      && providerSchema.safeParse(provider).success
-      && secretNameSchema.safeParse(envVarName).success;
+    const ok = part.split('=').length === 2 && providerSchema.safeParse(provider).success && secretNameSchema.safeParse(envVarName).success;
     if (!ok) {
       ctx.addIssue({ code: 'custom', message: 'must be provider=ENV_VAR_NAME[,provider=ENV_VAR_NAME...], names of A-Z, 0-9 and _ starting with a letter' });
       return z.NEVER;

@@ -123,7 +123,8 @@ export function createExpander(valueOf: ValueOf, limits: ExpansionLimits = DEFAU
       if (chain.some((t) => t.environment === target.environment && t.name === target.name)) {
         throw new SecretReferenceError(`The references of ${named(start)} form a cycle: ${path()}`);
       }
-      if (chain.length > REFERENCE_DEPTH_MAX) throw new SecretReferenceError(`The references of ${named(start)} go deeper than ${REFERENCE_DEPTH_MAX}: ${path()}`);
+      if (chain.length > REFERENCE_DEPTH_MAX)
+        throw new SecretReferenceError(`The references of ${named(start)} go deeper than ${REFERENCE_DEPTH_MAX}: ${path()}`);
       let inner = done.get(keyOf(target));
       if (!inner) {
         const stored = await read(target);

@@ -12,10 +12,7 @@ export const secretNameSchema = z
   .regex(/^[A-Z][A-Z0-9_]*$/, 'Name must start with an uppercase letter and contain only A-Z, 0-9 and _');
 
 // No rule on a value's content: its messages can then never quote it.
-export const secretValueSchema = z
-  .string()
-  .min(1, 'Value must not be empty')
-  .max(SECRET_VALUE_MAX, `Value must be at most ${SECRET_VALUE_MAX} characters`);
+export const secretValueSchema = z.string().min(1, 'Value must not be empty').max(SECRET_VALUE_MAX, `Value must be at most ${SECRET_VALUE_MAX} characters`);
 
 /** Printable text: no C0 or C1 control characters (newlines, escapes, NUL...). */
 const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]+$/;
@@ -36,9 +33,7 @@ export const openHandsNameSchema = z
   .regex(NO_CONTROL_CHARACTERS, 'Name must not contain control characters');
 
 export const DESCRIPTION_MAX = 500;
-export const descriptionSchema = z
-  .string()
-  .max(DESCRIPTION_MAX, `Description must be at most ${DESCRIPTION_MAX} characters`);
+export const descriptionSchema = z.string().max(DESCRIPTION_MAX, `Description must be at most ${DESCRIPTION_MAX} characters`);
 
 export const PROVIDER_MAX = 64;
 export const providerSchema = z
@@ -87,21 +82,13 @@ export const ttlSecondsSchema = z
 
 export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 100;
-export const pageSizeSchema = z
-  .number()
-  .int()
-  .min(1, 'first must be at least 1')
-  .max(PAGE_SIZE_MAX, `first must be at most ${PAGE_SIZE_MAX}`);
+export const pageSizeSchema = z.number().int().min(1, 'first must be at least 1').max(PAGE_SIZE_MAX, `first must be at most ${PAGE_SIZE_MAX}`);
 
 export const environmentSlugSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,31}$/, 'An environment slug is 1-32 characters of a-z, 0-9 and -, starting with a letter');
 
-export const environmentNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'Environment name must not be empty')
-  .max(100, 'Environment name must be at most 100 characters');
+export const environmentNameSchema = z.string().trim().min(1, 'Environment name must not be empty').max(100, 'Environment name must be at most 100 characters');
 
 /** Why a value is revealed: free text for the audit event, printable, one line. */
 export const revealReasonSchema = z
@@ -111,11 +98,7 @@ export const revealReasonSchema = z
   .max(200, 'A reveal reason must be at most 200 characters')
   .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'A reveal reason must be printable text on one line');
 
-export const projectNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'Project name must not be empty')
-  .max(100, 'Project name must be at most 100 characters');
+export const projectNameSchema = z.string().trim().min(1, 'Project name must not be empty').max(100, 'Project name must be at most 100 characters');
 
 export const expectedVersionSchema = z.number().int().min(1, 'expectedVersion must be at least 1');
 

@@ -15,7 +15,17 @@ import type { Models } from '../db/models/index.ts';
 import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
 import type { EventLog, EventType } from '../events/log.ts';
 import { createAuditedCalls, targetOf } from './audited.ts';
-import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, ReferenceBoundError, SecretNameTakenError, SecretNotFoundError, SecretReferenceError, UnreadableValueError, VersionMismatchError } from './errors.ts';
+import {
+  ConflictError,
+  EnvironmentNotFoundError,
+  InvalidFieldError,
+  ReferenceBoundError,
+  SecretNameTakenError,
+  SecretNotFoundError,
+  SecretReferenceError,
+  UnreadableValueError,
+  VersionMismatchError,
+} from './errors.ts';
 import { createIdempotency } from './idempotency.ts';
 import { maskValue } from './mask.ts';
 import { createExpander, hasReferences, type ExpansionLimits, type Target, type ValueOf } from './references.ts';
@@ -77,8 +87,16 @@ function requireRevealRight(caller: Caller): void {
 /** The audit event of a secret the store marked deleted at its expiry. */
 export function expiredEvent(secret: PublicSecret) {
   return {
-    projectId: secret.projectId, keyId: null, door: 'system' as const, environment: secret.environment, operation: 'expire',
-    secretId: secret.id, secretName: secret.name, version: secret.version, outcome: 'expired', requestId: null,
+    projectId: secret.projectId,
+    keyId: null,
+    door: 'system' as const,
+    environment: secret.environment,
+    operation: 'expire',
+    secretId: secret.id,
+    secretName: secret.name,
+    version: secret.version,
+    outcome: 'expired',
+    requestId: null,
   };
 }
 
@@ -110,7 +128,10 @@ export function createSecretService(deps: SecretServiceDeps) {
   const idempotency = createIdempotency({ models: deps.models, keyring: deps.keyring, now });
   const audited = createAuditedCalls({ audit: deps.audit, events: deps.events, isReplay: idempotency.isReplay });
 
-  const sealerOf = (value: string): Sealer => (context) => sealValue(deps.keyring, value, context);
+  const sealerOf =
+    (value: string): Sealer =>
+    (context) =>
+      sealValue(deps.keyring, value, context);
   const expansion: ExpansionLimits = {
     maxChars: deps.limits?.referenceExpansionMax ?? DEFAULT_LIMITS.referenceExpansionMax,
     maxReferences: deps.limits?.referencesPerRequestMax ?? DEFAULT_LIMITS.referencesPerRequestMax,
@@ -126,7 +147,8 @@ export function createSecretService(deps: SecretServiceDeps) {
    */
   async function requireExpandable(caller: Caller, ns: Namespace, name: string, value: string): Promise<void> {
     if (!hasReferences(value)) return;
-    const mayReveal = (environment: string) => caller.scopes.includes('secrets:reveal') && (caller.boundEnvironment === null || caller.boundEnvironment === environment);
+    const mayReveal = (environment: string) =>
+      caller.scopes.includes('secrets:reveal') && (caller.boundEnvironment === null || caller.boundEnvironment === environment);
     const stored = async (target: Target): Promise<string | undefined> => {
       if (target.environment === ns.environment && target.name === name) return value;
       if (!mayReveal(target.environment)) return '';
@@ -208,11 +230,21 @@ export function createSecretService(deps: SecretServiceDeps) {
   return {
     /** Creates a secret; with an idempotency key, at most once per key and request. */
     create(caller: Caller, input: CreateSecretInput, options: { idempotencyKey?: string | undefined } = {}): Promise<PublicSecret> {
-      return audited.mutation(caller, 'create', { name: input.name }, async () => {
-        if (options.idempotencyKey === undefined) return createSecret(caller, input);
-        const request = { door: caller.door, operation: 'create', input: { ...input, description: input.description ?? null, provider: input.provider ?? null } };
-        return idempotency.once(await namespace(caller), options.idempotencyKey, request, () => createSecret(caller, input));
-      }, () => 'created');
+      return audited.mutation(
+        caller,
+        'create',
+        { name: input.name },
+        async () => {
+          if (options.idempotencyKey === undefined) return createSecret(caller, input);
+          const request = {
+            door: caller.door,
+            operation: 'create',
+            input: { ...input, description: input.description ?? null, provider: input.provider ?? null },
+          };
+          return idempotency.once(await namespace(caller), options.idempotencyKey, request, () => createSecret(caller, input));
+        },
+        () => 'created',
+      );
     },
 
     /**
@@ -223,39 +255,49 @@ export function createSecretService(deps: SecretServiceDeps) {
      */
     update(caller: Caller, ref: SecretRef, change: SecretChange, options: { expectedVersion?: number | undefined } = {}): Promise<PublicSecret> {
       let changed: EventType | null = null;
-      return audited.mutation(caller, change.value === undefined ? 'update_metadata' : 'update', ref, async () => {
-        const current = await findOwned(caller, ref);
-        const expected = options.expectedVersion;
-        if (expected !== undefined && change.value === undefined && current.version !== expected) {
-          throw new VersionMismatchError(expected, current.version);
-        }
-        const at = now();
-        const metadata: MetadataChange = {};
-        const renamed = change.name !== undefined && change.name !== current.name;
-        if (change.description !== undefined && change.description !== current.description) metadata.description = change.description;
-        if (change.provider !== undefined && change.provider !== current.provider) metadata.provider = change.provider;
-        if (change.expiry !== undefined) {
-          Object.assign(metadata, expiryFields(change.expiry, at));
-        } else if (change.value !== undefined && current.ttlSeconds) {
-          // A new value restarts the secret's lifetime, as Together's does.
-          metadata.expiresAt = new Date(at.getTime() + current.ttlSeconds * 1000);
-        }
-        if (Object.keys(metadata).length === 0 && !renamed && change.value === undefined) return publicOf(current);
-        changed = change.value !== undefined ? 'updated' : renamed ? 'renamed' : 'described';
+      return audited.mutation(
+        caller,
+        change.value === undefined ? 'update_metadata' : 'update',
+        ref,
+        async () => {
+          const current = await findOwned(caller, ref);
+          const expected = options.expectedVersion;
+          if (expected !== undefined && change.value === undefined && current.version !== expected) {
+            throw new VersionMismatchError(expected, current.version);
+          }
+          const at = now();
+          const metadata: MetadataChange = {};
+          const renamed = change.name !== undefined && change.name !== current.name;
+          if (change.description !== undefined && change.description !== current.description) metadata.description = change.description;
+          if (change.provider !== undefined && change.provider !== current.provider) metadata.provider = change.provider;
+          if (change.expiry !== undefined) {
+            Object.assign(metadata, expiryFields(change.expiry, at));
+          } else if (change.value !== undefined && current.ttlSeconds) {
+            // A new value restarts the secret's lifetime, as Together's does.
+            metadata.expiresAt = new Date(at.getTime() + current.ttlSeconds * 1000);
+          }
+          if (Object.keys(metadata).length === 0 && !renamed && change.value === undefined) return publicOf(current);
+          changed = change.value !== undefined ? 'updated' : renamed ? 'renamed' : 'described';
 
-        if (renamed && change.value !== undefined) {
-          // A new name and a new value together: a name seen taken refuses
-          // the change before its version is written (the write that takes
-          // the name still decides, should another take it meanwhile).
-          const holder = await store.findLive({ projectId: current.projectId, environment: current.environment }, { name: change.name! }, at);
-          if (holder && holder.id !== current.id) throw new SecretNameTakenError(change.name!);
-        }
-        if (change.value !== undefined) await requireExpandable(caller, { projectId: current.projectId, environment: current.environment }, renamed ? change.name! : current.name, change.value);
-        const version = change.value === undefined
-          ? current.version
-          : await store.appendVersion(current, sealerOf(change.value), at, caller.keyId, expected);
-        return publicOf(await store.applyChange(current, { metadata, name: renamed ? change.name : undefined, version, by: caller.keyId }, at));
-      }, () => changed);
+          if (renamed && change.value !== undefined) {
+            // A new name and a new value together: a name seen taken refuses
+            // the change before its version is written (the write that takes
+            // the name still decides, should another take it meanwhile).
+            const holder = await store.findLive({ projectId: current.projectId, environment: current.environment }, { name: change.name! }, at);
+            if (holder && holder.id !== current.id) throw new SecretNameTakenError(change.name!);
+          }
+          if (change.value !== undefined)
+            await requireExpandable(
+              caller,
+              { projectId: current.projectId, environment: current.environment },
+              renamed ? change.name! : current.name,
+              change.value,
+            );
+          const version = change.value === undefined ? current.version : await store.appendVersion(current, sealerOf(change.value), at, caller.keyId, expected);
+          return publicOf(await store.applyChange(current, { metadata, name: renamed ? change.name : undefined, version, by: caller.keyId }, at));
+        },
+        () => changed,
+      );
     },
 
     async get(caller: Caller, ref: SecretRef): Promise<PublicSecret> {
@@ -284,7 +326,11 @@ export function createSecretService(deps: SecretServiceDeps) {
     },
 
     /** A secret's versions, newest first: numbers, times and authors, never values. */
-    async versions(caller: Caller, ref: SecretRef, page: { first: number; before?: number | undefined }): Promise<{ versions: SecretVersionInfo[]; hasNextPage: boolean }> {
+    async versions(
+      caller: Caller,
+      ref: SecretRef,
+      page: { first: number; before?: number | undefined },
+    ): Promise<{ versions: SecretVersionInfo[]; hasNextPage: boolean }> {
       requireScope(caller, 'secrets:read');
       const { items, hasNextPage } = await store.listVersions(await findOwned(caller, ref), page);
       return { versions: items, hasNextPage };
@@ -296,26 +342,37 @@ export function createSecretService(deps: SecretServiceDeps) {
      * ends (with a window of 0 it is purged at once).
      */
     delete(caller: Caller, ref: SecretRef): Promise<PublicSecret> {
-      return audited.mutation(caller, 'delete', ref, async () => {
-        const deleted = await store.softDelete(await findOwned(caller, ref), caller.keyId, now());
-        if (!deleted) throw new SecretNotFoundError();
-        return publicOf(deleted);
-      }, () => 'deleted');
+      return audited.mutation(
+        caller,
+        'delete',
+        ref,
+        async () => {
+          const deleted = await store.softDelete(await findOwned(caller, ref), caller.keyId, now());
+          if (!deleted) throw new SecretNotFoundError();
+          return publicOf(deleted);
+        },
+        () => 'deleted',
+      );
     },
 
     /** Brings a deleted secret back, if its name is still free and the project has room. */
     restore(caller: Caller, id: string): Promise<PublicSecret> {
-      return audited.mutation(caller, 'restore', { id }, async () => {
-        const at = now();
-        // Back from past its expiry: a lifetime starts again, an instant is cleared.
-        const rearm = (gone: SecretRecord) => gone.expiresAt && gone.expiresAt.getTime() <= at.getTime()
-          ? expiryFields(gone.ttlSeconds ? { ttlSeconds: gone.ttlSeconds } : null, at)
-          : {};
-        const restored = await store.restore(await namespace(caller), id, caller.keyId, at, rearm);
-        if (restored === 'not_found') throw new SecretNotFoundError();
-        if (restored === 'in_progress') throw new ConflictError('This secret is being restored by another request; retry shortly');
-        return publicOf(restored);
-      }, () => 'restored');
+      return audited.mutation(
+        caller,
+        'restore',
+        { id },
+        async () => {
+          const at = now();
+          // Back from past its expiry: a lifetime starts again, an instant is cleared.
+          const rearm = (gone: SecretRecord) =>
+            gone.expiresAt && gone.expiresAt.getTime() <= at.getTime() ? expiryFields(gone.ttlSeconds ? { ttlSeconds: gone.ttlSeconds } : null, at) : {};
+          const restored = await store.restore(await namespace(caller), id, caller.keyId, at, rearm);
+          if (restored === 'not_found') throw new SecretNotFoundError();
+          if (restored === 'in_progress') throw new ConflictError('This secret is being restored by another request; retry shortly');
+          return publicOf(restored);
+        },
+        () => 'restored',
+      );
     },
 
     /**
@@ -333,7 +390,12 @@ export function createSecretService(deps: SecretServiceDeps) {
      * read path that returns a value. Needs secrets:reveal; every reveal is
      * audited (who, which secret and version; never the value).
      */
-    async reveal(caller: Caller, ref: SecretRef, version?: number, options: { resolve?: boolean } = {}): Promise<{ secret: PublicSecret; version: number; value: string }> {
+    async reveal(
+      caller: Caller,
+      ref: SecretRef,
+      version?: number,
+      options: { resolve?: boolean } = {},
+    ): Promise<{ secret: PublicSecret; version: number; value: string }> {
       const base = { ...callerEntry(caller, 'reveal'), reason: caller.revealReason ?? null };
       try {
         requireRevealRight(caller);
@@ -343,9 +405,10 @@ export function createSecretService(deps: SecretServiceDeps) {
         if (!sealed) throw new SecretNotFoundError();
         const raw = openSealed(sealed, secret.name);
         const events: AuditEntry[] = [];
-        const value = options.resolve && hasReferences(raw)
-          ? await expanderOf((target) => readReferenced(caller, base, target, events))({ environment: secret.environment, name: secret.name }, raw)
-          : raw;
+        const value =
+          options.resolve && hasReferences(raw)
+            ? await expanderOf((target) => readReferenced(caller, base, target, events))({ environment: secret.environment, name: secret.name }, raw)
+            : raw;
         await deps.audit.recordMany([{ ...base, secretId: secret.id, secretName: secret.name, version: wanted, outcome: 'success' }, ...events]);
         return { secret: publicOf(secret), version: wanted, value };
       } catch (err) {
@@ -395,7 +458,8 @@ export function createSecretService(deps: SecretServiceDeps) {
       }
       // References expanded, each value whole or the call fails: nothing partial is served.
       const expand = expanderOf((target) =>
-        target.environment === ns.environment ? Promise.resolve(values[target.name]) : readReferenced(caller, base, target, events));
+        target.environment === ns.environment ? Promise.resolve(values[target.name]) : readReferenced(caller, base, target, events),
+      );
       const expanded: Record<string, string> = Object.create(null);
       try {
         for (const name of Object.keys(values)) expanded[name] = await expand({ environment: ns.environment, name }, values[name]!);
@@ -416,9 +480,7 @@ export function createSecretService(deps: SecretServiceDeps) {
      */
     async environmentMatrix(caller: Caller, names?: readonly string[]): Promise<MatrixRow[]> {
       requireScope(caller, 'secrets:read');
-      const slugs = caller.boundEnvironment !== null
-        ? [caller.boundEnvironment]
-        : (await store.environments.list(caller.projectId)).map((e) => e.slug);
+      const slugs = caller.boundEnvironment !== null ? [caller.boundEnvironment] : (await store.environments.list(caller.projectId)).map((e) => e.slug);
       const wanted = names && new Set(names);
       const byName = new Map<string, { environment: string; secret: PublicSecret }[]>();
       for (const environment of slugs) {
@@ -430,21 +492,31 @@ export function createSecretService(deps: SecretServiceDeps) {
         }
       }
       const compare = caller.scopes.includes('secrets:reveal');
-      const shared = [...byName.values()].filter((cells) => cells.length > 1).flat().map((c) => c.secret);
+      const shared = [...byName.values()]
+        .filter((cells) => cells.length > 1)
+        .flat()
+        .map((c) => c.secret);
       const digests = new Map<string, string>();
       if (compare && shared.length > 0) {
         const key = randomBytes(32);
         const nameOf = new Map(shared.map((s) => [s.id, s.name]));
         for (const [id, version] of await store.sealedCurrent(recordsOf(shared))) {
-          digests.set(id, createHmac('sha256', key).update(openSealed(version, nameOf.get(id)!)).digest('base64'));
+          digests.set(
+            id,
+            createHmac('sha256', key)
+              .update(openSealed(version, nameOf.get(id)!))
+              .digest('base64'),
+          );
         }
         await deps.audit.record({ ...callerEntry(caller, 'compare_values'), outcome: 'success' });
       }
-      return [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, cells]) => ({
-        name,
-        cells,
-        valuesEqual: !compare || cells.length < 2 ? null : new Set(cells.map((c) => digests.get(c.secret.id))).size === 1,
-      }));
+      return [...byName.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, cells]) => ({
+          name,
+          cells,
+          valuesEqual: !compare || cells.length < 2 ? null : new Set(cells.map((c) => digests.get(c.secret.id))).size === 1,
+        }));
     },
 
     /**

@@ -96,7 +96,11 @@ export interface SecretStore {
    * version written by appendVersion, which is dropped if the change is
    * refused. Returns the secret as changed.
    */
-  applyChange(secret: SecretRecord, change: { metadata: MetadataChange; name?: string | undefined; version: number; by: string }, at: Date): Promise<SecretRecord>;
+  applyChange(
+    secret: SecretRecord,
+    change: { metadata: MetadataChange; name?: string | undefined; version: number; by: string },
+    at: Date,
+  ): Promise<SecretRecord>;
   /**
    * Deletes a live secret: its name and quota slot are free at once; it is
    * kept for `recoveryWindowMs` (purged at once with 0). Null: it was not

@@ -9,9 +9,19 @@ import { BlockList, isIP } from 'node:net';
 
 const blocked = new BlockList();
 for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(network, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  blocked.addSubnet(network, prefix, 'ipv4');
 // IPv6, with every form that carries (or reaches) an IPv4 address or a
 // local network: IPv4-compatible (::a.b.c.d, which holds :: and ::1 too),
 // IPv4-mapped (Node's BlockList checks those against the IPv4 rules as well),
@@ -19,9 +29,19 @@ for (const [network, prefix] of [
 // internal IPv4 address), discard-only, unique local, site-local (deprecated,
 // still routed inside some networks), link-local and multicast.
 for (const [network, prefix] of [
-  ['::', 96], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 32], ['2002::', 16],
-  ['fc00::', 7], ['fec0::', 10], ['fe80::', 10], ['ff00::', 8],
-] as const) blocked.addSubnet(network, prefix, 'ipv6');
+  ['::', 96],
+  ['::ffff:0:0', 96],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 32],
+  ['2002::', 16],
+  ['fc00::', 7],
+  ['fec0::', 10],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  blocked.addSubnet(network, prefix, 'ipv6');
 
 /** Whether an address is one a webhook may not reach (an IPv4 address mapped into IPv6 counts as itself). */
 export function isInternalAddress(address: string): boolean {
@@ -58,7 +78,9 @@ export function parseDestination(raw: string): URL {
 }
 
 const refusal = (host: string) =>
-  new DestinationRefusedError(`The host ${host} is or resolves to a loopback, private, link-local or metadata address; name it in WEBHOOK_ALLOWED_HOSTS to allow it`);
+  new DestinationRefusedError(
+    `The host ${host} is or resolves to a loopback, private, link-local or metadata address; name it in WEBHOOK_ALLOWED_HOSTS to allow it`,
+  );
 
 /**
  * Resolves `host` to all its addresses, refusing it (DestinationRefusedError)

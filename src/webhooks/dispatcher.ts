@@ -102,12 +102,26 @@ export function createWebhookDispatcher(deps: {
       if (!event) break;
       if (wants(hook, event)) {
         const doc: WebhookDeliveryDoc = {
-          _id: eventIdOf(hook._id.toHexString(), event.seq), webhookId: hook._id, projectId: hook.projectId, eventId: event.id, seq: event.seq,
-          eventType: event.type, payload: payloadOf(event), status: 'pending', attempts: 0, lastResponseCode: null, lastError: null,
-          createdAt: now(), nextAttemptAt: now(), lastAttemptAt: null, deliveredAt: null,
+          _id: eventIdOf(hook._id.toHexString(), event.seq),
+          webhookId: hook._id,
+          projectId: hook.projectId,
+          eventId: event.id,
+          seq: event.seq,
+          eventType: event.type,
+          payload: payloadOf(event),
+          status: 'pending',
+          attempts: 0,
+          lastResponseCode: null,
+          lastError: null,
+          createdAt: now(),
+          nextAttemptAt: now(),
+          lastAttemptAt: null,
+          deliveredAt: null,
         };
         // Another node made it first: one delivery all the same.
-        await deliveries.insertOne(doc).catch((err: unknown) => { if (!isDuplicateKeyError(err)) throw err; });
+        await deliveries.insertOne(doc).catch((err: unknown) => {
+          if (!isDuplicateKeyError(err)) throw err;
+        });
       }
       cursor = event.seq;
     }
@@ -117,12 +131,21 @@ export function createWebhookDispatcher(deps: {
   function send(url: URL, headers: Record<string, string>, body: string): Promise<Outcome> {
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {
-      const req = client.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: lookup as never, signal: AbortSignal.timeout(timing.timeoutMs) }, (res) => {
-        // The body is not read for anything: only drained, so that the socket is freed.
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
-        res.on('error', () => resolve({ status: res.statusCode ?? 0 }));
-      });
+      const req = client.request(
+        url,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          lookup: lookup as never,
+          signal: AbortSignal.timeout(timing.timeoutMs),
+        },
+        (res) => {
+          // The body is not read for anything: only drained, so that the socket is freed.
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+          res.on('error', () => resolve({ status: res.statusCode ?? 0 }));
+        },
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.name === 'AbortError' || err.name === 'TimeoutError') resolve({ error: `no answer within ${timing.timeoutMs / 1000} s` });
         else if (err instanceof DestinationRefusedError) resolve({ error: err.message });
@@ -141,7 +164,10 @@ export function createWebhookDispatcher(deps: {
       // Another node has this attempt; if it never finished, it was lost with that node.
       const claim = await attempts.findOne({ _id: `${delivery._id}#${n}` });
       if (claim && now().getTime() - claim.at.getTime() > timing.lostAttemptMs) {
-        await deliveries.updateOne({ _id: delivery._id, attempts: delivery.attempts }, { $set: { attempts: n, lastError: 'attempt lost: its node stopped', nextAttemptAt: now() } });
+        await deliveries.updateOne(
+          { _id: delivery._id, attempts: delivery.attempts },
+          { $set: { attempts: n, lastError: 'attempt lost: its node stopped', nextAttemptAt: now() } },
+        );
       }
       return;
     }
@@ -172,30 +198,40 @@ export function createWebhookDispatcher(deps: {
     const delivered = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
     const retryAt = new Date(at.getTime() + Math.min(timing.retryBaseMs * 2 ** (n - 1), timing.retryMaxMs));
     const givesUp = !delivered && retryAt.getTime() - delivery.createdAt.getTime() > timing.retryWindowMs;
-    await deliveries.updateOne({ _id: delivery._id }, {
-      $set: {
-        attempts: n,
-        status: delivered ? 'delivered' : givesUp ? 'failed' : 'pending',
-        lastResponseCode: outcome.status ?? null,
-        lastError: delivered ? null : outcome.error ?? `answered ${outcome.status}`,
-        lastAttemptAt: at,
-        nextAttemptAt: delivered || givesUp ? null : retryAt,
-        deliveredAt: delivered ? at : null,
+    await deliveries.updateOne(
+      { _id: delivery._id },
+      {
+        $set: {
+          attempts: n,
+          status: delivered ? 'delivered' : givesUp ? 'failed' : 'pending',
+          lastResponseCode: outcome.status ?? null,
+          lastError: delivered ? null : (outcome.error ?? `answered ${outcome.status}`),
+          lastAttemptAt: at,
+          nextAttemptAt: delivered || givesUp ? null : retryAt,
+          deliveredAt: delivered ? at : null,
+        },
       },
-    });
+    );
   }
 
   async function tick(): Promise<void> {
     const hooks = await webhooks.find({}).toArray();
     for (const hook of hooks) await enqueue(hook);
     if (hooks.length === 0) return;
-    const due = await deliveries.find({ status: 'pending', nextAttemptAt: { $lte: now() } }).limit(DUE_PER_TICK).toArray();
+    const due = await deliveries
+      .find({ status: 'pending', nextAttemptAt: { $lte: now() } })
+      .limit(DUE_PER_TICK)
+      .toArray();
     const byId = new Map(hooks.map((hook) => [hook._id.toHexString(), hook]));
     await Promise.all(due.map((delivery) => attempt(delivery, byId).catch((err: Error) => deps.onError?.(err))));
   }
 
   function runTick(): Promise<void> {
-    running ??= tick().catch((err: Error) => deps.onError?.(err)).finally(() => { running = undefined; });
+    running ??= tick()
+      .catch((err: Error) => deps.onError?.(err))
+      .finally(() => {
+        running = undefined;
+      });
     return running;
   }
 

@@ -92,7 +92,10 @@ export function createWebhookService(deps: {
 
   return {
     /** Creates a webhook for the events from now on; returns it and its signing secret (shown this once). */
-    async create(caller: Caller, input: { url: string; events: readonly EventType[]; environment: string | null }): Promise<{ webhook: WebhookInfo; signingSecret: string }> {
+    async create(
+      caller: Caller,
+      input: { url: string; events: readonly EventType[]; environment: string | null },
+    ): Promise<{ webhook: WebhookInfo; signingSecret: string }> {
       requireManage(caller);
       const bound = caller.boundEnvironment;
       if (bound !== null && input.environment !== null && input.environment !== bound) {
@@ -108,7 +111,8 @@ export function createWebhookService(deps: {
       }
       // Checked before the insert (concurrent creates may pass together): it bounds each event's fan-out.
       const limit = deps.limit ?? DEFAULT_LIMITS.webhooksPerProject;
-      if ((await webhooks.countDocuments({ projectId: new Types.ObjectId(caller.projectId) })) >= limit) throw new ProjectLimitError('webhooks', limit, 'WEBHOOKS_PER_PROJECT_MAX');
+      if ((await webhooks.countDocuments({ projectId: new Types.ObjectId(caller.projectId) })) >= limit)
+        throw new ProjectLimitError('webhooks', limit, 'WEBHOOKS_PER_PROJECT_MAX');
       const signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
       const _id = new Types.ObjectId();
       const projectId = new Types.ObjectId(caller.projectId);
@@ -154,7 +158,11 @@ export function createWebhookService(deps: {
         if (seq === undefined) throw new InvalidFieldError('after', 'Invalid cursor: pass an endCursor from an earlier page');
         filter.seq = { $lt: seq };
       }
-      const docs = await deliveries.find(filter).sort({ seq: -1 }).limit(page.first + 1).toArray();
+      const docs = await deliveries
+        .find(filter)
+        .sort({ seq: -1 })
+        .limit(page.first + 1)
+        .toArray();
       return { deliveries: docs.slice(0, page.first).map(deliveryInfoOf), hasNextPage: docs.length > page.first };
     },
   };

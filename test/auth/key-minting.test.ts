@@ -16,8 +16,12 @@ afterAll(() => app.close());
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
   __typename ... on CreateApiKeySuccess { key apiKey { id scopes expiresAt } } ... on Error { code message } } }`;
 const mint = (as: string, scopes: string[], expiresAt?: number) =>
-  graphql(app.baseUrl, CREATE_KEY, { input: { name: 'minted', scopes, ...(expiresAt ? { expiresAt: new Date(expiresAt).toISOString() } : {}) } }, { apiKey: as })
-    .then((res) => res.body.data.createApiKey);
+  graphql(
+    app.baseUrl,
+    CREATE_KEY,
+    { input: { name: 'minted', scopes, ...(expiresAt ? { expiresAt: new Date(expiresAt).toISOString() } : {}) } },
+    { apiKey: as },
+  ).then((res) => res.body.data.createApiKey);
 const minted = async (as: string, scopes: string[], expiresAt?: number) => {
   const result = await mint(as, scopes, expiresAt);
   expect(result.__typename).toBe('CreateApiKeySuccess');
@@ -68,7 +72,9 @@ describe('minting a key', () => {
     }
     expect((await app.models.ApiKey.findById(unrelated.apiKey.id).lean())?.revokedAt).toBeNull();
     // Refused on every request once the node's key cache lets go of it.
-    await expect.poll(async () => (await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: grandchild.key })).status, { timeout: 10_000, interval: 200 }).toBe(401);
+    await expect
+      .poll(async () => (await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: grandchild.key })).status, { timeout: 10_000, interval: 200 })
+      .toBe(401);
     expect((await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: unrelated.key })).status).toBe(200);
   });
 

@@ -15,7 +15,12 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function keyWith(scopes: string[]) {
-  const res = await graphql(app.baseUrl, 'mutation($s: [String!]!) { createApiKey(input: {name: "m", scopes: $s}) { ... on CreateApiKeySuccess { key } } }', { s: scopes }, { apiKey: admin });
+  const res = await graphql(
+    app.baseUrl,
+    'mutation($s: [String!]!) { createApiKey(input: {name: "m", scopes: $s}) { ... on CreateApiKeySuccess { key } } }',
+    { s: scopes },
+    { apiKey: admin },
+  );
   return res.body.data.createApiKey.key as string;
 }
 
@@ -50,17 +55,60 @@ const MATRIX: [string, string, Call][] = [
   ['secrets:read', 'LangWatch GET', async (k) => http(request(app.baseUrl, 'GET', `/api/secrets/${(await freshSecret()).id}`, { apiKey: k }))],
   ['secrets:read', 'Together GET', async (k) => http(doorClient(app.baseUrl, k, 'bearer')('GET', `/v1/deployments/secrets/${(await freshSecret()).id}`))],
   ['secrets:read', 'v1 GET', async (k) => http(doorClient(app.baseUrl, k, 'bearer')('GET', `/api/v1/user/secrets/${(await freshSecret()).id}`))],
-  ['secrets:read', 'GraphQL secret', async (k) => gqlCall(k, 'query($id: ID!) { secret(id: $id) { __typename id } }', { id: (await freshSecret()).id }, 'secret', 'Secret')],
-  ['secrets:write', 'LangWatch PUT', async (k) => http(request(app.baseUrl, 'PUT', `/api/secrets/${(await freshSecret()).id}`, { apiKey: k, body: { value: 'w' } }))],
-  ['secrets:write', 'Together PATCH', async (k) => http(doorClient(app.baseUrl, k, 'bearer')('PATCH', `/v1/deployments/secrets/${(await freshSecret()).id}`, { body: { value: 'w' } }))],
-  ['secrets:write', 'v1 PUT', async (k) => http(doorClient(app.baseUrl, k, 'bearer')('PUT', `/api/v1/user/secrets/${(await freshSecret()).id}`, { body: { value: 'w' } }))],
-  ['secrets:write', 'OpenHands PUT', async (k) => { const s = await freshSecret(); return http(doorClient(app.baseUrl, k, 'x-session-api-key')('PUT', `/api/secrets/${s.name}`, { body: { name: s.name, description: 'd' } })); }],
-  ['secrets:write', 'GraphQL updateSecret', async (k) => gqlCall(k, 'mutation($id: ID!) { updateSecret(id: $id, input: {value: "w"}) { __typename } }', { id: (await freshSecret()).id }, 'updateSecret', 'UpdateSecretSuccess')],
+  [
+    'secrets:read',
+    'GraphQL secret',
+    async (k) => gqlCall(k, 'query($id: ID!) { secret(id: $id) { __typename id } }', { id: (await freshSecret()).id }, 'secret', 'Secret'),
+  ],
+  [
+    'secrets:write',
+    'LangWatch PUT',
+    async (k) => http(request(app.baseUrl, 'PUT', `/api/secrets/${(await freshSecret()).id}`, { apiKey: k, body: { value: 'w' } })),
+  ],
+  [
+    'secrets:write',
+    'Together PATCH',
+    async (k) => http(doorClient(app.baseUrl, k, 'bearer')('PATCH', `/v1/deployments/secrets/${(await freshSecret()).id}`, { body: { value: 'w' } })),
+  ],
+  [
+    'secrets:write',
+    'v1 PUT',
+    async (k) => http(doorClient(app.baseUrl, k, 'bearer')('PUT', `/api/v1/user/secrets/${(await freshSecret()).id}`, { body: { value: 'w' } })),
+  ],
+  [
+    'secrets:write',
+    'OpenHands PUT',
+    async (k) => {
+      const s = await freshSecret();
+      return http(doorClient(app.baseUrl, k, 'x-session-api-key')('PUT', `/api/secrets/${s.name}`, { body: { name: s.name, description: 'd' } }));
+    },
+  ],
+  [
+    'secrets:write',
+    'GraphQL updateSecret',
+    async (k) =>
+      gqlCall(
+        k,
+        'mutation($id: ID!) { updateSecret(id: $id, input: {value: "w"}) { __typename } }',
+        { id: (await freshSecret()).id },
+        'updateSecret',
+        'UpdateSecretSuccess',
+      ),
+  ],
   ['secrets:reveal', 'REST value', async (k) => http(request(app.baseUrl, 'GET', `/api/secrets/${(await freshSecret()).id}/value`, { apiKey: k }))],
   ['secrets:reveal', 'REST values', async (k) => http(request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey: k }))],
-  ['secrets:reveal', 'GraphQL revealSecret', async (k) => gqlCall(k, 'query($id: ID!) { revealSecret(id: $id) { __typename } }', { id: (await freshSecret()).id }, 'revealSecret', 'RevealSecretSuccess')],
+  [
+    'secrets:reveal',
+    'GraphQL revealSecret',
+    async (k) =>
+      gqlCall(k, 'query($id: ID!) { revealSecret(id: $id) { __typename } }', { id: (await freshSecret()).id }, 'revealSecret', 'RevealSecretSuccess'),
+  ],
   ['keys:manage', 'GraphQL apiKeys', async (k) => gqlCall(k, '{ apiKeys { __typename edges { cursor } } }', {}, 'apiKeys', 'ApiKeyConnection')],
-  ['keys:manage', 'GraphQL createApiKey', async (k) => gqlCall(k, 'mutation { createApiKey(input: {name: "x", scopes: ["keys:manage"]}) { __typename } }', {}, 'createApiKey', 'CreateApiKeySuccess')],
+  [
+    'keys:manage',
+    'GraphQL createApiKey',
+    async (k) => gqlCall(k, 'mutation { createApiKey(input: {name: "x", scopes: ["keys:manage"]}) { __typename } }', {}, 'createApiKey', 'CreateApiKeySuccess'),
+  ],
 ];
 
 describe('scope matrix', () => {

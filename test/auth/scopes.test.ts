@@ -26,15 +26,32 @@ async function keyWith(scopes: string[], extra: Record<string, unknown> = {}) {
   return res.body.data.createApiKey as { key: string; apiKey: { id: string; prefix: string; scopes: string[] } };
 }
 
-const writes = (key: string) => [
-  ['LangWatch', request(app.baseUrl, 'PUT', `/api/secrets/${secretId}`, { apiKey: key, body: { value: 'x' } }), { error: 'Forbidden', message: expect.stringContaining('secrets:write') }],
-  ['Together', request(app.baseUrl, 'PATCH', `/v1/deployments/secrets/${secretId}`, { headers: { authorization: `Bearer ${key}` }, body: { value: 'x' } }), { error: { message: expect.any(String), type: 'permission_error', param: null, code: null } }],
-  ['v1', request(app.baseUrl, 'PUT', `/api/v1/user/secrets/${secretId}`, { headers: { authorization: `Bearer ${key}` }, body: { value: 'x' } }), { code: 403, detail: expect.any(String), type: 'permission_error' }],
-  ['OpenHands', request(app.baseUrl, 'PUT', '/api/secrets/SCOPED', { headers: { 'x-session-api-key': key }, body: { name: 'SCOPED', description: 'x' } }), { detail: expect.any(String) }],
-] as const;
+const writes = (key: string) =>
+  [
+    [
+      'LangWatch',
+      request(app.baseUrl, 'PUT', `/api/secrets/${secretId}`, { apiKey: key, body: { value: 'x' } }),
+      { error: 'Forbidden', message: expect.stringContaining('secrets:write') },
+    ],
+    [
+      'Together',
+      request(app.baseUrl, 'PATCH', `/v1/deployments/secrets/${secretId}`, { headers: { authorization: `Bearer ${key}` }, body: { value: 'x' } }),
+      { error: { message: expect.any(String), type: 'permission_error', param: null, code: null } },
+    ],
+    [
+      'v1',
+      request(app.baseUrl, 'PUT', `/api/v1/user/secrets/${secretId}`, { headers: { authorization: `Bearer ${key}` }, body: { value: 'x' } }),
+      { code: 403, detail: expect.any(String), type: 'permission_error' },
+    ],
+    [
+      'OpenHands',
+      request(app.baseUrl, 'PUT', '/api/secrets/SCOPED', { headers: { 'x-session-api-key': key }, body: { name: 'SCOPED', description: 'x' } }),
+      { detail: expect.any(String) },
+    ],
+  ] as const;
 
 describe('scopes', () => {
-  it('a secrets:read key reads on every door but every write is 403 in the door\'s body, and nothing changes', async () => {
+  it("a secrets:read key reads on every door but every write is 403 in the door's body, and nothing changes", async () => {
     const { key } = await keyWith(['secrets:read']);
     expect((await request(app.baseUrl, 'GET', `/api/secrets/${secretId}`, { apiKey: key })).status).toBe(200);
     expect((await request(app.baseUrl, 'GET', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
@@ -44,7 +61,12 @@ describe('scopes', () => {
       expect([door, res.status]).toEqual([door, 403]);
       expect(res.body).toEqual(body);
     }
-    const gql = await graphql(app.baseUrl, 'mutation { createSecret(input: {name: "NOPE", value: "v"}) { __typename ... on Error { code } } }', {}, { apiKey: key });
+    const gql = await graphql(
+      app.baseUrl,
+      'mutation { createSecret(input: {name: "NOPE", value: "v"}) { __typename ... on Error { code } } }',
+      {},
+      { apiKey: key },
+    );
     expect(gql.body.data.createSecret).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
     expect(await app.models.SecretVersion.countDocuments({ secretId })).toBe(1);
     expect(await app.models.Secret.countDocuments({ name: 'NOPE' })).toBe(0);
@@ -59,7 +81,7 @@ describe('scopes', () => {
     expect(list.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
-  it('another project\'s secret stays not found for a key that may read', async () => {
+  it("another project's secret stays not found for a key that may read", async () => {
     const other = await app.createProject('other');
     const res = await request(app.baseUrl, 'GET', `/api/secrets/${secretId}`, { apiKey: other.apiKey });
     expect(res.status).toBe(404);
@@ -79,7 +101,12 @@ describe('key management', () => {
     const created = await keyWith(['secrets:reveal', 'secrets:read']);
     expect(created.key).toMatch(/^sk-lw-[A-Za-z0-9]{43}$/);
     expect(created.apiKey.prefix).toBe(created.key.slice(0, 10));
-    const res = await graphql(app.baseUrl, '{ apiKeys(first: 100) { edges { node { id name prefix scopes createdAt lastUsedAt expiresAt revokedAt } } } }', {}, { apiKey: admin });
+    const res = await graphql(
+      app.baseUrl,
+      '{ apiKeys(first: 100) { edges { node { id name prefix scopes createdAt lastUsedAt expiresAt revokedAt } } } }',
+      {},
+      { apiKey: admin },
+    );
     const nodes = res.body.data.apiKeys.edges.map((e: { node: Record<string, unknown> }) => e.node);
     expect(nodes.find((n: { id: string }) => n.id === created.apiKey.id)).toMatchObject({ scopes: ['secrets:reveal', 'secrets:read'], revokedAt: null });
     expect(nodes[0].scopes).toEqual(['secrets:read', 'secrets:write', 'secrets:reveal', 'keys:manage', 'webhooks:manage']);
@@ -89,7 +116,18 @@ describe('key management', () => {
     expect(res.text).not.toContain(stored!.hash);
     expect(res.text).not.toContain(hashApiKey(admin));
     const type = await graphql(app.baseUrl, '{ __type(name: "ApiKey") { fields { name } } }', {}, { apiKey: admin });
-    expect(type.body.data.__type.fields.map((f: { name: string }) => f.name).sort()).toEqual(['createdAt', 'environment', 'expiresAt', 'id', 'lastUsedAt', 'name', 'prefix', 'requireRevealReason', 'revokedAt', 'scopes']);
+    expect(type.body.data.__type.fields.map((f: { name: string }) => f.name).sort()).toEqual([
+      'createdAt',
+      'environment',
+      'expiresAt',
+      'id',
+      'lastUsedAt',
+      'name',
+      'prefix',
+      'requireRevealReason',
+      'revokedAt',
+      'scopes',
+    ]);
   });
 
   it('refuses unknown scopes, no scopes, an empty name and a past expiry with ValidationError', async () => {
@@ -104,18 +142,25 @@ describe('key management', () => {
     }
   });
 
-  it('a revoked key is refused (401) once the key cache lets it go; revoking another project\'s key is NotFoundError', async () => {
+  it("a revoked key is refused (401) once the key cache lets it go; revoking another project's key is NotFoundError", async () => {
     const { key, apiKey } = await keyWith(['secrets:read']);
     expect((await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: key })).status).toBe(200);
-    const revoke = await graphql(app.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename ... on RevokeApiKeySuccess { apiKey { revokedAt } } } }', { id: apiKey.id }, { apiKey: admin });
+    const revoke = await graphql(
+      app.baseUrl,
+      'mutation($id: ID!) { revokeApiKey(id: $id) { __typename ... on RevokeApiKeySuccess { apiKey { revokedAt } } } }',
+      { id: apiKey.id },
+      { apiKey: admin },
+    );
     expect(revoke.body.data.revokeApiKey.__typename).toBe('RevokeApiKeySuccess');
     // Refused once the node's cache of valid keys has let it go (README: 2 s);
     // until then it is served as before, never anything else.
     const statuses: number[] = [];
-    expect(await waitUntil(async () => {
-      statuses.push((await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: key })).status);
-      return statuses.at(-1) === 401;
-    })).toBe(true);
+    expect(
+      await waitUntil(async () => {
+        statuses.push((await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: key })).status);
+        return statuses.at(-1) === 401;
+      }),
+    ).toBe(true);
     expect(statuses.slice(0, -1).filter((s) => s !== 200)).toEqual([]);
     const other = await app.createProject('elsewhere');
     const foreign = await graphql(app.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: apiKey.id }, { apiKey: other.apiKey });

@@ -68,7 +68,12 @@ describe('secrets CLI', () => {
     const badKey = await cli(['ls'], { env: { SECRETS_API_KEY: `sk-lw-${'B'.repeat(43)}` } });
     expect(badKey.code).not.toBe(0);
     expect(badKey.stderr).toMatch(/API key was refused/);
-    const readOnly = await graphql(app.baseUrl, 'mutation { createApiKey(input: {name: "ro", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key } } }', {}, { apiKey });
+    const readOnly = await graphql(
+      app.baseUrl,
+      'mutation { createApiKey(input: {name: "ro", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key } } }',
+      {},
+      { apiKey },
+    );
     const noScope = await cli(['export'], { env: { SECRETS_API_KEY: readOnly.body.data.createApiKey.key } });
     expect(noScope.code).not.toBe(0);
     expect(noScope.stderr).toMatch(/secrets:reveal/);
@@ -89,7 +94,7 @@ describe('--url and --api-key win over SECRETS_URL and SECRETS_API_KEY', () => {
     await cli(['set', 'FLAG_OTHER'], { stdin: 'other-value', env: { SECRETS_API_KEY: other } });
   });
 
-  it('--api-key is the key sent: with a refused key or another project\'s in the environment, it reads its own project', async () => {
+  it("--api-key is the key sent: with a refused key or another project's in the environment, it reads its own project", async () => {
     const refused = await cli(['get', 'FLAG_MINE', '--reveal', '--api-key', mine], { env: { SECRETS_API_KEY: `sk-lw-${'B'.repeat(43)}` } });
     expect(refused).toMatchObject({ code: 0, stdout: 'mine-value\n', stderr: '' });
     // Before the command too; the other project's key would list FLAG_OTHER.
@@ -97,7 +102,9 @@ describe('--url and --api-key win over SECRETS_URL and SECRETS_API_KEY', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(/^FLAG_MINE\t/);
     expect(listed.stdout).not.toContain('FLAG_OTHER');
-    const run = await cli(['run', '--api-key', mine, '--', process.execPath, '-e', 'console.log(process.env.FLAG_MINE, process.env.FLAG_OTHER)'], { env: { SECRETS_API_KEY: other } });
+    const run = await cli(['run', '--api-key', mine, '--', process.execPath, '-e', 'console.log(process.env.FLAG_MINE, process.env.FLAG_OTHER)'], {
+      env: { SECRETS_API_KEY: other },
+    });
     expect(run).toMatchObject({ code: 0, stdout: 'mine-value undefined\n' });
   });
 
@@ -115,10 +122,20 @@ describe('secrets run and export: what a key that can only write may not do', ()
   let writer: string;
   beforeAll(async () => {
     ({ apiKey: ownKey } = await app.createProject('cli guarded'));
-    const made = await graphql(app.baseUrl, 'mutation { createApiKey(input: {name: "writer", scopes: ["secrets:write"]}) { ... on CreateApiKeySuccess { key } } }', {}, { apiKey: ownKey });
+    const made = await graphql(
+      app.baseUrl,
+      'mutation { createApiKey(input: {name: "writer", scopes: ["secrets:write"]}) { ... on CreateApiKeySuccess { key } } }',
+      {},
+      { apiKey: ownKey },
+    );
     writer = made.body.data.createApiKey.key;
     // The write-only key plants variables that would run its code in the next `secrets run`.
-    for (const [name, value] of [['NODE_OPTIONS', '--require /nonexistent/evil.js'], ['LD_PRELOAD', '/nonexistent/evil.so'], ['BASH_ENV', '/nonexistent/evil.sh'], ['GUARDED_OK', 'fine']]) {
+    for (const [name, value] of [
+      ['NODE_OPTIONS', '--require /nonexistent/evil.js'],
+      ['LD_PRELOAD', '/nonexistent/evil.so'],
+      ['BASH_ENV', '/nonexistent/evil.sh'],
+      ['GUARDED_OK', 'fine'],
+    ]) {
       expect((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey: writer, body: { name, value } })).status).toBe(201);
     }
   });
@@ -138,7 +155,10 @@ describe('secrets run and export: what a key that can only write may not do', ()
     expect(partly.stderr).toMatch(/refusing to set BASH_ENV, LD_PRELOAD:/);
     const printEnv = 'console.log(JSON.stringify([process.env.LD_PRELOAD, process.env.BASH_ENV, process.env.GUARDED_OK]))';
     // NODE_OPTIONS would make this very node fail to start (its --require file does not exist), which is the point.
-    const allowed = await cli(['run', '--allow', 'LD_PRELOAD', '--allow', 'BASH_ENV', '--allow', 'NODE_OPTIONS', '--', 'env', '-u', 'NODE_OPTIONS', process.execPath, '-e', printEnv], as());
+    const allowed = await cli(
+      ['run', '--allow', 'LD_PRELOAD', '--allow', 'BASH_ENV', '--allow', 'NODE_OPTIONS', '--', 'env', '-u', 'NODE_OPTIONS', process.execPath, '-e', printEnv],
+      as(),
+    );
     expect(allowed).toMatchObject({ code: 0, stdout: `${JSON.stringify(['/nonexistent/evil.so', '/nonexistent/evil.sh', 'fine'])}\n` });
   });
 

@@ -35,27 +35,35 @@ const until = (check: () => boolean | Promise<boolean>, boundMs = 20_000) => wai
 describe('secrets import', () => {
   it('reads dotenv as dotenv does (multiline, export, comments, # in quotes), refuses an empty value, reports per name, changes nothing the second time, prints no value', async () => {
     const file = path.join(dir, 'import.env');
-    await writeFile(file, [
-      '# a comment',
-      `export IMPORT_EXPORTED=${MARKER}-1`,
-      'IMPORT_EMPTY=',
-      `IMPORT_MULTI="${MARKER} line one`,
-      'line two"',
-      `IMPORT_HASH="${MARKER} # not a comment"   # a comment`,
-      "IMPORT_SINGLE='$NOT_EXPANDED'",
-      `bad-name=${MARKER}`,
-      '',
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        '# a comment',
+        `export IMPORT_EXPORTED=${MARKER}-1`,
+        'IMPORT_EMPTY=',
+        `IMPORT_MULTI="${MARKER} line one`,
+        'line two"',
+        `IMPORT_HASH="${MARKER} # not a comment"   # a comment`,
+        "IMPORT_SINGLE='$NOT_EXPANDED'",
+        `bad-name=${MARKER}`,
+        '',
+      ].join('\n'),
+    );
 
     const plan = await cli(['import', file, '--dry-run']);
     expect(plan.code).toBe(0);
-    expect(plan.stdout.trim().split('\n')).toEqual(['IMPORT_EXPORTED', 'IMPORT_EMPTY', 'IMPORT_MULTI', 'IMPORT_HASH', 'IMPORT_SINGLE', 'bad-name']
-      .map((n) => (n === 'IMPORT_EMPTY' ? `would refuse\t${n}\tempty value` : `would create\t${n}`)));
+    expect(plan.stdout.trim().split('\n')).toEqual(
+      ['IMPORT_EXPORTED', 'IMPORT_EMPTY', 'IMPORT_MULTI', 'IMPORT_HASH', 'IMPORT_SINGLE', 'bad-name'].map((n) =>
+        n === 'IMPORT_EMPTY' ? `would refuse\t${n}\tempty value` : `would create\t${n}`,
+      ),
+    );
     expect((await cli(['export', '--format', 'json'])).stdout).not.toContain('IMPORT_');
 
     const first = await cli(['import', file]);
     expect(first.code).toBe(1);
-    expect(first.stdout).toMatch(/^created\tIMPORT_EXPORTED\nrefused\tIMPORT_EMPTY\tempty value\ncreated\tIMPORT_MULTI\ncreated\tIMPORT_HASH\ncreated\tIMPORT_SINGLE\nrefused\tbad-name\tname: .+\n$/);
+    expect(first.stdout).toMatch(
+      /^created\tIMPORT_EXPORTED\nrefused\tIMPORT_EMPTY\tempty value\ncreated\tIMPORT_MULTI\ncreated\tIMPORT_HASH\ncreated\tIMPORT_SINGLE\nrefused\tbad-name\tname: .+\n$/,
+    );
     expect(first.stderr).toContain('2 of 6 not imported');
     const values = JSON.parse((await cli(['export', '--format', 'json'])).stdout);
     expect(values.IMPORT_EMPTY).toBeUndefined();
@@ -91,7 +99,8 @@ describe('secrets run --watch', () => {
 
     // A burst: three changes within a second, made straight through GraphQL (no CLI start between them).
     const id = JSON.parse((await cli(['get', 'WATCHED'])).stdout).id as string;
-    const update = (value: string) => graphql(app.baseUrl, 'mutation($id: ID!, $v: String!) { updateSecret(id: $id, input: {value: $v}) { __typename } }', { id, v: value }, { apiKey });
+    const update = (value: string) =>
+      graphql(app.baseUrl, 'mutation($id: ID!, $v: String!) { updateSecret(id: $id, input: {value: $v}) { __typename } }', { id, v: value }, { apiKey });
     for (const value of ['b', 'c', 'd']) expect((await update(value)).body.data.updateSecret.__typename).toBe('UpdateSecretSuccess');
     expect(await until(async () => (await startsSoFar()).length === 2)).toBe(true);
     await sleep(2_500);

@@ -55,7 +55,10 @@ describe('secrets run and export leave out names no environment variable can hav
     const { apiKey } = await app.createProject('cli odd names');
     oddEnv = { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey };
     for (const name of [...odd, 'PLAIN_NAME']) {
-      const res = await request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${apiKey}` }, body: { name, value: `value-of-${name}` } });
+      const res = await request(app.baseUrl, 'POST', '/v1/deployments/secrets', {
+        headers: { authorization: `Bearer ${apiKey}` },
+        body: { name, value: `value-of-${name}` },
+      });
       expect(res.status).toBe(200);
     }
   });

@@ -27,7 +27,12 @@ beforeAll(async () => {
   keys.clean = await project('stderr clean', { MARKER_VALUE: MARKER });
   keys.broken = await project('stderr broken', { MARKER_VALUE: MARKER, BROKEN: `${MARKER}-broken` });
   keys.startup = await project('stderr startup', { MARKER_VALUE: MARKER, LD_PRELOAD: `/tmp/${MARKER}.so` });
-  const made = await graphql(app.baseUrl, 'mutation { createApiKey(input: {name: "ro", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key } } }', {}, { apiKey: keys.clean });
+  const made = await graphql(
+    app.baseUrl,
+    'mutation { createApiKey(input: {name: "ro", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key } } }',
+    {},
+    { apiKey: keys.clean },
+  );
   keys.readOnly = made.body.data.createApiKey.key;
   // BROKEN's data key sealed under another key with the same id: the service cannot open it.
   await app.sealUnderForeignKey('BROKEN', 'default');
@@ -45,17 +50,31 @@ describe('a failing secrets command prints no value', () => {
   const cases: Record<string, Case> = {
     'an unknown secret': { args: ['get', 'NO_SUCH', '--reveal'], key: 'clean', message: /No secret named NO_SUCH/ },
     'rm of an unknown secret': { args: ['rm', 'NO_SUCH'], key: 'clean', message: /No secret named NO_SUCH/ },
-    'a refused key': { args: ['get', 'MARKER_VALUE', '--reveal'], key: 'clean', env: { SECRETS_API_KEY: `sk-lw-${'B'.repeat(43)}` }, message: /API key was refused/ },
+    'a refused key': {
+      args: ['get', 'MARKER_VALUE', '--reveal'],
+      key: 'clean',
+      env: { SECRETS_API_KEY: `sk-lw-${'B'.repeat(43)}` },
+      message: /API key was refused/,
+    },
     'a key without secrets:reveal': { args: ['get', 'MARKER_VALUE', '--reveal'], key: 'readOnly', message: /Not allowed: .*secrets:reveal/ },
     'export without secrets:reveal': { args: ['export', '--format', 'json'], key: 'readOnly', message: /Not allowed: .*secrets:reveal/ },
     'no server': { args: ['export'], key: 'clean', env: { SECRETS_URL: 'http://127.0.0.1:9' }, message: /Cannot reach the secrets service/ },
     // The values came back, MARKER among them, and the CLI then refused to go on.
     'export beside an unreadable value': { args: ['export', '--format', 'json'], key: 'broken', message: /cannot open the value of BROKEN/ },
     'run beside an unreadable value': { args: ['run', '--', process.execPath, '-e', ''], key: 'broken', message: /cannot open the value of BROKEN/ },
-    'run refusing LD_PRELOAD, whose value holds the marker': { args: ['run', '--', process.execPath, '-e', ''], key: 'startup', message: /refusing to set LD_PRELOAD:/ },
+    'run refusing LD_PRELOAD, whose value holds the marker': {
+      args: ['run', '--', process.execPath, '-e', ''],
+      key: 'startup',
+      message: /refusing to set LD_PRELOAD:/,
+    },
     'export --format shell refusing LD_PRELOAD': { args: ['export', '--format', 'shell'], key: 'startup', message: /refusing to set LD_PRELOAD:/ },
     // The value travels in the request, and the service's refusal comes back.
-    'set of a value over 10,000 characters': { args: ['set', 'MARKER_VALUE'], key: 'clean', stdin: `${MARKER}${'x'.repeat(10_000)}`, message: /failed with 422/ },
+    'set of a value over 10,000 characters': {
+      args: ['set', 'MARKER_VALUE'],
+      key: 'clean',
+      stdin: `${MARKER}${'x'.repeat(10_000)}`,
+      message: /failed with 422/,
+    },
     'set under a name the door refuses': { args: ['set', 'bad-name'], key: 'clean', stdin: MARKER, message: /failed with 422/ },
   };
   for (const [what, c] of Object.entries(cases)) {
@@ -70,7 +89,14 @@ describe('a failing secrets command prints no value', () => {
 
   it('usage errors (bad flags, a missing or extra argument) exit 1 with the usage, and no value', async () => {
     const results = await Promise.all(
-      [['export', '--format', 'yaml'], ['get', 'MARKER_VALUE', '--reveal', '--bogus'], ['get'], ['set', 'MARKER_VALUE', 'argv-value'], ['run'], ['--api-key']].map(async (args) => ({ args, ...(await runCli(args, as('clean'))) })),
+      [
+        ['export', '--format', 'yaml'],
+        ['get', 'MARKER_VALUE', '--reveal', '--bogus'],
+        ['get'],
+        ['set', 'MARKER_VALUE', 'argv-value'],
+        ['run'],
+        ['--api-key'],
+      ].map(async (args) => ({ args, ...(await runCli(args, as('clean'))) })),
     );
     for (const res of results) {
       expect({ args: res.args, code: res.code }).toEqual({ args: res.args, code: 1 });

@@ -1,13 +1,6 @@
 // Unit tests of the envelope: pure functions, no database.
 import { describe, expect, it } from 'vitest';
-import {
-  createKeyring,
-  DecryptionError,
-  generateKey,
-  openValue,
-  type SealedValue,
-  sealValue,
-} from '../../src/crypto/envelope.ts';
+import { createKeyring, DecryptionError, generateKey, openValue, type SealedValue, sealValue } from '../../src/crypto/envelope.ts';
 
 const ring = createKeyring('k1', [['k1', generateKey()]]);
 const ctx = { projectId: 'p'.repeat(24), secretId: 's'.repeat(24), version: 1 };
@@ -81,7 +74,10 @@ describe('sealValue / openValue', () => {
     const old = generateKey();
     const before = createKeyring('old', [['old', old]]);
     const sealedBefore = sealValue(before, 'kept', ctx);
-    const rotated = createKeyring('new', [['new', generateKey()], ['old', old]]);
+    const rotated = createKeyring('new', [
+      ['new', generateKey()],
+      ['old', old],
+    ]);
     expect(openValue(rotated, sealedBefore, ctx)).toBe('kept');
     expect(sealValue(rotated, 'x', ctx).keyId).toBe('new');
   });

@@ -35,7 +35,10 @@ describe('the key check of each master key id', () => {
       expect(err).toBeInstanceOf(MasterKeyMismatchError);
       expect((err as Error).message).toContain('The master key "default" of this node is not the one this database\'s data was written with');
       // A new id beside the right key is fine: its check is stored on first use.
-      const ring = createKeyring('default', [['default', first.keyring.keys.get('default')!], ['next', randomBytes(32)]]);
+      const ring = createKeyring('default', [
+        ['default', first.keyring.keys.get('default')!],
+        ['next', randomBytes(32)],
+      ]);
       await createServices({ connection, keyring: ring });
       expect((await first.models.MasterKeyCheck.find({}).lean()).map((c) => c._id).sort()).toEqual(['default', 'next']);
     } finally {
@@ -91,17 +94,41 @@ describe('rolling rotation, as the README orders it', () => {
     apiKey = (await a0.createProject('rolling')).apiKey;
     expect((await write(a0, 'BEFORE')).status).toBe(201);
     // Step 1, node by node: the new key joins every ring, not active yet.
-    const b1 = await start({ masterKeys: [['old', oldKey], ['new', newKey]], dbName });
+    const b1 = await start({
+      masterKeys: [
+        ['old', oldKey],
+        ['new', newKey],
+      ],
+      dbName,
+    });
     expect((await write(b1, 'STEP_ONE')).status).toBe(201);
     expect(await values(a0)).toEqual({ values: { BEFORE: 'before', STEP_ONE: 'step_one' } });
-    const a1 = await start({ masterKeys: [['old', oldKey], ['new', newKey]], dbName });
+    const a1 = await start({
+      masterKeys: [
+        ['old', oldKey],
+        ['new', newKey],
+      ],
+      dbName,
+    });
     // Step 2, node by node: the new key becomes the active one.
-    const b2 = await start({ masterKeys: [['new', newKey], ['old', oldKey]], dbName });
+    const b2 = await start({
+      masterKeys: [
+        ['new', newKey],
+        ['old', oldKey],
+      ],
+      dbName,
+    });
     expect((await write(b2, 'STEP_TWO')).status).toBe(201);
     const all = { values: { BEFORE: 'before', STEP_ONE: 'step_one', STEP_TWO: 'step_two' } };
     expect(await values(a1)).toEqual(all);
     expect(await values(b1)).toEqual(all);
-    const a2 = await start({ masterKeys: [['new', newKey], ['old', oldKey]], dbName });
+    const a2 = await start({
+      masterKeys: [
+        ['new', newKey],
+        ['old', oldKey],
+      ],
+      dbName,
+    });
     expect(await values(a2)).toEqual(all);
     // The order the README warns against: a node that has not got the new key yet cannot read what it wrapped.
     expect(await values(a0)).toEqual({ values: { BEFORE: 'before', STEP_ONE: 'step_one' }, unreadable: ['STEP_TWO'] });
@@ -117,7 +144,10 @@ describe('npm run rotate-master-key over a value no key opens', () => {
     for (const name of ['ROT_A', 'ROT_B', 'ROT_BROKEN']) await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name, value: name } });
     const brokenId = await app.sealUnderForeignKey('ROT_BROKEN', 'old');
 
-    const run = await rotateMasterKey(app.connection.name, [['new', newKey], ['old', oldKey]]);
+    const run = await rotateMasterKey(app.connection.name, [
+      ['new', newKey],
+      ['old', oldKey],
+    ]);
     expect(run.code).toBe(1);
     // Each value's data key twice: in its version document and in its secret's copy; the skipped one is named once.
     expect(run.out).toContain('re-wrapped 4; skipped (no key opens them) 1; remaining under other keys: 2 {"old":2}');

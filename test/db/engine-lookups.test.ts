@@ -28,7 +28,7 @@ function planOfIdLookup(file: string, collection: string): string {
     'import sqlite3, sys',
     'db = sqlite3.connect(sys.argv[1])',
     'table = db.execute("SELECT table_name FROM _ferretdb_collections WHERE name = ?", (sys.argv[2],)).fetchone()[0]',
-    'print(db.execute(f\'EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM "{table}" WHERE _ferretdb_sjson->\\\'$._id\\\' = ?\', (\'"a"\',)).fetchall())',
+    "print(db.execute(f'EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM \"{table}\" WHERE _ferretdb_sjson->\\'$._id\\' = ?', ('\"a\"',)).fetchall())",
   ].join('\n');
   return execFileSync('python3', ['-c', script, file, collection]).toString();
 }
@@ -39,8 +39,14 @@ describe('the embedded engine', () => {
     const engine = await startFerretDb({ dataDir, cacheDir, log: () => {} });
     const client = await MongoClient.connect(engine.uri);
     try {
-      await client.db('lookups').collection('first').insertOne({ _id: 'a' as never, v: 1 });
-      await client.db('lookups').collection('second').insertOne({ _id: 'a' as never, v: 2 });
+      await client
+        .db('lookups')
+        .collection('first')
+        .insertOne({ _id: 'a' as never, v: 1 });
+      await client
+        .db('lookups')
+        .collection('second')
+        .insertOne({ _id: 'a' as never, v: 2 });
       const file = path.join(dataDir, 'lookups.sqlite');
       let plans = '';
       for (let polls = 0; polls < 100; polls++) {
@@ -50,7 +56,12 @@ describe('the embedded engine', () => {
       }
       expect(plans).toMatch(/SEARCH .*USING INDEX \S+_ferretdb_id_lookup/);
       expect((plans.match(/_ferretdb_id_lookup/g) ?? []).length).toBe(2);
-      expect(await client.db('lookups').collection('second').findOne({ _id: 'a' as never })).toMatchObject({ v: 2 });
+      expect(
+        await client
+          .db('lookups')
+          .collection('second')
+          .findOne({ _id: 'a' as never }),
+      ).toMatchObject({ v: 2 });
     } finally {
       await client.close();
       await engine.stop();
@@ -63,7 +74,13 @@ describe('resolving the engine', () => {
     const marker = path.join(cacheDir, 'mongod-download-failed');
     const lines: string[] = [];
     const resolve = async () => {
-      const database = await resolveDatabase({ mongodbUri: undefined, engine: 'auto', dataDir: await tempDir(), cacheDir, log: (line) => void lines.push(line) });
+      const database = await resolveDatabase({
+        mongodbUri: undefined,
+        engine: 'auto',
+        dataDir: await tempDir(),
+        cacheDir,
+        log: (line) => void lines.push(line),
+      });
       await database.stop();
       return database.kind;
     };

@@ -21,8 +21,19 @@ describe('start-up migration of secret keys', () => {
     const projectId = new Types.ObjectId();
     const at = new Date();
     const secret = (name: string, extra: Record<string, unknown> = {}) => ({
-      _id: new Types.ObjectId(), projectId, name, version: 1, description: null, provider: null, createdBy: 'k', lastUpdatedBy: 'k',
-      createdAt: at, updatedAt: at, deletedAt: null, purgeAt: null, ...extra,
+      _id: new Types.ObjectId(),
+      projectId,
+      name,
+      version: 1,
+      description: null,
+      provider: null,
+      createdBy: 'k',
+      lastUpdatedBy: 'k',
+      createdAt: at,
+      updatedAt: at,
+      deletedAt: null,
+      purgeAt: null,
+      ...extra,
     });
     const kept = secret('KEPT');
     const unslotted = secret('NO_SLOT_CLAIM');
@@ -57,7 +68,11 @@ describe('start-up migration to lookups by _id', () => {
     const before = await startTestApp({});
     apps.push(before);
     const { apiKey } = await before.createProject('old shapes');
-    const made = await request(before.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'OLD_ONE', value: 'one-1' }, headers: { 'idempotency-key': 'old-idem' } });
+    const made = await request(before.baseUrl, 'POST', '/api/secrets', {
+      apiKey,
+      body: { name: 'OLD_ONE', value: 'one-1' },
+      headers: { 'idempotency-key': 'old-idem' },
+    });
     expect(made.status).toBe(201);
     expect((await request(before.baseUrl, 'PUT', `/api/secrets/${made.body.id}`, { apiKey, body: { value: 'one-2' } })).status).toBe(200);
     expect((await request(before.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'OLD_TWO', value: 'two-1' } })).status).toBe(201);
@@ -85,14 +100,21 @@ describe('start-up migration to lookups by _id', () => {
     expect(ids.filter((id) => id.startsWith(made.body.id)).sort()).toEqual([`${made.body.id}:1`, `${made.body.id}:2`]);
     expect(ids.filter((id) => !id.startsWith(made.body.id))).toEqual([expect.stringMatching(/^[0-9a-f]{24}:1$/)]);
     expect(await after.models.Secret.countDocuments({ current: { $exists: false } })).toBe(0);
-    expect((await after.models.SecretName.find({}).lean()).map((n) => n._id).sort()).toEqual([expect.stringMatching(/\/OLD_ONE$/), expect.stringMatching(/\/OLD_TWO$/)]);
+    expect((await after.models.SecretName.find({}).lean()).map((n) => n._id).sort()).toEqual([
+      expect.stringMatching(/\/OLD_ONE$/),
+      expect.stringMatching(/\/OLD_TWO$/),
+    ]);
     const values = await request(after.baseUrl, 'GET', '/api/secrets/values', { apiKey });
     expect(values.body.values).toEqual({ OLD_ONE: 'one-2', OLD_TWO: 'two-1' });
     expect((await request(after.baseUrl, 'GET', '/api/v1/user/secrets/OLD_ONE/value', { headers: { 'x-api-key': apiKey } })).status).not.toBe(500);
     const versions = await request(after.baseUrl, 'GET', `/api/secrets/${made.body.id}/versions`, { apiKey });
     expect(versions.body.map((v: { version: number }) => v.version)).toEqual([2, 1]);
     // The idempotency record still replays, under its new _id.
-    const replay = await request(after.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'OLD_ONE', value: 'one-1' }, headers: { 'idempotency-key': 'old-idem' } });
+    const replay = await request(after.baseUrl, 'POST', '/api/secrets', {
+      apiKey,
+      body: { name: 'OLD_ONE', value: 'one-1' },
+      headers: { 'idempotency-key': 'old-idem' },
+    });
     expect(replay.status).toBe(201);
     expect(replay.body.id).toBe(made.body.id);
     // A value written after the migration is a new version under the new _id.

@@ -66,7 +66,10 @@ describe('a connection that goes silent', () => {
     proxy.silence();
     // Bounded here only so that a regression fails the test instead of hanging it.
     const outcome = await Promise.race([
-      things.insertOne({ n: 2 }).then(() => 'answered', (err: unknown) => err),
+      things.insertOne({ n: 2 }).then(
+        () => 'answered',
+        (err: unknown) => err,
+      ),
       new Promise((resolve) => setTimeout(() => resolve('still waiting after 20 s'), 20_000)),
     ]);
     expect(outcome).toBeInstanceOf(Error);

@@ -34,7 +34,9 @@ beforeAll(async () => {
   app = await startTestApp();
   ({ apiKey: admin } = await app.createProject('environments'));
   gql = graphqlClient(app.baseUrl, admin);
-  const made = await gql('mutation { createEnvironment(input: {slug: "production", name: "Production"}) { __typename ... on CreateEnvironmentSuccess { environment { slug name } } } }');
+  const made = await gql(
+    'mutation { createEnvironment(input: {slug: "production", name: "Production"}) { __typename ... on CreateEnvironmentSuccess { environment { slug name } } } }',
+  );
   expect(made.body.data.createEnvironment).toEqual({ __typename: 'CreateEnvironmentSuccess', environment: { slug: 'production', name: 'Production' } });
   expect((await createIn(undefined, 'DB_PASSWORD', 'default-value')).__typename).toBe('CreateSecretSuccess');
   expect((await createIn('production', 'DB_PASSWORD', 'production-value')).__typename).toBe('CreateSecretSuccess');
@@ -45,7 +47,10 @@ afterAll(() => app.close());
 describe('environments', () => {
   it('every project has default; created ones follow, by slug; a taken slug is a ConflictError', async () => {
     const res = await gql('{ environments { slug name } }');
-    expect(res.body.data.environments).toEqual([{ slug: 'default', name: 'Default' }, { slug: 'production', name: 'Production' }]);
+    expect(res.body.data.environments).toEqual([
+      { slug: 'default', name: 'Default' },
+      { slug: 'production', name: 'Production' },
+    ]);
     const again = await gql('mutation { createEnvironment(input: {slug: "production", name: "Again"}) { __typename ... on Error { message } } }');
     expect(again.body.data.createEnvironment).toEqual({ __typename: 'ConflictError', message: 'An environment named "production" already exists' });
     const bad = await gql('mutation { createEnvironment(input: {slug: "Prod!", name: "x"}) { __typename } }');
@@ -54,9 +59,14 @@ describe('environments', () => {
 
   it('one name per environment: each has its own secret, value and list', async () => {
     const list = async (env?: string) =>
-      (await gql('query($env: String) { secrets(environment: $env) { edges { node { name environment } } } }', { env })).body.data.secrets.edges.map((e: { node: unknown }) => e.node);
+      (await gql('query($env: String) { secrets(environment: $env) { edges { node { name environment } } } }', { env })).body.data.secrets.edges.map(
+        (e: { node: unknown }) => e.node,
+      );
     expect(await list()).toEqual([{ name: 'DB_PASSWORD', environment: 'default' }]);
-    expect(await list('production')).toEqual([{ name: 'DB_PASSWORD', environment: 'production' }, { name: 'PROD_ONLY', environment: 'production' }]);
+    expect(await list('production')).toEqual([
+      { name: 'DB_PASSWORD', environment: 'production' },
+      { name: 'PROD_ONLY', environment: 'production' },
+    ]);
     const values = async (headers: Record<string, string>) => (await doorClient(app.baseUrl, admin)('GET', '/api/secrets/values', { headers })).body;
     expect(await values({})).toEqual({ values: { DB_PASSWORD: 'default-value' } });
     expect(await values({ 'x-secrets-environment': 'production' })).toEqual({ values: { DB_PASSWORD: 'production-value', PROD_ONLY: 'prod-only-value' } });
@@ -74,7 +84,10 @@ describe('environments', () => {
     const call = doorClient(app.baseUrl, admin);
     const headers = { 'idempotency-key': 'same-key-twice' };
     const inDefault = await call('POST', '/api/secrets', { headers, body: { name: 'IDEM', value: 'v' } });
-    const inProduction = await call('POST', '/api/secrets', { headers: { ...headers, 'x-secrets-environment': 'production' }, body: { name: 'IDEM', value: 'v' } });
+    const inProduction = await call('POST', '/api/secrets', {
+      headers: { ...headers, 'x-secrets-environment': 'production' },
+      body: { name: 'IDEM', value: 'v' },
+    });
     expect([inDefault.status, inProduction.status]).toEqual([201, 201]);
     expect(inProduction.body.id).not.toBe(inDefault.body.id);
   });
@@ -94,9 +107,23 @@ describe('environmentMatrix', () => {
     const query = '{ environmentMatrix(names: ["DB_PASSWORD", "PROD_ONLY", "SAME_EVERYWHERE", "NONE"]) { name valuesEqual cells { environment version } } }';
     const res = await gql(query);
     expect(res.body.data.environmentMatrix).toEqual([
-      { name: 'DB_PASSWORD', valuesEqual: false, cells: [{ environment: 'default', version: 1 }, { environment: 'production', version: 1 }] },
+      {
+        name: 'DB_PASSWORD',
+        valuesEqual: false,
+        cells: [
+          { environment: 'default', version: 1 },
+          { environment: 'production', version: 1 },
+        ],
+      },
       { name: 'PROD_ONLY', valuesEqual: null, cells: [{ environment: 'production', version: 1 }] },
-      { name: 'SAME_EVERYWHERE', valuesEqual: true, cells: [{ environment: 'default', version: 1 }, { environment: 'production', version: 1 }] },
+      {
+        name: 'SAME_EVERYWHERE',
+        valuesEqual: true,
+        cells: [
+          { environment: 'default', version: 1 },
+          { environment: 'production', version: 1 },
+        ],
+      },
     ]);
     for (const value of ['identical-value', 'default-value', 'production-value']) expect(res.text).not.toContain(value);
     // Without secrets:reveal: where and which version, never whether the values match.
@@ -124,14 +151,31 @@ describe('a key bound to production', () => {
     expect((await langwatch('GET', `/api/secrets/${defaultId}/value`)).status).toBe(404);
     expect((await langwatch('DELETE', `/api/secrets/${defaultId}`)).status).toBe(404);
     expect((await langwatch('GET', '/api/secrets/values')).body.values.DB_PASSWORD).toBe('production-value');
-    expect(names((await doorClient(app.baseUrl, bound, 'bearer')('GET', '/v1/deployments/secrets')).body.data)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY', 'SAME_EVERYWHERE']);
+    expect(names((await doorClient(app.baseUrl, bound, 'bearer')('GET', '/v1/deployments/secrets')).body.data)).toEqual([
+      'DB_PASSWORD',
+      'IDEM',
+      'PROD_ONLY',
+      'SAME_EVERYWHERE',
+    ]);
     expect((await doorClient(app.baseUrl, bound, 'bearer')('GET', `/v1/deployments/secrets/${defaultId}`)).status).toBe(404);
-    expect(names((await doorClient(app.baseUrl, bound, 'x-api-key')('GET', '/api/v1/user/secrets')).body.secrets)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY', 'SAME_EVERYWHERE']);
-    expect(names((await doorClient(app.baseUrl, bound, 'x-session-api-key')('GET', '/api/v1/secrets/search')).body.items)).toEqual(['DB_PASSWORD', 'IDEM', 'PROD_ONLY', 'SAME_EVERYWHERE']);
+    expect(names((await doorClient(app.baseUrl, bound, 'x-api-key')('GET', '/api/v1/user/secrets')).body.secrets)).toEqual([
+      'DB_PASSWORD',
+      'IDEM',
+      'PROD_ONLY',
+      'SAME_EVERYWHERE',
+    ]);
+    expect(names((await doorClient(app.baseUrl, bound, 'x-session-api-key')('GET', '/api/v1/secrets/search')).body.items)).toEqual([
+      'DB_PASSWORD',
+      'IDEM',
+      'PROD_ONLY',
+      'SAME_EVERYWHERE',
+    ]);
     // A create through a seed door lands in the key's environment.
     const made = await langwatch('POST', '/api/secrets', { body: { name: 'FROM_DOOR', value: 'v' } });
     expect(made.status).toBe(201);
-    expect((await graphql(admin)('{ secretByName(name: "FROM_DOOR", environment: "production") { environment } }')).body.data.secretByName).toEqual({ environment: 'production' });
+    expect((await graphql(admin)('{ secretByName(name: "FROM_DOOR", environment: "production") { environment } }')).body.data.secretByName).toEqual({
+      environment: 'production',
+    });
     expect((await graphql(admin)('{ secretByName(name: "FROM_DOOR") { id } }')).body.data.secretByName).toBeNull();
   });
 
@@ -143,7 +187,10 @@ describe('a key bound to production', () => {
       'mutation($id: ID!) { updateSecret(id: $id, input: {value: "stolen"}, environment: "default") { __typename ... on Error { message } } }',
       { id: defaultId },
     );
-    expect(updated.body.data.updateSecret).toEqual({ __typename: 'ForbiddenError', message: 'This API key is bound to the environment "production" and cannot act in "default"' });
+    expect(updated.body.data.updateSecret).toEqual({
+      __typename: 'ForbiddenError',
+      message: 'This API key is bound to the environment "production" and cannot act in "default"',
+    });
     const revealed = await graphql(bound)('mutation { x: deleteSecret(id: "000000000000000000000000", environment: "default") { __typename } }');
     expect(revealed.body.data.x.__typename).toBe('ForbiddenError');
     // default is untouched.
@@ -181,12 +228,15 @@ describe('the CLI with an unbound key', () => {
     const env = { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: admin };
     expect((await runCli(['get', 'DB_PASSWORD', '--reveal'], { env })).stdout).toBe('default-value\n');
     expect((await runCli(['--env', 'production', 'get', 'DB_PASSWORD', '--reveal'], { env })).stdout).toBe('production-value\n');
-    expect((await runCli(['run', '--', process.execPath, '-e', 'console.log(process.env.DB_PASSWORD)'], { env: { ...env, SECRETS_ENV: 'production' } })).stdout).toBe('production-value\n');
+    expect(
+      (await runCli(['run', '--', process.execPath, '-e', 'console.log(process.env.DB_PASSWORD)'], { env: { ...env, SECRETS_ENV: 'production' } })).stdout,
+    ).toBe('production-value\n');
   });
 });
 
 describe('deleting an environment', () => {
-  const del = (slug: string) => gql(`mutation { deleteEnvironment(slug: "${slug}") { __typename ... on Error { message } ... on DeleteEnvironmentSuccess { environment { slug } } } }`);
+  const del = (slug: string) =>
+    gql(`mutation { deleteEnvironment(slug: "${slug}") { __typename ... on Error { message } ... on DeleteEnvironmentSuccess { environment { slug } } } }`);
 
   it('only an empty one; never default', async () => {
     expect((await del('production')).body.data.deleteEnvironment).toEqual({
@@ -203,10 +253,7 @@ describe('deleting an environment', () => {
     for (let round = 0; round < 6; round++) {
       const slug = `race-${round}`;
       await gql(`mutation { createEnvironment(input: {slug: "${slug}", name: "x"}) { __typename } }`);
-      const [deleted, ...created] = await Promise.all([
-        del(slug),
-        ...Array.from({ length: 3 }, (_, i) => createIn(slug, `RACE_${i}`, 'v')),
-      ]);
+      const [deleted, ...created] = await Promise.all([del(slug), ...Array.from({ length: 3 }, (_, i) => createIn(slug, `RACE_${i}`, 'v'))]);
       const kept = await app.models.Secret.countDocuments({ environment: slug });
       if (deleted.body.data.deleteEnvironment.__typename === 'DeleteEnvironmentSuccess') {
         expect({ round, kept }).toEqual({ round, kept: 0 });
@@ -231,7 +278,9 @@ describe('reveal reasons', () => {
     const id = (await gql('{ secretByName(name: "DB_PASSWORD") { id } }')).body.data.secretByName.id;
     const without = await graphql(key)('query($id: ID!) { revealSecret(id: $id) { __typename } }', { id });
     expect(without.body.data.revealSecret.__typename).toBe('ForbiddenError');
-    const withReason = await graphql(key)('query($id: ID!) { revealSecret(id: $id, reason: "rotating the DB") { ... on RevealSecretSuccess { value } } }', { id });
+    const withReason = await graphql(key)('query($id: ID!) { revealSecret(id: $id, reason: "rotating the DB") { ... on RevealSecretSuccess { value } } }', {
+      id,
+    });
     expect(withReason.body.data.revealSecret.value).toBe('default-value');
     const cli = await runCli(['--reason', 'from the CLI', 'get', 'DB_PASSWORD', '--reveal'], { env: { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: key } });
     expect(cli).toMatchObject({ code: 0, stdout: 'default-value\n' });

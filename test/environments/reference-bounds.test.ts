@@ -43,8 +43,14 @@ describe('reference expansion within bounds', () => {
       fetch(`${app.baseUrl}/healthz`),
     ]);
     expect(health.status).toBe(200);
-    expect({ status: values.status, body: values.body }).toEqual({ status: 409, body: { error: 'The references of M0 expand past 65536 characters (in M1): nothing is served' } });
-    expect(reveal.body.data.revealSecret).toEqual({ __typename: 'ConflictError', message: 'The references of M0_ALONE expand past 65536 characters (in M1): nothing is served' });
+    expect({ status: values.status, body: values.body }).toEqual({
+      status: 409,
+      body: { error: 'The references of M0 expand past 65536 characters (in M1): nothing is served' },
+    });
+    expect(reveal.body.data.revealSecret).toEqual({
+      __typename: 'ConflictError',
+      message: 'The references of M0_ALONE expand past 65536 characters (in M1): nothing is served',
+    });
     expect(values.text + reveal.text).not.toContain(MARKER);
 
     // The values as stored are still there for whoever needs them (secrets import reads them so).
@@ -54,7 +60,10 @@ describe('reference expansion within bounds', () => {
     expect((await door('GET', '/api/secrets/values?resolve=maybe')).status).toBe(422);
 
     const env = { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: apiKey };
-    for (const args of [['export', '--format', 'json'], ['run', '--', process.execPath, '-e', 'console.log("ran")']]) {
+    for (const args of [
+      ['export', '--format', 'json'],
+      ['run', '--', process.execPath, '-e', 'console.log("ran")'],
+    ]) {
       const cli = await runCli(args, { env });
       expect({ args, code: cli.code, stdout: cli.stdout }).toEqual({ args, code: 1, stdout: '' });
       expect(cli.stderr).toContain('The references of M0 expand past 65536 characters');
@@ -76,9 +85,10 @@ describe('reference expansion within bounds', () => {
     expect(listed.body.map((s: { name: string }) => s.name).sort()).toEqual(['B', 'ONCE']);
 
     // A key that may not reveal B learns nothing of its length: its write is not measured against it.
-    const made = await graphqlClient(small.baseUrl, apiKey)(
-      'mutation { createApiKey(input: {name: "writer", scopes: ["secrets:read", "secrets:write"]}) { ... on CreateApiKeySuccess { key } } }',
-    );
+    const made = await graphqlClient(
+      small.baseUrl,
+      apiKey,
+    )('mutation { createApiKey(input: {name: "writer", scopes: ["secrets:read", "secrets:write"]}) { ... on CreateApiKeySuccess { key } } }');
     expect((await put(small, made.body.data.createApiKey.key, 'BLIND', '${B}${B}')).__typename).toBe('CreateSecretSuccess');
 
     // secrets import says so per name and imports the rest.
@@ -97,6 +107,9 @@ describe('reference expansion within bounds', () => {
     expect((await door('GET', '/api/secrets/values')).body.values).toEqual({ C: 'c', FIVE: 'ccccc' });
     await put(small, apiKey, 'ONE_MORE', '${C}');
     const res = await door('GET', '/api/secrets/values');
-    expect({ status: res.status, body: res.body }).toEqual({ status: 409, body: { error: 'Expanding ONE_MORE follows more than 5 references: nothing is served' } });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 409,
+      body: { error: 'Expanding ONE_MORE follows more than 5 references: nothing is served' },
+    });
   });
 });

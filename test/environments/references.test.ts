@@ -51,20 +51,31 @@ describe('references', () => {
   it('each secret read through a reference in another environment is an audit event of its own', async () => {
     await doorClient(app.baseUrl, admin)('GET', '/api/secrets/values', { headers: { 'x-reveal-reason': 'audit check' } });
     const events = await app.models.AuditEvent.find({ operation: 'reveal', reason: 'audit check' }).lean();
-    expect(events.map((e) => `${e.environment}/${e.secretName}`).sort()).toEqual(['default/DB_PASSWORD', 'default/DB_URL', 'default/DB_USER', 'default/LITERAL', 'shared/DB_HOST']);
+    expect(events.map((e) => `${e.environment}/${e.secretName}`).sort()).toEqual([
+      'default/DB_PASSWORD',
+      'default/DB_URL',
+      'default/DB_USER',
+      'default/LITERAL',
+      'shared/DB_HOST',
+    ]);
   });
 
   it('revealSecret expands with resolve: true and returns the stored value without', async () => {
     const id = (await gql('{ secretByName(name: "DB_URL") { id } }')).body.data.secretByName.id;
     const reveal = (resolve: boolean) =>
-      gql('query($id: ID!, $r: Boolean) { revealSecret(id: $id, resolve: $r) { __typename ... on RevealSecretSuccess { value } ... on Error { message } } }', { id, r: resolve });
+      gql('query($id: ID!, $r: Boolean) { revealSecret(id: $id, resolve: $r) { __typename ... on RevealSecretSuccess { value } ... on Error { message } } }', {
+        id,
+        r: resolve,
+      });
     expect((await reveal(true)).body.data.revealSecret.value).toBe('postgres://app:s3cret@db.internal/app');
     expect((await reveal(false)).body.data.revealSecret.value).toBe('postgres://${DB_USER}:${DB_PASSWORD}@${shared.DB_HOST}/app');
   });
 
   it('secrets run and export expand them', async () => {
     const env = { SECRETS_URL: app.baseUrl, SECRETS_API_KEY: admin };
-    expect((await runCli(['run', '--', process.execPath, '-e', 'console.log(process.env.DB_URL)'], { env })).stdout).toBe('postgres://app:s3cret@db.internal/app\n');
+    expect((await runCli(['run', '--', process.execPath, '-e', 'console.log(process.env.DB_URL)'], { env })).stdout).toBe(
+      'postgres://app:s3cret@db.internal/app\n',
+    );
     const exported = JSON.parse((await runCli(['export', '--format', 'json'], { env })).stdout);
     expect(exported.DB_URL).toBe('postgres://app:s3cret@db.internal/app');
   });
@@ -73,7 +84,11 @@ describe('references', () => {
     const cases: [string, Record<string, string>, string][] = [
       ['missing', { A: 'x ${NOPE} y', B: 'fine' }, 'A refers to ${NOPE}, which does not exist'],
       ['cycle', { A: '${B}', B: '${C}', C: '${A}' }, 'The references of A form a cycle: A → B → C → A'],
-      ['deep', Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`L${i}`, i === 10 ? 'end' : `\${L${i + 1}}`])), 'The references of L0 go deeper than 8: L0 → L1 → L2 → L3 → L4 → L5 → L6 → L7 → L8 → L9'],
+      [
+        'deep',
+        Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`L${i}`, i === 10 ? 'end' : `\${L${i + 1}}`])),
+        'The references of L0 go deeper than 8: L0 → L1 → L2 → L3 → L4 → L5 → L6 → L7 → L8 → L9',
+      ],
     ];
     for (const [label, secrets, message] of cases) {
       const key = await project(`references ${label}`);
@@ -87,9 +102,11 @@ describe('references', () => {
   });
 
   it('a key bound to an environment cannot expand a reference into another: 403', async () => {
-    const { key } = (await gql(
-      'mutation { createApiKey(input: {name: "bound", scopes: ["secrets:read", "secrets:reveal"], environment: "default"}) { ... on CreateApiKeySuccess { key } } }',
-    )).body.data.createApiKey;
+    const { key } = (
+      await gql(
+        'mutation { createApiKey(input: {name: "bound", scopes: ["secrets:read", "secrets:reveal"], environment: "default"}) { ... on CreateApiKeySuccess { key } } }',
+      )
+    ).body.data.createApiKey;
     const res = await doorClient(app.baseUrl, key)('GET', '/api/secrets/values');
     expect(res.status).toBe(403);
     expect(res.body.message).toBe('This API key is bound to the environment "default" and cannot act in "shared"');

@@ -17,7 +17,13 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const draft = (i: number) => ({ projectId, type: 'created' as const, environment: 'default', secret: { id: randomBytes(12).toString('hex'), name: `S${i}`, version: 1 }, actorKeyId: null });
+const draft = (i: number) => ({
+  projectId,
+  type: 'created' as const,
+  environment: 'default',
+  secret: { id: randomBytes(12).toString('hex'), name: `S${i}`, version: 1 },
+  actorKeyId: null,
+});
 
 describe('the event hub', () => {
   it('ends a subscriber that stopped reading, alone; the others get every event', async () => {
@@ -38,7 +44,11 @@ describe('the event hub', () => {
       // The slow one got its first event, then an end: it resumes by that id.
       expect((await slowFirst).value!.seq).toBe(seen[0]);
       let ended: unknown;
-      for (let i = 0; i < 2 * count && !ended; i++) await slow.next().then((r) => r.done && (ended = 'done'), (err: unknown) => (ended = err));
+      for (let i = 0; i < 2 * count && !ended; i++)
+        await slow.next().then(
+          (r) => r.done && (ended = 'done'),
+          (err: unknown) => (ended = err),
+        );
       expect(ended).toBeInstanceOf(SubscriberBehindError);
       await fast.return?.();
     } finally {
@@ -51,9 +61,13 @@ describe('the event hub', () => {
     try {
       const a1 = hub.subscribe(projectId, { keyId: 'a' });
       const a2 = hub.subscribe(projectId, { keyId: 'a' });
-      expect(() => hub.subscribe(projectId, { keyId: 'a' })).toThrow(new TooManySubscriptionsError('This API key already has 2 subscriptions open on this node (SUBSCRIPTIONS_PER_KEY_MAX): end one first'));
+      expect(() => hub.subscribe(projectId, { keyId: 'a' })).toThrow(
+        new TooManySubscriptionsError('This API key already has 2 subscriptions open on this node (SUBSCRIPTIONS_PER_KEY_MAX): end one first'),
+      );
       const b1 = hub.subscribe(projectId, { keyId: 'b' });
-      expect(() => hub.subscribe(projectId, { keyId: 'c' })).toThrow(new TooManySubscriptionsError('This node already serves 3 subscriptions (SUBSCRIPTIONS_PER_NODE_MAX): retry later or on another node'));
+      expect(() => hub.subscribe(projectId, { keyId: 'c' })).toThrow(
+        new TooManySubscriptionsError('This node already serves 3 subscriptions (SUBSCRIPTIONS_PER_NODE_MAX): retry later or on another node'),
+      );
       // a1 was never read: ending it still counts it out, once.
       await a1.return?.();
       await a1.return?.();

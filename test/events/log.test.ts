@@ -27,12 +27,20 @@ afterAll(async () => {
 });
 
 const eventsOf = async (app: TestApp) =>
-  (await app.models.SecretEvent.find({ projectId }).sort({ seq: 1 }).lean()) as unknown as { _id: string; seq: number; type: string; secretName: string; version: number; actorKeyId: string | null }[];
+  (await app.models.SecretEvent.find({ projectId }).sort({ seq: 1 }).lean()) as unknown as {
+    _id: string;
+    seq: number;
+    type: string;
+    secretName: string;
+    version: number;
+    actorKeyId: string | null;
+  }[];
 
 describe('the event log', () => {
   it('numbers concurrent changes on two nodes, 32 writers each, 1..n: no gap, none twice, one event per acknowledged change', async () => {
     const writes = Array.from({ length: 64 }, (_, i) =>
-      request((i % 2 ? nodeA : nodeB).baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `CONCURRENT_${i}`, value: 'v' } }));
+      request((i % 2 ? nodeA : nodeB).baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `CONCURRENT_${i}`, value: 'v' } }),
+    );
     const answers = await Promise.all(writes);
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
     const events = await eventsOf(nodeA);
@@ -43,8 +51,11 @@ describe('the event log', () => {
 
   it('a node that knows nothing of the project starts from its head and probes forward by _id, never by a query', async () => {
     // Past HEAD_EVERY events, so that the head has moved.
-    const more = await Promise.all(Array.from({ length: HEAD_EVERY }, (_, i) =>
-      request((i % 2 ? nodeA : nodeB).baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `MORE_${i}`, value: 'v' } })));
+    const more = await Promise.all(
+      Array.from({ length: HEAD_EVERY }, (_, i) =>
+        request((i % 2 ? nodeA : nodeB).baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `MORE_${i}`, value: 'v' } }),
+      ),
+    );
     expect(more.every((a) => a.status === 201)).toBe(true);
     const newest = (await eventsOf(nodeA)).at(-1)!.seq;
     const head = await nodeA.models.SecretEventHead.findById(projectId).lean();
@@ -83,7 +94,12 @@ describe('the event log', () => {
   });
 
   it('records an expiry as an "expired" event with no actor', async () => {
-    const made = await graphql(nodeA.baseUrl, 'mutation($at: DateTime) { createSecret(input: {name: "EXPIRES", value: "v", expiresAt: $at}) { __typename } }', { at: new Date(clock + 1_000).toISOString() }, { apiKey });
+    const made = await graphql(
+      nodeA.baseUrl,
+      'mutation($at: DateTime) { createSecret(input: {name: "EXPIRES", value: "v", expiresAt: $at}) { __typename } }',
+      { at: new Date(clock + 1_000).toISOString() },
+      { apiKey },
+    );
     expect(made.body.data.createSecret.__typename).toBe('CreateSecretSuccess');
     clock += 2_000;
     await nodeA.secrets.sweep();

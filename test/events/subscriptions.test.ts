@@ -35,16 +35,19 @@ function subscribe(baseUrl: string, key: string, variables: Record<string, unkno
   const errors: unknown[] = [];
   const raw: string[] = [];
   let completed = false;
-  const unsubscribe = client.subscribe<{ secretEvents: Received }>({ query: EVENTS, variables }, {
-    next: (result) => {
-      raw.push(JSON.stringify(result));
-      if (result.data) events.push(result.data.secretEvents);
-      if (result.errors) errors.push(...result.errors);
+  const unsubscribe = client.subscribe<{ secretEvents: Received }>(
+    { query: EVENTS, variables },
+    {
+      next: (result) => {
+        raw.push(JSON.stringify(result));
+        if (result.data) events.push(result.data.secretEvents);
+        if (result.errors) errors.push(...result.errors);
+      },
+      // A refusal before the stream starts is an HTTP error: graphql-sse's client reports its response.
+      error: (err) => void errors.push(err instanceof Error && 'response' in err ? { status: (err.response as Response | undefined)?.status } : err),
+      complete: () => void (completed = true),
     },
-    // A refusal before the stream starts is an HTTP error: graphql-sse's client reports its response.
-    error: (err) => void errors.push(err instanceof Error && 'response' in err ? { status: (err.response as Response | undefined)?.status } : err),
-    complete: () => void (completed = true),
-  });
+  );
   return { events, errors, raw, unsubscribe, completed: () => completed };
 }
 
@@ -119,7 +122,8 @@ describe('secretEvents', () => {
   it('resumes after a cursor with no gap and no duplicate, across nodes', async () => {
     const first = subscribe(nodeA.baseUrl, apiKey);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    for (const name of ['R1', 'R2', 'R3']) expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name, value: 'v' } })).status).toBe(201);
+    for (const name of ['R1', 'R2', 'R3'])
+      expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name, value: 'v' } })).status).toBe(201);
     expect(await until(() => first.events.length === 3)).toBe(true);
     first.unsubscribe();
     const cursor = first.events[0]!.id;
@@ -158,7 +162,23 @@ describe('secretEvents', () => {
   });
 
   it('ends with an error once its key is revoked', async () => {
-    const made = await graphql(nodeA.baseUrl, `mutation { createApiKey(input: {name: "watcher", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }`, {}, { apiKey });
+    const made = await graphql(
+      nodeA.baseUrl,
+      `
+        mutation {
+          createApiKey(input: { name: "watcher", scopes: ["secrets:read"] }) {
+            ... on CreateApiKeySuccess {
+              key
+              apiKey {
+                id
+              }
+            }
+          }
+        }
+      `,
+      {},
+      { apiKey },
+    );
     const { key, apiKey: info } = made.body.data.createApiKey;
     const sub = subscribe(nodeB.baseUrl, key);
     await new Promise((resolve) => setTimeout(resolve, 300));

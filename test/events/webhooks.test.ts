@@ -15,7 +15,12 @@ import { graphql, request } from '../helpers/http.ts';
 const MARKER = `webhook-marker-${randomBytes(8).toString('hex')}`;
 const FAST = { intervalMs: 100, retryBaseMs: 300, timeoutMs: 2_000 };
 
-interface Received { path: string; headers: http.IncomingHttpHeaders; body: string; answered: number }
+interface Received {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  answered: number;
+}
 
 /** A receiver that records every request and answers with `answer(request)` (200 unless told otherwise). */
 async function receiver() {
@@ -55,11 +60,13 @@ const DELIVERIES = `query($id: ID!) { webhookDeliveries(id: $id, first: 50) { __
 function signedBy(secret: string, req: Received): boolean {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   const expected = createHmac('sha256', key).update(`${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${req.body}`).digest();
-  return String(req.headers['webhook-signature']).split(' ').some((sig) => {
-    const [version, value] = sig.split(',');
-    const given = Buffer.from(value ?? '', 'base64');
-    return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
-  });
+  return String(req.headers['webhook-signature'])
+    .split(' ')
+    .some((sig) => {
+      const [version, value] = sig.split(',');
+      const given = Buffer.from(value ?? '', 'base64');
+      return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
+    });
 }
 
 let node: TestApp;
@@ -102,12 +109,22 @@ describe('webhooks', () => {
     await new Promise((resolve) => setTimeout(resolve, 800));
     // Three requests: the created event twice (500, then 200), the updated one once (maybe before the retry:
     // deliveries carry their event's id to order by); the deletion was not asked for.
-    expect(mine().map((r) => [JSON.parse(r.body).type, r.answered]).sort()).toEqual([['secret.created', 200], ['secret.created', 500], ['secret.updated', 200]]);
+    expect(
+      mine()
+        .map((r) => [JSON.parse(r.body).type, r.answered])
+        .sort(),
+    ).toEqual([
+      ['secret.created', 200],
+      ['secret.created', 500],
+      ['secret.updated', 200],
+    ]);
     const [first, retry] = mine().filter((r) => JSON.parse(r.body).type === 'secret.created');
     expect(retry!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
     expect(retry!.body).toBe(first!.body);
     for (const req of mine()) {
-      expect(new Webhook(created.signingSecret).verify(req.body, req.headers as Record<string, string>)).toMatchObject({ type: expect.stringMatching(/^secret\./) });
+      expect(new Webhook(created.signingSecret).verify(req.body, req.headers as Record<string, string>)).toMatchObject({
+        type: expect.stringMatching(/^secret\./),
+      });
       expect(signedBy(created.signingSecret, req)).toBe(true);
       expect(req.body).not.toContain(MARKER);
     }
@@ -116,7 +133,9 @@ describe('webhooks', () => {
       data: { type: 'updated', environment: 'default', secret: { id: secret.body.id, name: 'HOOKED', version: 2 }, actorKeyId: expect.any(String) },
     });
 
-    const deliveries = (await graphql(node.baseUrl, DELIVERIES, { id: hookId }, { apiKey })).body.data.webhookDeliveries.edges.map((e: { node: unknown }) => e.node);
+    const deliveries = (await graphql(node.baseUrl, DELIVERIES, { id: hookId }, { apiKey })).body.data.webhookDeliveries.edges.map(
+      (e: { node: unknown }) => e.node,
+    );
     expect(deliveries).toEqual([
       expect.objectContaining({ eventType: 'UPDATED', status: 'DELIVERED', attempts: 1, lastResponseCode: 200, lastError: null }),
       expect.objectContaining({ eventType: 'CREATED', status: 'DELIVERED', attempts: 2, lastResponseCode: 200, lastError: null }),
@@ -129,9 +148,15 @@ describe('webhooks', () => {
     const page2 = (await graphql(node.baseUrl, PAGE, { id: hookId, after: page1.pageInfo.endCursor }, { apiKey })).body.data.webhookDeliveries;
     expect(page2).toMatchObject({ edges: [{ node: { eventType: 'CREATED' } }], pageInfo: { hasNextPage: false } });
     const foreign = `${'0'.repeat(24)}:${page1.pageInfo.endCursor.split(':')[1]}`;
-    expect((await graphql(node.baseUrl, PAGE, { id: hookId, after: foreign }, { apiKey })).body.data.webhookDeliveries).toEqual({ __typename: 'ValidationError', fields: [{ path: ['after'] }] });
+    expect((await graphql(node.baseUrl, PAGE, { id: hookId, after: foreign }, { apiKey })).body.data.webhookDeliveries).toEqual({
+      __typename: 'ValidationError',
+      fields: [{ path: ['after'] }],
+    });
     expect([...node.logs].join('\n')).not.toContain(MARKER);
-    expect((await graphql(node.baseUrl, 'mutation($id: ID!) { deleteWebhook(id: $id) { __typename } }', { id: hookId }, { apiKey })).body.data.deleteWebhook.__typename).toBe('DeleteWebhookSuccess');
+    expect(
+      (await graphql(node.baseUrl, 'mutation($id: ID!) { deleteWebhook(id: $id) { __typename } }', { id: hookId }, { apiKey })).body.data.deleteWebhook
+        .__typename,
+    ).toBe('DeleteWebhookSuccess');
   });
 
   it('loses and doubles nothing across a restart of the node: what was due is sent by the node that starts next', async () => {
@@ -148,7 +173,16 @@ describe('webhooks', () => {
 
     sink.answerWith(() => ({ status: 200 }));
     node = await startTestApp({ dbName: node.connection.name, masterKey: node.masterKey, webhooks: { timing: FAST } });
-    expect(await until(() => new Set(mine().filter((r) => r.answered === 200).map((r) => r.headers['webhook-id'])).size === 3)).toBe(true);
+    expect(
+      await until(
+        () =>
+          new Set(
+            mine()
+              .filter((r) => r.answered === 200)
+              .map((r) => r.headers['webhook-id']),
+          ).size === 3,
+      ),
+    ).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const delivered = mine().filter((r) => r.answered === 200);
     expect(delivered.map((r) => JSON.parse(r.body).data.secret.name).sort()).toEqual(names);
@@ -162,10 +196,12 @@ describe('webhooks', () => {
     const created = await createWebhook(node, { url: `${sink.url}/hook-redirect`, events: ['CREATED'] });
     sink.answerWith((req) => (req.path === '/hook-redirect' ? { status: 302, headers: { location: `${sink.url}/elsewhere` } } : { status: 200 }));
     expect((await request(node.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'REDIRECTED', value: 'v' } })).status).toBe(201);
-    expect(await until(async () => {
-      const edges = (await graphql(node.baseUrl, DELIVERIES, { id: created.webhook.id }, { apiKey })).body.data.webhookDeliveries.edges;
-      return edges.length === 1 && edges[0].node.attempts >= 1;
-    })).toBe(true);
+    expect(
+      await until(async () => {
+        const edges = (await graphql(node.baseUrl, DELIVERIES, { id: created.webhook.id }, { apiKey })).body.data.webhookDeliveries.edges;
+        return edges.length === 1 && edges[0].node.attempts >= 1;
+      }),
+    ).toBe(true);
     const edges = (await graphql(node.baseUrl, DELIVERIES, { id: created.webhook.id }, { apiKey })).body.data.webhookDeliveries.edges;
     expect(edges[0].node).toMatchObject({ status: 'PENDING', lastResponseCode: 302, lastError: 'answered 302' });
     expect(sink.requests.some((r) => r.path === '/elsewhere')).toBe(false);
@@ -175,14 +211,30 @@ describe('webhooks', () => {
   it('refuses loopback, private, link-local and metadata addresses unless WEBHOOK_ALLOWED_HOSTS names them; needs webhooks:manage', async () => {
     const strict = await startTestApp({ dbName: node.connection.name, masterKey: node.masterKey, webhooks: { allowedHosts: [], timing: FAST } });
     try {
-      for (const url of [sink.url, 'http://localhost:9/', 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/', 'http://169.254.169.254/latest/meta-data/', 'http://[fd00:ec2::254]/', 'http://[::ffff:127.0.0.1]/', 'ftp://example.com/', 'http://user:pass@example.com/']) {
+      for (const url of [
+        sink.url,
+        'http://localhost:9/',
+        'http://10.1.2.3/',
+        'http://192.168.0.1/',
+        'http://[::1]/',
+        'http://169.254.169.254/latest/meta-data/',
+        'http://[fd00:ec2::254]/',
+        'http://[::ffff:127.0.0.1]/',
+        'ftp://example.com/',
+        'http://user:pass@example.com/',
+      ]) {
         const refused = await createWebhook(strict, { url });
         expect({ url, typename: refused.__typename }).toEqual({ url, typename: 'ValidationError' });
         expect(refused.fields[0].path).toEqual(['input', 'url']);
       }
       expect((await createWebhook(node, { url: `${sink.url}/allowed` })).__typename).toBe('CreateWebhookSuccess');
 
-      const key = await graphql(node.baseUrl, 'mutation { createApiKey(input: {name: "r", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key } } }', {}, { apiKey });
+      const key = await graphql(
+        node.baseUrl,
+        'mutation { createApiKey(input: {name: "r", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key } } }',
+        {},
+        { apiKey },
+      );
       const forbidden = await createWebhook(node, { url: `${sink.url}/x` }, key.body.data.createApiKey.key);
       expect(forbidden).toMatchObject({ __typename: 'ForbiddenError', message: expect.stringContaining('webhooks:manage') });
       const listed = await graphql(node.baseUrl, '{ webhooks { id url } }', {}, { apiKey });

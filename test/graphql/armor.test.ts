@@ -66,7 +66,9 @@ describe('GraphQL Armor limits', () => {
 
     const before = await app.dbCommands();
     const refused = await graphql(app.baseUrl, nested, { n: 100, m: 100 }, { apiKey });
-    expect(refused.body.errors?.map((e) => e.message)).toEqual(['This query would cost 20401, more than 10000: ask for smaller pages (first) or fewer nested lists']);
+    expect(refused.body.errors?.map((e) => e.message)).toEqual([
+      'This query would cost 20401, more than 10000: ask for smaller pages (first) or fewer nested lists',
+    ]);
     expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
     expect(refused.body.data ?? null).toBeNull();
     expect(await app.dbCommands()).toBe(before);

@@ -84,7 +84,15 @@ describe('GraphiQL in Chromium, offline', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       env: cleanEnv(),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+        '--disable-quic',
+      ],
     });
   }, 60_000);
   afterAll(() => browser?.close());
@@ -125,10 +133,15 @@ describe('GraphiQL in Chromium, offline', () => {
     const tab = await context.newPage();
     const response = await runInGraphiQL(tab, 'Live', 'subscription Live { secretEvents { type secret { name version } } }');
     // Made until it shows: the subscription is live a moment after the click.
-    await expect.poll(async () => {
-      await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `LIVE_IN_GRAPHIQL_${Date.now()}`, value: 'v' } });
-      return (await response.textContent()) ?? '';
-    }, { timeout: 20_000, interval: 1_000 }).toContain('LIVE_IN_GRAPHIQL_');
+    await expect
+      .poll(
+        async () => {
+          await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `LIVE_IN_GRAPHIQL_${Date.now()}`, value: 'v' } });
+          return (await response.textContent()) ?? '';
+        },
+        { timeout: 20_000, interval: 1_000 },
+      )
+      .toContain('LIVE_IN_GRAPHIQL_');
     expect(await response.textContent()).toContain('CREATED');
     await context.close();
   }, 90_000);

@@ -22,31 +22,87 @@ const CREATE = /* GraphQL */ `
   mutation Create($input: CreateSecretInput!) {
     createSecret(input: $input) {
       __typename
-      ... on CreateSecretSuccess { secret { id projectId name version createdAt updatedAt } }
-      ... on Error { code message }
-      ... on ValidationError { fields { path message } }
+      ... on CreateSecretSuccess {
+        secret {
+          id
+          projectId
+          name
+          version
+          createdAt
+          updatedAt
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+      ... on ValidationError {
+        fields {
+          path
+          message
+        }
+      }
     }
-  }`;
+  }
+`;
 
 const UPDATE = /* GraphQL */ `
   mutation Update($id: ID!, $input: UpdateSecretInput!) {
     updateSecret(id: $id, input: $input) {
       __typename
-      ... on UpdateSecretSuccess { secret { id name version createdAt updatedAt } }
-      ... on Error { code message }
-      ... on ValidationError { fields { path message } }
+      ... on UpdateSecretSuccess {
+        secret {
+          id
+          name
+          version
+          createdAt
+          updatedAt
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+      ... on ValidationError {
+        fields {
+          path
+          message
+        }
+      }
     }
-  }`;
+  }
+`;
 
-const GET = /* GraphQL */ `query Get($id: ID!) { secret(id: $id) { id projectId name version createdAt updatedAt } }`;
+const GET = /* GraphQL */ `
+  query Get($id: ID!) {
+    secret(id: $id) {
+      id
+      projectId
+      name
+      version
+      createdAt
+      updatedAt
+    }
+  }
+`;
 
 const LIST = /* GraphQL */ `
   query List($first: Int, $after: String) {
     secrets(first: $first, after: $after) {
-      edges { cursor node { id name } }
-      pageInfo { hasNextPage endCursor }
+      edges {
+        cursor
+        node {
+          id
+          name
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
     }
-  }`;
+  }
+`;
 
 let seq = 0;
 const uniqueName = (prefix = 'GQL') => `${prefix}_${Date.now()}_${++seq}`;
@@ -98,8 +154,22 @@ describe('createSecret', () => {
     ['a lowercase name', { name: 'lower_case', value: 'v' }, [['input', 'name']]],
     ['a name starting with a digit', { name: '9LIVES', value: 'v' }, [['input', 'name']]],
     ['a name with a hyphen', { name: 'MY-KEY', value: 'v' }, [['input', 'name']]],
-    ['an empty name (two rules)', { name: '', value: 'v' }, [['input', 'name'], ['input', 'name']]],
-    ['a bad name and a long value', { name: 'a b', value: 'v'.repeat(10_001) }, [['input', 'name'], ['input', 'value']]],
+    [
+      'an empty name (two rules)',
+      { name: '', value: 'v' },
+      [
+        ['input', 'name'],
+        ['input', 'name'],
+      ],
+    ],
+    [
+      'a bad name and a long value',
+      { name: 'a b', value: 'v'.repeat(10_001) },
+      [
+        ['input', 'name'],
+        ['input', 'value'],
+      ],
+    ],
   ];
   it.each(cases)('returns ValidationError with one FieldError per broken rule for %s, storing nothing', async (_l, input, paths) => {
     const before = await app.models.SecretVersion.countDocuments({});
@@ -146,7 +216,7 @@ describe('updateSecret', () => {
     expect(res.body.data.updateSecret).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND', message: 'Secret not found' });
   });
 
-  it('returns NotFoundError for another project\'s id and leaves that secret unchanged', async () => {
+  it("returns NotFoundError for another project's id and leaves that secret unchanged", async () => {
     const other = await app.createProject('other');
     const theirs = await graphql(app.baseUrl, CREATE, { input: { name: uniqueName('THEIRS'), value: 'theirs' } }, { apiKey: other.apiKey });
     const id = theirs.body.data.createSecret.secret.id;
@@ -182,7 +252,7 @@ describe('secret(id)', () => {
 });
 
 describe('secrets(first, after)', () => {
-  it('pages through the project\'s secrets in name order', async () => {
+  it("pages through the project's secrets in name order", async () => {
     const pager = await app.createProject('pager');
     const names = ['C_PAGE', 'A_PAGE', 'E_PAGE', 'B_PAGE', 'D_PAGE'];
     for (const name of names) {
@@ -265,7 +335,11 @@ describe('the endpoint', () => {
     // written behind the service's back, breaks authentication's mapping.
     const key = generateApiKey();
     await app.connection.db!.collection('api_keys').insertOne({
-      projectId: 'corrupt-project-id', name: 'corrupt', hash: hashApiKey(key), prefix: key.slice(0, 10), createdAt: new Date(),
+      projectId: 'corrupt-project-id',
+      name: 'corrupt',
+      hash: hashApiKey(key),
+      prefix: key.slice(0, 10),
+      createdAt: new Date(),
     });
     const res = await graphql(app.baseUrl, LIST, {}, { apiKey: key });
     expect(res.status).toBe(500);

@@ -42,9 +42,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
   const dbName = options.dbName ?? `t_${randomBytes(6).toString('hex')}`;
   const connection = await connectDatabase(options.mongoUri ?? inject('mongoUri'), { dbName });
   const masterKey = options.masterKey ?? generateKey();
-  const keyring = options.masterKeys
-    ? createKeyring(options.masterKeys[0]![0], options.masterKeys)
-    : createKeyring('default', [['default', masterKey]]);
+  const keyring = options.masterKeys ? createKeyring(options.masterKeys[0]![0], options.masterKeys) : createKeyring('default', [['default', masterKey]]);
   const logs: string[] = [];
   const logger = createLogger({
     level: options.logLevel ?? 'trace',
@@ -127,7 +125,11 @@ export async function startTestApp(options: TestAppOptions = {}) {
       const secret = await services.models.Secret.findOne({ name, deletedAt: null }).lean();
       if (!secret) throw new Error(`sealUnderForeignKey: no live secret ${name}`);
       const id = secret._id.toHexString();
-      const { wrappedKey, ciphertext } = sealValue(createKeyring(keyId, [[keyId, randomBytes(32)]]), 'foreign-MARKER', { projectId: secret.projectId.toHexString(), secretId: id, version: 1 });
+      const { wrappedKey, ciphertext } = sealValue(createKeyring(keyId, [[keyId, randomBytes(32)]]), 'foreign-MARKER', {
+        projectId: secret.projectId.toHexString(),
+        secretId: id,
+        version: 1,
+      });
       await services.models.SecretVersion.updateOne({ _id: versionIdOf(id, 1) }, { $set: { wrappedKey, ciphertext } });
       await services.models.Secret.collection.updateOne({ _id: secret._id }, { $set: { 'current.wrappedKey': wrappedKey, 'current.ciphertext': ciphertext } });
       return id;

@@ -22,8 +22,7 @@ export type DoorClient = (method: string, path: string, options?: RequestOptions
 export function doorClient(baseUrl: string, apiKey: string | undefined, auth: DoorAuth = 'x-auth-token', base = ''): DoorClient {
   if (auth === 'x-auth-token') return (method, path, options = {}) => request(baseUrl, method, `${base}${path}`, { apiKey, ...options });
   const credentials: Record<string, string> = !apiKey ? {} : auth === 'bearer' ? { authorization: `Bearer ${apiKey}` } : { [auth]: apiKey };
-  return (method, path, options = {}) =>
-    request(baseUrl, method, `${base}${path}`, { ...options, headers: { ...credentials, ...options.headers } });
+  return (method, path, options = {}) => request(baseUrl, method, `${base}${path}`, { ...options, headers: { ...credentials, ...options.headers } });
 }
 
 /** `graphql` with the base URL and the key (as Bearer) given; options may name another key. */

@@ -41,8 +41,11 @@ async function preparePython(): Promise<string> {
  */
 function requireFreshBuild(): void {
   const stamp = path.join(projectRoot, 'dist/.tsbuildinfo');
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
-    .reduce((max, e) => Math.max(max, e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs), 0);
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce(
+      (max, e) => Math.max(max, e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs),
+      0,
+    );
   if (!existsSync(stamp) || statSync(stamp).mtimeMs < newest(path.join(projectRoot, 'src'))) {
     throw new Error('dist/ is missing or older than src/: run `npm run build` first (`npm test` does).');
   }

@@ -15,12 +15,7 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export async function request<T = any>(
-  baseUrl: string,
-  method: string,
-  path: string,
-  options: RequestOptions = {},
-): Promise<JsonResponse<T>> {
+export async function request<T = any>(baseUrl: string, method: string, path: string, options: RequestOptions = {}): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.apiKey) headers['x-auth-token'] = options.apiKey;
   let body: string | undefined;

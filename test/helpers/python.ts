@@ -8,8 +8,7 @@ import { projectRoot } from '../../src/config.ts';
 import { bareEnv } from './clean-env.ts';
 
 export type SdkStep =
-  | { call: string; ok: true; result: any }
-  | { call: string; ok: false; error: string; module: string; message: string; status: number | null };
+  { call: string; ok: true; result: any } | { call: string; ok: false; error: string; module: string; message: string; status: number | null };
 
 export interface SdkRun {
   readonly steps: SdkStep[];
@@ -29,11 +28,7 @@ export function requirePython(): void {
   if (error) throw new Error(`The official Python SDKs are not installed, so this test cannot run.\n${error}\nRun: bash scripts/python-env.sh`);
 }
 
-export async function runSdk(
-  driver: string,
-  env: Record<string, string>,
-  options: { together2?: boolean; cwd?: string } = {},
-): Promise<SdkRun> {
+export async function runSdk(driver: string, env: Record<string, string>, options: { together2?: boolean; cwd?: string } = {}): Promise<SdkRun> {
   requirePython();
   const pythonPath = [path.join(projectRoot, 'test', 'sdk')];
   // Together 2.x lives in a folder of its own, put before the 3.x of .venv itself.

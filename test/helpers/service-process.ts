@@ -14,9 +14,7 @@ export interface ServiceProcess {
 
 /** `env` is the whole environment of the service: make it with cleanEnv (./clean-env.ts). */
 export function startService(command: 'npm' | 'node', env: NodeJS.ProcessEnv): ServiceProcess {
-  const [file, args] = command === 'npm'
-    ? ['npm', ['start', '--silent']]
-    : [process.execPath, ['dist/main.js']];
+  const [file, args] = command === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, ['dist/main.js']];
   const child = spawn(file, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: command === 'npm' });
   let text = '';
   const listeners = new Set<() => void>();
@@ -50,13 +48,15 @@ export function startService(command: 'npm' | 'node', env: NodeJS.ProcessEnv): S
           reject(new Error(`timed out waiting for ${pattern}; output so far:\n${text}`));
         }, timeoutMs);
         listeners.add(check);
-        void exit.then(() => setTimeout(() => {
-          if (listeners.has(check)) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`process exited before ${pattern}; output:\n${text}`));
-          }
-        }, 50));
+        void exit.then(() =>
+          setTimeout(() => {
+            if (listeners.has(check)) {
+              listeners.delete(check);
+              clearTimeout(timer);
+              reject(new Error(`process exited before ${pattern}; output:\n${text}`));
+            }
+          }, 50),
+        );
         check();
       });
     },

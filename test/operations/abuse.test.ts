@@ -12,14 +12,34 @@ describe('rate limiting (RATE_LIMIT_PER_MINUTE)', () => {
   afterAll(() => app.close());
 
   const doors: [string, (key: string) => Promise<{ status: number; headers: Headers; body: any }>, (body: any) => void][] = [
-    ['LangWatch', (key) => request(app.baseUrl, 'GET', '/api/secrets', { apiKey: key }), (b) => expect(b).toEqual({ error: 'rate_limited', message: expect.any(String) })],
-    ['Together', (key) => request(app.baseUrl, 'GET', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${key}` } }), (b) => expect(b.error.type).toBe('rate_limit_error')],
-    ['v1', (key) => request(app.baseUrl, 'GET', '/api/v1/user/secrets', { headers: { authorization: `Bearer ${key}` } }), (b) => expect(b).toEqual({ code: 429, detail: expect.any(String), type: 'rate_limit_error' })],
-    ['OpenHands', (key) => request(app.baseUrl, 'PUT', '/api/secrets/NAME', { headers: { 'x-session-api-key': key }, body: { name: 'X' } }), (b) => expect(typeof b.detail).toBe('string')],
-    ['GraphQL', (key) => graphql(app.baseUrl, '{ secrets { edges { cursor } } }', {}, { apiKey: key }), (b) => expect(b.errors[0].extensions.code).toBe('RATE_LIMITED')],
+    [
+      'LangWatch',
+      (key) => request(app.baseUrl, 'GET', '/api/secrets', { apiKey: key }),
+      (b) => expect(b).toEqual({ error: 'rate_limited', message: expect.any(String) }),
+    ],
+    [
+      'Together',
+      (key) => request(app.baseUrl, 'GET', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${key}` } }),
+      (b) => expect(b.error.type).toBe('rate_limit_error'),
+    ],
+    [
+      'v1',
+      (key) => request(app.baseUrl, 'GET', '/api/v1/user/secrets', { headers: { authorization: `Bearer ${key}` } }),
+      (b) => expect(b).toEqual({ code: 429, detail: expect.any(String), type: 'rate_limit_error' }),
+    ],
+    [
+      'OpenHands',
+      (key) => request(app.baseUrl, 'PUT', '/api/secrets/NAME', { headers: { 'x-session-api-key': key }, body: { name: 'X' } }),
+      (b) => expect(typeof b.detail).toBe('string'),
+    ],
+    [
+      'GraphQL',
+      (key) => graphql(app.baseUrl, '{ secrets { edges { cursor } } }', {}, { apiKey: key }),
+      (b) => expect(b.errors[0].extensions.code).toBe('RATE_LIMITED'),
+    ],
   ];
 
-  it.each(doors)('%s: the request past the limit gets 429 with Retry-After in the door\'s body; other keys are unaffected', async (_door, call, checkBody) => {
+  it.each(doors)("%s: the request past the limit gets 429 with Retry-After in the door's body; other keys are unaffected", async (_door, call, checkBody) => {
     const mine = (await app.createProject('limited')).apiKey;
     const other = (await app.createProject('neighbour')).apiKey;
     for (let i = 0; i < 3; i++) expect((await call(mine)).status).not.toBe(429);
@@ -58,7 +78,11 @@ describe('hostile GraphQL and database commands', () => {
   // Cost grows 1.5-fold a level, so 50 levels are refused by the cost rule
   // before the depth rule has its say.
   it.each([
-    ['50 levels deep', `query { ${'... on Query { '.repeat(50)}secrets { edges { cursor } }${' }'.repeat(50)} }`, /^Syntax Error: Query Cost limit of 5000 exceeded, found [\d.]+\.$/],
+    [
+      '50 levels deep',
+      `query { ${'... on Query { '.repeat(50)}secrets { edges { cursor } }${' }'.repeat(50)} }`,
+      /^Syntax Error: Query Cost limit of 5000 exceeded, found [\d.]+\.$/,
+    ],
     ['about 1 MB of tokens', `query { ${'__typename '.repeat(95_000)} }`, /^Syntax Error: Token limit of 1000 exceeded\.$/],
   ])('refuses a document %s without a database command', async (_label, query, message) => {
     const before = await app.dbCommands();

@@ -20,7 +20,12 @@ afterAll(() => app.close());
 
 /** The project's audit log, oldest first. */
 async function auditOf(apiKey: string) {
-  const res = await graphql(app.baseUrl, '{ auditEvents(first: 100) { edges { node { door operation secretId secretName version outcome keyId requestId } } } }', {}, { apiKey });
+  const res = await graphql(
+    app.baseUrl,
+    '{ auditEvents(first: 100) { edges { node { door operation secretId secretName version outcome keyId requestId } } } }',
+    {},
+    { apiKey },
+  );
   expect(res.body.errors).toBeUndefined();
   return (res.body.data as { auditEvents: { edges: { node: Record<string, unknown> }[] } }).auditEvents.edges.map((e) => e.node).reverse();
 }
@@ -32,25 +37,55 @@ const requestIdOf = (res: JsonResponse) => {
 };
 
 describe('audit outcomes', () => {
-  it('creating a project through the admin route is recorded as create_project, under the answer\'s request id', async () => {
-    const res = answered(await request(app.baseUrl, 'POST', '/admin/projects', { headers: { authorization: `Bearer ${app.adminToken}` }, body: { name: 'audited project' } }));
+  it("creating a project through the admin route is recorded as create_project, under the answer's request id", async () => {
+    const res = answered(
+      await request(app.baseUrl, 'POST', '/admin/projects', { headers: { authorization: `Bearer ${app.adminToken}` }, body: { name: 'audited project' } }),
+    );
     expect(res.status).toBe(201);
     expect(await auditOf(res.body.apiKey)).toEqual([
-      { door: 'admin', operation: 'create_project', outcome: 'success', requestId: requestIdOf(res), keyId: null, secretId: null, secretName: null, version: null },
+      {
+        door: 'admin',
+        operation: 'create_project',
+        outcome: 'success',
+        requestId: requestIdOf(res),
+        keyId: null,
+        secretId: null,
+        secretName: null,
+        version: null,
+      },
     ]);
   });
 
   it('an idempotent replay is recorded as replayed, apart from the create it replays', async () => {
     const { apiKey } = await app.createProject('replays');
-    const create = () => request(app.baseUrl, 'POST', '/api/secrets', { apiKey, headers: { 'idempotency-key': 'deploy-42' }, body: { name: 'REPLAYED', value: MARKER } });
+    const create = () =>
+      request(app.baseUrl, 'POST', '/api/secrets', { apiKey, headers: { 'idempotency-key': 'deploy-42' }, body: { name: 'REPLAYED', value: MARKER } });
     const first = answered(await create());
     const again = answered(await create());
     expect([first.status, again.status]).toEqual([201, 201]);
     expect(again.body.id).toBe(first.body.id);
     const events = await auditOf(apiKey);
     expect(events.slice(1)).toEqual([
-      { door: 'langwatch', operation: 'create', outcome: 'success', requestId: requestIdOf(first), secretId: first.body.id, secretName: 'REPLAYED', version: 1, keyId: expect.stringMatching(/^[0-9a-f]{24}$/) },
-      { door: 'langwatch', operation: 'create', outcome: 'replayed', requestId: requestIdOf(again), secretId: first.body.id, secretName: 'REPLAYED', version: 1, keyId: events[1]!.keyId },
+      {
+        door: 'langwatch',
+        operation: 'create',
+        outcome: 'success',
+        requestId: requestIdOf(first),
+        secretId: first.body.id,
+        secretName: 'REPLAYED',
+        version: 1,
+        keyId: expect.stringMatching(/^[0-9a-f]{24}$/),
+      },
+      {
+        door: 'langwatch',
+        operation: 'create',
+        outcome: 'replayed',
+        requestId: requestIdOf(again),
+        secretId: first.body.id,
+        secretName: 'REPLAYED',
+        version: 1,
+        keyId: events[1]!.keyId,
+      },
     ]);
     // A replay wrote nothing but its record.
     expect(await app.models.SecretVersion.countDocuments({ secretId: first.body.id })).toBe(1);
@@ -65,11 +100,20 @@ describe('audit outcomes', () => {
     const keyId = expect.stringMatching(/^[0-9a-f]{24}$/);
     expect((await auditOf(apiKey)).slice(1)).toEqual([
       { door: 'langwatch', operation: 'update', outcome: 'not_found', requestId: requestIdOf(byId), secretId: missing, secretName: null, version: null, keyId },
-      { door: 'openhands', operation: 'delete', outcome: 'not_found', requestId: requestIdOf(byName), secretId: null, secretName: 'NEVER_MADE', version: null, keyId },
+      {
+        door: 'openhands',
+        operation: 'delete',
+        outcome: 'not_found',
+        requestId: requestIdOf(byName),
+        secretId: null,
+        secretName: 'NEVER_MADE',
+        version: null,
+        keyId,
+      },
     ]);
   });
 
-  it('a create past the project\'s quota is recorded as quota_exceeded and stores nothing', async () => {
+  it("a create past the project's quota is recorded as quota_exceeded and stores nothing", async () => {
     const { apiKey } = await app.createProject('quota');
     for (let i = 0; i < LIMIT; i++) {
       expect(answered(await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: `HELD_${i}`, value: MARKER } })).status).toBe(201);
@@ -79,8 +123,14 @@ describe('audit outcomes', () => {
     expect(over.body).toMatchObject({ error: 'validation_error' });
     const events = await auditOf(apiKey);
     expect(events.at(-1)).toEqual({
-      door: 'langwatch', operation: 'create', outcome: 'quota_exceeded', requestId: requestIdOf(over),
-      secretId: null, secretName: 'ONE_TOO_MANY', version: null, keyId: events[1]!.keyId,
+      door: 'langwatch',
+      operation: 'create',
+      outcome: 'quota_exceeded',
+      requestId: requestIdOf(over),
+      secretId: null,
+      secretName: 'ONE_TOO_MANY',
+      version: null,
+      keyId: events[1]!.keyId,
     });
     expect(await app.models.Secret.countDocuments({ name: 'ONE_TOO_MANY' })).toBe(0);
   });

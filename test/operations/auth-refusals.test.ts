@@ -48,7 +48,14 @@ describe('refused authentications, per client address', () => {
   it('is recorded once per address and minute, with the count of refusals', async () => {
     const records = await app.models.AuditEvent.find({ outcome: 'unauthenticated' }).lean();
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ clientAddress: '127.0.0.1', count: LIMIT, door: 'langwatch', operation: 'GET /api/secrets', projectId: null, keyId: null });
+    expect(records[0]).toMatchObject({
+      clientAddress: '127.0.0.1',
+      count: LIMIT,
+      door: 'langwatch',
+      operation: 'GET /api/secrets',
+      projectId: null,
+      keyId: null,
+    });
     expect((records[0]!.at as Date).getTime() % 60_000).toBe(0);
   });
 
@@ -70,21 +77,25 @@ describe('refused authentications, per client address', () => {
 function graphqlFrom(agent: http.Agent, baseUrl: string, apiKey: string): Promise<number> {
   const body = JSON.stringify({ query: '{ secrets { pageInfo { hasNextPage } } }' });
   return new Promise((resolve, reject) => {
-    const req = http.request(`${baseUrl}/graphql`, {
-      method: 'POST',
-      agent,
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      `${baseUrl}/graphql`,
+      {
+        method: 'POST',
+        agent,
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 describe('the per-key limiter', () => {
-  it('a flood of random keys from elsewhere cannot push a key holder\'s bucket out of the table', async () => {
+  it("a flood of random keys from elsewhere cannot push a key holder's bucket out of the table", async () => {
     // The limiter's table holds 5,000 buckets. GraphQL used to check its key
     // only after the limiter had given the key a bucket of its own.
     const app = await startTestApp({ rateLimitPerMinute: 5, authFailureLimitPerMinute: 50 });
@@ -130,62 +141,105 @@ describe('each door audits its refusals', () => {
   /** A refused create carrying a value: the doors' usual ways of presenting a key, and none at all. */
   const doors: { name: string; door: string; operation: string; send: (key: string | undefined) => ReturnType<typeof request> }[] = [
     {
-      name: 'GraphQL, an unknown key', door: 'graphql', operation: 'POST /graphql',
-      send: (key) => graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "REFUSED", value: $v}) { __typename } }', { v: SENT }, { apiKey: key }),
+      name: 'GraphQL, an unknown key',
+      door: 'graphql',
+      operation: 'POST /graphql',
+      send: (key) =>
+        graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "REFUSED", value: $v}) { __typename } }', { v: SENT }, { apiKey: key }),
     },
     {
-      name: 'GraphQL, no key', door: 'graphql', operation: 'POST /graphql',
+      name: 'GraphQL, no key',
+      door: 'graphql',
+      operation: 'POST /graphql',
       send: () => graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "REFUSED", value: $v}) { __typename } }', { v: SENT }),
     },
     {
-      name: 'LangWatch', door: 'langwatch', operation: 'POST /api/secrets',
+      name: 'LangWatch',
+      door: 'langwatch',
+      operation: 'POST /api/secrets',
       send: (key) => request(app.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: 'REFUSED', value: SENT } }),
     },
     {
-      name: 'Together', door: 'together', operation: 'POST /v1/deployments/secrets',
-      send: (key) => request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${key}` }, body: { name: 'refused', value: SENT } }),
+      name: 'Together',
+      door: 'together',
+      operation: 'POST /v1/deployments/secrets',
+      send: (key) =>
+        request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${key}` }, body: { name: 'refused', value: SENT } }),
     },
     {
-      name: 'v1 user secrets', door: 'user-secrets-v1', operation: 'POST /api/v1/user/secrets',
+      name: 'v1 user secrets',
+      door: 'user-secrets-v1',
+      operation: 'POST /api/v1/user/secrets',
       send: (key) => request(app.baseUrl, 'POST', '/api/v1/user/secrets', { headers: { 'x-api-key': key! }, body: { name: 'REFUSED', value: SENT } }),
     },
     {
-      name: 'OpenHands (X-Session-API-Key)', door: 'openhands', operation: 'POST /api/secrets',
+      name: 'OpenHands (X-Session-API-Key)',
+      door: 'openhands',
+      operation: 'POST /api/secrets',
       send: (key) => request(app.baseUrl, 'POST', '/api/secrets', { headers: { 'x-session-api-key': key! }, body: { name: 'REFUSED', value: SENT } }),
     },
     {
-      name: 'admin, a wrong token', door: 'admin', operation: 'POST /admin/projects',
+      name: 'admin, a wrong token',
+      door: 'admin',
+      operation: 'POST /admin/projects',
       send: (key) => request(app.baseUrl, 'POST', '/admin/projects', { headers: { authorization: `Bearer ${key}` }, body: { name: SENT } }),
     },
   ];
 
-  it.each(doors)('$name: one record for the minute, naming the door, the address, the first refusal\'s request id and the count', async ({ door, operation, send }) => {
-    // A minute of its own: the record is per address and minute, whichever door.
-    const at = new Date(START + ++minute * 60_000);
-    clock = at.getTime() + 17_000;
-    const first = await send(shown(randomKey()));
-    clock += 20_000;
-    const second = await send(shown(randomKey()));
-    answers.push(first.text, second.text);
-    expect([first.status, second.status]).toEqual([401, 401]);
+  it.each(doors)(
+    "$name: one record for the minute, naming the door, the address, the first refusal's request id and the count",
+    async ({ door, operation, send }) => {
+      // A minute of its own: the record is per address and minute, whichever door.
+      const at = new Date(START + ++minute * 60_000);
+      clock = at.getTime() + 17_000;
+      const first = await send(shown(randomKey()));
+      clock += 20_000;
+      const second = await send(shown(randomKey()));
+      answers.push(first.text, second.text);
+      expect([first.status, second.status]).toEqual([401, 401]);
 
-    const records = await app.models.AuditEvent.find({ outcome: 'unauthenticated', at }).lean();
-    expect(records).toEqual([{
-      _id: `refused:127.0.0.1:${at.toISOString()}`, at, door, operation, outcome: 'unauthenticated', clientAddress: '127.0.0.1', count: 2,
-      requestId: first.headers.get('x-request-id'), projectId: null, keyId: null, secretId: null, secretName: null, version: null,
-    }]);
-  });
+      const records = await app.models.AuditEvent.find({ outcome: 'unauthenticated', at }).lean();
+      expect(records).toEqual([
+        {
+          _id: `refused:127.0.0.1:${at.toISOString()}`,
+          at,
+          door,
+          operation,
+          outcome: 'unauthenticated',
+          clientAddress: '127.0.0.1',
+          count: 2,
+          requestId: first.headers.get('x-request-id'),
+          projectId: null,
+          keyId: null,
+          secretId: null,
+          secretName: null,
+          version: null,
+        },
+      ]);
+    },
+  );
 
   it('every kind of refusal is recorded: no key, a malformed, unknown, revoked or expired one', async () => {
     const minted = async (expiresAt?: Date) => {
-      const res = await graphql(app.baseUrl, 'mutation($e: DateTime) { createApiKey(input: {name: "refused", scopes: ["secrets:read"], expiresAt: $e}) { ... on CreateApiKeySuccess { key apiKey { id } } } }', { e: expiresAt?.toISOString() ?? null }, { apiKey });
+      const res = await graphql(
+        app.baseUrl,
+        'mutation($e: DateTime) { createApiKey(input: {name: "refused", scopes: ["secrets:read"], expiresAt: $e}) { ... on CreateApiKeySuccess { key apiKey { id } } } }',
+        { e: expiresAt?.toISOString() ?? null },
+        { apiKey },
+      );
       return res.body.data.createApiKey as { key: string; apiKey: { id: string } };
     };
     const revoked = await minted();
     await graphql(app.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: revoked.apiKey.id }, { apiKey });
     const expiring = await minted(new Date(clock + 60_000));
     clock += 120_000;
-    const kinds = { none: undefined, malformed: shown('not-a-key-b71f'), unknown: shown(randomKey()), revoked: shown(revoked.key), expired: shown(expiring.key) };
+    const kinds = {
+      none: undefined,
+      malformed: shown('not-a-key-b71f'),
+      unknown: shown(randomKey()),
+      revoked: shown(revoked.key),
+      expired: shown(expiring.key),
+    };
     for (const [kind, key] of Object.entries(kinds)) {
       const at = new Date(START + ++minute * 60_000);
       clock = at.getTime() + 5_000;

@@ -19,10 +19,14 @@ afterAll(() => app.close());
 describe('bounds per project and per request', () => {
   it('ENVIRONMENTS_PER_PROJECT_MAX: default counts; past it a ConflictError, nothing made, audited', async () => {
     const create = async (slug: string) =>
-      (await gql('mutation($s: String!) { createEnvironment(input: {slug: $s, name: $s}) { __typename ... on Error { message } } }', { s: slug })).body.data.createEnvironment;
+      (await gql('mutation($s: String!) { createEnvironment(input: {slug: $s, name: $s}) { __typename ... on Error { message } } }', { s: slug })).body.data
+        .createEnvironment;
     expect((await create('one')).__typename).toBe('CreateEnvironmentSuccess');
     expect((await create('two')).__typename).toBe('CreateEnvironmentSuccess');
-    expect(await create('three')).toEqual({ __typename: 'ConflictError', message: 'This project already has its limit of 3 environments (ENVIRONMENTS_PER_PROJECT_MAX): delete one first' });
+    expect(await create('three')).toEqual({
+      __typename: 'ConflictError',
+      message: 'This project already has its limit of 3 environments (ENVIRONMENTS_PER_PROJECT_MAX): delete one first',
+    });
     const listed = (await gql('{ environments { slug } }')).body.data.environments.map((e: { slug: string }) => e.slug);
     expect(listed).toEqual(['default', 'one', 'two']);
     expect(await app.models.AuditEvent.countDocuments({ operation: 'create_environment', environment: 'three', outcome: 'conflict' })).toBe(1);
@@ -32,13 +36,23 @@ describe('bounds per project and per request', () => {
 
   it('WEBHOOKS_PER_PROJECT_MAX: past it a ConflictError; a deleted one frees its place', async () => {
     const create = async (path: string) =>
-      (await gql('mutation($u: String!) { createWebhook(input: {url: $u, events: [UPDATED]}) { __typename ... on CreateWebhookSuccess { webhook { id } } ... on Error { message } } }', { u: `http://127.0.0.1:9/${path}` })).body.data.createWebhook;
+      (
+        await gql(
+          'mutation($u: String!) { createWebhook(input: {url: $u, events: [UPDATED]}) { __typename ... on CreateWebhookSuccess { webhook { id } } ... on Error { message } } }',
+          { u: `http://127.0.0.1:9/${path}` },
+        )
+      ).body.data.createWebhook;
     const first = await create('a');
     expect(first.__typename).toBe('CreateWebhookSuccess');
     expect((await create('b')).__typename).toBe('CreateWebhookSuccess');
-    expect(await create('c')).toEqual({ __typename: 'ConflictError', message: 'This project already has its limit of 2 webhooks (WEBHOOKS_PER_PROJECT_MAX): delete one first' });
+    expect(await create('c')).toEqual({
+      __typename: 'ConflictError',
+      message: 'This project already has its limit of 2 webhooks (WEBHOOKS_PER_PROJECT_MAX): delete one first',
+    });
     expect((await gql('{ webhooks { id } }')).body.data.webhooks).toHaveLength(2);
-    expect((await gql('mutation($id: ID!) { deleteWebhook(id: $id) { __typename } }', { id: first.webhook.id })).body.data.deleteWebhook.__typename).toBe('DeleteWebhookSuccess');
+    expect((await gql('mutation($id: ID!) { deleteWebhook(id: $id) { __typename } }', { id: first.webhook.id })).body.data.deleteWebhook.__typename).toBe(
+      'DeleteWebhookSuccess',
+    );
     expect((await create('c')).__typename).toBe('CreateWebhookSuccess');
   });
 

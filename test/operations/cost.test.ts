@@ -32,13 +32,21 @@ function sentOf(event: CommandStartedEvent): Sent {
   const collection = String(cmd[event.commandName] ?? '');
   const filters = ((): unknown[] => {
     switch (event.commandName) {
-      case 'find': return [cmd.filter ?? {}];
-      case 'update': return (cmd.updates as { q: unknown }[]).map((u) => u.q);
-      case 'delete': return (cmd.deletes as { q: unknown }[]).map((d) => d.q);
-      case 'findAndModify': case 'count': case 'distinct': return [cmd.query ?? {}];
+      case 'find':
+        return [cmd.filter ?? {}];
+      case 'update':
+        return (cmd.updates as { q: unknown }[]).map((u) => u.q);
+      case 'delete':
+        return (cmd.deletes as { q: unknown }[]).map((d) => d.q);
+      case 'findAndModify':
+      case 'count':
+      case 'distinct':
+        return [cmd.query ?? {}];
       // A pipeline is a point lookup only when it is one $match by _id.
-      case 'aggregate': return cmd.pipeline.length === 1 && cmd.pipeline[0].$match ? [cmd.pipeline[0].$match] : [{ pipeline: cmd.pipeline }];
-      default: return [];
+      case 'aggregate':
+        return cmd.pipeline.length === 1 && cmd.pipeline[0].$match ? [cmd.pipeline[0].$match] : [{ pipeline: cmd.pipeline }];
+      default:
+        return [];
     }
   })();
   return { command: event.commandName, collection, filters };
@@ -59,24 +67,48 @@ export function isPointFilter(filter: unknown): boolean {
 /** A filter's field names, sorted; for a pipeline, its first stage's $match's, after "pipeline:". */
 function keysOf(filter: unknown): string {
   const pipeline = (filter as { pipeline?: Record<string, unknown>[] }).pipeline;
-  if (pipeline) return `pipeline:${Object.keys(pipeline[0]?.$match ?? {}).sort().join(',')}`;
-  return Object.keys(filter as object).sort().join(',');
+  if (pipeline)
+    return `pipeline:${Object.keys(pipeline[0]?.$match ?? {})
+      .sort()
+      .join(',')}`;
+  return Object.keys(filter as object)
+    .sort()
+    .join(',');
 }
 
 /** The commands that may select by more than _id, each with why. */
 const ALLOWED: readonly { collection: string; command: string; keys: string; why: string }[] = [
   { collection: 'api_keys', command: 'find', keys: 'hash', why: "the key cache's miss: a presented key is found by its hash, at most once per key per 2 s" },
-  { collection: 'secrets', command: 'find', keys: '$or,deletedAt,environment,projectId', why: 'a list page: the live secrets of one environment, by the {projectId, environment, …} index' },
-  { collection: 'webhooks', command: 'aggregate', keys: 'pipeline:projectId', why: "a webhook's creation counts the project's webhooks (WEBHOOKS_PER_PROJECT_MAX, at most 20): once per webhook made, never on a secret's path" },
-  { collection: 'secrets', command: 'aggregate', keys: 'pipeline:deletedAt,environment,projectId', why: "a delete's count of the environment's deleted secrets (their limit): once per environment per minute per node, or near the limit" },
+  {
+    collection: 'secrets',
+    command: 'find',
+    keys: '$or,deletedAt,environment,projectId',
+    why: 'a list page: the live secrets of one environment, by the {projectId, environment, …} index',
+  },
+  {
+    collection: 'webhooks',
+    command: 'aggregate',
+    keys: 'pipeline:projectId',
+    why: "a webhook's creation counts the project's webhooks (WEBHOOKS_PER_PROJECT_MAX, at most 20): once per webhook made, never on a secret's path",
+  },
+  {
+    collection: 'secrets',
+    command: 'aggregate',
+    keys: 'pipeline:deletedAt,environment,projectId',
+    why: "a delete's count of the environment's deleted secrets (their limit): once per environment per minute per node, or near the limit",
+  },
   { collection: 'webhooks', command: 'find', keys: '', why: "the webhook dispatcher's tick (background, not a request): the registered webhooks" },
   { collection: 'webhook_deliveries', command: 'find', keys: 'nextAttemptAt,status', why: "the dispatcher's tick (background): the deliveries due" },
 ];
 
 function offending(sent: readonly Sent[]) {
-  return sent.filter((s) => SELECTING.has(s.command)).flatMap((s) => s.filters
-    .filter((f) => !isPointFilter(f) && !ALLOWED.some((a) => a.collection === s.collection && a.command === s.command && a.keys === keysOf(f)))
-    .map((f) => `${s.command} ${s.collection} ${JSON.stringify(f)}`));
+  return sent
+    .filter((s) => SELECTING.has(s.command))
+    .flatMap((s) =>
+      s.filters
+        .filter((f) => !isPointFilter(f) && !ALLOWED.some((a) => a.collection === s.collection && a.command === s.command && a.keys === keysOf(f)))
+        .map((f) => `${s.command} ${s.collection} ${JSON.stringify(f)}`),
+    );
 }
 
 /** Records every command sent on the app's connection until stopped. */
@@ -89,7 +121,8 @@ function record(app: TestApp) {
 }
 
 /** A request's commands, beside the key cache's (counted apart) and the handshakes. */
-const requestCommands = (sent: readonly Sent[]) => sent.filter((s) => s.collection !== 'api_keys' && !['hello', 'isMaster', 'ping', 'endSessions'].includes(s.command));
+const requestCommands = (sent: readonly Sent[]) =>
+  sent.filter((s) => s.collection !== 'api_keys' && !['hello', 'isMaster', 'ping', 'endSessions'].includes(s.command));
 
 let app: TestApp;
 let apiKey: string;
@@ -127,7 +160,10 @@ function doors(key: string, on: TestApp = app): Record<(typeof DOOR_NAMES)[numbe
   };
   return {
     langwatch: {
-      create: async (name, value) => { const r = await langwatch('POST', '/api/secrets', { body: { name, value } }); return { status: r.status, id: r.body?.id }; },
+      create: async (name, value) => {
+        const r = await langwatch('POST', '/api/secrets', { body: { name, value } });
+        return { status: r.status, id: r.body?.id };
+      },
       update: (id, _name, value) => status(langwatch('PUT', `/api/secrets/${id}`, { body: { value } })),
       get: (id) => status(langwatch('GET', `/api/secrets/${id}`)),
       readValue: (id) => status(langwatch('GET', `/api/secrets/${id}/value`)),
@@ -135,7 +171,10 @@ function doors(key: string, on: TestApp = app): Record<(typeof DOOR_NAMES)[numbe
       remove: (id) => status(langwatch('DELETE', `/api/secrets/${id}`)),
     },
     together: {
-      create: async (name, value) => { const r = await together('POST', '', { body: { name, value } }); return { status: r.status, id: r.body?.id }; },
+      create: async (name, value) => {
+        const r = await together('POST', '', { body: { name, value } });
+        return { status: r.status, id: r.body?.id };
+      },
       update: (id, _name, value) => status(together('PATCH', `/${id}`, { body: { value } })),
       rename: (id, _name, to) => status(together('PATCH', `/${id}`, { body: { name: to } })),
       get: (id) => status(together('GET', `/${id}`)),
@@ -143,7 +182,10 @@ function doors(key: string, on: TestApp = app): Record<(typeof DOOR_NAMES)[numbe
       remove: (id) => status(together('DELETE', `/${id}`)),
     },
     v1: {
-      create: async (name, value) => { const r = await v1('POST', '', { body: { name, value } }); return { status: r.status, id: r.body?.id }; },
+      create: async (name, value) => {
+        const r = await v1('POST', '', { body: { name, value } });
+        return { status: r.status, id: r.body?.id };
+      },
       update: (id, _name, value) => status(v1('PUT', `/${id}`, { body: { value } })),
       get: (id) => status(v1('GET', `/${id}`)),
       list: () => status(v1('GET', '')),
@@ -158,12 +200,24 @@ function doors(key: string, on: TestApp = app): Record<(typeof DOOR_NAMES)[numbe
     },
     graphql: {
       create: async (name, value) => {
-        const r = await gql('mutation($name: String!, $value: String!) { createSecret(input: {name: $name, value: $value}) { __typename ... on CreateSecretSuccess { secret { id } } } }', { name, value });
+        const r = await gql(
+          'mutation($name: String!, $value: String!) { createSecret(input: {name: $name, value: $value}) { __typename ... on CreateSecretSuccess { secret { id } } } }',
+          { name, value },
+        );
         const out = r.body.data?.createSecret;
-        return { status: out?.__typename === 'CreateSecretSuccess' ? 201 : out?.__typename === 'QuotaExceededError' || out?.__typename === 'ValidationError' ? 422 : 400, id: out?.secret?.id };
+        return {
+          status:
+            out?.__typename === 'CreateSecretSuccess' ? 201 : out?.__typename === 'QuotaExceededError' || out?.__typename === 'ValidationError' ? 422 : 400,
+          id: out?.secret?.id,
+        };
       },
-      update: (id, _name, value) => gqlOutcome(gql('mutation($id: ID!, $value: String!) { updateSecret(id: $id, input: {value: $value}) { __typename } }', { id, value }), 'updateSecret'),
-      rename: (id, _name, to) => gqlOutcome(gql('mutation($id: ID!, $to: String!) { updateSecretMetadata(id: $id, input: {name: $to}) { __typename } }', { id, to }), 'updateSecretMetadata'),
+      update: (id, _name, value) =>
+        gqlOutcome(gql('mutation($id: ID!, $value: String!) { updateSecret(id: $id, input: {value: $value}) { __typename } }', { id, value }), 'updateSecret'),
+      rename: (id, _name, to) =>
+        gqlOutcome(
+          gql('mutation($id: ID!, $to: String!) { updateSecretMetadata(id: $id, input: {name: $to}) { __typename } }', { id, to }),
+          'updateSecretMetadata',
+        ),
       get: async (id) => ((await gql('query($id: ID!) { secret(id: $id) { id name version } }', { id })).body.data?.secret ? 200 : 404),
       readValue: (id) => gqlOutcome(gql('query($id: ID!) { revealSecret(id: $id, reason: "cost test") { __typename } }', { id }), 'revealSecret'),
       list: async () => ((await gql('query { secrets(first: 20) { edges { node { id name } } } }')).body.data?.secrets ? 200 : 400),
@@ -223,9 +277,14 @@ describe('every command on a request path is a point lookup, or allowed with a r
       expect(hook.body.data.createWebhook.__typename).toBe('CreateWebhookSuccess');
       const events: string[] = [];
       const client = createClient({ url: `${app.baseUrl}/graphql`, headers: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0 });
-      const unsubscribe = client.subscribe<{ secretEvents: { id: string } }>({ query: 'subscription { secretEvents { id type } }' }, {
-        next: (result) => void (result.data && events.push(result.data.secretEvents.id)), error: () => {}, complete: () => {},
-      });
+      const unsubscribe = client.subscribe<{ secretEvents: { id: string } }>(
+        { query: 'subscription { secretEvents { id type } }' },
+        {
+          next: (result) => void (result.data && events.push(result.data.secretEvents.id)),
+          error: () => {},
+          complete: () => {},
+        },
+      );
       // The subscription is open once it has seen a change.
       const probe = await doors(apiKey).langwatch.create(`PROBE_${writers}`, 'probe-value-long-enough');
       await waitUntil(() => events.length > 0, 10_000);
@@ -233,8 +292,9 @@ describe('every command on a request path is a point lookup, or allowed with a r
       runs++;
       const all = doors(apiKey);
       const statuses = await Promise.all(Array.from({ length: writers }, (_, w) => mixedWriter(all[DOOR_NAMES[w % DOOR_NAMES.length]!]!, w)));
-      expect(statuses.map((s, w) => [DOOR_NAMES[w % DOOR_NAMES.length], s.filter((code) => code < 200 || code >= 300)]).filter(([, bad]) => bad!.length))
-        .toEqual([]);
+      expect(
+        statuses.map((s, w) => [DOOR_NAMES[w % DOOR_NAMES.length], s.filter((code) => code < 200 || code >= 300)]).filter(([, bad]) => bad!.length),
+      ).toEqual([]);
       // Each writer's create, update, rename, delete and restore is an event: the subscription sees them all.
       await waitUntil(() => events.length > writers * 3, 10_000);
       unsubscribe();
@@ -331,8 +391,9 @@ describe('20 parallel creates at the quota limit − 1', () => {
       const { apiKey: limitedKey } = await limited.createProject('at the limit');
       const langwatch = doorClient(limited.baseUrl, limitedKey, 'x-auth-token');
       for (let i = 0; i < 4; i++) expect((await langwatch('POST', '/api/secrets', { body: { name: `HELD_${i}`, value: 'v' } })).status).toBe(201);
-      const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => langwatch('POST', '/api/secrets', { body: { name: `RACE_${i}`, value: 'v' } })
-        .then((r) => r.status)));
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => langwatch('POST', '/api/secrets', { body: { name: `RACE_${i}`, value: 'v' } }).then((r) => r.status)),
+      );
       expect(outcomes.filter((s) => s === 201)).toHaveLength(1);
       expect(outcomes.filter((s) => s === 422)).toHaveLength(19);
     } finally {

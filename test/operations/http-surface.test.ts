@@ -59,15 +59,29 @@ describe('Cache-Control: no-store and x-request-id on every response', () => {
     const params: Record<string, string> = { id: secret.body.id, secret_id: 'EVERY_ROUTE', file: 'start.js' };
     const urls = new Set(app.routes.map((r) => r.url));
     // The list really is the app's: one route of each door at least.
-    for (const url of ['/healthz', '/metrics', '/graphql', '/graphql/assets/:file', '/api/secrets', '/v1/deployments/secrets', '/api/v1/user/secrets', '/api/v1/secrets', '/admin/projects', '/openapi.json']) {
+    for (const url of [
+      '/healthz',
+      '/metrics',
+      '/graphql',
+      '/graphql/assets/:file',
+      '/api/secrets',
+      '/v1/deployments/secrets',
+      '/api/v1/user/secrets',
+      '/api/v1/secrets',
+      '/admin/projects',
+      '/openapi.json',
+    ]) {
       expect(urls).toContain(url);
     }
     const ids: string[] = [];
     for (const route of app.routes) {
       const url = route.url!.replace(/:(\w+)/g, (_, name: string) => params[name]!);
-      const credential: Record<string, string> = url === '/admin/projects'
-        ? { authorization: `Bearer ${app.adminToken}` }
-        : (route.constraints as { dialect?: string } | undefined)?.dialect === 'openhands' ? { 'x-session-api-key': apiKey } : { 'x-auth-token': apiKey };
+      const credential: Record<string, string> =
+        url === '/admin/projects'
+          ? { authorization: `Bearer ${app.adminToken}` }
+          : (route.constraints as { dialect?: string } | undefined)?.dialect === 'openhands'
+            ? { 'x-session-api-key': apiKey }
+            : { 'x-auth-token': apiKey };
       for (const method of [route.method].flat()) {
         const body = ['POST', 'PUT', 'PATCH'].includes(method) ? (url === '/graphql' ? { query: '{ __typename }' } : {}) : undefined;
         ids.push(expectBoth(`${method} ${route.url}`, await request(app.baseUrl, method, url, { headers: credential, body })));
@@ -91,7 +105,11 @@ describe('Cache-Control: no-store and x-request-id on every response', () => {
       ['LangWatch, a body that is not JSON', await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, rawBody: `{"value":"${MARKER}` }), 400],
       ['GraphQL, a body that is not JSON', await request(app.baseUrl, 'POST', '/graphql', { apiKey, rawBody: `{"query":"${MARKER}` }), 400],
       ['LangWatch, over 1 MB', await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, rawBody: tooLarge }), 413],
-      ['GraphQL, over 1 MB', await request(app.baseUrl, 'POST', '/graphql', { apiKey, rawBody: JSON.stringify({ query: '{ __typename }', variables: { v: OVER_1_MB } }) }), 413],
+      [
+        'GraphQL, over 1 MB',
+        await request(app.baseUrl, 'POST', '/graphql', { apiKey, rawBody: JSON.stringify({ query: '{ __typename }', variables: { v: OVER_1_MB } }) }),
+        413,
+      ],
       // Fastify's router refuses a URL it cannot decode before any hook runs.
       ['a URL that does not decode', await request(app.baseUrl, 'GET', `/api/secrets/${MARKER}%E0%A4%A`, { apiKey }), 400],
       // Node's parser refuses bytes that are not HTTP before Fastify sees a request.
@@ -113,7 +131,10 @@ describe('Cache-Control: no-store and x-request-id on every response', () => {
       const perKey = await request(limited.baseUrl, 'GET', '/api/secrets', { apiKey: key });
       await request(limited.baseUrl, 'GET', '/api/secrets', { apiKey: 'sk-lw-refused' });
       const refusals = await request(limited.baseUrl, 'GET', '/api/secrets', { apiKey: 'sk-lw-refused' });
-      for (const [label, res] of [['per key', perKey], ['refusals', refusals]] as const) {
+      for (const [label, res] of [
+        ['per key', perKey],
+        ['refusals', refusals],
+      ] as const) {
         expect({ label, status: res.status }).toEqual({ label, status: 429 });
         expectBoth(label, res);
       }
@@ -121,7 +142,6 @@ describe('Cache-Control: no-store and x-request-id on every response', () => {
       await limited.close();
     }
   });
-
 });
 
 describe('BODY_LIMIT_BYTES, end to end: the service started with 2048', () => {
@@ -130,14 +150,17 @@ describe('BODY_LIMIT_BYTES, end to end: the service started with 2048', () => {
   let key: string;
   beforeAll(async () => {
     const adminToken = randomBytes(24).toString('hex');
-    service = startService('node', cleanEnv({
-      MONGODB_URI: `${inject('mongoUri').replace(/\/[^/]*$/, '')}/body_limit_${randomBytes(4).toString('hex')}`,
-      SECRETS_MASTER_KEY: randomBytes(32).toString('base64'),
-      ADMIN_TOKEN: adminToken,
-      PORT: '0',
-      LOG_FORMAT: 'json',
-      BODY_LIMIT_BYTES: '2048',
-    }));
+    service = startService(
+      'node',
+      cleanEnv({
+        MONGODB_URI: `${inject('mongoUri').replace(/\/[^/]*$/, '')}/body_limit_${randomBytes(4).toString('hex')}`,
+        SECRETS_MASTER_KEY: randomBytes(32).toString('base64'),
+        ADMIN_TOKEN: adminToken,
+        PORT: '0',
+        LOG_FORMAT: 'json',
+        BODY_LIMIT_BYTES: '2048',
+      }),
+    );
     base = (await service.waitFor(/ready on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
     const project = await request(base, 'POST', '/admin/projects', { headers: { authorization: `Bearer ${adminToken}` }, body: { name: 'body limit' } });
     expect(project.status).toBe(201);
@@ -151,42 +174,60 @@ describe('BODY_LIMIT_BYTES, end to end: the service started with 2048', () => {
   const CREATE = 'mutation($name: String!, $value: String!) { createSecret(input: {name: $name, value: $value}) { __typename } }';
   const doors = [
     {
-      door: 'LangWatch', path: '/api/secrets', headers: () => ({ 'x-auth-token': key }), created: 201,
+      door: 'LangWatch',
+      path: '/api/secrets',
+      headers: () => ({ 'x-auth-token': key }),
+      created: 201,
       body: (value: string) => ({ name: 'LIMIT_LANGWATCH', value }),
       tooLarge: { error: 'payload_too_large', message: 'The request body is too large.' },
     },
     {
-      door: 'Together', path: '/v1/deployments/secrets', headers: () => ({ authorization: `Bearer ${key}` }), created: 200,
+      door: 'Together',
+      path: '/v1/deployments/secrets',
+      headers: () => ({ authorization: `Bearer ${key}` }),
+      created: 200,
       body: (value: string) => ({ name: 'limit/together', value }),
       tooLarge: { error: { message: 'The request body is too large.', type: 'invalid_request_error', param: null, code: null } },
     },
     {
-      door: 'v1', path: '/api/v1/user/secrets', headers: () => ({ 'x-api-key': key }), created: 201,
+      door: 'v1',
+      path: '/api/v1/user/secrets',
+      headers: () => ({ 'x-api-key': key }),
+      created: 201,
       body: (value: string) => ({ name: 'LIMIT_V1', value }),
       tooLarge: { code: 413, detail: 'The request body is too large.', type: 'payload_too_large_error' },
     },
     {
-      door: 'OpenHands V0', path: '/api/secrets', headers: () => ({ 'x-session-api-key': key }), created: 201,
+      door: 'OpenHands V0',
+      path: '/api/secrets',
+      headers: () => ({ 'x-session-api-key': key }),
+      created: 201,
       body: (value: string) => ({ name: 'limit openhands', value }),
       tooLarge: { detail: 'The request body is too large.' },
     },
     {
-      door: 'GraphQL', path: '/graphql', headers: () => ({ authorization: `Bearer ${key}` }), created: 200,
+      door: 'GraphQL',
+      path: '/graphql',
+      headers: () => ({ authorization: `Bearer ${key}` }),
+      created: 200,
       body: (value: string) => ({ query: CREATE, variables: { name: 'LIMIT_GRAPHQL', value } }),
       tooLarge: { errors: [{ message: 'The request body is too large.', extensions: { code: 'BAD_REQUEST' } }] },
     },
   ];
 
-  it.each(doors)('$door: a 3 KB body is 413 in the door\'s error body, storing nothing; a 1 KB one is served', async ({ path: route, headers, body, created, tooLarge }) => {
-    const big = await request(base, 'POST', route, { headers: headers(), body: body(`${MARKER}${'x'.repeat(3_000)}`) });
-    expect(big.status).toBe(413);
-    expect(big.body).toEqual(tooLarge);
-    expect(big.text).not.toContain(MARKER);
-    // Nothing was stored: the 1 KB create of the same name is not a conflict.
-    const small = await request(base, 'POST', route, { headers: headers(), body: body('v'.repeat(1_000)) });
-    expect(small.status).toBe(created);
-    expect(small.text).not.toMatch(/error/i);
-  });
+  it.each(doors)(
+    "$door: a 3 KB body is 413 in the door's error body, storing nothing; a 1 KB one is served",
+    async ({ path: route, headers, body, created, tooLarge }) => {
+      const big = await request(base, 'POST', route, { headers: headers(), body: body(`${MARKER}${'x'.repeat(3_000)}`) });
+      expect(big.status).toBe(413);
+      expect(big.body).toEqual(tooLarge);
+      expect(big.text).not.toContain(MARKER);
+      // Nothing was stored: the 1 KB create of the same name is not a conflict.
+      const small = await request(base, 'POST', route, { headers: headers(), body: body('v'.repeat(1_000)) });
+      expect(small.status).toBe(created);
+      expect(small.text).not.toMatch(/error/i);
+    },
+  );
 
   it('no submitted value reached the log', () => {
     expect(service.output()).not.toContain(MARKER);
@@ -195,12 +236,21 @@ describe('BODY_LIMIT_BYTES, end to end: the service started with 2048', () => {
 
 describe.each([
   {
-    door: 'Together', path: '/v1/deployments/secrets', status: 200, name: 'idem/together',
+    door: 'Together',
+    path: '/v1/deployments/secrets',
+    status: 200,
+    name: 'idem/together',
     headers: () => ({ authorization: `Bearer ${apiKey}` }),
-    reused: { status: 400, body: { error: { message: 'This Idempotency-Key was already used with a different request', type: 'invalid_request_error', param: null, code: null } } },
+    reused: {
+      status: 400,
+      body: { error: { message: 'This Idempotency-Key was already used with a different request', type: 'invalid_request_error', param: null, code: null } },
+    },
   },
   {
-    door: 'v1', path: '/api/v1/user/secrets', status: 201, name: 'IDEM_V1',
+    door: 'v1',
+    path: '/api/v1/user/secrets',
+    status: 201,
+    name: 'IDEM_V1',
     headers: () => ({ 'x-api-key': apiKey }),
     reused: { status: 422, body: { code: 422, detail: 'This Idempotency-Key was already used with a different request', type: 'idempotency_key_reused' } },
   },
@@ -220,7 +270,7 @@ describe.each([
     expect((await request(app.baseUrl, 'POST', route, { headers: headers(), body: { name, value: `${MARKER}-first` } })).status).toBe(409);
   });
 
-  it('the same key with another body gets the door\'s idempotency_key_reused answer, storing nothing, quoting nothing', async () => {
+  it("the same key with another body gets the door's idempotency_key_reused answer, storing nothing, quoting nothing", async () => {
     const counts = await app.storedCounts();
     const other = await create(`replay-${name}`, { name: `${name}_OTHER`, value: `${MARKER}-other` });
     expect({ status: other.status, body: other.body }).toEqual(reused);
@@ -259,8 +309,16 @@ describe('lastUsedAt of an API key', () => {
     const clocked = await startTestApp({ now: () => new Date(clock) });
     try {
       const admin = (await clocked.createProject('last used')).apiKey;
-      const minted = await graphql(clocked.baseUrl, 'mutation { createApiKey(input: {name: "reader", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }', {}, { apiKey: admin });
-      const { key, apiKey: { id } } = minted.body.data.createApiKey;
+      const minted = await graphql(
+        clocked.baseUrl,
+        'mutation { createApiKey(input: {name: "reader", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }',
+        {},
+        { apiKey: admin },
+      );
+      const {
+        key,
+        apiKey: { id },
+      } = minted.body.data.createApiKey;
       const lastUsedAt = async () => {
         const res = await graphql(clocked.baseUrl, '{ apiKeys(first: 50) { edges { node { id lastUsedAt } } } }', {}, { apiKey: admin });
         return res.body.data.apiKeys.edges.find((e: { node: { id: string } }) => e.node.id === id).node.lastUsedAt as string | null;
@@ -303,7 +361,7 @@ describe('a malformed key costs no key lookup', () => {
     }
   }
 
-  it.each(doors)('%s: 401, and no command but the refusal\'s audit record; a well-formed unknown key is looked up', async (_door, call) => {
+  it.each(doors)("%s: 401, and no command but the refusal's audit record; a well-formed unknown key is looked up", async (_door, call) => {
     for (const malformed of ['sk-lw-short', `sk-lw-${'!'.repeat(43)}`, `sk-lw-${'a'.repeat(129)}`, 'not-a-key']) {
       const { status, commands } = await commandsOf(() => call(malformed));
       expect({ malformed, status }).toEqual({ malformed, status: 401 });

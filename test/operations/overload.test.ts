@@ -33,7 +33,9 @@ function lag(sliceMs: number) {
   const done = (async () => {
     while (running) {
       const until = performance.now() + sliceMs;
-      while (performance.now() < until) { /* busy, as a heavy request would be */ }
+      while (performance.now() < until) {
+        /* busy, as a heavy request would be */
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
   })();
@@ -44,7 +46,7 @@ function lag(sliceMs: number) {
 }
 
 describe('load shedding', () => {
-  it('sheds with 503 + Retry-After in the door\'s body while /healthz and /metrics answer, and recovers', async () => {
+  it("sheds with 503 + Retry-After in the door's body while /healthz and /metrics answer, and recovers", async () => {
     const door = doorClient(app.baseUrl, apiKey);
     const gql = graphqlClient(app.baseUrl, apiKey);
     expect((await door('GET', '/api/secrets')).status).toBe(200);
@@ -55,7 +57,11 @@ describe('load shedding', () => {
     let metrics = '';
     try {
       for (let i = 0; i < 100 && !(seen.rest && seen.graphql && metrics); i++) {
-        const [rest, graphql, healthz] = await Promise.all([door('GET', '/api/secrets'), gql('{ secrets(first: 1) { edges { cursor } } }'), fetch(`${app.baseUrl}/healthz`)]);
+        const [rest, graphql, healthz] = await Promise.all([
+          door('GET', '/api/secrets'),
+          gql('{ secrets(first: 1) { edges { cursor } } }'),
+          fetch(`${app.baseUrl}/healthz`),
+        ]);
         if (rest.status === 503) seen.rest = rest;
         if (graphql.status === 503) seen.graphql = graphql;
         health.push(healthz.status);
@@ -72,7 +78,10 @@ describe('load shedding', () => {
     expect(seen.rest?.headers.get('retry-after')).toBe('5');
     expect(seen.rest?.body).toEqual({ error: 'service_unavailable', message: 'The service is overloaded; retry after 5 s.' });
     expect(seen.graphql?.headers.get('retry-after')).toBe('5');
-    expect(seen.graphql?.body.errors?.[0]).toMatchObject({ message: 'The service is overloaded; retry after 5 s.', extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    expect(seen.graphql?.body.errors?.[0]).toMatchObject({
+      message: 'The service is overloaded; retry after 5 s.',
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
     expect(health.every((status) => status === 200)).toBe(true);
     expect(metrics).toMatch(/^http_requests_shed_total \d+/m);
     // +Inf when the loop was held through a whole sample.

@@ -31,25 +31,29 @@ function expectWithinWindow(label: string, value: string | null) {
 function from(address: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<JsonResponse> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = http.request(`${app.baseUrl}${path}`, {
-      method,
-      localAddress: address,
-      headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => {
-        let parsed: unknown;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-        } catch {
-          parsed = undefined;
-        }
-        const headers = new Headers(Object.entries(res.headers).map(([k, v]) => [k, [v].flat().join(', ')] as [string, string]));
-        resolve({ status: res.statusCode ?? 0, headers, text, body: parsed });
-      });
-    });
+    const req = http.request(
+      `${app.baseUrl}${path}`,
+      {
+        method,
+        localAddress: address,
+        headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          const headers = new Headers(Object.entries(res.headers).map(([k, v]) => [k, [v].flat().join(', ')] as [string, string]));
+          resolve({ status: res.statusCode ?? 0, headers, text, body: parsed });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -74,49 +78,73 @@ describe('per API key', () => {
   const CREATE = 'mutation($v: String!) { createSecret(input: {name: "LIMITED", value: $v}) { __typename } }';
   const doors: { door: string; path: string; header: (key: string) => Record<string, string>; create: unknown; body: unknown }[] = [
     {
-      door: 'LangWatch', path: '/api/secrets', header: (key) => ({ 'x-auth-token': key }), create: { name: 'LIMITED', value: MARKER },
+      door: 'LangWatch',
+      path: '/api/secrets',
+      header: (key) => ({ 'x-auth-token': key }),
+      create: { name: 'LIMITED', value: MARKER },
       body: { error: 'rate_limited', message: expect.stringMatching(/^Too many requests/) },
     },
     {
-      door: 'Together', path: '/v1/deployments/secrets', header: (key) => ({ authorization: `Bearer ${key}` }), create: { name: 'limited', value: MARKER },
+      door: 'Together',
+      path: '/v1/deployments/secrets',
+      header: (key) => ({ authorization: `Bearer ${key}` }),
+      create: { name: 'limited', value: MARKER },
       body: { error: { message: expect.stringMatching(/^Too many requests/), type: 'rate_limit_error', param: null, code: null } },
     },
     {
-      door: 'v1', path: '/api/v1/user/secrets', header: (key) => ({ 'x-api-key': key }), create: { name: 'LIMITED', value: MARKER },
+      door: 'v1',
+      path: '/api/v1/user/secrets',
+      header: (key) => ({ 'x-api-key': key }),
+      create: { name: 'LIMITED', value: MARKER },
       body: { code: 429, detail: expect.stringMatching(/^Too many requests/), type: 'rate_limit_error' },
     },
     {
-      door: 'OpenHands V0', path: '/api/secrets', header: (key) => ({ 'x-session-api-key': key }), create: { name: 'LIMITED', value: MARKER },
+      door: 'OpenHands V0',
+      path: '/api/secrets',
+      header: (key) => ({ 'x-session-api-key': key }),
+      create: { name: 'LIMITED', value: MARKER },
       body: { detail: expect.stringMatching(/^Too many requests/) },
     },
     {
-      door: 'OpenHands V1', path: '/api/v1/secrets', header: (key) => ({ 'x-session-api-key': key }), create: { name: 'LIMITED', value: MARKER },
+      door: 'OpenHands V1',
+      path: '/api/v1/secrets',
+      header: (key) => ({ 'x-session-api-key': key }),
+      create: { name: 'LIMITED', value: MARKER },
       body: { detail: expect.stringMatching(/^Too many requests/) },
     },
     {
-      door: 'GraphQL', path: '/graphql', header: (key) => ({ authorization: `Bearer ${key}` }), create: { query: CREATE, variables: { v: MARKER } },
+      door: 'GraphQL',
+      path: '/graphql',
+      header: (key) => ({ authorization: `Bearer ${key}` }),
+      create: { query: CREATE, variables: { v: MARKER } },
       body: { errors: [{ message: expect.stringMatching(/^Too many requests/), extensions: { code: 'RATE_LIMITED' } }] },
     },
   ];
 
-  it.each(doors)('$door: past the limit a create is 429 in the door\'s error body, with Retry-After; its body is not read, nothing is stored', async ({ path, header, create, body }) => {
-    const headers = header(await newKey());
-    for (let i = 0; i < LIMIT; i++) {
-      const under = path === '/graphql' ? await graphql(app.baseUrl, '{ secrets { edges { cursor } } }', {}, { headers }) : await request(app.baseUrl, 'GET', path, { headers });
-      expect(under.status).toBe(200);
-    }
-    const counts = await app.storedCounts();
-    const limited = await request(app.baseUrl, 'POST', path, { headers, body: create });
-    expect(limited.status).toBe(429);
-    expect(limited.body).toEqual(body);
-    expectWithinWindow('retry-after', limited.headers.get('retry-after'));
-    expect(limited.text).not.toContain(MARKER);
-    // Refused before the body is read: a body that is not JSON is no 400 either.
-    const broken = await request(app.baseUrl, 'POST', path, { headers, rawBody: `{"value": "${MARKER}` });
-    expect(broken.status).toBe(429);
-    expect(broken.text).not.toContain(MARKER);
-    expect(await app.storedCounts()).toEqual(counts);
-  });
+  it.each(doors)(
+    "$door: past the limit a create is 429 in the door's error body, with Retry-After; its body is not read, nothing is stored",
+    async ({ path, header, create, body }) => {
+      const headers = header(await newKey());
+      for (let i = 0; i < LIMIT; i++) {
+        const under =
+          path === '/graphql'
+            ? await graphql(app.baseUrl, '{ secrets { edges { cursor } } }', {}, { headers })
+            : await request(app.baseUrl, 'GET', path, { headers });
+        expect(under.status).toBe(200);
+      }
+      const counts = await app.storedCounts();
+      const limited = await request(app.baseUrl, 'POST', path, { headers, body: create });
+      expect(limited.status).toBe(429);
+      expect(limited.body).toEqual(body);
+      expectWithinWindow('retry-after', limited.headers.get('retry-after'));
+      expect(limited.text).not.toContain(MARKER);
+      // Refused before the body is read: a body that is not JSON is no 400 either.
+      const broken = await request(app.baseUrl, 'POST', path, { headers, rawBody: `{"value": "${MARKER}` });
+      expect(broken.status).toBe(429);
+      expect(broken.text).not.toContain(MARKER);
+      expect(await app.storedCounts()).toEqual(counts);
+    },
+  );
 });
 
 describe('without a key, per address', () => {
@@ -141,7 +169,17 @@ describe('without a key, per address', () => {
 
 describe('exempt routes', () => {
   // README: "/healthz, /metrics, /openapi*, GraphiQL's assets and the admin route (guarded by ADMIN_TOKEN) are not limited".
-  const EXEMPT = ['/healthz', '/metrics', '/openapi.json', '/openapi/langwatch.json', '/openapi/together.json', '/openapi/user-secrets-v1.json', '/openapi/openhands.json', '/graphql/assets/:file', '/admin/projects'];
+  const EXEMPT = [
+    '/healthz',
+    '/metrics',
+    '/openapi.json',
+    '/openapi/langwatch.json',
+    '/openapi/together.json',
+    '/openapi/user-secrets-v1.json',
+    '/openapi/openhands.json',
+    '/graphql/assets/:file',
+    '/admin/projects',
+  ];
   it('are never limited, even from an address past its limit, and carry no x-ratelimit headers', async () => {
     const exempt: [string, string, number, Record<string, string>?, unknown?][] = [
       ['GET', '/healthz', 200],
@@ -162,7 +200,11 @@ describe('exempt routes', () => {
     for (const [method, path, status, headers, body] of exempt) {
       for (let i = 0; i <= LIMIT; i++) {
         const res = await from(address, method, path, headers, body);
-        expect({ route: `${method} ${path}`, status: res.status, limit: res.headers.get('x-ratelimit-limit') }).toEqual({ route: `${method} ${path}`, status, limit: null });
+        expect({ route: `${method} ${path}`, status: res.status, limit: res.headers.get('x-ratelimit-limit') }).toEqual({
+          route: `${method} ${path}`,
+          status,
+          limit: null,
+        });
       }
     }
   });
@@ -176,7 +218,8 @@ describe('exempt routes', () => {
     expect(limited.length).toBeGreaterThan(40);
     for (const route of limited) {
       const url = route.url!.replace(/:\w+/g, 'some-id');
-      const headers: Record<string, string> = (route.constraints as { dialect?: string } | undefined)?.dialect === 'openhands' ? { 'x-session-api-key': apiKey } : { 'x-auth-token': apiKey };
+      const headers: Record<string, string> =
+        (route.constraints as { dialect?: string } | undefined)?.dialect === 'openhands' ? { 'x-session-api-key': apiKey } : { 'x-auth-token': apiKey };
       for (const method of [route.method].flat()) {
         const res = await request(app.baseUrl, method, url, { headers, body: ['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined });
         expect({ route: `${method} ${route.url}`, status: res.status }).toEqual({ route: `${method} ${route.url}`, status: 429 });

@@ -25,12 +25,19 @@ const MARKER = `outage-marker-${randomBytes(8).toString('hex')}`;
 async function stoppableEngine(dataDir: string) {
   const kind = inject('engineKind');
   const cacheDir = defaultEngineCacheDir(process.env);
-  const first = await resolveDatabase({ mongodbUri: undefined, engine: kind === 'external' ? 'auto' : (kind as 'mongod' | 'ferretdb'), dataDir, cacheDir, log: () => {} });
+  const first = await resolveDatabase({
+    mongodbUri: undefined,
+    engine: kind === 'external' ? 'auto' : (kind as 'mongod' | 'ferretdb'),
+    dataDir,
+    cacheDir,
+    log: () => {},
+  });
   // Restarted on the same data (and, for mongod, the same port), it is found where it was.
   const port = first.kind === 'mongod' ? Number(new URL(first.uri).port) : undefined;
-  const restart = () => first.kind === 'mongod'
-    ? startMongod({ dataDir: path.join(dataDir, 'mongod'), port })
-    : startFerretDb({ dataDir: path.join(dataDir, 'ferretdb'), cacheDir, log: () => {} });
+  const restart = () =>
+    first.kind === 'mongod'
+      ? startMongod({ dataDir: path.join(dataDir, 'mongod'), port })
+      : startFerretDb({ dataDir: path.join(dataDir, 'ferretdb'), cacheDir, log: () => {} });
   return { first, restart };
 }
 
@@ -64,21 +71,44 @@ describe('database outage', () => {
       await engine.stop();
       expect(await waitUntil(() => (statuses.get(503) ?? 0) > 0)).toBe(true);
       expect(await waitUntil(async () => (await dbUp(app.baseUrl)) === '0')).toBe(true);
-      expect(await request(app.baseUrl, 'GET', '/healthz')).toMatchObject({ status: 503, body: { status: 'unavailable', message: 'The database is not reachable.' } });
+      expect(await request(app.baseUrl, 'GET', '/healthz')).toMatchObject({
+        status: 503,
+        body: { status: 'unavailable', message: 'The database is not reachable.' },
+      });
 
       const bearer = doorClient(app.baseUrl, apiKey, 'bearer');
       const secret = { name: 'DOWN', value: MARKER };
       const message = 'The database is not reachable; retry shortly.';
       const doors: [string, () => Promise<{ status: number; body: unknown; text: string }>, unknown][] = [
         ['LangWatch', () => request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: secret }), { error: 'service_unavailable', message }],
-        ['Together', () => bearer('POST', '/v1/deployments/secrets', { body: secret }), { error: { message, type: 'service_unavailable', param: null, code: null } }],
+        [
+          'Together',
+          () => bearer('POST', '/v1/deployments/secrets', { body: secret }),
+          { error: { message, type: 'service_unavailable', param: null, code: null } },
+        ],
         ['v1', () => bearer('POST', '/api/v1/user/secrets', { body: secret }), { code: 503, detail: message, type: 'service_unavailable_error' }],
-        ['Dreadnode', () => request(app.baseUrl, 'GET', '/api/v1/user/secrets', { headers: { 'x-api-key': apiKey } }), { code: 503, detail: message, type: 'service_unavailable_error' }],
+        [
+          'Dreadnode',
+          () => request(app.baseUrl, 'GET', '/api/v1/user/secrets', { headers: { 'x-api-key': apiKey } }),
+          { code: 503, detail: message, type: 'service_unavailable_error' },
+        ],
         ['OpenHands V0', () => request(app.baseUrl, 'POST', '/api/secrets', { headers: { 'x-session-api-key': apiKey }, body: secret }), { detail: message }],
-        ['OpenHands V1', () => request(app.baseUrl, 'POST', '/api/v1/secrets', { headers: { 'x-session-api-key': apiKey }, body: secret }), { detail: message }],
+        [
+          'OpenHands V1',
+          () => request(app.baseUrl, 'POST', '/api/v1/secrets', { headers: { 'x-session-api-key': apiKey }, body: secret }),
+          { detail: message },
+        ],
         // With the key still in the node's cache the mutation runs and fails (data: null); without, the lookup does (no data).
-        ['GraphQL', () => graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "DOWN", value: $v}) { __typename } }', { v: MARKER }, { apiKey }), expect.objectContaining({ errors: [{ message, extensions: { code: 'SERVICE_UNAVAILABLE' } }] })],
-        ['admin', () => request(app.baseUrl, 'POST', '/admin/projects', { headers: { authorization: `Bearer ${app.adminToken}` }, body: { name: 'down' } }), { error: 'service_unavailable', message }],
+        [
+          'GraphQL',
+          () => graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "DOWN", value: $v}) { __typename } }', { v: MARKER }, { apiKey }),
+          expect.objectContaining({ errors: [{ message, extensions: { code: 'SERVICE_UNAVAILABLE' } }] }),
+        ],
+        [
+          'admin',
+          () => request(app.baseUrl, 'POST', '/admin/projects', { headers: { authorization: `Bearer ${app.adminToken}` }, body: { name: 'down' } }),
+          { error: 'service_unavailable', message },
+        ],
       ];
       // At once: each waits out the driver's server selection (3 s).
       const answers = await Promise.all(doors.map(async ([door, call]) => ({ door, res: await call() })));
@@ -116,6 +146,6 @@ describe('database outage', () => {
       await engine.stop();
       await rm(dataDir, { recursive: true, force: true });
     }
-  // A bound against hanging only: on a loaded machine the restarts alone take a while.
+    // A bound against hanging only: on a loaded machine the restarts alone take a while.
   }, 300_000);
 });

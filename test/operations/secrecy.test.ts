@@ -37,11 +37,23 @@ const CREATE = 'mutation($i: CreateSecretInput!) { createSecret(input: $i) { __t
 
 describe('GraphQL errors say where and what was expected, never what was sent', () => {
   it.each([
-    ['an unknown field beside the value', { i: { name: 'A', value: MARKER, nam: 1 } }, 'Variable "$i" got an invalid value: Field "nam" is not defined by type "CreateSecretInput". Did you mean "name"?'],
+    [
+      'an unknown field beside the value',
+      { i: { name: 'A', value: MARKER, nam: 1 } },
+      'Variable "$i" got an invalid value: Field "nam" is not defined by type "CreateSecretInput". Did you mean "name"?',
+    ],
     ['a value of the wrong type', { i: { name: 'A', value: NUMBER } }, 'Variable "$i" got an invalid value at "i.value": Expected a value of type "String".'],
     ['a string where an object belongs', { i: MARKER }, 'Variable "$i" got an invalid value: Expected type "CreateSecretInput" to be an object.'],
-    ['a date that is not one', { i: { name: 'A', value: 'v', expiresAt: MARKER } }, 'Variable "$i" got an invalid value at "i.expiresAt": Expected a value of type "DateTime".'],
-    ['a list where a string belongs', { i: { name: 'A', value: [MARKER, { x: MARKER }] } }, 'Variable "$i" got an invalid value at "i.value": Expected a value of type "String".'],
+    [
+      'a date that is not one',
+      { i: { name: 'A', value: 'v', expiresAt: MARKER } },
+      'Variable "$i" got an invalid value at "i.expiresAt": Expected a value of type "DateTime".',
+    ],
+    [
+      'a list where a string belongs',
+      { i: { name: 'A', value: [MARKER, { x: MARKER }] } },
+      'Variable "$i" got an invalid value at "i.value": Expected a value of type "String".',
+    ],
   ])('variables (POST): %s', async (label, variables, message) => {
     const res = await gqlPost(label, { query: CREATE, variables });
     expect(res.status).toBe(400);
@@ -62,7 +74,11 @@ describe('GraphQL errors say where and what was expected, never what was sent', 
   it.each([
     ['a number literal for a string', `mutation { createSecret(input: {name: "A", value: ${NUMBER}}) { __typename } }`, 'Expected a value of type "String".'],
     ['an enum literal for a string', `mutation { createSecret(input: {name: "A", value: ${MARKER}}) { __typename } }`, 'Expected a value of type "String".'],
-    ['a bad date literal', `mutation { createSecret(input: {name: "A", value: "v", expiresAt: "${MARKER}"}) { __typename } }`, 'Expected a value of type "DateTime".'],
+    [
+      'a bad date literal',
+      `mutation { createSecret(input: {name: "A", value: "v", expiresAt: "${MARKER}"}) { __typename } }`,
+      'Expected a value of type "DateTime".',
+    ],
     ['a string literal for an Int', `{ secrets(first: "${MARKER}") { pageInfo { hasNextPage } } }`, 'Expected a value of type "Int".'],
     ['an enum literal for an ID', `{ secret(id: ${MARKER}) { id } }`, 'Expected a value of type "ID".'],
     ['an unterminated string', `{ secrets(first: "${MARKER} }`, 'Syntax Error: Unterminated string.'],
@@ -89,11 +105,13 @@ describe('GraphQL errors say where and what was expected, never what was sent', 
     ]);
   });
 
-  it('the request\'s own parameters: an unknown one, an unknown operationName, variables that are not JSON', async () => {
-    expect((await gqlPost('unknown parameter', { query: '{ secrets { pageInfo { hasNextPage } } }', [MARKER]: 1 })).body.errors[0].message)
-      .toBe('Unexpected parameter in the request body.');
-    expect((await gqlPost('operationName', { query: 'query A { secrets { pageInfo { hasNextPage } } }', operationName: MARKER })).body.errors[0].message)
-      .toBe('Could not determine what operation to execute.');
+  it("the request's own parameters: an unknown one, an unknown operationName, variables that are not JSON", async () => {
+    expect((await gqlPost('unknown parameter', { query: '{ secrets { pageInfo { hasNextPage } } }', [MARKER]: 1 })).body.errors[0].message).toBe(
+      'Unexpected parameter in the request body.',
+    );
+    expect((await gqlPost('operationName', { query: 'query A { secrets { pageInfo { hasNextPage } } }', operationName: MARKER })).body.errors[0].message).toBe(
+      'Could not determine what operation to execute.',
+    );
     expect((await gqlGet('variables not JSON', { query: CREATE, variables: `{${MARKER}` })).status).toBe(400);
   });
 
@@ -120,7 +138,7 @@ describe('REST doors', () => {
     ['a broken body', `{"name": "OK_NAME", "value": "${MARKER}`],
     ['a body that is not JSON', `name=OK_NAME&value=${MARKER}`],
     ['an oversize body', JSON.stringify({ name: 'OK_NAME', value: MARKER.repeat(3000) })],
-    ['a name that breaks every door\'s rule, with a value', JSON.stringify({ name: 'bad\nname', value: MARKER, provider: 'nope' })],
+    ["a name that breaks every door's rule, with a value", JSON.stringify({ name: 'bad\nname', value: MARKER, provider: 'nope' })],
   ];
   it.each(doors)('$door: every broken body gets a 4xx and stores nothing', async ({ door, path, method, headers }) => {
     const before = await app.storedCounts();
@@ -133,16 +151,39 @@ describe('REST doors', () => {
   });
 
   it('query strings and headers: versions, reveal, If-Match and Idempotency-Key', async () => {
-    const made = await send('create', '/api/secrets', { method: 'POST', headers: { 'x-auth-token': apiKey }, body: JSON.stringify({ name: 'QS_SECRET', value: 'qs-value' }) });
+    const made = await send('create', '/api/secrets', {
+      method: 'POST',
+      headers: { 'x-auth-token': apiKey },
+      body: JSON.stringify({ name: 'QS_SECRET', value: 'qs-value' }),
+    });
     const id = made.body.id;
     const h = { 'x-auth-token': apiKey };
     expect((await send('before', `/api/secrets/${id}/versions?before=${MARKER}`, { headers: h })).status).toBe(422);
     expect((await send('version', `/api/secrets/${id}/value?version=${MARKER}`, { headers: h })).status).toBe(422);
     expect((await send('search', `/api/v1/secrets/search?limit=${MARKER}`, { headers: { 'x-session-api-key': apiKey } })).status).toBe(422);
-    expect((await send('if-match', `/api/secrets/${id}`, { method: 'PUT', headers: { ...h, 'if-match': `"${MARKER}"` }, body: JSON.stringify({ value: 'x' }) })).status).toBe(412);
-    expect((await send('idempotency', '/api/secrets', { method: 'POST', headers: { ...h, 'idempotency-key': `${MARKER} with spaces` }, body: JSON.stringify({ name: 'IDEM', value: 'v' }) })).status).toBe(422);
+    expect(
+      (await send('if-match', `/api/secrets/${id}`, { method: 'PUT', headers: { ...h, 'if-match': `"${MARKER}"` }, body: JSON.stringify({ value: 'x' }) }))
+        .status,
+    ).toBe(412);
+    expect(
+      (
+        await send('idempotency', '/api/secrets', {
+          method: 'POST',
+          headers: { ...h, 'idempotency-key': `${MARKER} with spaces` },
+          body: JSON.stringify({ name: 'IDEM', value: 'v' }),
+        })
+      ).status,
+    ).toBe(422);
     expect((await send('bad key', '/api/secrets', { headers: { 'x-auth-token': `sk-lw-${MARKER}${'a'.repeat(30)}` } })).status).toBe(401);
-    expect((await send('bad bearer', '/graphql', { method: 'POST', headers: { authorization: `Bearer ${MARKER}`, 'content-type': 'application/json' }, body: '{"query":"{ secrets { pageInfo { hasNextPage } } }"}' })).status).toBe(401);
+    expect(
+      (
+        await send('bad bearer', '/graphql', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${MARKER}`, 'content-type': 'application/json' },
+          body: '{"query":"{ secrets { pageInfo { hasNextPage } } }"}',
+        })
+      ).status,
+    ).toBe(401);
   });
 });
 
@@ -179,18 +220,30 @@ describe('every kind of refusal, with the marker in what was refused', () => {
   });
 
   it('422 idempotency_key_reused: the key replayed with the marker as the value', async () => {
-    const cases: [string, keyof typeof h, string][] = [['LangWatch', 'langwatch', '/api/secrets'], ['Together', 'together', '/v1/deployments/secrets'], ['v1', 'v1', '/api/v1/user/secrets']];
+    const cases: [string, keyof typeof h, string][] = [
+      ['LangWatch', 'langwatch', '/api/secrets'],
+      ['Together', 'together', '/v1/deployments/secrets'],
+      ['v1', 'v1', '/api/v1/user/secrets'],
+    ];
     for (const [door, creds, path] of cases) {
       const headers = { ...h[creds](), 'idempotency-key': `reuse-${door}` };
       const first = await send(`${door}: first`, path, { method: 'POST', headers, body: json({ name: `IDEM_${door.toUpperCase()}`, value: 'plain' }) });
       expect(first.status).toBeLessThan(300);
       const reused = await send(`${door}: reused`, path, { method: 'POST', headers, body: json({ name: `IDEM_${door.toUpperCase()}`, value: MARKER }) });
-      expect([door, reused.status, reused.text]).toEqual([door, door === 'Together' ? 400 : 422, expect.stringContaining(door === 'Together' ? 'invalid_request_error' : 'idempotency_key_reused')]);
+      expect([door, reused.status, reused.text]).toEqual([
+        door,
+        door === 'Together' ? 400 : 422,
+        expect.stringContaining(door === 'Together' ? 'invalid_request_error' : 'idempotency_key_reused'),
+      ]);
     }
   });
 
-  it('the v1 door\'s errors[] items name the field and the rule, not the value', async () => {
-    const res = await send('v1: errors[]', '/api/v1/user/secrets', { method: 'POST', headers: h.v1(), body: json({ name: MARKER.toLowerCase(), value: { MARKER }, provider: MARKER }) });
+  it("the v1 door's errors[] items name the field and the rule, not the value", async () => {
+    const res = await send('v1: errors[]', '/api/v1/user/secrets', {
+      method: 'POST',
+      headers: h.v1(),
+      body: json({ name: MARKER.toLowerCase(), value: { MARKER }, provider: MARKER }),
+    });
     expect(res.status).toBe(422);
     expect(res.body.errors.length).toBeGreaterThan(0);
     for (const item of res.body.errors) expect(Object.keys(item).sort()).toEqual(['loc', 'msg', 'type']);
@@ -198,18 +251,30 @@ describe('every kind of refusal, with the marker in what was refused', () => {
 
   it('OpenHands: 400 for a taken name and 404 for an unknown one, each sent with the marker', async () => {
     const taken = await fresh('v1', '/api/v1/user/secrets');
-    const dup = await send('OpenHands: 400', '/api/secrets', { method: 'POST', headers: h.openhands(), body: json({ name: taken.name, value: MARKER, description: MARKER }) });
+    const dup = await send('OpenHands: 400', '/api/secrets', {
+      method: 'POST',
+      headers: h.openhands(),
+      body: json({ name: taken.name, value: MARKER, description: MARKER }),
+    });
     expect(dup.status).toBe(400);
-    const missing = await send('OpenHands: 404', '/api/secrets/NO_SUCH_NAME', { method: 'PUT', headers: h.openhands(), body: json({ name: 'NO_SUCH_NAME', description: MARKER }) });
+    const missing = await send('OpenHands: 404', '/api/secrets/NO_SUCH_NAME', {
+      method: 'PUT',
+      headers: h.openhands(),
+      body: json({ name: 'NO_SUCH_NAME', description: MARKER }),
+    });
     expect(missing.status).toBe(404);
   });
 
-  it('429 and the quota\'s 422, on a node with a limit of 3 requests a minute and 1 secret', async () => {
+  it("429 and the quota's 422, on a node with a limit of 3 requests a minute and 1 secret", async () => {
     const limited = await startTestApp({ rateLimitPerMinute: 3, limits: { projectSecretLimit: 1 } });
     try {
       const { apiKey: key } = await limited.createProject('limited');
       const post = async (label: string) => {
-        const res = await fetch(`${limited.baseUrl}/api/secrets`, { method: 'POST', headers: { 'x-auth-token': key, 'content-type': 'application/json' }, body: json({ name: label, value: MARKER }) });
+        const res = await fetch(`${limited.baseUrl}/api/secrets`, {
+          method: 'POST',
+          headers: { 'x-auth-token': key, 'content-type': 'application/json' },
+          body: json({ name: label, value: MARKER }),
+        });
         const text = await res.text();
         seen.push({ label, status: res.status, text: `${[...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n${text}` });
         return res.status;

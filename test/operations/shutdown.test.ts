@@ -38,7 +38,10 @@ interface Answer {
 function heldCreate(base: string, key: string, name: string) {
   const body = JSON.stringify({ name, value: MARKER });
   const url = new URL('/api/secrets', base);
-  const req = http.request(url, { method: 'POST', headers: { 'x-auth-token': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+  const req = http.request(url, {
+    method: 'POST',
+    headers: { 'x-auth-token': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+  });
   const answer = new Promise<Answer>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';
@@ -77,44 +80,51 @@ async function heldRequestLine(base: string, key: string) {
 }
 
 describe('graceful shutdown', () => {
-  it.each(['SIGTERM', 'SIGINT'] as const)('%s drains: the request in flight finishes (201, Connection: close), one arriving meanwhile gets the door\'s 503, then exit 0', async (signal) => {
-    const { service, base, key } = await start();
-    const name = `DRAIN_${signal}`;
-    const held = heldCreate(base, key, name);
-    const late = await heldRequestLine(base, key);
-    // The server has the held create (its request log) before the signal.
-    await service.waitFor(/"msg":"incoming request"/);
-    service.child.kill(signal);
-    await service.waitFor(new RegExp(`"signal":"${signal}"[^\\n]*shutting down`));
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    "%s drains: the request in flight finishes (201, Connection: close), one arriving meanwhile gets the door's 503, then exit 0",
+    async (signal) => {
+      const { service, base, key } = await start();
+      const name = `DRAIN_${signal}`;
+      const held = heldCreate(base, key, name);
+      const late = await heldRequestLine(base, key);
+      // The server has the held create (its request log) before the signal.
+      await service.waitFor(/"msg":"incoming request"/);
+      service.child.kill(signal);
+      await service.waitFor(new RegExp(`"signal":"${signal}"[^\\n]*shutting down`));
 
-    const refused = await late.finish();
-    expect(refused.statusLine).toBe('HTTP/1.1 503 Service Unavailable');
-    expect(refused.headers).toMatchObject({ connection: 'close', 'cache-control': 'no-store', 'x-request-id': expect.stringMatching(/^[0-9a-f-]{36}$/) });
-    expect(refused.body).toEqual({ error: 'service_unavailable', message: 'The service is shutting down; retry shortly.' });
+      const refused = await late.finish();
+      expect(refused.statusLine).toBe('HTTP/1.1 503 Service Unavailable');
+      expect(refused.headers).toMatchObject({ connection: 'close', 'cache-control': 'no-store', 'x-request-id': expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(refused.body).toEqual({ error: 'service_unavailable', message: 'The service is shutting down; retry shortly.' });
 
-    held.finish();
-    const created = await held.answer;
-    expect(created.status).toBe(201);
-    expect(created.headers.connection).toBe('close');
-    expect(created.body.name).toBe(name);
+      held.finish();
+      const created = await held.answer;
+      expect(created.status).toBe(201);
+      expect(created.headers.connection).toBe('close');
+      expect(created.body.name).toBe(name);
 
-    expect((await service.exited()).code).toBe(0);
-    expect(service.output()).toContain('"msg":"stopped"');
-    expect(await waitUntil(() => processesMentioning(dataDir).length === 0)).toBe(true);
-    expect(service.output()).not.toContain(MARKER);
+      expect((await service.exited()).code).toBe(0);
+      expect(service.output()).toContain('"msg":"stopped"');
+      expect(await waitUntil(() => processesMentioning(dataDir).length === 0)).toBe(true);
+      expect(service.output()).not.toContain(MARKER);
 
-    // What was acknowledged is there after a restart on the same data.
-    const again = await start();
-    const listed = await request(again.base, 'GET', '/api/secrets', { apiKey: again.key });
-    expect(listed.body.map((s: { id: string }) => s.id)).toContain(created.body.id);
-    again.service.child.kill('SIGTERM');
-    expect((await again.service.exited()).code).toBe(0);
-  }, 90_000);
+      // What was acknowledged is there after a restart on the same data.
+      const again = await start();
+      const listed = await request(again.base, 'GET', '/api/secrets', { apiKey: again.key });
+      expect(listed.body.map((s: { id: string }) => s.id)).toContain(created.body.id);
+      again.service.child.kill('SIGTERM');
+      expect((await again.service.exited()).code).toBe(0);
+    },
+    90_000,
+  );
 
   it('a second signal during the drain exits at once, with code 1', async () => {
     const { service, base, key } = await start();
     const held = heldCreate(base, key, 'NEVER_FINISHED');
-    const cut = held.answer.then(() => 'answered', (err: NodeJS.ErrnoException) => err.code);
+    const cut = held.answer.then(
+      () => 'answered',
+      (err: NodeJS.ErrnoException) => err.code,
+    );
     await service.waitFor(/"msg":"incoming request"/);
     service.child.kill('SIGTERM');
     await service.waitFor(/shutting down: draining requests/);

@@ -21,16 +21,19 @@ describe('the sweep timer of the real process', () => {
   let db: Connection;
 
   beforeAll(async () => {
-    node = startService('node', cleanEnv({
-      MONGODB_URI: `${inject('mongoUri').replace(/\/[^/]*$/, '')}/${dbName}`,
-      SECRETS_MASTER_KEY: randomBytes(32).toString('base64'),
-      ADMIN_TOKEN: adminToken,
-      PORT: '0',
-      LOG_FORMAT: 'json',
-      SWEEP_INTERVAL_SECONDS: '1',
-      // About 8.6 s: long enough to see the expiry's record, short enough to see an older one go.
-      AUDIT_RETENTION_DAYS: '0.0001',
-    }));
+    node = startService(
+      'node',
+      cleanEnv({
+        MONGODB_URI: `${inject('mongoUri').replace(/\/[^/]*$/, '')}/${dbName}`,
+        SECRETS_MASTER_KEY: randomBytes(32).toString('base64'),
+        ADMIN_TOKEN: adminToken,
+        PORT: '0',
+        LOG_FORMAT: 'json',
+        SWEEP_INTERVAL_SECONDS: '1',
+        // About 8.6 s: long enough to see the expiry's record, short enough to see an older one go.
+        AUDIT_RETENTION_DAYS: '0.0001',
+      }),
+    );
     base = (await node.waitFor(/ready on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
     db = await connectDatabase(inject('mongoUri'), { dbName });
   }, 60_000);
@@ -51,18 +54,24 @@ describe('the sweep timer of the real process', () => {
     expect(project.status).toBe(201);
     const events = db.collection('audit_events');
     expect(await events.countDocuments({ operation: 'create_project' })).toBe(1);
-    const created = await graphql(base, 'mutation($v: String!, $at: DateTime!) { createSecret(input: {name: "SWEPT", value: $v, expiresAt: $at}) { ... on CreateSecretSuccess { secret { id } } } }',
-      { v: MARKER, at: new Date(Date.now() + 1_500).toISOString() }, { apiKey: project.body.apiKey });
+    const created = await graphql(
+      base,
+      'mutation($v: String!, $at: DateTime!) { createSecret(input: {name: "SWEPT", value: $v, expiresAt: $at}) { ... on CreateSecretSuccess { secret { id } } } }',
+      { v: MARKER, at: new Date(Date.now() + 1_500).toISOString() },
+      { apiKey: project.body.apiKey },
+    );
     const id = created.body.data.createSecret.secret.id as string;
 
     // From here on the service hears nothing: only its own timer can write the expiry or drop a record.
-    const expired = await waitUntil(async () => (await events.countDocuments({ door: 'system', operation: 'expire', outcome: 'expired', secretName: 'SWEPT' })) === 1);
+    const expired = await waitUntil(
+      async () => (await events.countDocuments({ door: 'system', operation: 'expire', outcome: 'expired', secretName: 'SWEPT' })) === 1,
+    );
     expect(expired, 'the expiry recorded by a sweep').toBe(true);
     const secret = await db.collection('secrets').findOne({ name: 'SWEPT' });
     expect(secret?._id.toHexString()).toBe(id);
     expect(secret?.deletedAt).toEqual(secret?.expiresAt);
     const forgotten = await waitUntil(async () => (await events.countDocuments({ operation: 'create_project' })) === 0);
-    expect(forgotten, 'the project\'s creation forgotten by a sweep past the retention').toBe(true);
+    expect(forgotten, "the project's creation forgotten by a sweep past the retention").toBe(true);
 
     expect(node.output()).not.toContain('sweep failed');
     expect(node.output()).not.toContain(MARKER);

@@ -48,23 +48,33 @@ describe('two API nodes, one database', () => {
   });
 
   it('20 creates of one name split across both nodes give exactly one success', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      request(i % 2 ? a : b, 'POST', '/api/secrets', { apiKey, body: { name: 'RACED_ACROSS_NODES', value: `${MARKER_A}-${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        request(i % 2 ? a : b, 'POST', '/api/secrets', { apiKey, body: { name: 'RACED_ACROSS_NODES', value: `${MARKER_A}-${i}` } }),
+      ),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(19);
   });
 
   it('a key revoked on one node is refused on the other once its key cache lets it go', async () => {
-    const created = await graphql(a, 'mutation { createApiKey(input: {name: "short-lived", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }', {}, { apiKey });
+    const created = await graphql(
+      a,
+      'mutation { createApiKey(input: {name: "short-lived", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }',
+      {},
+      { apiKey },
+    );
     const { key, apiKey: info } = created.body.data.createApiKey;
     expect((await request(b, 'GET', '/api/secrets', { apiKey: key })).status).toBe(200);
     await graphql(a, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: info.id }, { apiKey });
     const statuses: number[] = [];
-    expect(await waitUntil(async () => {
-      statuses.push((await request(b, 'GET', '/api/secrets', { apiKey: key })).status);
-      return statuses.at(-1) === 401;
-    })).toBe(true);
+    expect(
+      await waitUntil(async () => {
+        statuses.push((await request(b, 'GET', '/api/secrets', { apiKey: key })).status);
+        return statuses.at(-1) === 401;
+      }),
+    ).toBe(true);
     expect(statuses.slice(0, -1).filter((s) => s !== 200)).toEqual([]);
   });
 

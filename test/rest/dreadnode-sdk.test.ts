@@ -68,7 +68,7 @@ describe('dreadnode ApiClient, every user-secrets call', () => {
     }
   });
 
-  it('an unknown provider and a broken name raise the SDK\'s error with our 422 detail', () => {
+  it("an unknown provider and a broken name raise the SDK's error with our 422 detail", () => {
     expect(run.error('create_secret_from_preset unknown')).toMatchObject({ error: 'RuntimeError' });
     expect(run.error('create_secret_from_preset unknown').message).toMatch(/^422: provider: Unknown provider: one of openai, anthropic/);
     expect(run.error('create_secret bad name').message).toMatch(/^422: name: Name must start with an uppercase letter/);

@@ -24,14 +24,17 @@ const secret = (name: string) => ({
   createdAt: expect.any(String),
   updatedAt: expect.any(String),
 });
-const versions = (name: string) => app.models.Secret.findOne({ name }).lean().then((s) => app.models.SecretVersion.countDocuments({ secretId: s!._id }));
+const versions = (name: string) =>
+  app.models.Secret.findOne({ name })
+    .lean()
+    .then((s) => app.models.SecretVersion.countDocuments({ secretId: s!._id }));
 
 describe('langwatch.secrets', () => {
   it('is the SDK version 1.4.0', () => {
     expect(run.result('version')).toBe('1.4.0');
   });
 
-  it('create, get, update and list return LangWatch\'s secret shape', async () => {
+  it("create, get, update and list return LangWatch's secret shape", async () => {
     const created = run.result('create');
     expect(created).toEqual(secret('LW_SDK_KEY'));
     expect(run.result('get')).toEqual(created);
@@ -48,7 +51,10 @@ describe('langwatch.secrets', () => {
   });
 
   it('errors as the SDK words them: 409 and 422 unexpected, 404 "Secret not found"', () => {
-    expect(run.error('create a taken name')).toMatchObject({ error: 'RuntimeError', message: 'Unexpected status 409: A secret with the name "LW_SDK_KEY" already exists' });
+    expect(run.error('create a taken name')).toMatchObject({
+      error: 'RuntimeError',
+      message: 'Unexpected status 409: A secret with the name "LW_SDK_KEY" already exists',
+    });
     expect(run.error('create with a bad name')).toMatchObject({ error: 'RuntimeError' });
     expect(run.error('create with a bad name').message).toMatch(/^Unexpected status 422: /);
     for (const call of ['get deleted', 'update deleted', 'delete deleted']) {

@@ -61,7 +61,7 @@ describe('POST /api/secrets', () => {
     expect(res.status).toBe(201);
   });
 
-  it('409 with LangWatch\'s message when the name exists, storing nothing', async () => {
+  it("409 with LangWatch's message when the name exists, storing nothing", async () => {
     const name = uniqueName();
     expect((await call('POST', '/api/secrets', { body: { name, value: 'first' } })).status).toBe(201);
     const before = await storedCounts();
@@ -147,7 +147,7 @@ describe('POST /api/secrets', () => {
     expect(await storedCounts()).toEqual(before);
   });
 
-  it('does not echo a broken body in its 400 (the parser\'s message would quote it)', async () => {
+  it("does not echo a broken body in its 400 (the parser's message would quote it)", async () => {
     const res = await call('POST', '/api/secrets', { rawBody: '{"name": "A", "value": "broken-marker-77 }' });
     expect(res.status).toBe(400);
     expect(res.text).not.toContain('broken-marker-77');
@@ -234,7 +234,7 @@ describe('PUT /api/secrets/{id}', () => {
 });
 
 describe('GET /api/secrets and /api/secrets/{id}', () => {
-  it('lists the project\'s secrets sorted by name, without values', async () => {
+  it("lists the project's secrets sorted by name, without values", async () => {
     const other = await app.createProject('list isolation');
     const names = ['ZULU_LIST', 'ALPHA_LIST', 'MIKE_LIST'];
     for (const name of names) await call('POST', '/api/secrets', { body: { name, value: `list-value-${name}` } });
@@ -288,7 +288,7 @@ describe('DELETE /api/secrets/{id}', () => {
   });
 });
 
-describe('another project\'s secret', () => {
+describe("another project's secret", () => {
   it('is not found through every route, and stays unchanged', async () => {
     const other = await app.createProject('intruder');
     const mine = await call('POST', '/api/secrets', { body: { name: uniqueName('MINE'), value: 'mine' } });
@@ -308,7 +308,7 @@ describe('another project\'s secret', () => {
   });
 });
 
-describe('the door\'s unknown routes', () => {
+describe("the door's unknown routes", () => {
   it('answer 404 in JSON', async () => {
     const res = await call('GET', '/api/nothing-here');
     expect(res.status).toBe(404);

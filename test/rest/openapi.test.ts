@@ -17,7 +17,9 @@ const fetchDoc = async (path: string) => {
   return res.body;
 };
 const operations = (doc: Doc) =>
-  Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)).sort();
+  Object.entries(doc.paths)
+    .flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`))
+    .sort();
 
 describe('OpenAPI documents', () => {
   it('the combined document has every REST route of the app, and nothing else', async () => {
@@ -32,21 +34,57 @@ describe('OpenAPI documents', () => {
   });
 
   it.each([
-    ['langwatch', [
-      'DELETE /api/secrets/{id}', 'GET /api/secrets', 'GET /api/secrets/values', 'GET /api/secrets/{id}',
-      'GET /api/secrets/{id}/value', 'GET /api/secrets/{id}/versions',
-      'POST /api/secrets', 'POST /api/secrets/{id}/restore', 'PUT /api/secrets/{id}',
-    ]],
-    ['together', ['DELETE /v1/deployments/secrets/{id}', 'GET /v1/deployments/secrets', 'GET /v1/deployments/secrets/{id}', 'PATCH /v1/deployments/secrets/{id}', 'POST /v1/deployments/secrets']],
-    ['user-secrets-v1', [
-      'DELETE /api/v1/user/secrets/{id}', 'GET /api/v1/user/secrets', 'GET /api/v1/user/secrets/presets', 'GET /api/v1/user/secrets/{id}',
-      'POST /api/v1/user/secrets', 'POST /api/v1/user/secrets/preset', 'PUT /api/v1/user/secrets/{id}',
-    ]],
-    ['openhands', [
-      'DELETE /api/secrets/{secret_id}', 'DELETE /api/v1/secrets/{secret_id}', 'GET /api/secrets', 'GET /api/v1/secrets',
-      'GET /api/v1/secrets/search', 'POST /api/secrets', 'POST /api/v1/secrets', 'PUT /api/secrets/{secret_id}', 'PUT /api/v1/secrets/{secret_id}',
-    ]],
-  ])('/openapi/%s.json has exactly that door\'s routes', async (slug, expected) => {
+    [
+      'langwatch',
+      [
+        'DELETE /api/secrets/{id}',
+        'GET /api/secrets',
+        'GET /api/secrets/values',
+        'GET /api/secrets/{id}',
+        'GET /api/secrets/{id}/value',
+        'GET /api/secrets/{id}/versions',
+        'POST /api/secrets',
+        'POST /api/secrets/{id}/restore',
+        'PUT /api/secrets/{id}',
+      ],
+    ],
+    [
+      'together',
+      [
+        'DELETE /v1/deployments/secrets/{id}',
+        'GET /v1/deployments/secrets',
+        'GET /v1/deployments/secrets/{id}',
+        'PATCH /v1/deployments/secrets/{id}',
+        'POST /v1/deployments/secrets',
+      ],
+    ],
+    [
+      'user-secrets-v1',
+      [
+        'DELETE /api/v1/user/secrets/{id}',
+        'GET /api/v1/user/secrets',
+        'GET /api/v1/user/secrets/presets',
+        'GET /api/v1/user/secrets/{id}',
+        'POST /api/v1/user/secrets',
+        'POST /api/v1/user/secrets/preset',
+        'PUT /api/v1/user/secrets/{id}',
+      ],
+    ],
+    [
+      'openhands',
+      [
+        'DELETE /api/secrets/{secret_id}',
+        'DELETE /api/v1/secrets/{secret_id}',
+        'GET /api/secrets',
+        'GET /api/v1/secrets',
+        'GET /api/v1/secrets/search',
+        'POST /api/secrets',
+        'POST /api/v1/secrets',
+        'PUT /api/secrets/{secret_id}',
+        'PUT /api/v1/secrets/{secret_id}',
+      ],
+    ],
+  ])("/openapi/%s.json has exactly that door's routes", async (slug, expected) => {
     expect(operations(await fetchDoc(`/openapi/${slug}.json`))).toEqual(expected);
   });
 

@@ -71,7 +71,7 @@ describe.each([
     expect(res.text).not.toContain(MARKER);
   });
 
-  it('POST of a taken name → 400 in OpenHands\' words; nothing stored', async () => {
+  it("POST of a taken name → 400 in OpenHands' words; nothing stored", async () => {
     const before = await app.storedCounts();
     const res = await call('POST', '', { body: { name: name('GITHUB_TOKEN'), value: `${MARKER}-3` } });
     expect(res.status).toBe(400);
@@ -90,7 +90,7 @@ describe.each([
     expect(await read(name('OLD_NAME'))).toBeNull();
   });
 
-  it('PUT of an unknown name → 404 in OpenHands\' words (never its 200); onto a taken name → 400; nothing changes', async () => {
+  it("PUT of an unknown name → 404 in OpenHands' words (never its 200); onto a taken name → 400; nothing changes", async () => {
     const before = await app.storedCounts();
     const unknown = await call('PUT', `/${name('NO_SUCH')}`, { body: { name: name('ANYTHING') } });
     expect(unknown.status).toBe(404);
@@ -102,7 +102,7 @@ describe.each([
     expect(await app.storedCounts()).toEqual(before);
   });
 
-  it('DELETE /{name} → 200 {message}; then it is gone: 404 in OpenHands\' words', async () => {
+  it("DELETE /{name} → 200 {message}; then it is gone: 404 in OpenHands' words", async () => {
     await call('POST', '', { body: { name: name('TO DELETE'), value: `${MARKER}-5` } });
     const res = await call('DELETE', `/${encodeURIComponent(name('TO DELETE'))}`);
     expect(res.status).toBe(200);
@@ -120,8 +120,15 @@ describe.each([
     ['a name with a control character', { name: 'a\nb', value: 'v' }, [['body', 'name']]],
     ['a missing value', { name: 'X' }, [['body', 'value']]],
     ['a 501-character description', { name: 'X', value: 'v', description: 'd'.repeat(501) }, [['body', 'description']]],
-    ['wrong types', { name: 7, value: 7 }, [['body', 'name'], ['body', 'value']]],
-  ])('POST with %s → 422 in FastAPI\'s {detail: [{loc, msg, type}]} shape, storing nothing', async (_label, body, locs) => {
+    [
+      'wrong types',
+      { name: 7, value: 7 },
+      [
+        ['body', 'name'],
+        ['body', 'value'],
+      ],
+    ],
+  ])("POST with %s → 422 in FastAPI's {detail: [{loc, msg, type}]} shape, storing nothing", async (_label, body, locs) => {
     const before = await app.storedCounts();
     const res = await call('POST', '', { body });
     expect(res.status).toBe(422);
@@ -151,7 +158,7 @@ describe.each([
     expect(res.body).toEqual({ detail: 'Invalid API key.' });
   });
 
-  it('another project\'s secret is not found, and stays as it was', async () => {
+  it("another project's secret is not found, and stays as it was", async () => {
     const other = await app.createProject('other');
     const theirs = doorClient(app.baseUrl, other.apiKey, 'x-session-api-key', base);
     expect((await theirs('PUT', `/${name('GITHUB_TOKEN')}`, { body: { name: 'STOLEN' } })).status).toBe(404);
@@ -167,7 +174,13 @@ describe('V0 and V1 details', () => {
       expect((await session('POST', '/api/v1/secrets', { body: { name: n, value: `${MARKER}-s` } })).status).toBe(201);
     }
     const first = await session('GET', '/api/v1/secrets/search?name__contains=search&limit=2');
-    expect(first.body).toEqual({ items: [{ name: 'SEARCH_A', description: '' }, { name: 'SEARCH_B', description: '' }], next_page_id: 'SEARCH_B' });
+    expect(first.body).toEqual({
+      items: [
+        { name: 'SEARCH_A', description: '' },
+        { name: 'SEARCH_B', description: '' },
+      ],
+      next_page_id: 'SEARCH_B',
+    });
     const second = await session('GET', '/api/v1/secrets/search?name__contains=search&limit=2&page_id=SEARCH_B');
     expect(second.body).toEqual({ items: [{ name: 'SEARCH_C', description: '' }], next_page_id: null });
     const bad = await session('GET', '/api/v1/secrets/search?limit=0');
@@ -179,7 +192,11 @@ describe('V0 and V1 details', () => {
     const v1 = await request(app.baseUrl, 'GET', '/api/v1/secrets', { headers: { authorization: `Bearer ${apiKey}` } });
     expect(v1.status).toBe(200);
     expect(Object.keys(v1.body)).toEqual(['custom_secrets']);
-    const credentials: Record<string, string>[] = [{ 'x-auth-token': apiKey }, { authorization: `Bearer ${apiKey}` }, { 'x-auth-token': apiKey, 'x-session-api-key': apiKey }];
+    const credentials: Record<string, string>[] = [
+      { 'x-auth-token': apiKey },
+      { authorization: `Bearer ${apiKey}` },
+      { 'x-auth-token': apiKey, 'x-session-api-key': apiKey },
+    ];
     for (const headers of credentials) {
       const list = await request(app.baseUrl, 'GET', '/api/secrets', { headers });
       expect(Array.isArray(list.body)).toBe(true); // LangWatch's list is a bare array

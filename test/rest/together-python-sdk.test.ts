@@ -28,8 +28,7 @@ const NEW_VALUE = 'together-py-value-MARKER-2';
 const DAY = 86_400_000;
 
 /** How many times the service refused this operation on this secret as a conflict: one per request that reached it. */
-const conflicts = (operation: string, filter: Record<string, unknown>) =>
-  app.models.AuditEvent.countDocuments({ operation, outcome: 'conflict', ...filter });
+const conflicts = (operation: string, filter: Record<string, unknown>) => app.models.AuditEvent.countDocuments({ operation, outcome: 'conflict', ...filter });
 
 describe.each([
   { major: 3, version: '3.1.1' },
@@ -95,7 +94,6 @@ describe.each([
     expect(JSON.stringify(run.steps)).not.toContain('MARKER');
     expect(app.logs.join('\n')).not.toContain('MARKER');
   });
-
 });
 
 describe('together 3.1.1: TTLs', () => {
@@ -119,7 +117,7 @@ describe('together 3.1.1: TTLs', () => {
 });
 
 describe('together 3.1.1 CLI: `together beta jig secrets set` (update by name, create on 404)', () => {
-  it('creates the deployment\'s secret with its TTL, then updates it, restarting the TTL', async () => {
+  it("creates the deployment's secret with its TTL, then updates it, restarting the TTL", async () => {
     requirePython();
     const { id: projectId, apiKey } = await app.createProject('jig');
     const dir = await mkdtemp(path.join(tmpdir(), 'jig-'));

@@ -137,7 +137,7 @@ describe('retrieve, list, update, delete by id or name', () => {
     expect((await call('POST', BASE, { body: { name, value: 'x' } })).status).toBe(200);
   });
 
-  it('PATCH onto another secret\'s name: 409 with x-should-retry: false, nothing changed', async () => {
+  it("PATCH onto another secret's name: 409 with x-should-retry: false, nothing changed", async () => {
     const a = await call('POST', BASE, { body: { name: uniqueName('a'), value: 'v' } });
     const b = await call('POST', BASE, { body: { name: uniqueName('b'), value: 'v' } });
     const before = await app.storedCounts();
@@ -152,7 +152,13 @@ describe('retrieve, list, update, delete by id or name', () => {
   it('PATCH with broken rules is 400 and stores nothing', async () => {
     const a = await call('POST', BASE, { body: { name: uniqueName(), value: 'v' } });
     const before = await app.storedCounts();
-    const cases: [unknown, string | null][] = [[{ name: 'bad name' }, 'name'], [{ value: '' }, 'value'], [{ description: 'd'.repeat(501) }, 'description'], [{ value: 1 }, 'value'], [[], null]];
+    const cases: [unknown, string | null][] = [
+      [{ name: 'bad name' }, 'name'],
+      [{ value: '' }, 'value'],
+      [{ description: 'd'.repeat(501) }, 'description'],
+      [{ value: 1 }, 'value'],
+      [[], null],
+    ];
     for (const [body, param] of cases) {
       const res = await call('PATCH', `${BASE}/${a.body.id}`, { body });
       expect(res.status).toBe(400);
@@ -167,18 +173,26 @@ describe('retrieve, list, update, delete by id or name', () => {
     const res = await call('DELETE', `${BASE}/${encodeURIComponent(name)}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ id: created.body.id, object: 'secret', deleted: true });
-    for (const [method, body] of [['GET', undefined], ['PATCH', { value: 'x' }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', { value: 'x' }],
+      ['DELETE', undefined],
+    ] as const) {
       const again = await call(method, `${BASE}/${created.body.id}`, { body });
       expect(again.status).toBe(404);
       expectError(again, 'not_found_error');
     }
   });
 
-  it('another project\'s secret is not found by id or by name, and stays unchanged', async () => {
+  it("another project's secret is not found by id or by name, and stays unchanged", async () => {
     const asOther = doorClient(app.baseUrl, (await app.createProject('intruder')).apiKey, 'bearer');
     const mine = await call('POST', BASE, { body: { name: uniqueName('mine'), value: 'v' } });
     for (const ref of [mine.body.id, mine.body.name]) {
-      for (const [method, body] of [['GET', undefined], ['PATCH', { value: 'stolen', name: 'stolen' }], ['DELETE', undefined]] as const) {
+      for (const [method, body] of [
+        ['GET', undefined],
+        ['PATCH', { value: 'stolen', name: 'stolen' }],
+        ['DELETE', undefined],
+      ] as const) {
         const res = await asOther(method, `${BASE}/${ref}`, { body });
         expect(res.status).toBe(404);
       }

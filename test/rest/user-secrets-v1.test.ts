@@ -60,7 +60,7 @@ describe('secrets', () => {
     expect(names).toEqual([...names].sort());
   });
 
-  it('X-API-Key (what Dreadnode\'s SDK sends) authenticates here, and only here among the doors', async () => {
+  it("X-API-Key (what Dreadnode's SDK sends) authenticates here, and only here among the doors", async () => {
     const headers = { 'x-api-key': apiKey };
     expect((await request(app.baseUrl, 'GET', BASE, { headers })).status).toBe(200);
     const unknown = await request(app.baseUrl, 'GET', BASE, { headers: { 'x-api-key': `sk-lw-${'Z'.repeat(43)}` } });
@@ -72,7 +72,7 @@ describe('secrets', () => {
     expect((await graphql(app.baseUrl, '{ secrets { edges { cursor } } }', {}, { headers })).status).toBe(401);
   });
 
-  it('presets: each provider\'s variable, configured or not; SECRET_PRESETS replaces the list', async () => {
+  it("presets: each provider's variable, configured or not; SECRET_PRESETS replaces the list", async () => {
     const presets = await call('GET', `${BASE}/presets`);
     expect(presets.status).toBe(200);
     expect(presets.body.presets).toContainEqual({ provider: 'openai', env_var_name: 'OPENAI_API_KEY', configured: false });
@@ -133,8 +133,22 @@ describe('errors, in the canonical envelope', () => {
     ['a 10,001-character value', { name: 'OK_V1', value: 'v'.repeat(10_001) }, [['body', 'value']]],
     ['a 65-character provider', { name: 'OK_V1', value: 'v', provider: 'p'.repeat(65) }, [['body', 'provider']]],
     ['an empty provider', { name: 'OK_V1', value: 'v', provider: '' }, [['body', 'provider']]],
-    ['wrong types', { name: 1, value: false }, [['body', 'name'], ['body', 'value']]],
-    ['missing fields', {}, [['body', 'name'], ['body', 'value']]],
+    [
+      'wrong types',
+      { name: 1, value: false },
+      [
+        ['body', 'name'],
+        ['body', 'value'],
+      ],
+    ],
+    [
+      'missing fields',
+      {},
+      [
+        ['body', 'name'],
+        ['body', 'value'],
+      ],
+    ],
   ])('422 validation_error with errors[{loc, msg, type}] for %s, storing nothing', async (_l, body, locs) => {
     const before = await app.storedCounts();
     const res = await call('POST', BASE, { body });
@@ -158,12 +172,16 @@ describe('errors, in the canonical envelope', () => {
     expectEnvelope(huge, 'payload_too_large_error');
   });
 
-  it('404 for unknown, malformed and other-project ids; the other project\'s secret unchanged', async () => {
+  it("404 for unknown, malformed and other-project ids; the other project's secret unchanged", async () => {
     const other = await app.createProject('other');
     const asOther = doorClient(app.baseUrl, other.apiKey, 'bearer');
     const theirs = await asOther('POST', BASE, { body: { name: 'THEIRS', value: 'their-value-that-is-long-enough' } });
     for (const id of ['ffffffffffffffffffffffff', 'nope', '2489E9AD-2EE2-8E00-8EC9-32D5F69181C0', theirs.body.id]) {
-      for (const [method, body] of [['GET', undefined], ['PUT', { value: 'x' }], ['DELETE', undefined]] as const) {
+      for (const [method, body] of [
+        ['GET', undefined],
+        ['PUT', { value: 'x' }],
+        ['DELETE', undefined],
+      ] as const) {
         const res = await call(method, `${BASE}/${id}`, { body });
         expect(res.status).toBe(404);
         expect(res.body).toEqual({ code: 404, detail: 'Secret not found', type: 'not_found_error' });

@@ -32,15 +32,38 @@ describe('what is stored and logged', () => {
     const rest = await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'AT_REST_ONE', value: `${MARKER}-rest-create` } });
     responses.push(rest.text);
     responses.push((await request(app.baseUrl, 'PUT', `/api/secrets/${rest.body.id}`, { apiKey, body: { value: `${MARKER}-rest-update` } })).text);
-    const gql = await graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "AT_REST_TWO", value: $v}) { ... on CreateSecretSuccess { secret { id } } } }', { v: `${MARKER}-gql-create` }, { apiKey });
+    const gql = await graphql(
+      app.baseUrl,
+      'mutation($v: String!) { createSecret(input: {name: "AT_REST_TWO", value: $v}) { ... on CreateSecretSuccess { secret { id } } } }',
+      { v: `${MARKER}-gql-create` },
+      { apiKey },
+    );
     responses.push(gql.text);
     const id = gql.body.data.createSecret.secret.id;
-    responses.push((await graphql(app.baseUrl, 'mutation($id: ID!, $v: String!) { updateSecret(id: $id, input: {value: $v}) { __typename } }', { id, v: `${MARKER}-gql-update` }, { apiKey })).text);
+    responses.push(
+      (
+        await graphql(
+          app.baseUrl,
+          'mutation($id: ID!, $v: String!) { updateSecret(id: $id, input: {value: $v}) { __typename } }',
+          { id, v: `${MARKER}-gql-update` },
+          { apiKey },
+        )
+      ).text,
+    );
     // Failures too: a conflict, a rule broken, broken JSON, a wrong key.
     responses.push((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'AT_REST_ONE', value: `${MARKER}-conflict` } })).text);
     responses.push((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'bad name', value: `${MARKER}-invalid` } })).text);
     responses.push((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, rawBody: `{"name":"X","value":"${MARKER}-broken` })).text);
-    responses.push((await graphql(app.baseUrl, 'mutation($v: String!) { createSecret(input: {name: "x y", value: $v}) { __typename ... on ValidationError { message fields { message } } } }', { v: `${MARKER}-gql-invalid` }, { apiKey })).text);
+    responses.push(
+      (
+        await graphql(
+          app.baseUrl,
+          'mutation($v: String!) { createSecret(input: {name: "x y", value: $v}) { __typename ... on ValidationError { message fields { message } } } }',
+          { v: `${MARKER}-gql-invalid` },
+          { apiKey },
+        )
+      ).text,
+    );
     responses.push((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey: `${apiKey}0`, body: { name: 'NOPE', value: `${MARKER}-unauth` } })).text);
     responses.push((await request(app.baseUrl, 'GET', '/api/secrets', { apiKey })).text);
     // The other doors, successes and failures.
@@ -55,7 +78,14 @@ describe('what is stored and logged', () => {
     responses.push((await bearer('PUT', `/api/v1/user/secrets/${v1.body.id}`, { body: { value: `${MARKER}-v1-update` } })).text);
     responses.push((await bearer('POST', '/api/v1/user/secrets', { body: { name: 'bad', value: `${MARKER}-v1-invalid` } })).text);
     responses.push((await bearer('GET', '/api/v1/user/secrets')).text);
-    responses.push((await request(app.baseUrl, 'PUT', '/api/secrets/AT_REST_FOUR', { headers: { 'x-session-api-key': apiKey }, body: { name: 'AT_REST_FIVE', value: `${MARKER}-openhands-ignored` } })).text);
+    responses.push(
+      (
+        await request(app.baseUrl, 'PUT', '/api/secrets/AT_REST_FOUR', {
+          headers: { 'x-session-api-key': apiKey },
+          body: { name: 'AT_REST_FIVE', value: `${MARKER}-openhands-ignored` },
+        })
+      ).text,
+    );
   });
 
   it('the database holds no plaintext value, in any collection', async () => {
@@ -65,7 +95,9 @@ describe('what is stored and logged', () => {
     for (const { name } of await db.listCollections().toArray()) {
       for (const doc of await db.collection(name).find({}).toArray()) {
         scanned += 1;
-        const raw = JSON.stringify(doc, (_k, v) => (v?.type === 'Buffer' || v?._bsontype === 'Binary' ? Buffer.from(v.buffer ?? v.data).toString('latin1') : v));
+        const raw = JSON.stringify(doc, (_k, v) =>
+          v?.type === 'Buffer' || v?._bsontype === 'Binary' ? Buffer.from(v.buffer ?? v.data).toString('latin1') : v,
+        );
         expect(raw).not.toContain(MARKER);
         for (const field of Object.values(doc)) {
           if (Buffer.isBuffer(field) || (field as { buffer?: unknown })?.buffer instanceof Uint8Array) {
@@ -81,12 +113,20 @@ describe('what is stored and logged', () => {
     const versions = await app.models.SecretVersion.find({ projectId: project.id }).select('+wrappedKey +ciphertext').lean();
     const values = versions.map((v) =>
       openValue(app.keyring, sealedOf(v), {
-        projectId: v.projectId.toHexString(), secretId: v.secretId.toHexString(), version: v.version,
+        projectId: v.projectId.toHexString(),
+        secretId: v.secretId.toHexString(),
+        version: v.version,
       }),
     );
     expect(values.sort()).toEqual([
-      `${MARKER}-gql-create`, `${MARKER}-gql-update`, `${MARKER}-rest-create`, `${MARKER}-rest-update`,
-      `${MARKER}-together-create`, `${MARKER}-together-update`, `${MARKER}-v1-create`, `${MARKER}-v1-update`,
+      `${MARKER}-gql-create`,
+      `${MARKER}-gql-update`,
+      `${MARKER}-rest-create`,
+      `${MARKER}-rest-update`,
+      `${MARKER}-together-create`,
+      `${MARKER}-together-update`,
+      `${MARKER}-v1-create`,
+      `${MARKER}-v1-update`,
     ]);
   });
 
@@ -94,7 +134,9 @@ describe('what is stored and logged', () => {
     const [a, b] = await app.models.SecretVersion.find({ projectId: project.id, version: 1 }).select('+wrappedKey +ciphertext').lean();
     expect(() =>
       openValue(app.keyring, sealedOf(a!), {
-        projectId: project.id, secretId: b!.secretId.toHexString(), version: 1,
+        projectId: project.id,
+        secretId: b!.secretId.toHexString(),
+        version: 1,
       }),
     ).toThrow('Sealed value could not be opened');
   });

@@ -44,7 +44,13 @@ describe('deletedSecrets, a page at a time', () => {
   it('newest deletion first, with cursors; a cursor we did not make is BAD_USER_INPUT', async () => {
     const { apiKey } = await app.createProject('paged');
     const ids = await createAndDelete(apiKey, ['P1', 'P2', 'P3']);
-    const page = (after?: string) => graphql(app.baseUrl, 'query($after: String) { deletedSecrets(first: 2, after: $after) { edges { cursor node { id name } } pageInfo { hasNextPage endCursor } } }', { after }, { apiKey });
+    const page = (after?: string) =>
+      graphql(
+        app.baseUrl,
+        'query($after: String) { deletedSecrets(first: 2, after: $after) { edges { cursor node { id name } } pageInfo { hasNextPage endCursor } } }',
+        { after },
+        { apiKey },
+      );
     const first = (await page()).body.data.deletedSecrets;
     expect(first.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual(['P3', 'P2']);
     expect(first.pageInfo.hasNextPage).toBe(true);
@@ -59,7 +65,11 @@ describe('deletedSecrets, a page at a time', () => {
 describe('the sweep', () => {
   it('purges everything that is due in one run, batch after batch', async () => {
     const projects = await Promise.all(Array.from({ length: 5 }, (_, i) => app.createProject(`sweep ${i}`)));
-    for (const [i, { apiKey }] of projects.entries()) await createAndDelete(apiKey, ['S1', 'S2', 'S3'].map((n) => `${n}_${i}`));
+    for (const [i, { apiKey }] of projects.entries())
+      await createAndDelete(
+        apiKey,
+        ['S1', 'S2', 'S3'].map((n) => `${n}_${i}`),
+      );
     const due = await app.models.Secret.countDocuments({ deletedAt: { $ne: null } });
     expect(due).toBeGreaterThanOrEqual(15);
     clock += WINDOW + 1;

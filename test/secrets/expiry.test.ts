@@ -50,12 +50,36 @@ async function seenEverywhere(p: Awaited<ReturnType<typeof project>>, name: stri
 }
 
 const VISIBLE = {
-  langwatchGet: 200, langwatchList: true, langwatchValue: 200, values: true, togetherById: 200, togetherByName: 200, togetherList: true,
-  v1Get: 200, v1List: true, openhandsList: true, graphqlList: true, graphqlById: true, graphqlByName: true, graphqlReveal: 'RevealSecretSuccess',
+  langwatchGet: 200,
+  langwatchList: true,
+  langwatchValue: 200,
+  values: true,
+  togetherById: 200,
+  togetherByName: 200,
+  togetherList: true,
+  v1Get: 200,
+  v1List: true,
+  openhandsList: true,
+  graphqlList: true,
+  graphqlById: true,
+  graphqlByName: true,
+  graphqlReveal: 'RevealSecretSuccess',
 };
 const GONE = {
-  langwatchGet: 404, langwatchList: false, langwatchValue: 404, values: false, togetherById: 404, togetherByName: 404, togetherList: false,
-  v1Get: 404, v1List: false, openhandsList: false, graphqlList: false, graphqlById: false, graphqlByName: false, graphqlReveal: 'NotFoundError',
+  langwatchGet: 404,
+  langwatchList: false,
+  langwatchValue: 404,
+  values: false,
+  togetherById: 404,
+  togetherByName: 404,
+  togetherList: false,
+  v1Get: 404,
+  v1List: false,
+  openhandsList: false,
+  graphqlList: false,
+  graphqlById: false,
+  graphqlByName: false,
+  graphqlReveal: 'NotFoundError',
 };
 
 async function secretsCli(apiKey: string, args: string[]) {
@@ -78,7 +102,9 @@ describe('a secret past its expiry', () => {
     expect(await seenEverywhere(p, 'ttl-token', created.body.id)).toEqual(GONE);
     expect(JSON.parse((await secretsCli(p.apiKey, ['export', '--format', 'json'])).stdout)).toEqual({});
     // `run` leaves out names that are not environment names anyway: check it with one that is.
-    const envName = await p.gql('mutation($at: DateTime) { createSecret(input: {name: "EXPIRING_ENV", value: "env-value", expiresAt: $at}) { __typename } }', { at: new Date(clock + 1000).toISOString() });
+    const envName = await p.gql('mutation($at: DateTime) { createSecret(input: {name: "EXPIRING_ENV", value: "env-value", expiresAt: $at}) { __typename } }', {
+      at: new Date(clock + 1000).toISOString(),
+    });
     expect(envName.body.data.createSecret.__typename).toBe('CreateSecretSuccess');
     expect(JSON.parse((await secretsCli(p.apiKey, ['export', '--format', 'json'])).stdout)).toEqual({ EXPIRING_ENV: 'env-value' });
     expect(await secretsCli(p.apiKey, ['run', '--', 'printenv', 'EXPIRING_ENV'])).toEqual({ code: 0, stdout: 'env-value\n' });
@@ -125,7 +151,9 @@ describe('a secret past its expiry', () => {
     expect(deleted.body.data.deletedSecrets.edges.map((e: { node: unknown }) => e.node)).toEqual([
       { id: made.body.id, name: 'restore-me', deletedAt: new Date(expiredAt).toISOString(), expiresAt: new Date(expiredAt).toISOString() },
     ]);
-    const restored = await p.gql('mutation($id: ID!) { restoreSecret(id: $id) { __typename ... on RestoreSecretSuccess { secret { expiresAt } } } }', { id: made.body.id });
+    const restored = await p.gql('mutation($id: ID!) { restoreSecret(id: $id) { __typename ... on RestoreSecretSuccess { secret { expiresAt } } } }', {
+      id: made.body.id,
+    });
     expect(restored.body.data.restoreSecret).toEqual({ __typename: 'RestoreSecretSuccess', secret: { expiresAt: new Date(clock + 2 * DAY).toISOString() } });
     const value = await p.bearer('GET', `/api/secrets/${made.body.id}/value`);
     expect(value.body).toMatchObject({ name: 'restore-me', value: 'restored-value' });
@@ -153,7 +181,10 @@ describe('GraphQL expiresAt', () => {
   it('on create and on update; null clears it; an instant in the past is a ValidationError, storing nothing', async () => {
     const p = await project();
     const at = new Date(clock + 3600_000).toISOString();
-    const created = await p.gql(`mutation($at: DateTime) { createSecret(input: {name: "GQL_EXPIRING", value: "v", expiresAt: $at}) { ${fields} ... on CreateSecretSuccess { secret { id expiresAt } } } }`, { at });
+    const created = await p.gql(
+      `mutation($at: DateTime) { createSecret(input: {name: "GQL_EXPIRING", value: "v", expiresAt: $at}) { ${fields} ... on CreateSecretSuccess { secret { id expiresAt } } } }`,
+      { at },
+    );
     const { id, expiresAt } = created.body.data.createSecret.secret;
     expect(expiresAt).toBe(at);
     // An instant, not a lifetime: Together shows the expiry and no ttl_seconds.
@@ -162,18 +193,34 @@ describe('GraphQL expiresAt', () => {
     expect(item).not.toHaveProperty('ttl_seconds');
 
     const later = new Date(clock + 7200_000).toISOString();
-    const moved = await p.gql(`mutation($id: ID!, $at: DateTime) { updateSecret(id: $id, input: {value: "v2", expiresAt: $at}) { ${fields} ... on UpdateSecretSuccess { secret { expiresAt version } } } }`, { id, at: later });
+    const moved = await p.gql(
+      `mutation($id: ID!, $at: DateTime) { updateSecret(id: $id, input: {value: "v2", expiresAt: $at}) { ${fields} ... on UpdateSecretSuccess { secret { expiresAt version } } } }`,
+      { id, at: later },
+    );
     expect(moved.body.data.updateSecret.secret).toEqual({ expiresAt: later, version: 2 });
-    const kept = await p.gql(`mutation($id: ID!) { updateSecret(id: $id, input: {value: "v3"}) { ... on UpdateSecretSuccess { secret { expiresAt } } } }`, { id });
+    const kept = await p.gql(`mutation($id: ID!) { updateSecret(id: $id, input: {value: "v3"}) { ... on UpdateSecretSuccess { secret { expiresAt } } } }`, {
+      id,
+    });
     expect(kept.body.data.updateSecret.secret.expiresAt).toBe(later);
-    const cleared = await p.gql(`mutation($id: ID!) { updateSecretMetadata(id: $id, input: {expiresAt: null}) { ${fields} ... on UpdateSecretMetadataSuccess { secret { expiresAt version } } } }`, { id });
+    const cleared = await p.gql(
+      `mutation($id: ID!) { updateSecretMetadata(id: $id, input: {expiresAt: null}) { ${fields} ... on UpdateSecretMetadataSuccess { secret { expiresAt version } } } }`,
+      { id },
+    );
     expect(cleared.body.data.updateSecretMetadata.secret).toEqual({ expiresAt: null, version: 3 });
 
     const before = await app.storedCounts();
-    const past = await p.gql(`mutation($at: DateTime) { createSecret(input: {name: "GQL_PAST", value: "v", expiresAt: $at}) { ${fields} } }`, { at: new Date(clock - 1).toISOString() });
-    expect(past.body.data.createSecret).toEqual({ __typename: 'ValidationError', fields: [{ path: ['input', 'expiresAt'], message: 'expiresAt must be in the future' }] });
+    const past = await p.gql(`mutation($at: DateTime) { createSecret(input: {name: "GQL_PAST", value: "v", expiresAt: $at}) { ${fields} } }`, {
+      at: new Date(clock - 1).toISOString(),
+    });
+    expect(past.body.data.createSecret).toEqual({
+      __typename: 'ValidationError',
+      fields: [{ path: ['input', 'expiresAt'], message: 'expiresAt must be in the future' }],
+    });
     expect(await app.storedCounts()).toEqual(before);
-    const pastUpdate = await p.gql(`mutation($id: ID!, $at: DateTime) { updateSecret(id: $id, input: {value: "v4", expiresAt: $at}) { ${fields} } }`, { id, at: new Date(clock).toISOString() });
+    const pastUpdate = await p.gql(`mutation($id: ID!, $at: DateTime) { updateSecret(id: $id, input: {value: "v4", expiresAt: $at}) { ${fields} } }`, {
+      id,
+      at: new Date(clock).toISOString(),
+    });
     expect(pastUpdate.body.data.updateSecret.__typename).toBe('ValidationError');
     expect(await app.models.SecretVersion.countDocuments({ secretId: id })).toBe(3);
   });

@@ -54,7 +54,8 @@ describe('versions', () => {
     const created = await lw('POST', '/api/secrets', { body: { name: uniqueName('GQL_VERSIONS'), value: 'a' } });
     await lw('PUT', `/api/secrets/${created.body.id}`, { body: { value: 'b' } });
     await lw('PUT', `/api/secrets/${created.body.id}`, { body: { value: 'c' } });
-    const query = 'query($id: ID!, $after: String) { secret(id: $id) { version versions(first: 2, after: $after) { edges { cursor node { version createdBy createdAt } } pageInfo { hasNextPage endCursor } } } }';
+    const query =
+      'query($id: ID!, $after: String) { secret(id: $id) { version versions(first: 2, after: $after) { edges { cursor node { version createdBy createdAt } } pageInfo { hasNextPage endCursor } } } }';
     const first = await gql(query, { id: created.body.id });
     expect(first.body.data.secret.version).toBe(3);
     expect(first.body.data.secret.versions.edges.map((e: { node: { version: number } }) => e.node.version)).toEqual([3, 2]);
@@ -83,7 +84,7 @@ describe('compare-and-set', () => {
   const doors = [
     {
       door: 'LangWatch PUT',
-      create: async () => (await lw('POST', '/api/secrets', { body: { name: uniqueName('ETAG'), value: 'v1' } })),
+      create: async () => await lw('POST', '/api/secrets', { body: { name: uniqueName('ETAG'), value: 'v1' } }),
       update: (s: { id: string; name: string }, ifMatch?: string) =>
         lw('PUT', `/api/secrets/${s.id}`, { body: { value: 'v2' }, headers: ifMatch ? { 'if-match': ifMatch } : {} }),
       staleBody: { error: 'precondition_failed', message: expect.any(String) },
@@ -111,26 +112,29 @@ describe('compare-and-set', () => {
     },
   ];
 
-  it.each(doors)('$door: answers an ETag, honours a current If-Match, refuses a stale one with 412 storing nothing', async ({ create, update, staleBody, door }) => {
-    const created = await create();
-    expect(created.headers.get('etag')).toBe('"1"');
-    const secret = created.body as { id: string; name: string };
-    const ok = await update(secret, '"1"');
-    expect(ok.status).toBe(200);
-    // OpenHands' PUT changes the description alone: the value's version stays.
-    expect(ok.headers.get('etag')).toBe(door === 'OpenHands PUT' ? '"1"' : '"2"');
-    const before = await app.storedCounts();
-    const before2 = await app.models.Secret.findById(secret.id).lean();
-    for (const stale of ['"7"', 'W/"0"', 'garbage']) {
-      const res = await update(secret, stale);
-      expect(res.status).toBe(412);
-      expect(res.body).toEqual(staleBody);
-    }
-    expect(await app.storedCounts()).toEqual(before);
-    expect((await app.models.Secret.findById(secret.id).lean())?.updatedAt).toEqual(before2?.updatedAt);
-    expect((await update(secret, '*')).status).toBe(200);
-    expect((await update(secret)).status).toBe(200);
-  });
+  it.each(doors)(
+    '$door: answers an ETag, honours a current If-Match, refuses a stale one with 412 storing nothing',
+    async ({ create, update, staleBody, door }) => {
+      const created = await create();
+      expect(created.headers.get('etag')).toBe('"1"');
+      const secret = created.body as { id: string; name: string };
+      const ok = await update(secret, '"1"');
+      expect(ok.status).toBe(200);
+      // OpenHands' PUT changes the description alone: the value's version stays.
+      expect(ok.headers.get('etag')).toBe(door === 'OpenHands PUT' ? '"1"' : '"2"');
+      const before = await app.storedCounts();
+      const before2 = await app.models.Secret.findById(secret.id).lean();
+      for (const stale of ['"7"', 'W/"0"', 'garbage']) {
+        const res = await update(secret, stale);
+        expect(res.status).toBe(412);
+        expect(res.body).toEqual(staleBody);
+      }
+      expect(await app.storedCounts()).toEqual(before);
+      expect((await app.models.Secret.findById(secret.id).lean())?.updatedAt).toEqual(before2?.updatedAt);
+      expect((await update(secret, '*')).status).toBe(200);
+      expect((await update(secret)).status).toBe(200);
+    },
+  );
 
   it('GET answers the ETag of the current version on every door', async () => {
     const created = await lw('POST', '/api/secrets', { body: { name: uniqueName('GET_ETAG'), value: 'v1' } });
@@ -175,8 +179,9 @@ describe('idempotent create', () => {
 
   it('10 concurrent requests with one key create one secret', async () => {
     const name = uniqueName('IDEM_RACE');
-    const results = await Promise.all(Array.from({ length: 10 }, () =>
-      bearer('POST', '/api/v1/user/secrets', { body: { name, value: 'race' }, headers: { 'idempotency-key': 'key-race' } })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => bearer('POST', '/api/v1/user/secrets', { body: { name, value: 'race' }, headers: { 'idempotency-key': 'key-race' } })),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
@@ -239,7 +244,9 @@ describe('soft delete and restore', () => {
     expect(gqlRestore.body.data.restoreSecret).toEqual({ __typename: 'ConflictError', code: 'CONFLICT' });
     // Once the new one is gone, the old one comes back.
     await lw('DELETE', `/api/secrets/${reused.body.id}`);
-    expect((await gql('mutation($id: ID!) { restoreSecret(id: $id) { __typename } }', { id: old.body.id })).body.data.restoreSecret.__typename).toBe('RestoreSecretSuccess');
+    expect((await gql('mutation($id: ID!) { restoreSecret(id: $id) { __typename } }', { id: old.body.id })).body.data.restoreSecret.__typename).toBe(
+      'RestoreSecretSuccess',
+    );
   });
 
   it('after the window, a sweep purges the value versions for good', async () => {
@@ -285,8 +292,11 @@ describe('audit log', () => {
     await lw('POST', '/api/secrets', { body: { name, value: `${MARKER}-dup` } });
     await request(app.baseUrl, 'GET', '/api/secrets', { apiKey: `sk-lw-${'N'.repeat(43)}` });
 
-    const res = await gql(`query($id: ID!) { auditEvents(first: 50, secretId: $id) { edges { node {
-      door operation secretId secretName version outcome keyId requestId at } } } }`, { id });
+    const res = await gql(
+      `query($id: ID!) { auditEvents(first: 50, secretId: $id) { edges { node {
+      door operation secretId secretName version outcome keyId requestId at } } } }`,
+      { id },
+    );
     const events = res.body.data.auditEvents.edges.map((e: { node: Record<string, unknown> }) => e.node);
     expect(events.map((e: { door: string; operation: string; outcome: string }) => `${e.door} ${e.operation} ${e.outcome}`).reverse()).toEqual([
       'langwatch create success',
@@ -317,10 +327,11 @@ describe('audit log', () => {
     expect(raw).not.toContain(apiKey.slice(6, 20));
   });
 
-  it('pages with cursors and shows only the caller\'s project', async () => {
+  it("pages with cursors and shows only the caller's project", async () => {
     const other = await app.createProject('other auditor');
     await request(app.baseUrl, 'POST', '/api/secrets', { apiKey: other.apiKey, body: { name: 'OTHER_AUDIT', value: 'v' } });
-    const page = (after?: string) => gql('query($after: String) { auditEvents(first: 3, after: $after) { edges { node { id secretName } } pageInfo { hasNextPage endCursor } } }', { after });
+    const page = (after?: string) =>
+      gql('query($after: String) { auditEvents(first: 3, after: $after) { edges { node { id secretName } } pageInfo { hasNextPage endCursor } } }', { after });
     const first = await page();
     const second = await page(first.body.data.auditEvents.pageInfo.endCursor);
     const ids = [...first.body.data.auditEvents.edges, ...second.body.data.auditEvents.edges].map((e: { node: { id: string } }) => e.node.id);
@@ -347,13 +358,24 @@ describe('quota', () => {
       const lwRes = await request(small.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: 'Q3', value: 'v' } });
       expect(lwRes.status).toBe(422);
       expect(lwRes.body).toMatchObject({ error: 'validation_error', message: expect.stringContaining('limit of 3') });
-      const tg = await request(small.baseUrl, 'POST', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${key}` }, body: { name: 'q3', value: 'v' } });
+      const tg = await request(small.baseUrl, 'POST', '/v1/deployments/secrets', {
+        headers: { authorization: `Bearer ${key}` },
+        body: { name: 'q3', value: 'v' },
+      });
       expect(tg.status).toBe(400);
       expect(tg.body.error.type).toBe('invalid_request_error');
-      const v1 = await request(small.baseUrl, 'POST', '/api/v1/user/secrets', { headers: { authorization: `Bearer ${key}` }, body: { name: 'Q3', value: 'v' } });
+      const v1 = await request(small.baseUrl, 'POST', '/api/v1/user/secrets', {
+        headers: { authorization: `Bearer ${key}` },
+        body: { name: 'Q3', value: 'v' },
+      });
       expect(v1.status).toBe(422);
       expect(v1.body.type).toBe('validation_error');
-      const g = await graphql(small.baseUrl, 'mutation { createSecret(input: {name: "Q3", value: "v"}) { __typename ... on ValidationError { message } } }', {}, { apiKey: key });
+      const g = await graphql(
+        small.baseUrl,
+        'mutation { createSecret(input: {name: "Q3", value: "v"}) { __typename ... on ValidationError { message } } }',
+        {},
+        { apiKey: key },
+      );
       expect(g.body.data.createSecret).toEqual({ __typename: 'ValidationError', message: expect.stringContaining('limit of 3') });
       expect(await small.storedCounts()).toEqual(counts);
 
@@ -374,8 +396,9 @@ describe('quota', () => {
       for (let i = 0; i < limit - 1; i++) {
         await request(racing.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: `PRE${i}`, value: 'v' } });
       }
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-        request(racing.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: `RACER${i}`, value: 'v' } })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => request(racing.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: `RACER${i}`, value: 'v' } })),
+      );
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
       expect(statuses.filter((s) => s === 422)).toHaveLength(19);

@@ -14,7 +14,12 @@ let apiKey: string;
 beforeAll(async () => {
   node = await startTestApp({ limits: { projectSecretLimit: 12 } });
   // Its clock is an hour behind: the old claims took a claim this old for abandoned.
-  skewed = await startTestApp({ now: () => new Date(Date.now() - HOUR), limits: { projectSecretLimit: 12 }, dbName: node.connection.name, masterKey: node.masterKey });
+  skewed = await startTestApp({
+    now: () => new Date(Date.now() - HOUR),
+    limits: { projectSecretLimit: 12 },
+    dbName: node.connection.name,
+    masterKey: node.masterKey,
+  });
   ({ apiKey } = await node.createProject('names'));
 });
 afterAll(async () => {

@@ -14,9 +14,7 @@ afterAll(() => app.close());
 describe('20 concurrent creates of one name', () => {
   it('through REST: exactly one 201, nineteen 409, one secret and one sealed version stored', async () => {
     const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'RACED_REST', value: `racer-${i}` } }),
-      ),
+      Array.from({ length: 20 }, (_, i) => request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'RACED_REST', value: `racer-${i}` } })),
     );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -30,9 +28,7 @@ describe('20 concurrent creates of one name', () => {
 
   it('through GraphQL: exactly one CreateSecretSuccess, nineteen ConflictError', async () => {
     const mutation = 'mutation($v: String!) { createSecret(input: {name: "RACED_GQL", value: $v}) { __typename } }';
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => graphql(app.baseUrl, mutation, { v: `racer-${i}` }, { apiKey })),
-    );
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => graphql(app.baseUrl, mutation, { v: `racer-${i}` }, { apiKey })));
     const kinds = responses.map((r) => r.body.data.createSecret.__typename);
     expect(kinds.filter((k) => k === 'CreateSecretSuccess')).toHaveLength(1);
     expect(kinds.filter((k) => k === 'ConflictError')).toHaveLength(19);

@@ -17,7 +17,12 @@ let apiKey: string;
 
 beforeAll(async () => {
   restorer = await startTestApp({ now: () => new Date(restorerClock), limits: { recoveryWindowMs: WINDOW } });
-  sweeper = await startTestApp({ now: () => new Date(sweeperClock), limits: { recoveryWindowMs: WINDOW }, dbName: restorer.connection.name, masterKey: restorer.masterKey });
+  sweeper = await startTestApp({
+    now: () => new Date(sweeperClock),
+    limits: { recoveryWindowMs: WINDOW },
+    dbName: restorer.connection.name,
+    masterKey: restorer.masterKey,
+  });
   ({ apiKey } = await restorer.createProject('fates'));
 });
 afterAll(async () => {
@@ -56,14 +61,18 @@ describe('restore against purge', () => {
     // Sweeps and restores spread over the same few tens of milliseconds, so
     // that each secret meets them in a different order.
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const sweeps = Promise.all(Array.from({ length: 6 }, async (_, n) => {
-      await pause(n * 7);
-      for (let i = 0; i < 5; i++) await sweeper.secrets.sweep(2);
-    }));
-    const restores = await Promise.all(ids.map(async (id, i) => {
-      await pause((i * 13) % 40);
-      return request(restorer.baseUrl, 'POST', `/api/secrets/${id}/restore`, { apiKey });
-    }));
+    const sweeps = Promise.all(
+      Array.from({ length: 6 }, async (_, n) => {
+        await pause(n * 7);
+        for (let i = 0; i < 5; i++) await sweeper.secrets.sweep(2);
+      }),
+    );
+    const restores = await Promise.all(
+      ids.map(async (id, i) => {
+        await pause((i * 13) % 40);
+        return request(restorer.baseUrl, 'POST', `/api/secrets/${id}/restore`, { apiKey });
+      }),
+    );
     await sweeps;
     await sweeper.secrets.sweep();
 

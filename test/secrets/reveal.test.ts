@@ -18,7 +18,12 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function keyWith(scopes: string[]) {
-  const res = await graphql(app.baseUrl, 'mutation($s: [String!]!) { createApiKey(input: {name: "k", scopes: $s}) { ... on CreateApiKeySuccess { key } } }', { s: scopes }, { apiKey: admin });
+  const res = await graphql(
+    app.baseUrl,
+    'mutation($s: [String!]!) { createApiKey(input: {name: "k", scopes: $s}) { ... on CreateApiKeySuccess { key } } }',
+    { s: scopes },
+    { apiKey: admin },
+  );
   return res.body.data.createApiKey.key as string;
 }
 
@@ -41,11 +46,15 @@ describe('reveal', () => {
   });
 
   it('GraphQL revealSecret returns {secret, value}', async () => {
-    const query = 'query($id: ID!, $v: Int) { revealSecret(id: $id, version: $v) { __typename ... on RevealSecretSuccess { value secret { name version } } ... on Error { code } } }';
+    const query =
+      'query($id: ID!, $v: Int) { revealSecret(id: $id, version: $v) { __typename ... on RevealSecretSuccess { value secret { name version } } ... on Error { code } } }';
     const res = await graphql(app.baseUrl, query, { id }, { apiKey: admin });
     expect(res.body.data.revealSecret).toEqual({ __typename: 'RevealSecretSuccess', value: `${MARKER}-v2 ünïcødé`, secret: { name: 'REVEALED', version: 2 } });
     expect((await graphql(app.baseUrl, query, { id, v: 1 }, { apiKey: admin })).body.data.revealSecret.value).toBe(`${MARKER}-v1`);
-    expect((await graphql(app.baseUrl, query, { id: 'nope' }, { apiKey: admin })).body.data.revealSecret).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+    expect((await graphql(app.baseUrl, query, { id: 'nope' }, { apiKey: admin })).body.data.revealSecret).toEqual({
+      __typename: 'NotFoundError',
+      code: 'NOT_FOUND',
+    });
   });
 
   it('needs secrets:reveal: 403 / ForbiddenError otherwise, even with every other scope', async () => {

@@ -32,7 +32,9 @@ describe('GET /api/secrets/values', () => {
       sort: () => ({
         toArray: async () => {
           secrets.find = find;
-          const read = await find(...args).sort({ name: 1 }).toArray();
+          const read = await find(...args)
+            .sort({ name: 1 })
+            .toArray();
           const put = await request(app.baseUrl, 'PUT', `/api/secrets/${made.body.id}`, { apiKey, body: { value: 'the newer value' } });
           expect(put.status).toBe(200);
           expect(await app.models.SecretVersion.countDocuments({ secretId: new Types.ObjectId(made.body.id as string), version: 1 })).toBe(0);
@@ -52,7 +54,10 @@ describe('GET /api/secrets/values', () => {
   });
 
   it('keeps a secret named __proto__ (a valid Together name), in the API and in the CLI', async () => {
-    const made = await request(app.baseUrl, 'POST', '/v1/deployments/secrets', { headers: { authorization: `Bearer ${apiKey}` }, body: { name: '__proto__', value: 'proto-value' } });
+    const made = await request(app.baseUrl, 'POST', '/v1/deployments/secrets', {
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: { name: '__proto__', value: 'proto-value' },
+    });
     expect(made.status).toBe(200);
     const values = await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey });
     expect(values.text).toContain('"__proto__":"proto-value"');
@@ -63,8 +68,16 @@ describe('GET /api/secrets/values', () => {
   });
 
   it('audits a refusal as a single reveal does', async () => {
-    const made = await graphql(app.baseUrl, 'mutation { createApiKey(input: {name: "reader", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }', {}, { apiKey });
-    const { key, apiKey: { id: keyId } } = made.body.data.createApiKey;
+    const made = await graphql(
+      app.baseUrl,
+      'mutation { createApiKey(input: {name: "reader", scopes: ["secrets:read"]}) { ... on CreateApiKeySuccess { key apiKey { id } } } }',
+      {},
+      { apiKey },
+    );
+    const {
+      key,
+      apiKey: { id: keyId },
+    } = made.body.data.createApiKey;
     expect((await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey: key })).status).toBe(403);
     expect(await app.models.AuditEvent.findOne({ keyId, operation: 'reveal' }).lean()).toMatchObject({ outcome: 'forbidden', door: 'langwatch' });
   });
@@ -108,7 +121,7 @@ describe('a create', () => {
 });
 
 describe('the sweep', () => {
-  it('collects sealed versions a crash left without a secret, once they are a day old; never a live secret\'s', async () => {
+  it("collects sealed versions a crash left without a secret, once they are a day old; never a live secret's", async () => {
     const live = await create('LIVE_ONE');
     const template = await app.models.SecretVersion.collection.findOne({ secretId: new Types.ObjectId(live.body.id) });
     const { _id: _ignored, ...sealed } = template!;
@@ -133,14 +146,17 @@ describe('PROJECT_SECRET_LIMIT lowered below the current count', () => {
     try {
       const { apiKey: key } = await wide.createProject('lowered');
       const ids: string[] = [];
-      for (let i = 0; i < 7; i++) ids.push((await request(wide.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: `WIDE_${i}`, value: 'v' } })).body.id);
+      for (let i = 0; i < 7; i++)
+        ids.push((await request(wide.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: `WIDE_${i}`, value: 'v' } })).body.id);
       // The same database, restarted with a limit of 5.
       narrow = await startTestApp({ limits: { projectSecretLimit: 5 }, dbName: wide.connection.name, masterKey: wide.masterKey });
       const refused = await request(narrow.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: 'ONE_MORE', value: 'v' } });
       expect(refused.status).toBe(422);
       for (const id of ids.slice(0, 3)) await request(narrow.baseUrl, 'DELETE', `/api/secrets/${id}`, { apiKey: key });
       // 4 left: room for exactly one.
-      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => request(narrow!.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: `AFTER_${i}`, value: 'v' } })));
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => request(narrow!.baseUrl, 'POST', '/api/secrets', { apiKey: key, body: { name: `AFTER_${i}`, value: 'v' } })),
+      );
       expect(results.filter((r) => r.status === 201)).toHaveLength(1);
       expect(await narrow.models.Secret.countDocuments({ deletedAt: null })).toBe(5);
     } finally {

@@ -61,11 +61,27 @@ describe('npm run rotate-master-key', () => {
     const oldKey = randomBytes(32);
     const newKey = randomBytes(32);
     // The node that serves during rotation holds both keys, the new one active.
-    const app = await startTestApp({ masterKeys: [['new', newKey], ['old', oldKey]] });
+    const app = await startTestApp({
+      masterKeys: [
+        ['new', newKey],
+        ['old', oldKey],
+      ],
+    });
     const { apiKey, ids, values } = await seed(app, COUNT, new Map([['old', oldKey]]));
     // A webhook whose signing secret is sealed under the old key (made by a node where it was active).
-    const before = await startTestApp({ masterKeys: [['old', oldKey], ['new', newKey]], dbName: app.connection.name });
-    const made = await graphql(before.baseUrl, 'mutation { createWebhook(input: {url: "http://127.0.0.1:9/hook"}) { ... on CreateWebhookSuccess { signingSecret webhook { id } } } }', {}, { apiKey: (await before.createProject('hooks')).apiKey });
+    const before = await startTestApp({
+      masterKeys: [
+        ['old', oldKey],
+        ['new', newKey],
+      ],
+      dbName: app.connection.name,
+    });
+    const made = await graphql(
+      before.baseUrl,
+      'mutation { createWebhook(input: {url: "http://127.0.0.1:9/hook"}) { ... on CreateWebhookSuccess { signingSecret webhook { id } } } }',
+      {},
+      { apiKey: (await before.createProject('hooks')).apiKey },
+    );
     await before.close({ keepDatabase: true });
     const { signingSecret, webhook } = made.body.data.createWebhook;
 
@@ -81,7 +97,10 @@ describe('npm run rotate-master-key', () => {
       }
     })();
 
-    const rotation = await rotateMasterKey(app.connection.name, [['new', newKey], ['old', oldKey]]);
+    const rotation = await rotateMasterKey(app.connection.name, [
+      ['new', newKey],
+      ['old', oldKey],
+    ]);
     reading = false;
     await reader;
     try {
@@ -105,7 +124,10 @@ describe('npm run rotate-master-key', () => {
   it('killed mid-run, it starts again where it stopped: the second run re-wraps the rest and exits 0, and the new key alone opens every value', async () => {
     const oldKey = randomBytes(32);
     const newKey = randomBytes(32);
-    const ring: [string, Buffer][] = [['new', newKey], ['old', oldKey]];
+    const ring: [string, Buffer][] = [
+      ['new', newKey],
+      ['old', oldKey],
+    ];
     const app = await startTestApp({ masterKeys: ring });
     try {
       const { apiKey, values } = await seed(app, RESUMED, new Map([['old', oldKey]]));
@@ -137,15 +159,35 @@ describe('npm run rotate-master-key', () => {
 
   it('exits 1 while data keys remain under a key id its ring lacks, counting them by id; with that key in the ring it finishes and exits 0', async () => {
     const [oldKey, newKey, ancientKey] = [randomBytes(32), randomBytes(32), randomBytes(32)];
-    const app = await startTestApp({ masterKeys: [['new', newKey], ['old', oldKey]] });
+    const app = await startTestApp({
+      masterKeys: [
+        ['new', newKey],
+        ['old', oldKey],
+      ],
+    });
     try {
-      const { apiKey, values } = await seed(app, 3, new Map([['old', oldKey], ['ancient', ancientKey]]), ['old', 'old', 'ancient']);
-      const partial = await rotateMasterKey(app.connection.name, [['new', newKey], ['old', oldKey]]);
+      const { apiKey, values } = await seed(
+        app,
+        3,
+        new Map([
+          ['old', oldKey],
+          ['ancient', ancientKey],
+        ]),
+        ['old', 'old', 'ancient'],
+      );
+      const partial = await rotateMasterKey(app.connection.name, [
+        ['new', newKey],
+        ['old', oldKey],
+      ]);
       expect(partial.code).toBe(1);
       expect(partial.out).toContain('re-wrapped 4; skipped (no key opens them) 0; remaining under other keys: 2 {"ancient":2}\n');
       expect(partial.out).not.toContain('can now be removed');
 
-      const full = await rotateMasterKey(app.connection.name, [['new', newKey], ['old', oldKey], ['ancient', ancientKey]]);
+      const full = await rotateMasterKey(app.connection.name, [
+        ['new', newKey],
+        ['old', oldKey],
+        ['ancient', ancientKey],
+      ]);
       expect(full.code).toBe(0);
       expect(full.out).toContain('re-wrapped 2; skipped (no key opens them) 0; remaining under other keys: 0\n');
       expect(full.out).toContain('the other keys can now be removed from SECRETS_MASTER_KEYS');

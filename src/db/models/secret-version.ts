@@ -51,8 +51,11 @@ export type StoredBytes = Buffer | { buffer: Uint8Array };
 const bytesOf = (b: StoredBytes) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer));
 
 /** A sealed value as stored (a version's, a webhook's signing secret, a key check), with Buffers to open it. */
-export const sealedBytesOf = (stored: { keyId: string; wrappedKey: StoredBytes; ciphertext: StoredBytes }) =>
-  ({ keyId: stored.keyId, wrappedKey: bytesOf(stored.wrappedKey), ciphertext: bytesOf(stored.ciphertext) });
+export const sealedBytesOf = (stored: { keyId: string; wrappedKey: StoredBytes; ciphertext: StoredBytes }) => ({
+  keyId: stored.keyId,
+  wrappedKey: bytesOf(stored.wrappedKey),
+  ciphertext: bytesOf(stored.ciphertext),
+});
 
 /** The sealed value of a stored version, and the context its seals are bound to. */
 export function sealedOf(v: StoredSecretVersion) {

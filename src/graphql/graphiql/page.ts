@@ -28,8 +28,7 @@ export const GRAPHIQL_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** yoga's renderGraphiQL: the page, with its options as a JSON block that start.js reads (no inline script). */
 export function renderGraphiQL(options: GraphiQLOptions): string {
@@ -73,14 +72,18 @@ const START = readFileSync(new URL('./start.js', import.meta.url), 'utf8');
 export function graphiqlAssetRoutes() {
   let bundle: Promise<Bundle> | undefined;
   return async function register(app: FastifyInstance) {
-    app.get<{ Params: { file: string } }>(`${GRAPHIQL_ASSETS}/:file`, {
-      schema: { hide: true },
-      config: { rateLimit: false },
-    }, async (request, reply) => {
-      const asset = Object.hasOwn(ASSETS, request.params.file) ? ASSETS[request.params.file] : undefined;
-      if (!asset) return reply.status(404).send({ error: 'not_found', message: 'No such GraphiQL asset' });
-      bundle ??= import('@graphql-yoga/render-graphiql/graphiql');
-      return reply.type(asset.type).send(asset.body(await bundle));
-    });
+    app.get<{ Params: { file: string } }>(
+      `${GRAPHIQL_ASSETS}/:file`,
+      {
+        schema: { hide: true },
+        config: { rateLimit: false },
+      },
+      async (request, reply) => {
+        const asset = Object.hasOwn(ASSETS, request.params.file) ? ASSETS[request.params.file] : undefined;
+        if (!asset) return reply.status(404).send({ error: 'not_found', message: 'No such GraphiQL asset' });
+        bundle ??= import('@graphql-yoga/render-graphiql/graphiql');
+        return reply.type(asset.type).send(asset.body(await bundle));
+      },
+    );
   };
 }

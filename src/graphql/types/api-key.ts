@@ -20,7 +20,10 @@ const ApiKey = builder.objectRef<ApiKeyInfo>('ApiKey').implement({
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
-    environment: t.exposeString('environment', { nullable: true, description: 'The environment the key is bound to: it sees no other, through any door. Null: unbound (the REST doors act on "default").' }),
+    environment: t.exposeString('environment', {
+      nullable: true,
+      description: 'The environment the key is bound to: it sees no other, through any door. Null: unbound (the REST doors act on "default").',
+    }),
     requireRevealReason: t.exposeBoolean('requireRevealReason', { description: 'Its reveals must say why (X-Reveal-Reason, reason:, --reason).' }),
   }),
 });
@@ -34,7 +37,10 @@ const CreateApiKeySuccess = builder.objectRef<{ apiKey: ApiKeyInfo; key: string 
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   fields: (t) => ({
-    name: t.string({ required: true, validate: { schema: z.string().trim().min(1, 'Name must not be empty').max(100, 'Name must be at most 100 characters') } }),
+    name: t.string({
+      required: true,
+      validate: { schema: z.string().trim().min(1, 'Name must not be empty').max(100, 'Name must be at most 100 characters') },
+    }),
     scopes: t.stringList({ required: true, validate: { schema: scopesSchema } }),
     expiresAt: t.field({ type: 'DateTime' }),
     environment: t.string({
@@ -71,7 +77,7 @@ builder.queryField('apiKeys', (t) =>
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreateApiKeySuccess,
-    description: 'Creates an API key for the caller\'s project with the given scopes (needs keys:manage).',
+    description: "Creates an API key for the caller's project with the given scopes (needs keys:manage).",
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     errors: { types: [InputValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'CreateApiKeyResult' } },
     resolve: async (_root, { input }, ctx) => {
@@ -91,7 +97,7 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.field({
     type: ApiKey,
-    description: 'Revokes a key of the caller\'s project; every node refuses it within 2 s (needs keys:manage).',
+    description: "Revokes a key of the caller's project; every node refuses it within 2 s (needs keys:manage).",
     args: { id: t.arg.id({ required: true }) },
     errors: {
       types: [NotFoundError, ForbiddenError],

@@ -14,13 +14,20 @@ const AuditEvent = builder.objectRef<AuditEventShape>('AuditEvent').implement({
     id: t.exposeID('id'),
     at: t.expose('at', { type: 'DateTime' }),
     keyId: t.exposeString('keyId', { nullable: true, description: 'The API key that acted (null when none was valid).' }),
-    door: t.exposeString('door', { description: `${DOOR_NAMES.slice(0, -1).join(', ')} or ${DOOR_NAMES.at(-1)}; system for what the service did itself (an expiry).` }),
+    door: t.exposeString('door', {
+      description: `${DOOR_NAMES.slice(0, -1).join(', ')} or ${DOOR_NAMES.at(-1)}; system for what the service did itself (an expiry).`,
+    }),
     operation: t.exposeString('operation'),
-    environment: t.exposeString('environment', { nullable: true, description: 'The environment acted in (null for refused authentications and events from before environments).' }),
+    environment: t.exposeString('environment', {
+      nullable: true,
+      description: 'The environment acted in (null for refused authentications and events from before environments).',
+    }),
     secretId: t.exposeID('secretId', { nullable: true }),
     secretName: t.exposeString('secretName', { nullable: true }),
     version: t.exposeInt('version', { nullable: true }),
-    outcome: t.exposeString('outcome', { description: 'success, replayed, expired, or the kind of failure (not_found, conflict, version_mismatch, quota_exceeded, ...).' }),
+    outcome: t.exposeString('outcome', {
+      description: 'success, replayed, expired, or the kind of failure (not_found, conflict, version_mismatch, quota_exceeded, ...).',
+    }),
     requestId: t.exposeString('requestId', { nullable: true }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why a value was revealed, as its caller said.' }),
   }),
@@ -33,22 +40,21 @@ const AuditEventEdge = builder.objectRef<AuditEventShape>('AuditEventEdge').impl
   }),
 });
 
-const AuditEventConnection = builder
-  .objectRef<{ events: AuditEventShape[]; hasNextPage: boolean }>('AuditEventConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [AuditEventEdge], resolve: (page) => page.events }),
-      pageInfo: t.field({
-        type: PageInfo,
-        resolve: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.events.at(-1)?.id ?? null }),
-      }),
+const AuditEventConnection = builder.objectRef<{ events: AuditEventShape[]; hasNextPage: boolean }>('AuditEventConnection').implement({
+  fields: (t) => ({
+    edges: t.field({ type: [AuditEventEdge], resolve: (page) => page.events }),
+    pageInfo: t.field({
+      type: PageInfo,
+      resolve: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.events.at(-1)?.id ?? null }),
     }),
-  });
+  }),
+});
 
 builder.queryField('auditEvents', (t) =>
   t.field({
     type: AuditEventConnection,
-    description: "The caller's project's audit log, newest first; optionally for one secret. A key bound to an environment sees that environment's events only.",
+    description:
+      "The caller's project's audit log, newest first; optionally for one secret. A key bound to an environment sees that environment's events only.",
     args: {
       first: t.arg.int({ validate: { schema: pageSizeSchema } }),
       after: t.arg.string(),

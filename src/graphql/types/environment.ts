@@ -48,22 +48,42 @@ builder.mutationFields((t) => ({
     type: Environment,
     description: 'Creates an environment (needs secrets:write and an unbound key).',
     args: { input: t.arg({ type: CreateEnvironmentInput, required: true }) },
-    errors: { types: [InputValidationError, ConflictError, ForbiddenError], result: { name: 'CreateEnvironmentSuccess' }, union: { name: 'CreateEnvironmentResult' }, dataField: { name: 'environment' } },
+    errors: {
+      types: [InputValidationError, ConflictError, ForbiddenError],
+      result: { name: 'CreateEnvironmentSuccess' },
+      union: { name: 'CreateEnvironmentResult' },
+      dataField: { name: 'environment' },
+    },
     resolve: (_root, { input }, ctx) => ctx.environments.create(ctx.caller, input),
   }),
   updateEnvironment: t.field({
     type: Environment,
     description: "Renames an environment's display name; its slug stays (needs secrets:write and an unbound key).",
     args: { slug: slugArg(t), input: t.arg({ type: UpdateEnvironmentInput, required: true }) },
-    errors: { types: [InputValidationError, NotFoundError, ForbiddenError], result: { name: 'UpdateEnvironmentSuccess' }, union: { name: 'UpdateEnvironmentResult' }, dataField: { name: 'environment' } },
+    errors: {
+      types: [InputValidationError, NotFoundError, ForbiddenError],
+      result: { name: 'UpdateEnvironmentSuccess' },
+      union: { name: 'UpdateEnvironmentResult' },
+      dataField: { name: 'environment' },
+    },
     resolve: (_root, { slug, input }, ctx) => ctx.environments.update(ctx.caller, slug, input),
   }),
   deleteEnvironment: t.field({
     type: Environment,
-    description: 'Deletes an empty environment: no secret, none deleted and still restorable. default is never deleted (needs secrets:write and an unbound key).',
+    description:
+      'Deletes an empty environment: no secret, none deleted and still restorable. default is never deleted (needs secrets:write and an unbound key).',
     args: { slug: slugArg(t) },
-    errors: { types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError], result: { name: 'DeleteEnvironmentSuccess' }, union: { name: 'DeleteEnvironmentResult' }, dataField: { name: 'environment' } },
-    resolve: (_root, { slug }, ctx) => asValidation(() => ctx.environments.delete(ctx.caller, slug), () => ['slug']),
+    errors: {
+      types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],
+      result: { name: 'DeleteEnvironmentSuccess' },
+      union: { name: 'DeleteEnvironmentResult' },
+      dataField: { name: 'environment' },
+    },
+    resolve: (_root, { slug }, ctx) =>
+      asValidation(
+        () => ctx.environments.delete(ctx.caller, slug),
+        () => ['slug'],
+      ),
   }),
 }));
 
@@ -82,7 +102,8 @@ const EnvironmentMatrixRow = builder.objectRef<MatrixRow>('EnvironmentMatrixRow'
     cells: t.field({ type: [EnvironmentMatrixCell], resolve: (row) => [...row.cells] }),
     valuesEqual: t.exposeBoolean('valuesEqual', {
       nullable: true,
-      description: 'Whether the values are equal in every environment it lives in, compared on the server by keyed digests (no value is sent). Null without secrets:reveal, or where it lives in one environment.',
+      description:
+        'Whether the values are equal in every environment it lives in, compared on the server by keyed digests (no value is sent). Null without secrets:reveal, or where it lives in one environment.',
     }),
   }),
 });
@@ -93,11 +114,16 @@ const MATRIX_NAMES_MAX = 100;
 builder.queryField('environmentMatrix', (t) =>
   t.field({
     type: [EnvironmentMatrixRow],
-    description: 'For each name (of `names`, or every one), the environments it exists in and its version there, in name order. Needs secrets:read; valuesEqual needs secrets:reveal.',
+    description:
+      'For each name (of `names`, or every one), the environments it exists in and its version there, in name order. Needs secrets:read; valuesEqual needs secrets:reveal.',
     args: {
       names: t.arg.stringList({
         description: `At most ${MATRIX_NAMES_MAX} names.`,
-        validate: { schema: z.array(z.string().max(SECRET_NAME_MAX, `A name is at most ${SECRET_NAME_MAX} characters`)).max(MATRIX_NAMES_MAX, `At most ${MATRIX_NAMES_MAX} names`) },
+        validate: {
+          schema: z
+            .array(z.string().max(SECRET_NAME_MAX, `A name is at most ${SECRET_NAME_MAX} characters`))
+            .max(MATRIX_NAMES_MAX, `At most ${MATRIX_NAMES_MAX} names`),
+        },
       }),
     },
     resolve: (_root, { names }, ctx) => ctx.secrets.environmentMatrix(ctx.caller, names ?? undefined),

@@ -13,7 +13,12 @@ export const ErrorCode = builder.enumType('ErrorCode', {
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   fields: (t) => ({
     // Every implementing type overrides this with its own code.
-    code: t.field({ type: ErrorCode, resolve: () => { throw new Error('Error.code is set by each error type'); } }),
+    code: t.field({
+      type: ErrorCode,
+      resolve: () => {
+        throw new Error('Error.code is set by each error type');
+      },
+    }),
     message: t.exposeString('message'),
   }),
 });

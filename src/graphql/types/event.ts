@@ -14,7 +14,10 @@ const KEY_RECHECK_MS = 2_000;
 
 export const SecretEventType = builder.enumType('SecretEventType', {
   description: 'What a committed change did: a value (updated), a name (renamed), the other metadata (described), its life.',
-  values: Object.fromEntries(EVENT_TYPES.map((type) => [type.toUpperCase(), { value: type }])) as Record<Uppercase<(typeof EVENT_TYPES)[number]>, { value: (typeof EVENT_TYPES)[number] }>,
+  values: Object.fromEntries(EVENT_TYPES.map((type) => [type.toUpperCase(), { value: type }])) as Record<
+    Uppercase<(typeof EVENT_TYPES)[number]>,
+    { value: (typeof EVENT_TYPES)[number] }
+  >,
 });
 
 const SecretEventSecret = builder.objectRef<SecretEventShape['secret']>('SecretEventSecret').implement({
@@ -43,7 +46,8 @@ builder.subscriptionType({});
 builder.subscriptionField('secretEvents', (t) =>
   t.field({
     type: SecretEvent,
-    description: "The project's change events as they happen (in one environment, with `environment`; a key bound to one sees that one), resumed after the event `after` with none missed and none twice. Needs secrets:read.",
+    description:
+      "The project's change events as they happen (in one environment, with `environment`; a key bound to one sees that one), resumed after the event `after` with none missed and none twice. Needs secrets:read.",
     args: {
       environment: t.arg.string({ validate: { schema: environmentSlugSchema } }),
       after: t.arg.string({ description: 'The id of the last event received.' }),
@@ -58,7 +62,8 @@ builder.subscriptionField('secretEvents', (t) =>
       let after: number | undefined;
       if (args.after != null) {
         after = seqOfEventId(ctx.caller.projectId, args.after);
-        if (after === undefined) throw new GraphQLError('Invalid cursor: pass the id of an event this project sent', { extensions: { code: 'BAD_USER_INPUT' } });
+        if (after === undefined)
+          throw new GraphQLError('Invalid cursor: pass the id of an event this project sent', { extensions: { code: 'BAD_USER_INPUT' } });
       }
       const events = ctx.hub.subscribe(ctx.caller.projectId, {
         keyId: ctx.caller.keyId,
@@ -68,11 +73,15 @@ builder.subscriptionField('secretEvents', (t) =>
       // The key is asked about again every KEY_RECHECK_MS: revoked or expired, the stream ends with an error.
       return new Repeater<SecretEventShape>(async (push, stop) => {
         const check = setInterval(() => {
-          ctx.stillValid().catch(() => stop(new GraphQLError('The API key was revoked or has expired: the subscription ended', { extensions: { code: 'UNAUTHENTICATED' } })));
+          ctx
+            .stillValid()
+            .catch(() => stop(new GraphQLError('The API key was revoked or has expired: the subscription ended', { extensions: { code: 'UNAUTHENTICATED' } })));
         }, KEY_RECHECK_MS);
         void (async () => {
           for await (const event of events) await push(event);
-        })().catch((err: Error) => stop(err instanceof SubscriberBehindError ? new GraphQLError(err.message, { extensions: { code: 'SUBSCRIPTION_BEHIND' } }) : err));
+        })().catch((err: Error) =>
+          stop(err instanceof SubscriberBehindError ? new GraphQLError(err.message, { extensions: { code: 'SUBSCRIPTION_BEHIND' } }) : err),
+        );
         await stop;
         clearInterval(check);
         await events.return?.();

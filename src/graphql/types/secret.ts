@@ -23,7 +23,8 @@ import { InputValidationError } from '../validation-error.ts';
 
 /** The `environment` argument of every secret query and mutation. */
 const ENVIRONMENT_ARG = {
-  description: 'The slug of the environment to act in; absent: the API key\'s own environment, else "default". A key bound to an environment can name no other (ForbiddenError).',
+  description:
+    'The slug of the environment to act in; absent: the API key\'s own environment, else "default". A key bound to an environment can name no other (ForbiddenError).',
   validate: { schema: environmentSlugSchema },
 };
 
@@ -51,7 +52,8 @@ export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
     expiresAt: t.expose('expiresAt', {
       type: 'DateTime',
       nullable: true,
-      description: 'When the secret expires: from that instant it is gone from every read, as if deleted then (restorable during the recovery window). Null: never.',
+      description:
+        'When the secret expires: from that instant it is gone from every read, as if deleted then (restorable during the recovery window). Null: never.',
     }),
     versions: t.field({
       type: SecretVersionConnection,
@@ -61,10 +63,14 @@ export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
         after: t.arg.string(),
       },
       resolve: (secret, args, ctx) =>
-        ctx.secrets.versions(inEnvironment(ctx, secret.environment), { id: secret.id }, {
-          first: args.first ?? PAGE_SIZE_DEFAULT,
-          before: args.after == null ? undefined : decodeVersionCursor(args.after),
-        }),
+        ctx.secrets.versions(
+          inEnvironment(ctx, secret.environment),
+          { id: secret.id },
+          {
+            first: args.first ?? PAGE_SIZE_DEFAULT,
+            before: args.after == null ? undefined : decodeVersionCursor(args.after),
+          },
+        ),
     }),
   }),
 });
@@ -80,7 +86,9 @@ const SecretVersion = builder.objectRef<SecretVersionInfo>('SecretVersion').impl
 
 const encodeVersionCursor = (version: number) => Buffer.from(`v:${version}`, 'utf8').toString('base64url');
 function decodeVersionCursor(cursor: string): number {
-  const match = Buffer.from(cursor, 'base64url').toString('utf8').match(/^v:(\d{1,9})$/);
+  const match = Buffer.from(cursor, 'base64url')
+    .toString('utf8')
+    .match(/^v:(\d{1,9})$/);
   if (!match || encodeVersionCursor(Number(match[1])) !== cursor) throw badCursor();
   return Number(match[1]);
 }
@@ -92,20 +100,18 @@ const SecretVersionEdge = builder.objectRef<SecretVersionInfo>('SecretVersionEdg
   }),
 });
 
-const SecretVersionConnection = builder
-  .objectRef<{ versions: SecretVersionInfo[]; hasNextPage: boolean }>('SecretVersionConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [SecretVersionEdge], resolve: (page) => page.versions }),
-      pageInfo: t.field({
-        type: PageInfo,
-        resolve: (page) => ({
-          hasNextPage: page.hasNextPage,
-          endCursor: page.versions.length > 0 ? encodeVersionCursor(page.versions[page.versions.length - 1]!.version) : null,
-        }),
+const SecretVersionConnection = builder.objectRef<{ versions: SecretVersionInfo[]; hasNextPage: boolean }>('SecretVersionConnection').implement({
+  fields: (t) => ({
+    edges: t.field({ type: [SecretVersionEdge], resolve: (page) => page.versions }),
+    pageInfo: t.field({
+      type: PageInfo,
+      resolve: (page) => ({
+        hasNextPage: page.hasNextPage,
+        endCursor: page.versions.length > 0 ? encodeVersionCursor(page.versions[page.versions.length - 1]!.version) : null,
       }),
     }),
-  });
+  }),
+});
 
 const CreateSecretInput = builder.inputType('CreateSecretInput', {
   fields: (t) => ({
@@ -120,8 +126,7 @@ const CreateSecretInput = builder.inputType('CreateSecretInput', {
 const EXPIRES_AT_CHANGE = 'A new expiry (in the future); null: never expires; absent: unchanged.';
 
 /** GraphQL's expiresAt argument as the service's expiry change: absent (undefined) leaves it as it is. */
-const expiryOf = (expiresAt: Date | null | undefined) =>
-  expiresAt === undefined ? undefined : expiresAt === null ? null : { at: expiresAt };
+const expiryOf = (expiresAt: Date | null | undefined) => (expiresAt === undefined ? undefined : expiresAt === null ? null : { at: expiresAt });
 
 const UpdateSecretMetadataInput = builder.inputType('UpdateSecretMetadataInput', {
   description: 'Absent fields stay as they are; null clears a description or provider. Renaming a secret to its own name changes nothing.',
@@ -146,14 +151,12 @@ const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
 
 // Cursors are opaque to clients; inside they are the last name of the page.
 const encodeCursor = (name: string) => Buffer.from(name, 'utf8').toString('base64url');
-const badCursor = () =>
-  new GraphQLError('Invalid cursor: pass an endCursor from an earlier page', { extensions: { code: 'BAD_USER_INPUT' } });
+const badCursor = () => new GraphQLError('Invalid cursor: pass an endCursor from an earlier page', { extensions: { code: 'BAD_USER_INPUT' } });
 function decodeCursor(cursor: string): string {
   const name = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!cursor || encodeCursor(name) !== cursor) throw badCursor();
   return name;
 }
-
 
 const SecretEdge = builder.objectRef<PublicSecret>('SecretEdge').implement({
   fields: (t) => ({
@@ -162,26 +165,25 @@ const SecretEdge = builder.objectRef<PublicSecret>('SecretEdge').implement({
   }),
 });
 
-const SecretConnection = builder
-  .objectRef<{ secrets: PublicSecret[]; hasNextPage: boolean }>('SecretConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [SecretEdge], resolve: (page) => page.secrets }),
-      pageInfo: t.field({
-        type: PageInfo,
-        resolve: (page) => ({
-          hasNextPage: page.hasNextPage,
-          endCursor: page.secrets.length > 0 ? encodeCursor(page.secrets[page.secrets.length - 1]!.name) : null,
-        }),
+const SecretConnection = builder.objectRef<{ secrets: PublicSecret[]; hasNextPage: boolean }>('SecretConnection').implement({
+  fields: (t) => ({
+    edges: t.field({ type: [SecretEdge], resolve: (page) => page.secrets }),
+    pageInfo: t.field({
+      type: PageInfo,
+      resolve: (page) => ({
+        hasNextPage: page.hasNextPage,
+        endCursor: page.secrets.length > 0 ? encodeCursor(page.secrets[page.secrets.length - 1]!.name) : null,
       }),
     }),
-  });
+  }),
+});
 
 // Deleted secrets page by (deletedAt, id), newest first.
-const encodeDeletedCursor = (secret: PublicSecret) =>
-  Buffer.from(`d:${secret.deletedAt?.getTime() ?? 0}:${secret.id}`, 'utf8').toString('base64url');
+const encodeDeletedCursor = (secret: PublicSecret) => Buffer.from(`d:${secret.deletedAt?.getTime() ?? 0}:${secret.id}`, 'utf8').toString('base64url');
 function decodeDeletedCursor(cursor: string): DeletedCursor {
-  const match = Buffer.from(cursor, 'base64url').toString('utf8').match(/^d:(\d{1,15}):([0-9a-f]{24})$/);
+  const match = Buffer.from(cursor, 'base64url')
+    .toString('utf8')
+    .match(/^d:(\d{1,15}):([0-9a-f]{24})$/);
   if (!match || Buffer.from(match[0], 'utf8').toString('base64url') !== cursor) throw badCursor();
   return { deletedAt: new Date(Number(match[1])), id: match[2]! };
 }
@@ -193,20 +195,18 @@ const DeletedSecretEdge = builder.objectRef<PublicSecret>('DeletedSecretEdge').i
   }),
 });
 
-const DeletedSecretConnection = builder
-  .objectRef<{ secrets: PublicSecret[]; hasNextPage: boolean }>('DeletedSecretConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [DeletedSecretEdge], resolve: (page) => page.secrets }),
-      pageInfo: t.field({
-        type: PageInfo,
-        resolve: (page) => ({
-          hasNextPage: page.hasNextPage,
-          endCursor: page.secrets.length > 0 ? encodeDeletedCursor(page.secrets[page.secrets.length - 1]!) : null,
-        }),
+const DeletedSecretConnection = builder.objectRef<{ secrets: PublicSecret[]; hasNextPage: boolean }>('DeletedSecretConnection').implement({
+  fields: (t) => ({
+    edges: t.field({ type: [DeletedSecretEdge], resolve: (page) => page.secrets }),
+    pageInfo: t.field({
+      type: PageInfo,
+      resolve: (page) => ({
+        hasNextPage: page.hasNextPage,
+        endCursor: page.secrets.length > 0 ? encodeDeletedCursor(page.secrets[page.secrets.length - 1]!) : null,
       }),
     }),
-  });
+  }),
+});
 
 /**
  * Domain failures that GraphQL words as another error type: a rule only the
@@ -266,9 +266,13 @@ builder.queryFields((t) => ({
       id: t.arg.id({ required: true }),
       version: t.arg.int({ validate: { schema: expectedVersionSchema } }),
       environment: t.arg.string(ENVIRONMENT_ARG),
-      reason: t.arg.string({ description: 'Why: stored in the audit event; required by a key created with requireRevealReason.', validate: { schema: revealReasonSchema } }),
+      reason: t.arg.string({
+        description: 'Why: stored in the audit event; required by a key created with requireRevealReason.',
+        validate: { schema: revealReasonSchema },
+      }),
       resolve: t.arg.boolean({
-        description: 'Expand the references in the value: ${NAME} (same environment), ${slug.NAME} (another), $${ for a literal ${; to a depth of 8. Each secret read through one is a reveal of its own; a missing one or a cycle is a ConflictError naming it.',
+        description:
+          'Expand the references in the value: ${NAME} (same environment), ${slug.NAME} (another), $${ for a literal ${; to a depth of 8. Each secret read through one is a reveal of its own; a missing one or a cycle is a ConflictError naming it.',
       }),
     },
     errors: { types: [NotFoundError, ConflictError, ForbiddenError, UnreadableValueError], directResult: true, union: { name: 'RevealSecretResult' } },
@@ -326,7 +330,9 @@ builder.mutationFields((t) => ({
       dataField: { name: 'secret' },
     },
     resolve: (_root, { input: { expiresAt, ...input }, idempotencyKey, environment }, ctx) =>
-      inGraphQLTerms(ctx.secrets.create(inEnvironment(ctx, environment), { ...input, expiry: expiryOf(expiresAt) }, { idempotencyKey: idempotencyKey ?? undefined })),
+      inGraphQLTerms(
+        ctx.secrets.create(inEnvironment(ctx, environment), { ...input, expiry: expiryOf(expiresAt) }, { idempotencyKey: idempotencyKey ?? undefined }),
+      ),
   }),
   updateSecret: t.field({
     type: Secret,
@@ -342,13 +348,20 @@ builder.mutationFields((t) => ({
       dataField: { name: 'secret' },
     },
     resolve: (_root, { id, input, environment }, ctx) =>
-      inGraphQLTerms(ctx.secrets.update(inEnvironment(ctx, environment), { id }, { value: input.value, expiry: expiryOf(input.expiresAt) }, {
-        expectedVersion: input.expectedVersion ?? undefined,
-      })),
+      inGraphQLTerms(
+        ctx.secrets.update(
+          inEnvironment(ctx, environment),
+          { id },
+          { value: input.value, expiry: expiryOf(input.expiresAt) },
+          {
+            expectedVersion: input.expectedVersion ?? undefined,
+          },
+        ),
+      ),
   }),
   updateSecretMetadata: t.field({
     type: Secret,
-    description: "Renames a secret and/or changes its description or provider; never touches its value.",
+    description: 'Renames a secret and/or changes its description or provider; never touches its value.',
     args: {
       id: t.arg.id({ required: true }),
       input: t.arg({ type: UpdateSecretMetadataInput, required: true }),
@@ -361,12 +374,18 @@ builder.mutationFields((t) => ({
       dataField: { name: 'secret' },
     },
     resolve: (_root, { id, input, environment }, ctx) =>
-      inGraphQLTerms(ctx.secrets.update(inEnvironment(ctx, environment), { id }, {
-        name: input.name ?? undefined,
-        description: input.description,
-        provider: input.provider,
-        expiry: expiryOf(input.expiresAt),
-      })),
+      inGraphQLTerms(
+        ctx.secrets.update(
+          inEnvironment(ctx, environment),
+          { id },
+          {
+            name: input.name ?? undefined,
+            description: input.description,
+            provider: input.provider,
+            expiry: expiryOf(input.expiresAt),
+          },
+        ),
+      ),
   }),
   deleteSecret: t.field({
     type: Secret,
@@ -382,7 +401,7 @@ builder.mutationFields((t) => ({
   }),
   restoreSecret: t.field({
     type: Secret,
-    description: "Brings a deleted secret back during its recovery window; ConflictError if its name was taken meanwhile.",
+    description: 'Brings a deleted secret back during its recovery window; ConflictError if its name was taken meanwhile.',
     args: { id: t.arg.id({ required: true }), environment: t.arg.string(ENVIRONMENT_ARG) },
     errors: {
       types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError],

@@ -23,7 +23,11 @@ const Webhook = builder.objectRef<WebhookInfo>('Webhook').implement({
 });
 
 const WebhookDeliveryStatus = builder.enumType('WebhookDeliveryStatus', {
-  values: { PENDING: { value: 'pending' }, DELIVERED: { value: 'delivered' }, FAILED: { value: 'failed', description: 'Given up: no 2xx within 24 h of retries.' } },
+  values: {
+    PENDING: { value: 'pending' },
+    DELIVERED: { value: 'delivered' },
+    FAILED: { value: 'failed', description: 'Given up: no 2xx within 24 h of retries.' },
+  },
 });
 
 const WebhookDelivery = builder.objectRef<WebhookDeliveryInfo>('WebhookDelivery').implement({
@@ -81,24 +85,36 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }), first: t.arg.int({ validate: { schema: pageSizeSchema } }), after: t.arg.string() },
     errors: { types: [InputValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'WebhookDeliveriesResult' } },
     resolve: (_root, args, ctx) =>
-      asValidation(() => ctx.webhooks.deliveries(ctx.caller, args.id, { first: args.first ?? PAGE_SIZE_DEFAULT, after: args.after ?? undefined }), (field) => [field]),
+      asValidation(
+        () => ctx.webhooks.deliveries(ctx.caller, args.id, { first: args.first ?? PAGE_SIZE_DEFAULT, after: args.after ?? undefined }),
+        (field) => [field],
+      ),
   }),
 }));
 
 builder.mutationFields((t) => ({
   createWebhook: t.field({
     type: CreateWebhookSuccess,
-    description: 'Sends the change events from now on to `url` (needs webhooks:manage or keys:manage). Addresses inside the network are refused unless WEBHOOK_ALLOWED_HOSTS names them.',
+    description:
+      'Sends the change events from now on to `url` (needs webhooks:manage or keys:manage). Addresses inside the network are refused unless WEBHOOK_ALLOWED_HOSTS names them.',
     args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
     errors: { types: [InputValidationError, ConflictError, ForbiddenError], directResult: true, union: { name: 'CreateWebhookResult' } },
     resolve: (_root, { input }, ctx) =>
-      asValidation(() => ctx.webhooks.create(ctx.caller, { url: input.url, events: input.events ?? [], environment: input.environment ?? null }), (field) => ['input', field]),
+      asValidation(
+        () => ctx.webhooks.create(ctx.caller, { url: input.url, events: input.events ?? [], environment: input.environment ?? null }),
+        (field) => ['input', field],
+      ),
   }),
   deleteWebhook: t.field({
     type: Webhook,
     description: 'Deletes a webhook: nothing more is sent to it (needs webhooks:manage or keys:manage).',
     args: { id: t.arg.id({ required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError], result: { name: 'DeleteWebhookSuccess' }, union: { name: 'DeleteWebhookResult' }, dataField: { name: 'webhook' } },
+    errors: {
+      types: [NotFoundError, ForbiddenError],
+      result: { name: 'DeleteWebhookSuccess' },
+      union: { name: 'DeleteWebhookResult' },
+      dataField: { name: 'webhook' },
+    },
     resolve: (_root, { id }, ctx) => ctx.webhooks.delete(ctx.caller, id),
   }),
 }));
