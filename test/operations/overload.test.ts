@@ -6,21 +6,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doorClient, graphqlClient } from '../helpers/doors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
+// Well above what a machine busy with the rest of the suite lags by, well below the slices held here.
+const THRESHOLD_MS = 250;
+const SLICE_MS = 600;
+
 let app: TestApp;
 let apiKey: string;
 
 beforeAll(async () => {
-  app = await startTestApp({ overload: { maxEventLoopDelayMs: 30, sampleIntervalMs: 50 } });
+  app = await startTestApp({ overload: { maxEventLoopDelayMs: THRESHOLD_MS, sampleIntervalMs: 50 } });
   // Starting lags the loop too: wait until this node serves.
   await servedAgain(() => fetch(`${app.baseUrl}/api/secrets`).then((res) => res.status), 401);
   ({ apiKey } = await app.createProject('overload'));
 });
 afterAll(() => app.close());
 
-/** Asks until `status` answers `wanted` (at most 100 times, 20 ms apart); the last answer. */
+/** Asks until `status` answers `wanted` (at most 250 times, 20 ms apart); the last answer. */
 async function servedAgain(status: () => Promise<number>, wanted: number): Promise<number> {
   let last = await status();
-  for (let i = 0; i < 100 && last !== wanted; i++) {
+  for (let i = 0; i < 250 && last !== wanted; i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     last = await status();
   }
@@ -49,14 +53,14 @@ describe('load shedding', () => {
   it("sheds with 503 + Retry-After in the door's body while /healthz and /metrics answer, and recovers", async () => {
     const door = doorClient(app.baseUrl, apiKey);
     const gql = graphqlClient(app.baseUrl, apiKey);
-    expect((await door('GET', '/api/secrets')).status).toBe(200);
+    expect(await servedAgain(async () => (await door('GET', '/api/secrets')).status, 200)).toBe(200);
 
-    const stop = lag(100);
+    const stop = lag(SLICE_MS);
     const seen: { rest?: Awaited<ReturnType<typeof door>>; graphql?: Awaited<ReturnType<typeof gql>> } = {};
     const health: number[] = [];
     let metrics = '';
     try {
-      for (let i = 0; i < 100 && !(seen.rest && seen.graphql && metrics); i++) {
+      for (let i = 0; i < 50 && !(seen.rest && seen.graphql && metrics); i++) {
         const [rest, graphql, healthz] = await Promise.all([
           door('GET', '/api/secrets'),
           gql('{ secrets(first: 1) { edges { cursor } } }'),
@@ -86,7 +90,7 @@ describe('load shedding', () => {
     expect(metrics).toMatch(/^http_requests_shed_total \d+/m);
     // +Inf when the loop was held through a whole sample.
     const delay = metrics.match(/^event_loop_delay_seconds (\S+)/m)?.[1];
-    expect(delay === '+Inf' ? Infinity : Number(delay)).toBeGreaterThan(0.03);
+    expect(delay === '+Inf' ? Infinity : Number(delay)).toBeGreaterThan(THRESHOLD_MS / 1000);
 
     // Once the loop is free again, the node serves.
     expect(await servedAgain(async () => (await door('GET', '/api/secrets')).status, 200)).toBe(200);
