@@ -18,11 +18,17 @@ import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db
 import type { Models } from '../db/models/index.ts';
 import type { SecretDoc } from '../db/models/secret.ts';
 import type { SecretNameDoc } from '../db/models/secret-name.ts';
-import { type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
+import { sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
 import { EnvironmentNotFoundError, QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
 import { createMongoEnvironmentStore } from './mongo-environments.ts';
 import { isLive, type PublicSecret, type SecretVersionInfo } from './model.ts';
-import { DEFAULT_ENVIRONMENT, type Namespace, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
+import { DEFAULT_ENVIRONMENT, type Namespace, type SealedVersion, type SecretChange, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
+
+/** A version appendVersion wrote, with the sealed value applyChange makes current. */
+interface Appended {
+  readonly version: number;
+  readonly sealed: SealedFields;
+}
 
 /** A secret with an expiry (past, where it is used). */
 type ExpiredSecret = HeadDoc & { expiresAt: Date };
@@ -356,9 +362,6 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
   // ---- value versions ---------------------------------------------------------
 
-  /** Sealed values of versions just written by appendVersion, for applyChange to make current without reading them back. */
-  const written = new Map<string, SealedFields>();
-
   async function insertVersion(secret: { _id: Types.ObjectId; projectId: Types.ObjectId }, version: number, seal: Sealer, at: Date, by: string) {
     const sealed = seal({ projectId: secret.projectId.toHexString(), secretId: secret._id.toHexString(), version });
     const _id = versionIdOf(secret._id, version);
@@ -372,6 +375,95 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       createdBy: by,
     } as never);
     return sealed;
+  }
+
+  /**
+   * Writes the secret's next version; with `expected`, only version
+   * expected + 1 will do (VersionMismatchError otherwise, decided by the
+   * insert among racing writers). It is not the secret's current version
+   * until applyChange makes it so.
+   */
+  async function appendVersion(secret: SecretRecord, seal: Sealer, at: Date, by: string, expected: number | undefined): Promise<Appended> {
+    const ids = { _id: oid(secret.id), projectId: oid(secret.projectId) };
+    const insert = async (version: number) => ({ version, sealed: await insertVersion(ids, version, seal, at, by) });
+    // Compare-and-set: the insert of the next version's _id lets exactly
+    // one of several writers with the same expectation win. A pointer
+    // behind the newest version (FerretDB, for an instant) is no mismatch
+    // when the expected version exists.
+    if (expected !== undefined) {
+      if (expected < secret.version || (expected > secret.version && !(await versionAt(ids._id, expected)))) {
+        throw new VersionMismatchError(expected, secret.version);
+      }
+      try {
+        return await insert(expected + 1);
+      } catch (err) {
+        if (isDuplicateKeyError(err)) throw new VersionMismatchError(expected, expected + 1);
+        throw err;
+      }
+    }
+    for (let version = secret.version + 1, attempt = 1; ; version++, attempt++) {
+      try {
+        return await insert(version);
+      } catch (err) {
+        // Another writer took this number first: the next one.
+        if (!isDuplicateKeyError(err) || attempt >= ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  /**
+   * Applies a change to a live secret: metadata, a rename (refused with
+   * SecretNameTakenError when another live secret holds the name), and the
+   * version appendVersion wrote, which is voided if the change is refused.
+   */
+  async function applyChange(secret: SecretRecord, change: SecretChange, at: Date, appended: Appended | undefined): Promise<SecretRecord> {
+    const _id = oid(secret.id);
+    const version = appended?.version ?? secret.version;
+    const valueChanged = appended !== undefined;
+    const renamed = change.name !== undefined && change.name !== secret.name;
+    const changes = { ...change.metadata, lastUpdatedBy: change.by, updatedAt: at };
+    const current = appended?.sealed;
+    // A new name is taken by the same write as the other changes, refused
+    // by the unique nameKey when another live secret holds it.
+    const write = async (nameKey?: string) => {
+      const named = nameKey === undefined ? {} : { name: change.name, nameKey };
+      if (!valueChanged) {
+        await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named } });
+        return;
+      }
+      const { keyId, wrappedKey, ciphertext } = current!;
+      // By _id on both engines (FerretDB applies a filter on more to a read
+      // made before the write, and scans for it): a newer version written
+      // meanwhile is made current again after it (settleVersions).
+      await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named, version, current: { keyId, wrappedKey, ciphertext } } });
+    };
+    try {
+      if (renamed) await takeName(namespaceOf(secret), _id, change.name!, at, write);
+      else await write();
+    } catch (err) {
+      // The name was taken: the new value was not made the secret's either.
+      if (valueChanged) await voidVersion(_id, version);
+      throw err;
+    }
+    if (renamed) await pointName(nameKeyOf(namespaceOf(secret), change.name!), _id);
+    if (valueChanged) {
+      await settleVersions(_id, version);
+      await pruneVersions(_id, version);
+    }
+    const changed = { ...secret, ...changes, name: renamed ? change.name! : secret.name, version };
+    // It carries the value it was just given, as a record read with its value does.
+    if (current)
+      sealedWith.set(changed, {
+        _id: versionIdOf(_id, version),
+        projectId: oid(secret.projectId),
+        secretId: _id,
+        version,
+        keyId: current.keyId,
+        wrappedKey: current.wrappedKey,
+        ciphertext: current.ciphertext,
+      });
+    else if (sealedWith.has(secret)) sealedWith.set(changed, sealedWith.get(secret)!);
+    return changed;
   }
 
   /** A version document by _id; null when there is none, or it was voided. */
@@ -733,90 +825,9 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       }
     },
 
-    async appendVersion(secret, seal, at, by, expected) {
-      const ids = { _id: oid(secret.id), projectId: oid(secret.projectId) };
-      const insert = async (version: number) => written.set(versionIdOf(ids._id, version), await insertVersion(ids, version, seal, at, by));
-      // Compare-and-set: the insert of the next version's _id lets exactly
-      // one of several writers with the same expectation win. A pointer
-      // behind the newest version (FerretDB, for an instant) is no mismatch
-      // when the expected version exists.
-      if (expected !== undefined) {
-        if (expected < secret.version || (expected > secret.version && !(await versionAt(ids._id, expected)))) {
-          throw new VersionMismatchError(expected, secret.version);
-        }
-        try {
-          await insert(expected + 1);
-        } catch (err) {
-          if (isDuplicateKeyError(err)) throw new VersionMismatchError(expected, expected + 1);
-          throw err;
-        }
-        return expected + 1;
-      }
-      for (let version = secret.version + 1, attempt = 1; ; version++, attempt++) {
-        try {
-          await insert(version);
-          return version;
-        } catch (err) {
-          // Another writer took this number first: the next one.
-          if (!isDuplicateKeyError(err) || attempt >= ATTEMPTS) throw err;
-        }
-      }
-    },
-
-    async applyChange(secret, change, at) {
-      const _id = oid(secret.id);
-      const { version } = change;
-      const valueChanged = version !== secret.version;
-      const renamed = change.name !== undefined && change.name !== secret.name;
-      const changes = { ...change.metadata, lastUpdatedBy: change.by, updatedAt: at };
-      let current: SealedFields | undefined;
-      if (valueChanged) {
-        const id = versionIdOf(_id, version);
-        current = written.get(id) ?? ((await versionAt(_id, version)) as SealedFields | null) ?? undefined;
-        written.delete(id);
-        if (!current) throw new SecretNotFoundError();
-      }
-      // A new name is taken by the same write as the other changes, refused
-      // by the unique nameKey when another live secret holds it.
-      const write = async (nameKey?: string) => {
-        const named = nameKey === undefined ? {} : { name: change.name, nameKey };
-        if (!valueChanged) {
-          await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named } });
-          return;
-        }
-        const { keyId, wrappedKey, ciphertext } = current!;
-        // By _id on both engines (FerretDB applies a filter on more to a read
-        // made before the write, and scans for it): a newer version written
-        // meanwhile is made current again after it (settleVersions).
-        await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named, version, current: { keyId, wrappedKey, ciphertext } } });
-      };
-      try {
-        if (renamed) await takeName(namespaceOf(secret), _id, change.name!, at, write);
-        else await write();
-      } catch (err) {
-        // The name was taken: the new value was not made the secret's either.
-        if (valueChanged) await voidVersion(_id, version);
-        throw err;
-      }
-      if (renamed) await pointName(nameKeyOf(namespaceOf(secret), change.name!), _id);
-      if (valueChanged) {
-        await settleVersions(_id, version);
-        await pruneVersions(_id, version);
-      }
-      const changed = { ...secret, ...changes, name: renamed ? change.name! : secret.name, version };
-      // It carries the value it was just given, as a record read with its value does.
-      if (current)
-        sealedWith.set(changed, {
-          _id: versionIdOf(_id, version),
-          projectId: oid(secret.projectId),
-          secretId: _id,
-          version,
-          keyId: current.keyId,
-          wrappedKey: current.wrappedKey,
-          ciphertext: current.ciphertext,
-        });
-      else if (sealedWith.has(secret)) sealedWith.set(changed, sealedWith.get(secret)!);
-      return changed;
+    async change(secret, change, at) {
+      const appended = change.value ? await appendVersion(secret, change.value, at, change.by, change.expected) : undefined;
+      return applyChange(secret, change, at, appended);
     },
 
     async softDelete(secret, by, at) {
@@ -919,17 +930,18 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async sealedVersion(secret, version) {
       const carried = sealedWith.get(secret);
-      if (carried?.version === version) return carried;
+      if (carried?.version === version) return sealedOf(carried);
       if (version <= prunedFrom(secret.version)) return null;
-      return versionAt(oid(secret.id), version);
+      const stored = await versionAt(oid(secret.id), version);
+      return stored && sealedOf(stored);
     },
 
     async sealedCurrent(secrets: readonly PublicSecret[]) {
-      const byId = new Map<string, StoredSecretVersion>();
+      const byId = new Map<string, SealedVersion>();
       const unread: PublicSecret[] = [];
       for (const secret of secrets) {
         const carried = sealedWith.get(secret);
-        if (carried?.version === secret.version) byId.set(secret.id, carried);
+        if (carried?.version === secret.version) byId.set(secret.id, sealedOf(carried));
         else unread.push(secret);
       }
       if (unread.length === 0) return byId;
@@ -938,7 +950,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       const heads = await Secret.collection.find<HeadDoc>({ _id: { $in: unread.map((s) => oid(s.id)) } }).toArray();
       for (const head of heads) {
         const sealed = currentOf(head);
-        if (sealed) byId.set(head._id.toHexString(), sealed);
+        if (sealed) byId.set(head._id.toHexString(), sealedOf(sealed));
       }
       return byId;
     },

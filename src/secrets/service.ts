@@ -12,7 +12,6 @@ import { requireScope } from '../auth/scopes.ts';
 import { DecryptionError, type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
 import { DEFAULT_LIMITS, type SecretLimits } from '../config.ts';
 import type { Models } from '../db/models/index.ts';
-import { sealedOf, type StoredSecretVersion } from '../db/models/secret-version.ts';
 import type { EventLog, EventType } from '../events/log.ts';
 import { createAuditedCalls, targetOf } from './audited.ts';
 import {
@@ -31,7 +30,16 @@ import { maskValue } from './mask.ts';
 import { createExpander, hasReferences, type ExpansionLimits, type Target, type ValueOf } from './references.ts';
 import type { PublicSecret, SecretVersionInfo } from './model.ts';
 import type { CreateSecretInput, ExpiryChange, SecretChange } from './rules.ts';
-import { type DeletedCursor, type MetadataChange, type Namespace, type SecretLocator, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
+import {
+  type DeletedCursor,
+  type MetadataChange,
+  type Namespace,
+  type SecretLocator,
+  type SecretRecord,
+  type SecretStore,
+  type Sealer,
+  type SealedVersion,
+} from './store.ts';
 
 export type { PublicSecret, SecretVersionInfo } from './model.ts';
 export type { DeletedCursor } from './store.ts';
@@ -169,13 +177,12 @@ export function createSecretService(deps: SecretServiceDeps) {
    * UnreadableValueError about its secret, reported (never its bytes) to
    * onUnreadableValue.
    */
-  function openSealed(v: StoredSecretVersion, secretName: string): string {
-    const { sealed, context } = sealedOf(v);
+  function openSealed({ sealed, context }: SealedVersion, secretName: string): string {
     try {
       return openValue(deps.keyring, sealed, context);
     } catch (err) {
       if (!(err instanceof DecryptionError)) throw err;
-      deps.onUnreadableValue?.({ projectId: context.projectId, secretId: context.secretId, secretName, version: v.version, keyId: v.keyId });
+      deps.onUnreadableValue?.({ projectId: context.projectId, secretId: context.secretId, secretName, version: context.version, keyId: sealed.keyId });
       throw new UnreadableValueError(context.secretId, secretName);
     }
   }
@@ -293,8 +300,8 @@ export function createSecretService(deps: SecretServiceDeps) {
               renamed ? change.name! : current.name,
               change.value,
             );
-          const version = change.value === undefined ? current.version : await store.appendVersion(current, sealerOf(change.value), at, caller.keyId, expected);
-          return publicOf(await store.applyChange(current, { metadata, name: renamed ? change.name : undefined, version, by: caller.keyId }, at));
+          const value = change.value === undefined ? undefined : sealerOf(change.value);
+          return publicOf(await store.change(current, { metadata, name: renamed ? change.name : undefined, value, expected, by: caller.keyId }, at));
         },
         () => changed,
       );
@@ -450,7 +457,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           unreadable.push(secret.name);
           continue;
         }
-        events.push({ ...base, secretId: secret.id, secretName: secret.name, version: version.version, outcome: 'success' });
+        events.push({ ...base, secretId: secret.id, secretName: secret.name, version: version.context.version, outcome: 'success' });
       }
       if (options.resolve === false) {
         await deps.audit.recordMany(events);

@@ -6,7 +6,6 @@
 // decided by an insert or update under a unique index. A store on a MongoDB
 // replica set using transactions would implement this same interface.
 import type { SealedValue, ValueContext } from '../crypto/envelope.ts';
-import type { StoredSecretVersion } from '../db/models/secret-version.ts';
 import type { PublicSecret, SecretVersionInfo } from './model.ts';
 
 /**
@@ -47,6 +46,24 @@ export interface SecretDraft {
 /** Metadata fields a change sets; absent ones stay as they are. */
 export type MetadataChange = { -readonly [K in 'description' | 'provider' | 'expiresAt' | 'ttlSeconds']?: SecretRecord[K] };
 
+/** One change to a live secret (SecretStore.change). */
+export interface SecretChange {
+  readonly metadata: MetadataChange;
+  /** A new name; absent: it keeps its own. */
+  readonly name?: string | undefined;
+  /** A new value; absent: the value and version stay. */
+  readonly value?: Sealer | undefined;
+  /** With a value: the version the caller last saw. */
+  readonly expected?: number | undefined;
+  readonly by: string;
+}
+
+/** A version's sealed value and the context its seals are bound to: plain ids and bytes, whatever the store. */
+export interface SealedVersion {
+  readonly context: ValueContext;
+  readonly sealed: SealedValue;
+}
+
 /** Where a page of deleted secrets (newest deletion first) goes on from. */
 export interface DeletedCursor {
   readonly deletedAt: Date;
@@ -84,23 +101,14 @@ export interface SecretStore {
    */
   create(ns: Namespace, draft: SecretDraft, seal: Sealer, at: Date): Promise<SecretRecord>;
   /**
-   * Writes the secret's next version and returns its number; with
+   * Changes a live secret in one call: metadata, a rename (refused with
+   * SecretNameTakenError when another live secret holds the name) and, with
+   * `value`, a new version sealed for the number the store assigns. With
    * `expected`, only version expected + 1 will do (VersionMismatchError
-   * otherwise, decided by the store among racing writers). The version is
-   * not the secret's current one until `applyChange` makes it so.
+   * otherwise, decided by the store among racing writers). A refused change
+   * leaves no new version current. Returns the secret as changed.
    */
-  appendVersion(secret: SecretRecord, seal: Sealer, at: Date, by: string, expected?: number): Promise<number>;
-  /**
-   * Applies a change to a live secret: metadata, a rename (refused with
-   * SecretNameTakenError when another live secret holds the name), and a
-   * version written by appendVersion, which is dropped if the change is
-   * refused. Returns the secret as changed.
-   */
-  applyChange(
-    secret: SecretRecord,
-    change: { metadata: MetadataChange; name?: string | undefined; version: number; by: string },
-    at: Date,
-  ): Promise<SecretRecord>;
+  change(secret: SecretRecord, change: SecretChange, at: Date): Promise<SecretRecord>;
   /**
    * Deletes a live secret: its name and quota slot are free at once; it is
    * kept for `recoveryWindowMs` (purged at once with 0). Null: it was not
@@ -127,9 +135,9 @@ export interface SecretStore {
   compactSlots(): Promise<void>;
 
   /** The sealed value of one version, or null. */
-  sealedVersion(secret: SecretRecord, version: number): Promise<StoredSecretVersion | null>;
+  sealedVersion(secret: SecretRecord, version: number): Promise<SealedVersion | null>;
   /** The sealed current values of these secrets (the newest, where one was pruned meanwhile), by secret id. */
-  sealedCurrent(secrets: readonly PublicSecret[]): Promise<Map<string, StoredSecretVersion>>;
+  sealedCurrent(secrets: readonly PublicSecret[]): Promise<Map<string, SealedVersion>>;
 }
 
 export interface EnvironmentRecord {
