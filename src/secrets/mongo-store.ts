@@ -14,11 +14,12 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
 import type { SecretLimits } from '../config.ts';
+import type { SealedValue } from '../crypto/envelope.ts';
 import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import type { SecretDoc } from '../db/models/secret.ts';
 import type { SecretNameDoc } from '../db/models/secret-name.ts';
-import { sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
+import { sealedBytesOf, sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
 import { EnvironmentNotFoundError, QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
 import { createMongoEnvironmentStore } from './mongo-environments.ts';
 import { isLive, type PublicSecret, type SecretVersionInfo } from './model.ts';
@@ -27,7 +28,7 @@ import { DEFAULT_ENVIRONMENT, type Namespace, type SealedVersion, type SecretCha
 /** A version appendVersion wrote, with the sealed value applyChange makes current. */
 interface Appended {
   readonly version: number;
-  readonly sealed: SealedFields;
+  readonly sealed: SealedValue;
 }
 
 /** A secret with an expiry (past, where it is used). */
@@ -86,11 +87,10 @@ function toRecord(doc: HeadDoc): SecretRecord {
   };
 }
 
-/** The sealed current value a secret document carries, as its version document holds it. */
-function currentOf(doc: HeadDoc): StoredSecretVersion | null {
+/** The sealed current value a secret document carries. */
+function currentOf(doc: HeadDoc): SealedVersion | null {
   if (!doc.current) return null;
-  const { keyId, wrappedKey, ciphertext } = doc.current;
-  return { _id: versionIdOf(doc._id, doc.version), projectId: doc.projectId, secretId: doc._id, version: doc.version, keyId, wrappedKey, ciphertext };
+  return { context: { projectId: doc.projectId.toHexString(), secretId: doc._id.toHexString(), version: doc.version }, sealed: sealedBytesOf(doc.current) };
 }
 
 /** Still marked live, but past its expiry: due to become a deleted secret. */
@@ -212,7 +212,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   const versions = SecretVersion.collection as unknown as Collection<StoredSecretVersion & { createdAt: Date; createdBy: string }>;
   // The sealed current value read with a record, so that opening it costs no
   // second read (records are the store's own objects; a copy misses, and reads).
-  const sealedWith = new WeakMap<object, StoredSecretVersion>();
+  const sealedWith = new WeakMap<object, SealedVersion>();
   const recordOf = (doc: HeadDoc): SecretRecord => {
     const record = toRecord(doc);
     const sealed = currentOf(doc);
@@ -419,19 +419,17 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   async function applyChange(secret: SecretRecord, change: SecretChange, at: Date, appended: Appended | undefined): Promise<SecretRecord> {
     const _id = oid(secret.id);
     const version = appended?.version ?? secret.version;
-    const valueChanged = appended !== undefined;
     const renamed = change.name !== undefined && change.name !== secret.name;
     const changes = { ...change.metadata, lastUpdatedBy: change.by, updatedAt: at };
-    const current = appended?.sealed;
     // A new name is taken by the same write as the other changes, refused
     // by the unique nameKey when another live secret holds it.
     const write = async (nameKey?: string) => {
       const named = nameKey === undefined ? {} : { name: change.name, nameKey };
-      if (!valueChanged) {
+      if (!appended) {
         await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named } });
         return;
       }
-      const { keyId, wrappedKey, ciphertext } = current!;
+      const { keyId, wrappedKey, ciphertext } = appended.sealed;
       // By _id on both engines (FerretDB applies a filter on more to a read
       // made before the write, and scans for it): a newer version written
       // meanwhile is made current again after it (settleVersions).
@@ -442,26 +440,17 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       else await write();
     } catch (err) {
       // The name was taken: the new value was not made the secret's either.
-      if (valueChanged) await voidVersion(_id, version);
+      if (appended) await voidVersion(_id, version);
       throw err;
     }
     if (renamed) await pointName(nameKeyOf(namespaceOf(secret), change.name!), _id);
-    if (valueChanged) {
+    if (appended) {
       await settleVersions(_id, version);
       await pruneVersions(_id, version);
     }
     const changed = { ...secret, ...changes, name: renamed ? change.name! : secret.name, version };
     // It carries the value it was just given, as a record read with its value does.
-    if (current)
-      sealedWith.set(changed, {
-        _id: versionIdOf(_id, version),
-        projectId: oid(secret.projectId),
-        secretId: _id,
-        version,
-        keyId: current.keyId,
-        wrappedKey: current.wrappedKey,
-        ciphertext: current.ciphertext,
-      });
+    if (appended) sealedWith.set(changed, { context: { projectId: secret.projectId, secretId: secret.id, version }, sealed: appended.sealed });
     else if (sealedWith.has(secret)) sealedWith.set(changed, sealedWith.get(secret)!);
     return changed;
   }
@@ -930,7 +919,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async sealedVersion(secret, version) {
       const carried = sealedWith.get(secret);
-      if (carried?.version === version) return sealedOf(carried);
+      if (carried?.context.version === version) return carried;
       if (version <= prunedFrom(secret.version)) return null;
       const stored = await versionAt(oid(secret.id), version);
       return stored && sealedOf(stored);
@@ -941,7 +930,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       const unread: PublicSecret[] = [];
       for (const secret of secrets) {
         const carried = sealedWith.get(secret);
-        if (carried?.version === secret.version) byId.set(secret.id, sealedOf(carried));
+        if (carried?.context.version === secret.version) byId.set(secret.id, carried);
         else unread.push(secret);
       }
       if (unread.length === 0) return byId;
@@ -950,7 +939,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       const heads = await Secret.collection.find<HeadDoc>({ _id: { $in: unread.map((s) => oid(s.id)) } }).toArray();
       for (const head of heads) {
         const sealed = currentOf(head);
-        if (sealed) byId.set(head._id.toHexString(), sealedOf(sealed));
+        if (sealed) byId.set(head._id.toHexString(), sealed);
       }
       return byId;
     },
