@@ -25,7 +25,7 @@ import { createModels, ensureIndexes } from '../src/db/models/index.ts';
 import { freePort, startBenchEngine, startServerProcess } from './bench/common.ts';
 import { openBaoMissing, startOpenBao } from './bench/openbao.ts';
 import { writeChart } from './bench/chart.ts';
-import { insertSeeded, seedDocuments } from '../src/secrets/mongo-store.ts';
+import { insertSeeded, seedDocuments } from '../src/secrets/mongo/store.ts';
 import { HEAD_EVERY } from '../src/events/log.ts';
 
 const { values: args } = parseArgs({

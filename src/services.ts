@@ -15,7 +15,7 @@ import { createWebhookDispatcher, type DispatchTiming } from './webhooks/dispatc
 import { createWebhookService } from './webhooks/service.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
-import { createMongoSecretStore } from './secrets/mongo-store.ts';
+import { createMongoSecretStore } from './secrets/mongo/store.ts';
 import { changeEventOf } from './secrets/audited.ts';
 import { createSecretService, expiredEvent, type SecretServiceDeps } from './secrets/service.ts';
 
@@ -67,7 +67,7 @@ export async function createServices(deps: {
     webhooks: createWebhookService({ ...webhookDeps, limit: limits.webhooksPerProject }),
     dispatcher: createWebhookDispatcher({ ...webhookDeps, timing: deps.webhookTiming, onError: deps.onBackgroundError }),
     authenticator: createAuthenticator({ models, now: deps.now }),
-    secrets: createSecretService({ store, models, keyring: deps.keyring, audit, events, now, limits, onUnreadableValue: deps.onUnreadableValue }),
+    secrets: createSecretService({ store, keyring: deps.keyring, audit, events, now, limits, onUnreadableValue: deps.onUnreadableValue }),
     environments: createEnvironmentService({ environments: store.environments, audit, now, limit: limits.environmentsPerProject }),
     projects: createProjectService({ models, now: deps.now }),
     keys: createKeyService({ models, environments: store.environments, audit, now: deps.now }),

@@ -23,7 +23,7 @@ import { createKeyring, sealValue } from '../../src/crypto/envelope.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createModels, ensureIndexes } from '../../src/db/models/index.ts';
 import { freePort, startBenchEngine, startServerProcess } from './common.ts';
-import { insertSeeded, seedDocuments } from '../../src/secrets/mongo-store.ts';
+import { insertSeeded, seedDocuments } from '../../src/secrets/mongo/store.ts';
 
 const { values: args } = parseArgs({
   options: {

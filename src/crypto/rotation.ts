@@ -12,7 +12,7 @@ import type { Models } from '../db/models/index.ts';
 import { sealedBytesOf, sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
 import type { WebhookDoc } from '../db/models/webhook.ts';
 import { secretContextOf } from '../webhooks/service.ts';
-import { settleVersionPointer } from '../secrets/mongo-store.ts';
+import { settleVersionPointer } from '../secrets/mongo/store.ts';
 import { DecryptionError, type MasterKeyring, rewrapDataKey } from './envelope.ts';
 
 /**

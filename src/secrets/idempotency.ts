@@ -1,27 +1,19 @@
-// Idempotency-Key: a create served once per (project, key) for 24 hours. The
-// unique (projectId, key) index of idempotency_keys decides which of two
-// racing requests with one key does the work; the stored result is the
-// public secret only, never a value.
+// Idempotency-Key: a create served once per (environment, key) for 24 hours.
+// The store's claim decides which of two racing requests with one key does
+// the work; the kept result is the public secret only, never a value.
 import { createHmac, hkdfSync } from 'node:crypto';
-import type { Collection } from 'mongodb';
-import { Types } from 'mongoose';
 import type { MasterKeyring } from '../crypto/envelope.ts';
-import { isDuplicateKeyError } from '../db/errors.ts';
-import type { IdempotencyKeyDoc } from '../db/models/idempotency-key.ts';
-import type { Models } from '../db/models/index.ts';
 import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError } from './errors.ts';
 import type { PublicSecret } from './model.ts';
-import { DEFAULT_ENVIRONMENT, type Namespace } from './store.ts';
+import type { IdempotencyStore, Namespace } from './store.ts';
 
 const ATTEMPTS = 20;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** A pending Idempotency-Key record older than this was left by a request that vanished. */
 const ABANDONED_IDEMPOTENCY_MS = 60_000;
 
-export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>; keyring: MasterKeyring; now: () => Date }) {
-  // Through the driver: every call is by _id, and mongoose's casting would only cost CPU.
-  const records = deps.models.IdempotencyKey.collection as unknown as Collection<IdempotencyKeyDoc>;
-  const { now } = deps;
+export function createIdempotency(deps: { records: IdempotencyStore; keyring: MasterKeyring; now: () => Date }) {
+  const { records, now } = deps;
   /** Results served from a record rather than made anew: audited as replays. */
   const replayed = new WeakSet<PublicSecret>();
 
@@ -33,18 +25,9 @@ export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>
     return createHmac('sha256', key).update(JSON.stringify(request)).digest('hex');
   }
 
-  /** The stored first result, with its dates back as dates. */
-  function replayOf(stored: PublicSecret): PublicSecret {
-    const result: PublicSecret = {
-      ...stored,
-      // Records from before environments name none: theirs was the default one.
-      environment: stored.environment ?? DEFAULT_ENVIRONMENT,
-      createdAt: new Date(stored.createdAt),
-      updatedAt: new Date(stored.updatedAt),
-      deletedAt: stored.deletedAt ? new Date(stored.deletedAt) : null,
-      expiresAt: stored.expiresAt ? new Date(stored.expiresAt) : null,
-      ttlSeconds: stored.ttlSeconds ?? null,
-    };
+  /** The first result, served again: a copy, marked as a replay. */
+  function replayOf(first: PublicSecret): PublicSecret {
+    const result = { ...first };
     replayed.add(result);
     return result;
   }
@@ -58,56 +41,32 @@ export function createIdempotency(deps: { models: Pick<Models, 'IdempotencyKey'>
      * same request again gets the first result, another request with the same
      * key an IdempotencyKeyReusedError. A failed first attempt frees the key.
      */
-    async once(ns: Namespace, sent: string, request: unknown, create: () => Promise<PublicSecret>): Promise<PublicSecret> {
-      const projectId = new Types.ObjectId(ns.projectId);
-      // Per environment: the key as sent in "default" (as before environments),
-      // "<slug> <key>" in any other (a key has no space, so none can collide).
-      const key = ns.environment === DEFAULT_ENVIRONMENT ? sent : `${ns.environment} ${sent}`;
+    async once(ns: Namespace, key: string, request: unknown, create: () => Promise<PublicSecret>): Promise<PublicSecret> {
       const keyId = deps.keyring.activeId;
       const mine = fingerprint(keyId, request)!;
-      const _id = `${ns.projectId}/${key}`;
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         const at = now();
-        let record;
-        try {
-          record = {
-            _id,
-            projectId,
-            key,
-            fingerprint: mine,
-            keyId,
-            state: 'pending' as const,
-            status: null,
-            secret: null,
-            createdAt: at,
-            expiresAt: new Date(at.getTime() + IDEMPOTENCY_TTL_MS),
-          };
-          await records.insertOne(record);
-        } catch (err) {
-          if (!isDuplicateKeyError(err)) throw err;
-          const first = await records.findOne({ _id });
-          if (!first) continue;
+        const first = await records.claim(ns, key, { fingerprint: mine, keyId, createdAt: at, expiresAt: new Date(at.getTime() + IDEMPOTENCY_TTL_MS) });
+        if (first) {
           if (first.expiresAt.getTime() <= at.getTime()) {
-            await records.deleteOne({ _id: first._id });
+            await records.release(ns, key);
             continue;
           }
           if (fingerprint(first.keyId, request) !== first.fingerprint) throw new IdempotencyKeyReusedError();
-          if (first.state !== 'done' || !first.secret) {
-            // Left pending by a request that vanished (a crash): it no longer blocks the key. Were
-            // its request still running, the two could not both create the secret: its name decides.
-            if (at.getTime() - first.createdAt.getTime() <= ABANDONED_IDEMPOTENCY_MS) throw new IdempotencyKeyInProgressError();
-            await records.deleteOne({ _id: first._id, state: 'pending' });
-            continue;
-          }
-          return replayOf(first.secret as PublicSecret);
+          if (first.result) return replayOf(first.result);
+          // Left pending by a request that vanished (a crash): it no longer blocks the key. Were
+          // its request still running, the two could not both create the secret: its name decides.
+          if (at.getTime() - first.createdAt.getTime() <= ABANDONED_IDEMPOTENCY_MS) throw new IdempotencyKeyInProgressError();
+          await records.release(ns, key, true);
+          continue;
         }
         try {
           const secret = await create();
           // The first result, to replay: the public secret only, never a value.
-          await records.updateOne({ _id: record._id }, { $set: { state: 'done', status: 201, secret } });
+          await records.complete(ns, key, secret);
           return secret;
         } catch (err) {
-          await records.deleteOne({ _id: record._id });
+          await records.release(ns, key);
           throw err;
         }
       }

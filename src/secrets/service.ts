@@ -11,7 +11,6 @@ import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { DecryptionError, type MasterKeyring, openValue, sealValue } from '../crypto/envelope.ts';
 import { DEFAULT_LIMITS, type SecretLimits } from '../config.ts';
-import type { Models } from '../db/models/index.ts';
 import type { EventLog, EventType } from '../events/log.ts';
 import { createAuditedCalls, targetOf } from './audited.ts';
 import {
@@ -118,7 +117,6 @@ export interface MatrixRow {
 
 export interface SecretServiceDeps {
   readonly store: SecretStore;
-  readonly models: Pick<Models, 'IdempotencyKey'>;
   readonly keyring: MasterKeyring;
   readonly audit: AuditLog;
   /** Where committed changes are recorded as change events. */
@@ -133,7 +131,7 @@ export interface SecretServiceDeps {
 export function createSecretService(deps: SecretServiceDeps) {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
-  const idempotency = createIdempotency({ models: deps.models, keyring: deps.keyring, now });
+  const idempotency = createIdempotency({ records: store.idempotency, keyring: deps.keyring, now });
   const audited = createAuditedCalls({ audit: deps.audit, events: deps.events, isReplay: idempotency.isReplay });
 
   const sealerOf =

@@ -1,7 +1,7 @@
 // The storage seam: what the secret service asks of a store, and nothing of
 // how the store keeps it. The service decides (scopes, what compare-and-set
 // means, renames, reveal, audit); a store persists, and makes its writes safe
-// against racing writers by whatever its database offers. mongo-store.ts is
+// against racing writers by whatever its database offers. mongo/store.ts is
 // the one for MongoDB and FerretDB alike: no transactions, so every race is
 // decided by an insert or update under a unique index. A store on a MongoDB
 // replica set using transactions would implement this same interface.
@@ -81,6 +81,8 @@ export type RestoreRefusal = 'not_found' | 'in_progress';
 export interface SecretStore {
   /** The environments secrets live in. */
   readonly environments: EnvironmentStore;
+  /** The records that serve a create once per Idempotency-Key. */
+  readonly idempotency: IdempotencyStore;
   /** The live secret (not deleted, not past its expiry at `at`) the locator names, or null. */
   findLive(ns: Namespace, locator: SecretLocator, at: Date): Promise<SecretRecord | null>;
   /** Live secrets in name order, `first` of them after the name `after`. */
@@ -122,7 +124,7 @@ export interface SecretStore {
    * unchanged.
    */
   restore(ns: Namespace, id: string, by: string, at: Date, rearm: (gone: SecretRecord) => MetadataChange): Promise<SecretRecord | RestoreRefusal>;
-  /** Marks expired secrets deleted, purges those past their window, forgets expired idempotency records. Returns how many were purged. */
+  /** Marks expired secrets deleted, purges those past their window, forgets expired Idempotency-Key records. Returns how many were purged. */
   sweep(at: Date, batch: number, budgetMs: number): Promise<number>;
 
   /**
@@ -138,6 +140,33 @@ export interface SecretStore {
   sealedVersion(secret: SecretRecord, version: number): Promise<SealedVersion | null>;
   /** The sealed current values of these secrets (the newest, where one was pruned meanwhile), by secret id. */
   sealedCurrent(secrets: readonly PublicSecret[]): Promise<Map<string, SealedVersion>>;
+}
+
+/** What a request with an Idempotency-Key left: pending while it runs, then the public secret it answered. */
+export interface IdempotencyRecord {
+  /** Keyed digest of the request: equal requests match, and no value can be read back from it. */
+  readonly fingerprint: string;
+  /** The master key the fingerprint's key was derived from. */
+  readonly keyId: string;
+  /** The first result (never a value); null while the request is pending. */
+  readonly result: PublicSecret | null;
+  readonly createdAt: Date;
+  /** From then on the key is free again. */
+  readonly expiresAt: Date;
+}
+
+export interface IdempotencyStore {
+  /**
+   * Takes an Idempotency-Key of a namespace for a request, pending: null when
+   * it was free, or the record that holds it. Of racing requests with one
+   * key, exactly one takes it (IdempotencyKeyInProgressError should it keep
+   * changing hands).
+   */
+  claim(ns: Namespace, key: string, record: Omit<IdempotencyRecord, 'result'>): Promise<IdempotencyRecord | null>;
+  /** Keeps the first result of the request that claimed the key. */
+  complete(ns: Namespace, key: string, result: PublicSecret): Promise<void>;
+  /** Frees the key (with `pendingOnly`, only while its record is pending). */
+  release(ns: Namespace, key: string, pendingOnly?: boolean): Promise<void>;
 }
 
 export interface EnvironmentRecord {

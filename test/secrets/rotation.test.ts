@@ -15,7 +15,7 @@ import { secretContextOf } from '../../src/webhooks/service.ts';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { rotateMasterKey, startRotation } from '../helpers/rotation.ts';
-import { insertSeeded, seedDocuments } from '../../src/secrets/mongo-store.ts';
+import { insertSeeded, seedDocuments } from '../../src/secrets/mongo/store.ts';
 
 const COUNT = 450;
 /** Two batches: killed in the first, the second run crosses into the next. */

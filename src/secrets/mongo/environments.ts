@@ -7,14 +7,14 @@
 // succeeds, and no secret is left in an environment that is gone.
 import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
-import { isDuplicateKeyError } from '../db/errors.ts';
-import type { Models } from '../db/models/index.ts';
-import type { EnvironmentDoc } from '../db/models/environment.ts';
-import { EnvironmentTakenError } from './errors.ts';
-import { DEFAULT_ENVIRONMENT, type EnvironmentRecord, type EnvironmentStore, type Namespace } from './store.ts';
+import { isDuplicateKeyError } from '../../db/errors.ts';
+import type { Models } from '../../db/models/index.ts';
+import type { EnvironmentDoc } from '../../db/models/environment.ts';
+import { EnvironmentTakenError } from '../errors.ts';
+import { environmentIdOf } from './keys.ts';
+import { DEFAULT_ENVIRONMENT, type EnvironmentRecord, type EnvironmentStore, type Namespace } from '../store.ts';
 
 const DEFAULT_NAME = 'Default';
-const idOf = (ns: Namespace) => `${ns.projectId}/${ns.environment}`;
 const toRecord = (doc: EnvironmentDoc): EnvironmentRecord => ({ id: doc._id, slug: doc.slug, name: doc.name, createdAt: new Date(doc.createdAt) });
 
 export function createMongoEnvironmentStore(deps: {
@@ -42,18 +42,18 @@ export function createMongoEnvironmentStore(deps: {
     },
 
     async find(ns) {
-      const doc = await environments.findOne({ _id: idOf(ns) });
+      const doc = await environments.findOne({ _id: environmentIdOf(ns) });
       if (doc) return toRecord(doc);
       return ns.environment === DEFAULT_ENVIRONMENT ? implicitDefault(ns.projectId) : null;
     },
 
     async exists(ns) {
-      return ns.environment === DEFAULT_ENVIRONMENT || (await environments.findOne({ _id: idOf(ns) }, { projection: { _id: 1 } })) !== null;
+      return ns.environment === DEFAULT_ENVIRONMENT || (await environments.findOne({ _id: environmentIdOf(ns) }, { projection: { _id: 1 } })) !== null;
     },
 
     async create(projectId, slug, name, at) {
       const doc: EnvironmentDoc = {
-        _id: idOf({ projectId, environment: slug }),
+        _id: environmentIdOf({ projectId, environment: slug }),
         projectId: new Types.ObjectId(projectId),
         slug,
         name,
@@ -76,7 +76,7 @@ export function createMongoEnvironmentStore(deps: {
         // Its first rename writes its document; the upsert makes two at once one.
         await environments
           .updateOne(
-            { _id: idOf(ns) },
+            { _id: environmentIdOf(ns) },
             {
               $set: { name },
               $setOnInsert: { projectId: new Types.ObjectId(ns.projectId), slug: ns.environment, createdAt: current.createdAt, closingSince: null },
@@ -85,16 +85,16 @@ export function createMongoEnvironmentStore(deps: {
           )
           .catch((err: unknown) => {
             if (!isDuplicateKeyError(err)) throw err;
-            return environments.updateOne({ _id: idOf(ns) }, { $set: { name } });
+            return environments.updateOne({ _id: environmentIdOf(ns) }, { $set: { name } });
           });
         return { ...current, name };
       }
-      const { matchedCount } = await environments.updateOne({ _id: idOf(ns) }, { $set: { name } });
+      const { matchedCount } = await environments.updateOne({ _id: environmentIdOf(ns) }, { $set: { name } });
       return matchedCount === 0 ? null : this.find(ns);
     },
 
     async remove(ns, at) {
-      const { matchedCount } = await environments.updateOne({ _id: idOf(ns) }, { $set: { closingSince: at } });
+      const { matchedCount } = await environments.updateOne({ _id: environmentIdOf(ns) }, { $set: { closingSince: at } });
       if (matchedCount === 0) return 'not_found';
       const secrets = deps.models.Secret.collection;
       const [live, deleted] = await Promise.all([
@@ -102,16 +102,16 @@ export function createMongoEnvironmentStore(deps: {
         secrets.countDocuments({ ...deps.secretsIn(ns), deletedAt: { $ne: null } }),
       ]);
       if (live + deleted > 0) {
-        await environments.updateOne({ _id: idOf(ns), closingSince: at }, { $set: { closingSince: null } });
+        await environments.updateOne({ _id: environmentIdOf(ns), closingSince: at }, { $set: { closingSince: null } });
         return { live, deleted };
       }
-      await environments.deleteOne({ _id: idOf(ns) });
+      await environments.deleteOne({ _id: environmentIdOf(ns) });
       return 'removed';
     },
 
     async isOpen(ns) {
       if (ns.environment === DEFAULT_ENVIRONMENT) return true;
-      const doc = await environments.findOne({ _id: idOf(ns) }, { projection: { closingSince: 1 } });
+      const doc = await environments.findOne({ _id: environmentIdOf(ns) }, { projection: { closingSince: 1 } });
       return doc !== null && doc.closingSince == null;
     },
   };

@@ -13,17 +13,19 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
-import type { SecretLimits } from '../config.ts';
-import type { SealedValue } from '../crypto/envelope.ts';
-import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
-import type { Models } from '../db/models/index.ts';
-import type { SecretDoc } from '../db/models/secret.ts';
-import type { SecretNameDoc } from '../db/models/secret-name.ts';
-import { sealedBytesOf, sealedOf, type StoredSecretVersion, versionIdOf } from '../db/models/secret-version.ts';
-import { EnvironmentNotFoundError, QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
-import { createMongoEnvironmentStore } from './mongo-environments.ts';
-import { isLive, type PublicSecret, type SecretVersionInfo } from './model.ts';
-import { DEFAULT_ENVIRONMENT, type Namespace, type SealedVersion, type SecretChange, type SecretRecord, type SecretStore, type Sealer } from './store.ts';
+import type { SecretLimits } from '../../config.ts';
+import type { SealedValue } from '../../crypto/envelope.ts';
+import { isDatabaseUnavailable, isDuplicateKeyError, parseObjectId } from '../../db/errors.ts';
+import type { Models } from '../../db/models/index.ts';
+import type { SecretDoc } from '../../db/models/secret.ts';
+import type { SecretNameDoc } from '../../db/models/secret-name.ts';
+import { sealedBytesOf, sealedOf, type StoredSecretVersion } from '../../db/models/secret-version.ts';
+import { EnvironmentNotFoundError, QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from '../errors.ts';
+import { createMongoEnvironmentStore } from './environments.ts';
+import { createMongoIdempotencyStore } from './idempotency.ts';
+import { fateIdOf, keyPrefixOf, nameKeyOf, retiredKeyOf, slotKeyOf, versionIdOf } from './keys.ts';
+import { isLive, type PublicSecret, type SecretVersionInfo } from '../model.ts';
+import { DEFAULT_ENVIRONMENT, type Namespace, type SealedVersion, type SecretChange, type SecretRecord, type SecretStore, type Sealer } from '../store.ts';
 
 /** A version appendVersion wrote, with the sealed value applyChange makes current. */
 interface Appended {
@@ -116,12 +118,6 @@ const namespaceOfDoc = (doc: Pick<HeadDoc, 'projectId' | 'environment'>): Namesp
   environment: doc.environment ?? DEFAULT_ENVIRONMENT,
 });
 
-// The namespace part of name and slot keys is the projectId alone in
-// "default" (as before environments, so stored keys stay valid) and
-// "<projectId>:<slug>" in any other: a slug has no ":", and neither has a projectId.
-const keyPrefixOf = (ns: Namespace) => (ns.environment === DEFAULT_ENVIRONMENT ? ns.projectId : `${ns.projectId}:${ns.environment}`);
-const nameKeyOf = (ns: Namespace, name: string) => `${keyPrefixOf(ns)}/${name}`;
-const slotKeyOf = (ns: Namespace, slot: number) => `${keyPrefixOf(ns)}/${slot}`;
 /** New secret ids are random, not time-ordered: secret_versions, sharded on secretId, then spreads its inserts over every shard. */
 const newSecretId = () => new Types.ObjectId(randomBytes(12));
 
@@ -239,8 +235,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
   /** The keys of a secret that is not live: its own, so they collide with nothing. */
   const retiredKeys = (secretId: Types.ObjectId) => ({
-    nameKey: `deleted/${secretId.toHexString()}`,
-    slotKey: `deleted/${secretId.toHexString()}`,
+    nameKey: retiredKeyOf(secretId.toHexString()),
+    slotKey: retiredKeyOf(secretId.toHexString()),
     slot: null,
   });
 
@@ -575,7 +571,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
   // ---- the fate of a deleted secret: restored or purged, never both -----------
 
-  const fateIdOf = (doc: DeletedSecret) => `${doc._id.toHexString()}:${doc.deletedAt.getTime()}`;
+  const fateOf = (doc: DeletedSecret) => fateIdOf(doc._id.toHexString(), doc.deletedAt);
 
   /**
    * Takes the fate of this deletion of the secret for `action`: the insert
@@ -584,7 +580,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
    * unless it has held it so long that it was abandoned.
    */
   async function takeFate(doc: DeletedSecret, action: FateDoc['action'], owner: string, at: Date): Promise<true | FateDoc['action']> {
-    const _id = fateIdOf(doc);
+    const _id = fateOf(doc);
     let held: FateDoc | null = null;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -600,7 +596,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     return held?.action ?? action;
   }
 
-  const holdsFate = async (doc: DeletedSecret, owner: string) => (await fates.findOne({ _id: fateIdOf(doc) }))?.owner === owner;
+  const holdsFate = async (doc: DeletedSecret, owner: string) => (await fates.findOne({ _id: fateOf(doc) }))?.owner === owner;
 
   /**
    * An environment keeps at most PROJECT_DELETED_LIMIT deleted secrets: past it,
@@ -678,6 +674,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
   return {
     environments,
+    idempotency: createMongoIdempotencyStore(deps.models),
 
     async findLive(ns, locator, at) {
       // Each a lookup by _id, checked here: the filter stays {_id} alone.
@@ -881,7 +878,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         });
       } catch (err) {
         // Not restored: its fate is free again for a later restore or the purge.
-        await fates.deleteOne({ _id: fateIdOf(gone), owner });
+        await fates.deleteOne({ _id: fateOf(gone), owner });
         throw err;
       }
       // The fate stays taken (so no purge of this deletion can follow); had
