@@ -7,7 +7,7 @@ import type { MasterKeyring } from './crypto/envelope.ts';
 import { pingDatabase } from './db/connect.ts';
 import { verifyMasterKeys } from './crypto/key-check.ts';
 import { migrateIdempotencyIds, migrateSecretEnvironments, migrateSecretHeads, migrateSecretKeys, migrateVersionIds } from './db/migrate.ts';
-import { createModels, ensureIndexes } from './db/models/index.ts';
+import { createModels, ensureIndexes, type Models } from './db/models/index.ts';
 import { createEnvironmentService } from './environments/service.ts';
 import { createEventHub, type SubscriptionLimits } from './events/hub.ts';
 import { createEventLog } from './events/log.ts';
@@ -16,8 +16,16 @@ import { createWebhookService } from './webhooks/service.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
 import { createMongoSecretStore } from './secrets/mongo/store.ts';
+import { createMongoSealStore } from './secrets/mongo/seals.ts';
+import type { SealStore } from './secrets/store.ts';
+import { createWebhookSealStore } from './webhooks/seals.ts';
 import { changeEventOf } from './secrets/audited.ts';
 import { createSecretService, expiredEvent, type SecretServiceDeps } from './secrets/service.ts';
+
+/** Everything that keeps sealed values, for master-key rotation: the secret store's and the webhooks' signing secrets. */
+export function sealStoresOf(models: Models): SealStore[] {
+  return [createMongoSealStore(models), createWebhookSealStore(models)];
+}
 
 export async function createServices(deps: {
   connection: Connection;
@@ -61,6 +69,8 @@ export async function createServices(deps: {
   const webhookDeps = { models, keyring: deps.keyring, log: events, policy, now: deps.now };
   return {
     models,
+    /** The secret store the service writes through (tests reach stored values through its seam). */
+    store,
     audit,
     events,
     hub: createEventHub({ log: events, onError: deps.onBackgroundError, limits: deps.subscriptions }),

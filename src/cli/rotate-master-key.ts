@@ -13,6 +13,7 @@ import { createRotation } from '../crypto/rotation.ts';
 import { connectDatabase } from '../db/connect.ts';
 import { resolveDatabase } from '../db/engine/resolve.ts';
 import { createModels } from '../db/models/index.ts';
+import { sealStoresOf } from '../services.ts';
 
 const BATCH = 200;
 
@@ -32,7 +33,7 @@ try {
     const models = createModels(connection);
     // A ring whose key for an id is not the one the data was written with would re-wrap nothing and mislead.
     await verifyMasterKeys(models, keyring);
-    const rotation = createRotation({ models, keyring });
+    const rotation = createRotation({ seals: sealStoresOf(models), keyring });
     const total = await rotation.remaining();
     process.stdout.write(`${total} data keys to re-wrap under "${keyring.activeId}"\n`);
     const bar = process.stdout.isTTY ? new SingleBar({ format: ' {bar} {value}/{total} data keys | {eta}s left' }, Presets.shades_classic) : undefined;

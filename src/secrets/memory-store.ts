@@ -24,6 +24,7 @@ import {
   type MetadataChange,
   type Namespace,
   type Page,
+  type SealStore,
   type SealedVersion,
   type SecretRecord,
   type SecretStore,
@@ -119,6 +120,35 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
     },
   };
 
+  // Each version once, under "<secretId>:<version>": the current value is its newest version, not a copy.
+  const allSeals = () =>
+    [...secrets.values()].flatMap((e) =>
+      [...e.versions.values()].map((v) => ({ id: `${e.record.id}:${v.version}`, value: { context: v.context, sealed: v.sealed } })),
+    );
+  const seals: SealStore = {
+    async countByKey(activeId) {
+      const byKey: Record<string, number> = {};
+      for (const { value } of allSeals()) if (value.sealed.keyId !== activeId) byKey[value.sealed.keyId] = (byKey[value.sealed.keyId] ?? 0) + 1;
+      return byKey;
+    },
+    async under(keyIds, size, skip) {
+      return allSeals()
+        .filter((seal) => keyIds.includes(seal.value.sealed.keyId) && !skip.includes(seal.id))
+        .slice(0, size);
+    },
+    async replace(replacements) {
+      let found = 0;
+      for (const { seal, sealed } of replacements) {
+        const { secretId, version } = seal.value.context;
+        const stored = secrets.get(secretId)?.versions.get(version);
+        if (!stored) continue;
+        secrets.get(secretId)!.versions.set(version, { ...stored, sealed });
+        found++;
+      }
+      return found;
+    },
+  };
+
   /** Past PROJECT_DELETED_LIMIT deleted secrets, the oldest deletions are purged. */
   function keepDeletedWithinLimit(ns: Namespace): void {
     const deleted = inSpace(ns)
@@ -130,6 +160,7 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
   return {
     environments,
     idempotency,
+    seals,
 
     async findLive(ns, locator, at) {
       const live = liveIn(ns, at).map((e) => e.record);

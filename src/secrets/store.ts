@@ -83,6 +83,8 @@ export interface SecretStore {
   readonly environments: EnvironmentStore;
   /** The records that serve a create once per Idempotency-Key. */
   readonly idempotency: IdempotencyStore;
+  /** Every sealed value it keeps, as master-key rotation sees them. */
+  readonly seals: SealStore;
   /** The live secret (not deleted, not past its expiry at `at`) the locator names, or null. */
   findLive(ns: Namespace, locator: SecretLocator, at: Date): Promise<SecretRecord | null>;
   /** Live secrets in name order, `first` of them after the name `after`. */
@@ -167,6 +169,27 @@ export interface IdempotencyStore {
   complete(ns: Namespace, key: string, result: PublicSecret): Promise<void>;
   /** Frees the key (with `pendingOnly`, only while its record is pending). */
   release(ns: Namespace, key: string, pendingOnly?: boolean): Promise<void>;
+}
+
+/** One sealed value a store keeps (a version's, or a copy of it), under an id of the store's own. */
+export interface StoredSeal {
+  readonly id: string;
+  readonly value: SealedVersion;
+}
+
+/**
+ * The sealed values a store keeps, found by the master key that wraps their
+ * data key, and replaced in place: what master-key rotation needs, and
+ * nothing of how they are stored. Each replacement is one write, so a reader
+ * sees the old sealed value or the new one, never half of each.
+ */
+export interface SealStore {
+  /** How many are under each master key but `activeId`. */
+  countByKey(activeId: string): Promise<Record<string, number>>;
+  /** Some of those under one of `keyIds` (up to `size` of each kind the store keeps), but those whose id is in `skip`. */
+  under(keyIds: readonly string[], size: number, skip: readonly string[]): Promise<StoredSeal[]>;
+  /** Replaces each seal by the same value sealed anew (its data key re-wrapped); returns how many it found. */
+  replace(replacements: readonly { readonly seal: StoredSeal; readonly sealed: SealedValue }[]): Promise<number>;
 }
 
 export interface EnvironmentRecord {

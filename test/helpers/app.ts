@@ -9,7 +9,6 @@ import { connectDatabase } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics, watchDatabase } from '../../src/metrics.ts';
 import { DEFAULT_PRESETS, type SecretPreset } from '../../src/secrets/presets.ts';
-import { versionIdOf } from '../../src/db/models/secret-version.ts';
 import { createServices } from '../../src/services.ts';
 import type { DispatchTiming } from '../../src/webhooks/dispatcher.ts';
 
@@ -116,23 +115,23 @@ export async function startTestApp(options: TestAppOptions = {}) {
     },
 
     /**
-     * Makes the live secret `name` (at version 1) unreadable here: its value
-     * sealed again under another key with the id `keyId`, in its version
-     * document and in its secret's copy, as a node with another key under
-     * that id would write it. Returns the secret's id.
+     * Makes the live secret `name` (of the "default" environment of any
+     * project, at version 1) unreadable here: its value sealed again under
+     * another key with the id `keyId`, wherever the store keeps it, as a node
+     * with another key under that id would write it. Returns the secret's id.
+     * Through the store's seam for rotation: the store keeps what it keeps.
      */
     async sealUnderForeignKey(name: string, keyId: string): Promise<string> {
-      const secret = await services.models.Secret.findOne({ name, deletedAt: null }).lean();
+      const { seals } = services.store;
+      const all = await seals.under([...keyring.keys.keys()], 100_000, []);
+      const projects = [...new Set(all.map((seal) => seal.value.context.projectId))];
+      const found = await Promise.all(projects.map((projectId) => services.store.findLive({ projectId, environment: 'default' }, { name }, new Date())));
+      const secret = found.find((s) => s !== null);
       if (!secret) throw new Error(`sealUnderForeignKey: no live secret ${name}`);
-      const id = secret._id.toHexString();
-      const { wrappedKey, ciphertext } = sealValue(createKeyring(keyId, [[keyId, randomBytes(32)]]), 'foreign-MARKER', {
-        projectId: secret.projectId.toHexString(),
-        secretId: id,
-        version: 1,
-      });
-      await services.models.SecretVersion.updateOne({ _id: versionIdOf(id, 1) }, { $set: { wrappedKey, ciphertext } });
-      await services.models.Secret.collection.updateOne({ _id: secret._id }, { $set: { 'current.wrappedKey': wrappedKey, 'current.ciphertext': ciphertext } });
-      return id;
+      const foreign = createKeyring(keyId, [[keyId, randomBytes(32)]]);
+      const mine = all.filter((seal) => seal.value.context.secretId === secret.id && seal.value.context.version === 1);
+      await seals.replace(mine.map((seal) => ({ seal, sealed: sealValue(foreign, 'foreign-MARKER', seal.value.context) })));
+      return secret.id;
     },
 
     /** How many documents each secrets collection holds: to check that a failed call stored nothing. */

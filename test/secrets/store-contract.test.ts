@@ -1,8 +1,9 @@
 // The store contract: what the secret service relies on of any SecretStore,
 // run on the MongoDB store (on the run's engine) and on the in-memory one.
 // Only the interface is used: no test here knows how a store keys anything.
+import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKeyring, generateKey, openValue, sealValue } from '../../src/crypto/envelope.ts';
+import { createKeyring, generateKey, openValue, rewrapDataKey, sealValue } from '../../src/crypto/envelope.ts';
 import {
   EnvironmentNotFoundError,
   EnvironmentTakenError,
@@ -343,6 +344,42 @@ describe.each(kinds)('$name', (kind) => {
       await store.sweep(new Date(at.getTime() + 2_000), 100, 10_000);
       expect(await store.idempotency.claim(ns, 'old', record())).toBeNull();
       expect(await store.idempotency.claim(ns, 'young', record())).not.toBeNull();
+    });
+  });
+
+  describe('sealed values, for master-key rotation', () => {
+    it('finds them by master key, skips those asked, and replaces them in place', async () => {
+      // A master key id of this test's own: a store's seals are store-wide, and other tests' are under "k1".
+      const oldId = `old-${randomBytes(4).toString('hex')}`;
+      const old = createKeyring(oldId, [[oldId, generateKey()]]);
+      const { store, ns } = await fresh();
+      const sealOld =
+        (value: string): Sealer =>
+        (context) =>
+          sealValue(old, value, context);
+      const a = await store.create(ns, draft('A'), sealOld('a1'), new Date());
+      await store.change(a, { metadata: {}, value: sealOld('a2'), by: 'key-a' }, new Date());
+      const b = await store.create(ns, draft('B'), sealOld('b1'), new Date());
+      const counted = (await store.seals.countByKey('new'))[old.activeId];
+      const found = await store.seals.under([old.activeId], 100, []);
+      // Each version at least once (a store may keep a copy of the current one too).
+      expect(found.length).toBe(counted);
+      expect(new Set(found.map((seal) => `${seal.value.context.secretId}:${seal.value.context.version}`))).toEqual(
+        new Set([`${a.id}:1`, `${a.id}:2`, `${b.id}:1`]),
+      );
+      expect(await store.seals.under([old.activeId], 100, [found[0]!.id])).toHaveLength(found.length - 1);
+
+      const rotated = createKeyring('new', [['new', generateKey()], ...old.keys]);
+      const replaced = await store.seals.replace(found.map((seal) => ({ seal, sealed: rewrapDataKey(rotated, seal.value.sealed, seal.value.context) })));
+      expect(replaced).toBe(found.length);
+      expect((await store.seals.countByKey('new'))[old.activeId]).toBeUndefined();
+      expect(await store.seals.under([old.activeId], 100, [])).toEqual([]);
+      // Only the new key is needed now.
+      const onlyNew = createKeyring('new', [['new', rotated.keys.get('new')!]]);
+      const openNew = (v: SealedVersion | null | undefined) => openValue(onlyNew, v!.sealed, v!.context);
+      const current = await store.sealedCurrent([a, b].map((s) => ({ ...s, version: s.id === a.id ? 2 : 1 })));
+      const now = (await store.findLive(ns, { id: a.id }, new Date()))!;
+      expect([openNew(current.get(a.id)), openNew(current.get(b.id)), openNew(await store.sealedVersion(now, 1))]).toEqual(['a2', 'b1', 'a1']);
     });
   });
 

@@ -23,6 +23,8 @@ import { sealedBytesOf, sealedOf, type StoredSecretVersion } from '../../db/mode
 import { EnvironmentNotFoundError, QuotaExceededError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from '../errors.ts';
 import { createMongoEnvironmentStore } from './environments.ts';
 import { createMongoIdempotencyStore } from './idempotency.ts';
+import { createMongoSealStore } from './seals.ts';
+import { settleVersionPointer } from './version-pointer.ts';
 import { fateIdOf, keyPrefixOf, nameKeyOf, retiredKeyOf, slotKeyOf, versionIdOf } from './keys.ts';
 import { isLive, type PublicSecret, type SecretVersionInfo } from '../model.ts';
 import { DEFAULT_ENVIRONMENT, type Namespace, type SealedVersion, type SecretChange, type SecretRecord, type SecretStore, type Sealer } from '../store.ts';
@@ -163,34 +165,6 @@ export async function insertSeeded(models: Pick<Models, 'Secret' | 'SecretVersio
   await models.SecretVersion.collection.insertMany(seeded.map((s) => s.version) as never[]);
   await models.Secret.collection.insertMany(seeded.map((s) => s.secret));
   await models.SecretName.collection.insertMany(seeded.map((s) => s.name) as never[]);
-}
-
-/**
- * A write by _id may move a secret's version pointer back (a slower writer
- * of an older version landing last): after its own write, every writer looks for a
- * version newer than the one it wrote, and if there is one, moves the
- * pointer (and the sealed copy) to the newest. The writer whose write lands
- * last also checks last, so the pointer settles on the newest version before
- * that writer answers. Usually one lookup by _id that finds nothing.
- */
-export async function settleVersionPointer(models: Pick<Models, 'Secret' | 'SecretVersion'>, secretId: Types.ObjectId, wrote: number): Promise<void> {
-  const versions = models.SecretVersion.collection as unknown as Collection<StoredSecretVersion & { createdAt: Date; void?: boolean }>;
-  let pointer = wrote;
-  for (let round = 0; round < ATTEMPTS; round++) {
-    let newest: (StoredSecretVersion & { createdAt: Date }) | null = null;
-    for (let next = pointer + 1; ; next++) {
-      const doc = await versions.findOne({ _id: versionIdOf(secretId, next) });
-      if (!doc) break;
-      if (!doc.void) newest = doc;
-      pointer = next;
-    }
-    if (!newest) return;
-    const { keyId, wrappedKey, ciphertext } = newest;
-    await models.Secret.collection.updateOne(
-      { _id: secretId },
-      { $set: { version: newest.version, current: { keyId, wrappedKey, ciphertext }, updatedAt: newest.createdAt } },
-    );
-  }
 }
 
 export interface MongoSecretStoreDeps {
@@ -675,6 +649,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   return {
     environments,
     idempotency: createMongoIdempotencyStore(deps.models),
+    seals: createMongoSealStore(deps.models),
 
     async findLive(ns, locator, at) {
       // Each a lookup by _id, checked here: the filter stays {_id} alone.
