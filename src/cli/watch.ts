@@ -6,6 +6,7 @@
 // it does once it first connects (a change made between the fetch and the
 // subscription is not missed either).
 import { createClient } from 'graphql-sse';
+import { changesValues } from '../events/types.ts';
 
 const WINDOW_MS = 1_000;
 const RECONNECT_MS = 1_000;
@@ -61,8 +62,7 @@ export function watchChanges(settings: { url: string; apiKey: string; environmen
           const event = result.data?.secretEvents;
           if (!event) continue;
           after = event.id;
-          // A new description changes no value.
-          if (event.type !== 'DESCRIBED') schedule();
+          if (changesValues(event.type)) schedule();
         }
       } catch (err) {
         if (!warned && !stopped) process.stderr.write(`secrets: watching for changes failed (${(err as Error).message ?? err}); trying again\n`);

@@ -18,9 +18,9 @@ import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.ts';
 import type { SecretEventDoc, SecretEventHeadDoc } from '../db/models/secret-event.ts';
+import type { EventType } from './types.ts';
 
-export const EVENT_TYPES = ['created', 'updated', 'renamed', 'described', 'deleted', 'restored', 'expired'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType } from './types.ts';
 
 export interface SecretEvent {
   /** "<projectId>:<seq>": a cursor to resume after. */

@@ -53,7 +53,7 @@ const SWEEP_BUDGET_MS = 30_000;
  * request names, else its key's, else "default". A key bound to an
  * environment can name no other.
  */
-export function namespaceOf(caller: Caller): Namespace {
+export function callerNamespace(caller: Caller): Namespace {
   const environment = actingEnvironment(caller);
   const bound = caller.boundEnvironment;
   if (bound !== null && environment !== bound) {
@@ -190,7 +190,7 @@ export function createSecretService(deps: SecretServiceDeps) {
    * ("default" always does; another costs one lookup by _id).
    */
   async function namespace(caller: Caller): Promise<Namespace> {
-    const ns = namespaceOf(caller);
+    const ns = callerNamespace(caller);
     if (!(await store.environments.exists(ns))) throw new EnvironmentNotFoundError(ns.environment);
     return ns;
   }
@@ -201,7 +201,7 @@ export function createSecretService(deps: SecretServiceDeps) {
    * reveal of its own. Undefined: there is none.
    */
   async function readReferenced(caller: Caller, base: Omit<AuditEntry, 'outcome'>, target: Target, events: AuditEntry[]): Promise<string | undefined> {
-    const ns = namespaceOf({ ...caller, environment: target.environment });
+    const ns = callerNamespace({ ...caller, environment: target.environment });
     if (!(await store.environments.exists(ns))) return undefined;
     const secret = await store.findLive(ns, { name: target.name }, now());
     const sealed = secret && (await store.sealedVersion(secret, secret.version));

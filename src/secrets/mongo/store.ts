@@ -71,7 +71,8 @@ const ABANDONED_FATE_MS = 60_000;
 /** How long a node goes by its own count of a namespace's deleted secrets before it counts them again. */
 const DELETED_RECOUNT_MS = 60_000;
 
-function toRecord(doc: HeadDoc): SecretRecord {
+/** A secret document as a record, without its sealed value. */
+function plainRecordOf(doc: HeadDoc): SecretRecord {
   return {
     id: doc._id.toHexString(),
     projectId: doc.projectId.toHexString(),
@@ -114,7 +115,7 @@ const inNamespace = (ns: Namespace) => ({
   projectId: oid(ns.projectId),
   environment: ns.environment === DEFAULT_ENVIRONMENT ? { $in: [DEFAULT_ENVIRONMENT, null] } : ns.environment,
 });
-const namespaceOf = (secret: { projectId: string; environment: string }): Namespace => ({ projectId: secret.projectId, environment: secret.environment });
+const namespaceOfRecord = (secret: { projectId: string; environment: string }): Namespace => ({ projectId: secret.projectId, environment: secret.environment });
 const namespaceOfDoc = (doc: Pick<HeadDoc, 'projectId' | 'environment'>): Namespace => ({
   projectId: doc.projectId.toHexString(),
   environment: doc.environment ?? DEFAULT_ENVIRONMENT,
@@ -183,8 +184,9 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   // The sealed current value read with a record, so that opening it costs no
   // second read (records are the store's own objects; a copy misses, and reads).
   const sealedWith = new WeakMap<object, SealedVersion>();
-  const recordOf = (doc: HeadDoc): SecretRecord => {
-    const record = toRecord(doc);
+  /** A secret document as a record that carries its sealed current value (for sealedVersion and sealedCurrent). */
+  const recordCarryingValueOf = (doc: HeadDoc): SecretRecord => {
+    const record = plainRecordOf(doc);
     const sealed = currentOf(doc);
     if (sealed) sealedWith.set(record, sealed);
     return record;
@@ -406,14 +408,14 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       await Secret.collection.updateOne({ _id }, { $set: { ...changes, ...named, version, current: { keyId, wrappedKey, ciphertext } } });
     };
     try {
-      if (renamed) await takeName(namespaceOf(secret), _id, change.name!, at, write);
+      if (renamed) await takeName(namespaceOfRecord(secret), _id, change.name!, at, write);
       else await write();
     } catch (err) {
       // The name was taken: the new value was not made the secret's either.
       if (appended) await voidVersion(_id, version);
       throw err;
     }
-    if (renamed) await pointName(nameKeyOf(namespaceOf(secret), change.name!), _id);
+    if (renamed) await pointName(nameKeyOf(namespaceOfRecord(secret), change.name!), _id);
     if (appended) {
       await settleVersions(_id, version);
       await pruneVersions(_id, version);
@@ -501,7 +503,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       if (matchedCount === 0) return;
     }
     await refillFreedSlot(namespaceOfDoc(doc), doc.slot);
-    await deps.onExpired(toRecord(doc));
+    await deps.onExpired(plainRecordOf(doc));
   }
 
   /** Marks up to `batch` expired secrets (of one namespace, or of all) as deleted. */
@@ -676,7 +678,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         if (_id) doc = await byId(_id);
         if (!doc && 'idOrName' in locator) doc = await byName(locator.idOrName);
       }
-      return doc ? recordOf(doc) : null;
+      return doc ? recordCarryingValueOf(doc) : null;
     },
 
     async listLive(ns, page, at) {
@@ -687,7 +689,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         .sort({ name: 1 })
         .limit(page.first + 1)
         .toArray();
-      return { items: docs.slice(0, page.first).map(toRecord), hasNextPage: docs.length > page.first };
+      return { items: docs.slice(0, page.first).map(plainRecordOf), hasNextPage: docs.length > page.first };
     },
 
     async listAllLive(ns, at, options = {}) {
@@ -695,7 +697,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         .find<HeadDoc>({ ...inNamespace(ns), ...liveFilter(at) }, options.sealed ? {} : WITHOUT_VALUE)
         .sort({ name: 1 })
         .toArray();
-      return docs.map(recordOf);
+      return docs.map(recordCarryingValueOf);
     },
 
     async listDeleted(ns, page, at) {
@@ -713,7 +715,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         .sort({ deletedAt: -1, _id: -1 })
         .limit(page.first + 1)
         .toArray();
-      return { items: docs.slice(0, page.first).map(toRecord), hasNextPage: docs.length > page.first };
+      return { items: docs.slice(0, page.first).map(plainRecordOf), hasNextPage: docs.length > page.first };
     },
 
     async listVersions(secret, page) {
@@ -771,7 +773,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
           throw new EnvironmentNotFoundError(ns.environment);
         }
         await pointName(live!.nameKey, _id);
-        return recordOf(live!);
+        return recordCarryingValueOf(live!);
       } catch (err) {
         // With the database away the undo would only wait out server selection
         // again; the version left is invisible, and the sweep collects it.
@@ -780,7 +782,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
         // A write that failed ambiguously (the answer lost, say) may have been
         // applied: a secret that exists is not undone, it is the result.
         const exists = await Secret.collection.findOne<HeadDoc>({ _id });
-        if (exists) return recordOf(exists);
+        if (exists) return recordCarryingValueOf(exists);
         await SecretVersion.deleteMany({ secretId: _id });
         throw err;
       }
@@ -793,7 +795,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
 
     async softDelete(secret, by, at) {
       const _id = oid(secret.id);
-      const ns = namespaceOf(secret);
+      const ns = namespaceOfRecord(secret);
       // The write returns the document as it was: its quota slot, freed by it.
       // (FerretDB's findAndModify takes no projection.)
       // By _id alone (a filter on more scans on FerretDB, and is not applied
@@ -829,7 +831,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       let deleted = await lookup();
       if (!deleted) return 'not_found';
       // Restoring a live secret changes nothing.
-      if (isLive(deleted, at)) return toRecord(deleted);
+      if (isLive(deleted, at)) return plainRecordOf(deleted);
       if (isExpired(deleted, at)) {
         await expire(deleted);
         deleted = await lookup();
@@ -843,7 +845,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       const taken = await takeFate(gone, 'restore', owner, at);
       if (taken === 'purge') return 'not_found';
       if (taken === 'restore') return 'in_progress';
-      const restored = { deletedAt: null, purgeAt: null, lastUpdatedBy: by, updatedAt: at, ...rearm(toRecord(gone)) };
+      const restored = { deletedAt: null, purgeAt: null, lastUpdatedBy: by, updatedAt: at, ...rearm(plainRecordOf(gone)) };
       try {
         // The one write that brings it back is refused if its name or every quota slot is taken.
         await goLive(namespaceOfDoc(gone), gone._id, gone.name, at, async (candidate) => {
@@ -860,7 +862,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
       // it been taken over as abandoned meanwhile, the restore did not happen.
       if (!(await holdsFate(gone, owner))) return 'not_found';
       await pointName(nameKeyOf(namespaceOfDoc(gone), gone.name), gone._id);
-      return { ...toRecord(gone), ...restored };
+      return { ...plainRecordOf(gone), ...restored };
     },
 
     async sweep(at, batch, budgetMs) {
