@@ -37,19 +37,17 @@ echo "fuzzing $BASE with $EXAMPLES examples per operation"
 
 CHECKS="not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection"
 failed=()
-for door in langwatch together user-secrets-v1 openhands; do
-  case "$door" in
-    langwatch) header="X-Auth-Token: $KEY" ;;
-    openhands) header="X-Session-API-Key: $KEY" ;;
-    *) header="Authorization: Bearer $KEY" ;;
-  esac
+# Every door in the registry (src/rest/doors.ts), with the header its document declares first.
+TARGETS="$(FUZZ_KEY="$KEY" node --import tsx scripts/fuzz-targets.ts)"
+[ -n "$TARGETS" ] || { echo "no doors to fuzz: scripts/fuzz-targets.ts printed nothing"; exit 1; }
+while IFS=$'\t' read -r door header; do
   echo "== $door: $BASE/openapi/$door.json"
   if ! "$VENV/bin/st" run "$BASE/openapi/$door.json" --header "$header" \
       --mode all --max-examples "$EXAMPLES" --workers 2 --checks "$CHECKS" \
-      --request-timeout 10 --no-color --output-sanitize true; then
+      --request-timeout 10 --no-color --output-sanitize true </dev/null; then
     failed+=("$door")
   fi
-done
+done <<<"$TARGETS"
 
 if ! kill -0 "$SERVICE_PID" 2>/dev/null; then
   echo "the service died during fuzzing:"; tail -50 "$LOG"; exit 1

@@ -33,6 +33,12 @@ export interface DoorDocument {
   readonly register: FastifyPluginAsync;
 }
 
+/** The header a caller of this door sends its key in, as the door's document declares first ("Authorization: Bearer …" or "<Name>: …"). */
+export function credentialHeaderOf(door: Pick<DoorDocument, 'security'>, key: string): string {
+  const scheme: SecurityScheme = SCHEMES[door.security[0]!];
+  return scheme.type === 'http' ? `Authorization: Bearer ${key}` : `${String(scheme.name)}: ${key}`;
+}
+
 function swaggerOptions(title: string, description: string, security: readonly SchemeName[], combined: boolean) {
   return {
     openapi: {

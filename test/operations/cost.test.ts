@@ -9,6 +9,7 @@
 // - Commands per request, at 1, 8 and 32 concurrent writers: create ≤ 5,
 //   update ≤ 6, read value ≤ 2, get ≤ 1, beside the key cache's lookups
 //   (counted apart: a miss at most once per key per 2 s).
+import { REST_DOOR_SLUGS } from '../../src/auth/caller.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'graphql-sse';
@@ -127,7 +128,8 @@ const requestCommands = (sent: readonly Sent[]) =>
 let app: TestApp;
 let apiKey: string;
 
-const DOOR_NAMES = ['langwatch', 'together', 'v1', 'openhands', 'graphql'] as const;
+/** Every door of the registry, and GraphQL: a new REST door is refused by the compiler until doors() has its client. */
+const DOOR_NAMES = [...REST_DOOR_SLUGS, 'graphql'] as const;
 
 /** The ids of secrets by name, through LangWatch's list: for a door whose create answers none. */
 async function idsOf(on: TestApp, key: string, names: readonly string[]): Promise<string[]> {
@@ -181,7 +183,7 @@ function doors(key: string, on: TestApp = app): Record<(typeof DOOR_NAMES)[numbe
       list: () => status(together('GET', '')),
       remove: (id) => status(together('DELETE', `/${id}`)),
     },
-    v1: {
+    'user-secrets-v1': {
       create: async (name, value) => {
         const r = await v1('POST', '', { body: { name, value } });
         return { status: r.status, id: r.body?.id };

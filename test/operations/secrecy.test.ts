@@ -2,6 +2,7 @@
 // value, whatever error path the request takes: a marker goes into values of
 // the wrong type, unknown fields, literals, broken and oversize bodies, query
 // strings and headers, by POST and GET, and is then looked for everywhere.
+import { REST_DOOR_SLUGS, type RestDoorSlug } from '../../src/auth/caller.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -122,14 +123,20 @@ describe('GraphQL errors say where and what was expected, never what was sent', 
 });
 
 describe('REST doors', () => {
-  const doors = [
-    { door: 'LangWatch', path: '/api/secrets', method: 'POST', headers: { 'x-auth-token': () => apiKey } },
-    { door: 'Together', path: '/v1/deployments/secrets', method: 'POST', headers: { authorization: () => `Bearer ${apiKey}` } },
-    { door: 'v1', path: '/api/v1/user/secrets', method: 'POST', headers: { 'x-api-key': () => apiKey } },
-    { door: 'v1 preset', path: '/api/v1/user/secrets/preset', method: 'POST', headers: { 'x-api-key': () => apiKey } },
-    { door: 'OpenHands V0', path: '/api/secrets', method: 'POST', headers: { 'x-session-api-key': () => apiKey } },
-    { door: 'OpenHands V1', path: '/api/v1/secrets', method: 'POST', headers: { 'x-session-api-key': () => apiKey } },
-  ];
+  // Every door of the registry, each with the routes that take a value: a new door is refused by the compiler until it is here.
+  const routes: Record<RestDoorSlug, { door: string; path: string; method: string; headers: Record<string, () => string> }[]> = {
+    langwatch: [{ door: 'LangWatch', path: '/api/secrets', method: 'POST', headers: { 'x-auth-token': () => apiKey } }],
+    together: [{ door: 'Together', path: '/v1/deployments/secrets', method: 'POST', headers: { authorization: () => `Bearer ${apiKey}` } }],
+    'user-secrets-v1': [
+      { door: 'v1', path: '/api/v1/user/secrets', method: 'POST', headers: { 'x-api-key': () => apiKey } },
+      { door: 'v1 preset', path: '/api/v1/user/secrets/preset', method: 'POST', headers: { 'x-api-key': () => apiKey } },
+    ],
+    openhands: [
+      { door: 'OpenHands V0', path: '/api/secrets', method: 'POST', headers: { 'x-session-api-key': () => apiKey } },
+      { door: 'OpenHands V1', path: '/api/v1/secrets', method: 'POST', headers: { 'x-session-api-key': () => apiKey } },
+    ],
+  };
+  const doors = REST_DOOR_SLUGS.flatMap((slug) => routes[slug]);
   const bodies: [string, string][] = [
     ['a value of the wrong type', JSON.stringify({ name: 'OK_NAME', value: NUMBER })],
     ['an object for the value', JSON.stringify({ name: 'OK_NAME', value: { x: MARKER } })],
