@@ -12,8 +12,8 @@ import { secretContextOf } from './service.ts';
 
 export function createWebhookSealStore(models: Pick<Models, 'Webhook'>): SealStore {
   const webhooks = models.Webhook.collection as unknown as Collection<WebhookDoc>;
-  const webhookIdOf = (sealId: string) => new Types.ObjectId(secretIdOf(sealId));
-  const secretIdOf = (sealId: string) => sealId.slice('webhook:'.length);
+  /** A seal's id is its context's secretId, "webhook:<webhookId>". */
+  const webhookIdOf = (sealId: string) => new Types.ObjectId(sealId.slice('webhook:'.length));
   return {
     async countByKey(activeId) {
       const rows = await webhooks

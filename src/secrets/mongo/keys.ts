@@ -23,10 +23,9 @@ export const retiredKeyOf = (secretId: string) => `deleted/${secretId}`;
 /** The fate of one deletion of a secret: restored or purged, never both. */
 export const fateIdOf = (secretId: string, deletedAt: Date) => `${secretId}:${deletedAt.getTime()}`;
 /** An Idempotency-Key's record: per environment, the key as sent in "default" (as before environments). */
-export const idempotencyIdOf = (ns: Namespace, sent: string) => ({
-  _id: `${ns.projectId}/${idempotencyKeyOf(ns, sent)}`,
-  key: idempotencyKeyOf(ns, sent),
-});
-/** "<slug> <key>" outside "default": a key has no space, so none can collide. */
-const idempotencyKeyOf = (ns: Namespace, sent: string) => (ns.environment === DEFAULT_ENVIRONMENT ? sent : `${ns.environment} ${sent}`);
+export function idempotencyIdOf(ns: Namespace, sent: string) {
+  // "<slug> <key>" outside "default": a key has no space, so none can collide.
+  const key = ns.environment === DEFAULT_ENVIRONMENT ? sent : `${ns.environment} ${sent}`;
+  return { _id: `${ns.projectId}/${key}`, key };
+}
 export { versionIdOf } from '../../db/models/secret-version.ts';

@@ -9,7 +9,7 @@
 // the cheapest on MongoDB): a secret with its sealed current value by its id,
 // a name through secret_names (a pointer, checked against the secret), a
 // version by "<secretId>:<version>".
-// How documents are keyed stays in this file: callers name a Namespace.
+// How documents are keyed is keys.ts's alone: callers name a Namespace.
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { Types } from 'mongoose';
