@@ -29,7 +29,10 @@ describe('schema.graphql', () => {
       type: 'UpdateSecretResult!',
     });
     expect(signature(query, 'secret')).toEqual({ args: { environment: 'String', id: 'ID!' }, type: 'Secret' });
-    expect(signature(query, 'secrets')).toEqual({ args: { after: 'String', environment: 'String', first: 'Int' }, type: 'SecretConnection!' });
+    // Relay connection arguments: `before` and `last` are declared by the plugin and refused (pages go forward).
+    const PAGE_ARGS = { after: 'String', before: 'String', first: 'Int', last: 'Int' };
+    expect(signature(query, 'secrets')).toEqual({ args: { ...PAGE_ARGS, environment: 'String' }, type: 'SecretConnection!' });
+    expect(signature(query, 'apiKeys')).toEqual({ args: PAGE_ARGS, type: 'ApiKeyConnection!' });
     expect(signature(query, 'environments')).toEqual({ args: {}, type: '[Environment!]!' });
     for (const line of [
       // The contract's members, plus ForbiddenError for scoped keys (issue 8) and NotFoundError for an unknown environment (issue 14).
@@ -38,7 +41,6 @@ describe('schema.graphql', () => {
       'union UpdateSecretResult = ConflictError | ForbiddenError | NotFoundError | UpdateSecretSuccess | ValidationError',
       'createApiKey(input: CreateApiKeyInput!): CreateApiKeyResult!',
       'revokeApiKey(id: ID!): RevokeApiKeyResult!',
-      'apiKeys(after: String, first: Int): ApiKeyConnection!',
       'type ValidationError implements Error',
       'fields: [FieldError!]!',
       'scalar DateTime',

@@ -2,6 +2,7 @@
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
 import ZodPlugin from '@pothos/plugin-zod';
 import { getNamedType, getNullableType, GraphQLError, isListType, isObjectType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
@@ -12,10 +13,14 @@ import type { EventHub } from '../events/hub.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { WebhookService } from '../webhooks/service.ts';
+import { z } from 'zod';
+import { PAGE_SIZE_DEFAULT, pageSizeSchema } from '../secrets/rules.ts';
 import { InputValidationError } from './validation-error.ts';
 
 /** The most a query may cost (see `complexity` below). */
 export const QUERY_COMPLEXITY_MAX = 10_000;
+
+const BACKWARDS = 'Pages go forward only: use first and after';
 
 export interface Context {
   readonly caller: Caller;
@@ -32,12 +37,14 @@ export interface Context {
 export const builder = new SchemaBuilder<{
   Context: Context;
   DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [ErrorsPlugin, ZodPlugin, ComplexityPlugin],
+  plugins: [ErrorsPlugin, ZodPlugin, ComplexityPlugin, RelayPlugin],
   defaultFieldNullability: false,
   // What a query may ask for, counted with its variables (GraphQL Armor's
   // cost limit counts a literal `first` only): a page multiplies what is
@@ -56,6 +63,23 @@ export const builder = new SchemaBuilder<{
       new GraphQLError(`This query would cost ${result.complexity}, more than ${QUERY_COMPLEXITY_MAX}: ask for smaller pages (first) or fewer nested lists`, {
         extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
       }),
+  },
+  // Every list is a Relay connection read forward: `first` and `after`.
+  // The plugin also declares `last` and `before`; they are refused, since no
+  // list here is read backwards.
+  relay: {
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+    firstArgOptions: {
+      description: `At most this many (1 to ${pageSizeSchema.maxValue}; absent: ${PAGE_SIZE_DEFAULT}).`,
+      validate: { schema: pageSizeSchema },
+    },
+    afterArgOptions: { description: "The previous page's endCursor; absent: from the start." },
+    lastArgOptions: { description: 'Not supported: pages go forward (first, after).', validate: { schema: z.number().refine(() => false, BACKWARDS) } },
+    beforeArgOptions: { description: 'Not supported: pages go forward (first, after).', validate: { schema: z.string().refine(() => false, BACKWARDS) } },
   },
   zod: { validationError: (error) => InputValidationError.fromZod(error) },
   errors: { defaultTypes: [] },

@@ -98,6 +98,8 @@ const LIST = /* GraphQL */ `
       }
       pageInfo {
         hasNextPage
+        hasPreviousPage
+        startCursor
         endCursor
       }
     }
@@ -267,6 +269,8 @@ describe('secrets(first, after)', () => {
       seen.push(...edges.map((e: { node: { name: string } }) => e.node.name));
       pages += 1;
       expect(pageInfo.endCursor).toBe(edges.at(-1)?.cursor ?? null);
+      expect(pageInfo.startCursor).toBe(edges[0]?.cursor ?? null);
+      expect(pageInfo.hasPreviousPage).toBe(false);
       if (!pageInfo.hasNextPage) break;
       after = pageInfo.endCursor;
     }
@@ -277,12 +281,22 @@ describe('secrets(first, after)', () => {
   it('defaults to a page of 50 and an empty project gives an empty page', async () => {
     const empty = await app.createProject('empty');
     const res = await gql(LIST, {}, { apiKey: empty.apiKey });
-    expect(res.body.data.secrets).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
+    expect(res.body.data.secrets).toEqual({ edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } });
   });
 
   it.each([[0], [-1], [101]])('rejects first: %i with BAD_USER_INPUT', async (first) => {
     const res = await gql(LIST, { first });
     expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(res.body.data).toBeNull();
+  });
+
+  it.each([
+    ['last', 'secrets(last: 2) { edges { cursor } }'],
+    ['before', 'secrets(first: 2, before: "QQ") { edges { cursor } }'],
+  ])('refuses %s (pages go forward only) with BAD_USER_INPUT, running nothing', async (_arg, selection) => {
+    const res = await gql(`{ ${selection} }`, {});
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(res.body.errors?.[0]?.message).toContain('Pages go forward only: use first and after');
     expect(res.body.data).toBeNull();
   });
 

@@ -3,10 +3,10 @@ import { ForbiddenError } from '../../auth/errors.ts';
 import { SCOPES, type Scope, scopesSchema } from '../../auth/scopes.ts';
 import { type ApiKeyInfo, ExpiryInPastError } from '../../keys/service.ts';
 import { NotFoundError } from '../../secrets/errors.ts';
-import { environmentSlugSchema, PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
+import { environmentSlugSchema } from '../../secrets/rules.ts';
 import { builder } from '../builder.ts';
 import { InputValidationError } from '../validation-error.ts';
-import { PageInfo } from './page-info.ts';
+import { pageOf, pageSize } from '../pages.ts';
 import { z } from 'zod';
 
 const ApiKey = builder.objectRef<ApiKeyInfo>('ApiKey').implement({
@@ -51,27 +51,19 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   }),
 });
 
-const ApiKeyEdge = builder.objectRef<ApiKeyInfo>('ApiKeyEdge').implement({
-  fields: (t) => ({
-    cursor: t.exposeString('id'),
-    node: t.field({ type: ApiKey, resolve: (key) => key }),
-  }),
-});
-
-const ApiKeyConnection = builder.objectRef<{ keys: ApiKeyInfo[]; hasNextPage: boolean }>('ApiKeyConnection').implement({
-  fields: (t) => ({
-    edges: t.field({ type: [ApiKeyEdge], resolve: (page) => page.keys }),
-    pageInfo: t.field({ type: PageInfo, resolve: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.keys.at(-1)?.id ?? null }) }),
-  }),
-});
-
 builder.queryField('apiKeys', (t) =>
-  t.field({
-    type: ApiKeyConnection,
-    description: "The project's API keys, oldest first (needs keys:manage).",
-    args: { first: t.arg.int({ validate: { schema: pageSizeSchema } }), after: t.arg.string() },
-    resolve: (_root, args, ctx) => ctx.keys.list(ctx.caller, { first: args.first ?? PAGE_SIZE_DEFAULT, after: args.after ?? undefined }),
-  }),
+  t.connection(
+    {
+      type: ApiKey,
+      description: "The project's API keys, oldest first (needs keys:manage).",
+      resolve: async (_root, args, ctx) => {
+        const page = await ctx.keys.list(ctx.caller, { first: pageSize(args.first), after: args.after ?? undefined });
+        return pageOf(page.keys, page.hasNextPage, (key) => key.id);
+      },
+    },
+    { name: 'ApiKeyConnection' },
+    { name: 'ApiKeyEdge' },
+  ),
 );
 
 builder.mutationFields((t) => ({

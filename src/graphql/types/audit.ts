@@ -1,12 +1,10 @@
 // The audit log, read through GraphQL: the caller's project only, newest first.
-import { GraphQLError } from 'graphql';
 import type { AuditEvent as AuditEventShape } from '../../audit/service.ts';
 import { requireScope } from '../../auth/scopes.ts';
 import { parseObjectId } from '../../db/errors.ts';
 import { DOOR_NAMES } from '../../auth/caller.ts';
-import { PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
 import { builder } from '../builder.ts';
-import { PageInfo } from './page-info.ts';
+import { badCursor, pageOf, pageSize } from '../pages.ts';
 
 const AuditEvent = builder.objectRef<AuditEventShape>('AuditEvent').implement({
   description: 'One mutation or refused authentication. Never holds a value or a key.',
@@ -33,44 +31,26 @@ const AuditEvent = builder.objectRef<AuditEventShape>('AuditEvent').implement({
   }),
 });
 
-const AuditEventEdge = builder.objectRef<AuditEventShape>('AuditEventEdge').implement({
-  fields: (t) => ({
-    cursor: t.exposeString('id'),
-    node: t.field({ type: AuditEvent, resolve: (event) => event }),
-  }),
-});
-
-const AuditEventConnection = builder.objectRef<{ events: AuditEventShape[]; hasNextPage: boolean }>('AuditEventConnection').implement({
-  fields: (t) => ({
-    edges: t.field({ type: [AuditEventEdge], resolve: (page) => page.events }),
-    pageInfo: t.field({
-      type: PageInfo,
-      resolve: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.events.at(-1)?.id ?? null }),
-    }),
-  }),
-});
-
 builder.queryField('auditEvents', (t) =>
-  t.field({
-    type: AuditEventConnection,
-    description:
-      "The caller's project's audit log, newest first; optionally for one secret. A key bound to an environment sees that environment's events only.",
-    args: {
-      first: t.arg.int({ validate: { schema: pageSizeSchema } }),
-      after: t.arg.string(),
-      secretId: t.arg.id(),
+  t.connection(
+    {
+      type: AuditEvent,
+      description:
+        "The caller's project's audit log, newest first; optionally for one secret. A key bound to an environment sees that environment's events only.",
+      args: { secretId: t.arg.id() },
+      resolve: async (_root, args, ctx) => {
+        requireScope(ctx.caller, 'secrets:read');
+        if (args.after != null && !parseObjectId(args.after)) throw badCursor();
+        const page = await ctx.audit.list(ctx.caller.projectId, {
+          first: pageSize(args.first),
+          after: args.after ?? undefined,
+          secretId: args.secretId ?? undefined,
+          environment: ctx.caller.boundEnvironment ?? undefined,
+        });
+        return pageOf(page.events, page.hasNextPage, (event) => event.id);
+      },
     },
-    resolve: (_root, args, ctx) => {
-      requireScope(ctx.caller, 'secrets:read');
-      if (args.after != null && !parseObjectId(args.after)) {
-        throw new GraphQLError('Invalid cursor: pass an endCursor from an earlier page', { extensions: { code: 'BAD_USER_INPUT' } });
-      }
-      return ctx.audit.list(ctx.caller.projectId, {
-        first: args.first ?? PAGE_SIZE_DEFAULT,
-        after: args.after ?? undefined,
-        secretId: args.secretId ?? undefined,
-        environment: ctx.caller.boundEnvironment ?? undefined,
-      });
-    },
-  }),
+    { name: 'AuditEventConnection' },
+    { name: 'AuditEventEdge' },
+  ),
 );

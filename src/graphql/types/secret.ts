@@ -1,10 +1,7 @@
 // The Secret type, with the queries that read secrets and the mutations that write them.
-import { GraphQLError } from 'graphql';
 import { classifyFailure } from '../../errors/kinds.ts';
 import { ConflictError, NotFoundError, SecretNotFoundError, UnreadableValueError } from '../../secrets/errors.ts';
 import {
-  PAGE_SIZE_DEFAULT,
-  pageSizeSchema,
   secretNameSchema,
   descriptionSchema,
   expectedVersionSchema,
@@ -18,7 +15,7 @@ import {
 import { ForbiddenError } from '../../auth/errors.ts';
 import type { DeletedCursor, PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
 import { builder, type Context } from '../builder.ts';
-import { PageInfo } from './page-info.ts';
+import { badCursor, pageOf, pageSize } from '../pages.ts';
 import { InputValidationError } from '../validation-error.ts';
 
 /** The `environment` argument of every secret query and mutation. */
@@ -55,23 +52,22 @@ export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
       description:
         'When the secret expires: from that instant it is gone from every read, as if deleted then (restorable during the recovery window). Null: never.',
     }),
-    versions: t.field({
-      type: SecretVersionConnection,
-      description: "The secret's value versions, newest first: numbers, times and authors, never values.",
-      args: {
-        first: t.arg.int({ validate: { schema: pageSizeSchema } }),
-        after: t.arg.string(),
+    versions: t.connection(
+      {
+        type: SecretVersion,
+        description: "The secret's value versions, newest first: numbers, times and authors, never values.",
+        resolve: async (secret, args, ctx) => {
+          const page = await ctx.secrets.versions(
+            inEnvironment(ctx, secret.environment),
+            { id: secret.id },
+            { first: pageSize(args.first), before: args.after == null ? undefined : decodeVersionCursor(args.after) },
+          );
+          return pageOf(page.versions, page.hasNextPage, (v) => encodeVersionCursor(v.version));
+        },
       },
-      resolve: (secret, args, ctx) =>
-        ctx.secrets.versions(
-          inEnvironment(ctx, secret.environment),
-          { id: secret.id },
-          {
-            first: args.first ?? PAGE_SIZE_DEFAULT,
-            before: args.after == null ? undefined : decodeVersionCursor(args.after),
-          },
-        ),
-    }),
+      { name: 'SecretVersionConnection' },
+      { name: 'SecretVersionEdge' },
+    ),
   }),
 });
 
@@ -92,26 +88,6 @@ function decodeVersionCursor(cursor: string): number {
   if (!match || encodeVersionCursor(Number(match[1])) !== cursor) throw badCursor();
   return Number(match[1]);
 }
-
-const SecretVersionEdge = builder.objectRef<SecretVersionInfo>('SecretVersionEdge').implement({
-  fields: (t) => ({
-    cursor: t.string({ resolve: (v) => encodeVersionCursor(v.version) }),
-    node: t.field({ type: SecretVersion, resolve: (v) => v }),
-  }),
-});
-
-const SecretVersionConnection = builder.objectRef<{ versions: SecretVersionInfo[]; hasNextPage: boolean }>('SecretVersionConnection').implement({
-  fields: (t) => ({
-    edges: t.field({ type: [SecretVersionEdge], resolve: (page) => page.versions }),
-    pageInfo: t.field({
-      type: PageInfo,
-      resolve: (page) => ({
-        hasNextPage: page.hasNextPage,
-        endCursor: page.versions.length > 0 ? encodeVersionCursor(page.versions[page.versions.length - 1]!.version) : null,
-      }),
-    }),
-  }),
-});
 
 const CreateSecretInput = builder.inputType('CreateSecretInput', {
   fields: (t) => ({
@@ -151,32 +127,11 @@ const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
 
 // Cursors are opaque to clients; inside they are the last name of the page.
 const encodeCursor = (name: string) => Buffer.from(name, 'utf8').toString('base64url');
-const badCursor = () => new GraphQLError('Invalid cursor: pass an endCursor from an earlier page', { extensions: { code: 'BAD_USER_INPUT' } });
 function decodeCursor(cursor: string): string {
   const name = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!cursor || encodeCursor(name) !== cursor) throw badCursor();
   return name;
 }
-
-const SecretEdge = builder.objectRef<PublicSecret>('SecretEdge').implement({
-  fields: (t) => ({
-    cursor: t.string({ resolve: (secret) => encodeCursor(secret.name) }),
-    node: t.field({ type: Secret, resolve: (secret) => secret }),
-  }),
-});
-
-const SecretConnection = builder.objectRef<{ secrets: PublicSecret[]; hasNextPage: boolean }>('SecretConnection').implement({
-  fields: (t) => ({
-    edges: t.field({ type: [SecretEdge], resolve: (page) => page.secrets }),
-    pageInfo: t.field({
-      type: PageInfo,
-      resolve: (page) => ({
-        hasNextPage: page.hasNextPage,
-        endCursor: page.secrets.length > 0 ? encodeCursor(page.secrets[page.secrets.length - 1]!.name) : null,
-      }),
-    }),
-  }),
-});
 
 // Deleted secrets page by (deletedAt, id), newest first.
 const encodeDeletedCursor = (secret: PublicSecret) => Buffer.from(`d:${secret.deletedAt?.getTime() ?? 0}:${secret.id}`, 'utf8').toString('base64url');
@@ -187,26 +142,6 @@ function decodeDeletedCursor(cursor: string): DeletedCursor {
   if (!match || Buffer.from(match[0], 'utf8').toString('base64url') !== cursor) throw badCursor();
   return { deletedAt: new Date(Number(match[1])), id: match[2]! };
 }
-
-const DeletedSecretEdge = builder.objectRef<PublicSecret>('DeletedSecretEdge').implement({
-  fields: (t) => ({
-    cursor: t.string({ resolve: encodeDeletedCursor }),
-    node: t.field({ type: Secret, resolve: (secret) => secret }),
-  }),
-});
-
-const DeletedSecretConnection = builder.objectRef<{ secrets: PublicSecret[]; hasNextPage: boolean }>('DeletedSecretConnection').implement({
-  fields: (t) => ({
-    edges: t.field({ type: [DeletedSecretEdge], resolve: (page) => page.secrets }),
-    pageInfo: t.field({
-      type: PageInfo,
-      resolve: (page) => ({
-        hasNextPage: page.hasNextPage,
-        endCursor: page.secrets.length > 0 ? encodeDeletedCursor(page.secrets[page.secrets.length - 1]!) : null,
-      }),
-    }),
-  }),
-});
 
 /**
  * Domain failures that GraphQL words as another error type: a rule only the
@@ -282,34 +217,38 @@ builder.queryFields((t) => ({
       return { secret, value };
     },
   }),
-  deletedSecrets: t.field({
-    type: DeletedSecretConnection,
-    description: "The caller's deleted secrets still in their recovery window, newest deletion first, a page at a time.",
-    args: {
-      first: t.arg.int({ validate: { schema: pageSizeSchema } }),
-      after: t.arg.string(),
-      environment: t.arg.string(ENVIRONMENT_ARG),
+  deletedSecrets: t.connection(
+    {
+      type: Secret,
+      description: "The caller's deleted secrets still in their recovery window, newest deletion first, a page at a time.",
+      args: { environment: t.arg.string(ENVIRONMENT_ARG) },
+      resolve: async (_root, args, ctx) => {
+        const page = await ctx.secrets.listDeleted(inEnvironment(ctx, args.environment), {
+          first: pageSize(args.first),
+          after: args.after == null ? undefined : decodeDeletedCursor(args.after),
+        });
+        return pageOf(page.secrets, page.hasNextPage, encodeDeletedCursor);
+      },
     },
-    resolve: (_root, args, ctx) =>
-      ctx.secrets.listDeleted(inEnvironment(ctx, args.environment), {
-        first: args.first ?? PAGE_SIZE_DEFAULT,
-        after: args.after == null ? undefined : decodeDeletedCursor(args.after),
-      }),
-  }),
-  secrets: t.field({
-    type: SecretConnection,
-    description: "The caller's secrets in name order, a page at a time.",
-    args: {
-      first: t.arg.int({ validate: { schema: pageSizeSchema } }),
-      after: t.arg.string(),
-      environment: t.arg.string(ENVIRONMENT_ARG),
+    { name: 'DeletedSecretConnection' },
+    { name: 'DeletedSecretEdge' },
+  ),
+  secrets: t.connection(
+    {
+      type: Secret,
+      description: "The caller's secrets in name order, a page at a time.",
+      args: { environment: t.arg.string(ENVIRONMENT_ARG) },
+      resolve: async (_root, args, ctx) => {
+        const page = await ctx.secrets.list(inEnvironment(ctx, args.environment), {
+          first: pageSize(args.first),
+          after: args.after == null ? undefined : decodeCursor(args.after),
+        });
+        return pageOf(page.secrets, page.hasNextPage, (secret) => encodeCursor(secret.name));
+      },
     },
-    resolve: (_root, args, ctx) =>
-      ctx.secrets.list(inEnvironment(ctx, args.environment), {
-        first: args.first ?? PAGE_SIZE_DEFAULT,
-        after: args.after == null ? undefined : decodeCursor(args.after),
-      }),
-  }),
+    { name: 'SecretConnection' },
+    { name: 'SecretEdge' },
+  ),
 }));
 
 builder.mutationFields((t) => ({

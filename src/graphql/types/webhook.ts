@@ -4,12 +4,12 @@ import { z } from 'zod';
 import { ForbiddenError } from '../../auth/errors.ts';
 import type { EventType } from '../../events/log.ts';
 import { ConflictError, NotFoundError } from '../../secrets/errors.ts';
-import { environmentSlugSchema, PAGE_SIZE_DEFAULT, pageSizeSchema } from '../../secrets/rules.ts';
+import { environmentSlugSchema } from '../../secrets/rules.ts';
 import type { WebhookDeliveryInfo, WebhookInfo } from '../../webhooks/service.ts';
 import { builder } from '../builder.ts';
 import { asValidation, InputValidationError } from '../validation-error.ts';
 import { SecretEventType } from './event.ts';
-import { PageInfo } from './page-info.ts';
+import { pageOf, pageSize } from '../pages.ts';
 
 const Webhook = builder.objectRef<WebhookInfo>('Webhook').implement({
   description: "Where the project's change events are sent. Its signing secret is shown only when it is created.",
@@ -47,17 +47,6 @@ const WebhookDelivery = builder.objectRef<WebhookDeliveryInfo>('WebhookDelivery'
   }),
 });
 
-const WebhookDeliveryEdge = builder.objectRef<WebhookDeliveryInfo>('WebhookDeliveryEdge').implement({
-  fields: (t) => ({ cursor: t.exposeString('id'), node: t.field({ type: WebhookDelivery, resolve: (d) => d }) }),
-});
-
-const WebhookDeliveryConnection = builder.objectRef<{ deliveries: WebhookDeliveryInfo[]; hasNextPage: boolean }>('WebhookDeliveryConnection').implement({
-  fields: (t) => ({
-    edges: t.field({ type: [WebhookDeliveryEdge], resolve: (page) => page.deliveries }),
-    pageInfo: t.field({ type: PageInfo, resolve: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.deliveries.at(-1)?.id ?? null }) }),
-  }),
-});
-
 const CreateWebhookSuccess = builder.objectRef<{ webhook: WebhookInfo; signingSecret: string }>('CreateWebhookSuccess').implement({
   fields: (t) => ({
     webhook: t.field({ type: Webhook, resolve: (result) => result.webhook }),
@@ -79,17 +68,23 @@ builder.queryFields((t) => ({
     description: "The project's webhooks (needs webhooks:manage or keys:manage).",
     resolve: (_root, _args, ctx) => ctx.webhooks.list(ctx.caller),
   }),
-  webhookDeliveries: t.field({
-    type: WebhookDeliveryConnection,
-    description: "A webhook's deliveries, newest event first (needs webhooks:manage or keys:manage).",
-    args: { id: t.arg.id({ required: true }), first: t.arg.int({ validate: { schema: pageSizeSchema } }), after: t.arg.string() },
-    errors: { types: [InputValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'WebhookDeliveriesResult' } },
-    resolve: (_root, args, ctx) =>
-      asValidation(
-        () => ctx.webhooks.deliveries(ctx.caller, args.id, { first: args.first ?? PAGE_SIZE_DEFAULT, after: args.after ?? undefined }),
-        (field) => [field],
-      ),
-  }),
+  webhookDeliveries: t.connection(
+    {
+      type: WebhookDelivery,
+      description: "A webhook's deliveries, newest event first (needs webhooks:manage or keys:manage).",
+      args: { id: t.arg.id({ required: true }) },
+      errors: { types: [InputValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'WebhookDeliveriesResult' } },
+      resolve: async (_root, args, ctx) => {
+        const page = await asValidation(
+          () => ctx.webhooks.deliveries(ctx.caller, args.id, { first: pageSize(args.first), after: args.after ?? undefined }),
+          (field) => [field],
+        );
+        return pageOf(page.deliveries, page.hasNextPage, (delivery) => delivery.id);
+      },
+    },
+    { name: 'WebhookDeliveryConnection' },
+    { name: 'WebhookDeliveryEdge' },
+  ),
 }));
 
 builder.mutationFields((t) => ({
