@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { ZodError } from 'zod';
-import { InvalidFieldError } from '../secrets/errors.ts';
+import { classifyFailure } from '../errors/kinds.ts';
+import { ConflictError } from '../secrets/errors.ts';
 
 /**
  * Arguments broke a rule (plugin-zod's validationError makes one from every
@@ -26,14 +27,22 @@ export class InputValidationError extends GraphQLError {
 }
 
 /**
- * Runs a service call; an InvalidFieldError it throws (a rule the service
- * checks, not the schema) becomes the input's validation error, at `path(field)`.
+ * The one translation of a service's failures into GraphQL's words, read from
+ * the error table: a rule only the service checks (an expiry in the past, a
+ * full project, a refused webhook address) is a ValidationError whose fields
+ * sit under `argument` (the mutation's `input`, or [] where the service names
+ * the argument itself), and an Idempotency-Key reused with another request is
+ * a ConflictError. Everything else passes through unchanged.
  */
-export async function asValidation<T>(run: () => Promise<T>, path: (field: string) => string[]): Promise<T> {
+export async function inGraphQLTerms<T>(work: Promise<T>, argument: readonly string[]): Promise<T> {
   try {
-    return await run();
+    return await work;
   } catch (err) {
-    if (err instanceof InvalidFieldError) throw new InputValidationError([{ path: path(err.field), message: err.message }]);
+    const failure = classifyFailure(err);
+    if (failure.kind === 'validation') {
+      throw new InputValidationError(failure.issues.map(({ path, message }) => ({ path: path.length ? [...argument, ...path] : [], message })));
+    }
+    if (failure.kind === 'idempotency_mismatch') throw new ConflictError(failure.message);
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
 import { requireScope, SCOPES, type Scope } from '../auth/scopes.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
-import { EnvironmentNotFoundError, NotFoundError } from '../secrets/errors.ts';
+import { EnvironmentNotFoundError, InvalidFieldError, NotFoundError } from '../secrets/errors.ts';
 import type { EnvironmentStore } from '../secrets/store.ts';
 
 export interface ApiKeyInfo {
@@ -26,10 +26,10 @@ export interface ApiKeyInfo {
 }
 
 /** An expiry that has already passed: the key would be dead on arrival. */
-export class ExpiryInPastError extends Error {
+export class ExpiryInPastError extends InvalidFieldError {
   override name = 'ExpiryInPastError';
   constructor() {
-    super('expiresAt must be in the future');
+    super('expiresAt', 'expiresAt must be in the future');
   }
 }
 

@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/service.ts';
 import type { Caller } from '../auth/caller.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { type MasterKeyring, sealValue } from '../crypto/envelope.ts';
-import { DEFAULT_LIMITS, type SecretLimits } from '../config.ts';
+import type { SecretLimits } from '../config.ts';
 import type { EventLog, EventType } from '../events/log.ts';
 import { callerNamespace, publicOf } from './access.ts';
 import { createAuditedCalls } from './audited.ts';
@@ -60,7 +60,7 @@ export interface SecretServiceDeps {
   /** Where committed changes are recorded as change events. */
   readonly events?: EventLog;
   readonly now?: () => Date;
-  /** The bounds on expanding references (default: DEFAULT_LIMITS'). */
+  /** The bounds on expanding references (default: DEFAULT_LIMITS). */
   readonly limits?: Pick<SecretLimits, 'referenceExpansionMax' | 'referencesPerRequestMax'>;
   /** Told of each stored value no master key of this node opens (which secret, which key id; never bytes). */
   readonly onUnreadableValue?: (version: { projectId: string; secretId: string; secretName: string; version: number; keyId: string }) => void;

@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
-  __typename ... on CreateApiKeySuccess { key apiKey { id scopes expiresAt } } ... on Error { code message } } }`;
+  __typename ... on CreateApiKeySuccess { key apiKey { id scopes expiresAt } } ... on Error { code message } ... on ValidationError { fields { path message } } } }`;
 const mint = (as: string, scopes: string[], expiresAt?: number) =>
   graphql(
     app.baseUrl,
@@ -31,6 +31,17 @@ const HOUR = 3600_000;
 const keyCount = () => app.models.ApiKey.countDocuments({});
 
 describe('minting a key', () => {
+  it('an expiry already passed is a ValidationError on input.expiresAt, nothing stored', async () => {
+    const before = await keyCount();
+    expect(await mint(admin, ['secrets:read'], clock - 1)).toEqual({
+      __typename: 'ValidationError',
+      code: 'VALIDATION_FAILED',
+      message: 'Invalid input: input.expiresAt: expiresAt must be in the future',
+      fields: [{ path: ['input', 'expiresAt'], message: 'expiresAt must be in the future' }],
+    });
+    expect(await keyCount()).toBe(before);
+  });
+
   it('a key with only keys:manage cannot give a key secrets:reveal (or any scope it lacks): ForbiddenError, nothing stored', async () => {
     const manager = await minted(admin, ['keys:manage']);
     const before = await keyCount();

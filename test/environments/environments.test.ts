@@ -236,14 +236,16 @@ describe('the CLI with an unbound key', () => {
 
 describe('deleting an environment', () => {
   const del = (slug: string) =>
-    gql(`mutation { deleteEnvironment(slug: "${slug}") { __typename ... on Error { message } ... on DeleteEnvironmentSuccess { environment { slug } } } }`);
+    gql(
+      `mutation { deleteEnvironment(slug: "${slug}") { __typename ... on Error { message } ... on ValidationError { fields { path } } ... on DeleteEnvironmentSuccess { environment { slug } } } }`,
+    );
 
   it('only an empty one; never default', async () => {
     expect((await del('production')).body.data.deleteEnvironment).toEqual({
       __typename: 'ConflictError',
       message: 'The environment "production" still holds 5 secrets and 0 deleted ones still restorable: delete or purge them first',
     });
-    expect((await del('default')).body.data.deleteEnvironment.__typename).toBe('ValidationError');
+    expect((await del('default')).body.data.deleteEnvironment).toMatchObject({ __typename: 'ValidationError', fields: [{ path: ['slug'] }] });
     await gql('mutation { createEnvironment(input: {slug: "empty", name: "Empty"}) { __typename } }');
     expect((await del('empty')).body.data.deleteEnvironment).toEqual({ __typename: 'DeleteEnvironmentSuccess', environment: { slug: 'empty' } });
     expect((await del('empty')).body.data.deleteEnvironment.__typename).toBe('NotFoundError');

@@ -1,11 +1,11 @@
 // API key management: create (the key is returned once), list, revoke. Needs keys:manage.
 import { ForbiddenError } from '../../auth/errors.ts';
 import { SCOPES, type Scope, scopesSchema } from '../../auth/scopes.ts';
-import { type ApiKeyInfo, ExpiryInPastError } from '../../keys/service.ts';
+import type { ApiKeyInfo } from '../../keys/service.ts';
 import { NotFoundError } from '../../secrets/errors.ts';
 import { environmentSlugSchema } from '../../secrets/rules.ts';
 import { builder } from '../builder.ts';
-import { InputValidationError } from '../validation-error.ts';
+import { InputValidationError, inGraphQLTerms } from '../validation-error.ts';
 import { pageOf, pageSize } from '../pages.ts';
 import { z } from 'zod';
 
@@ -72,20 +72,17 @@ builder.mutationFields((t) => ({
     description: "Creates an API key for the caller's project with the given scopes (needs keys:manage).",
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     errors: { types: [InputValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'CreateApiKeyResult' } },
-    resolve: async (_root, { input }, ctx) => {
-      try {
-        return await ctx.keys.create(ctx.caller, {
+    resolve: (_root, { input }, ctx) =>
+      inGraphQLTerms(
+        ctx.keys.create(ctx.caller, {
           name: input.name,
           scopes: input.scopes as Scope[],
           expiresAt: input.expiresAt ?? null,
           environment: input.environment ?? null,
           requireRevealReason: input.requireRevealReason ?? undefined,
-        });
-      } catch (err) {
-        if (err instanceof ExpiryInPastError) throw new InputValidationError([{ path: ['input', 'expiresAt'], message: err.message }]);
-        throw err;
-      }
-    },
+        }),
+        ['input'],
+      ),
   }),
   revokeApiKey: t.field({
     type: ApiKey,

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { environmentNameSchema, environmentSlugSchema, SECRET_NAME_MAX } from '../../secrets/rules.ts';
 import type { MatrixRow } from '../../secrets/service.ts';
 import { builder } from '../builder.ts';
-import { asValidation, InputValidationError } from '../validation-error.ts';
+import { InputValidationError, inGraphQLTerms } from '../validation-error.ts';
 import { Secret } from './secret.ts';
 
 export const Environment = builder.objectRef<EnvironmentRecord>('Environment').implement({
@@ -79,11 +79,7 @@ builder.mutationFields((t) => ({
       union: { name: 'DeleteEnvironmentResult' },
       dataField: { name: 'environment' },
     },
-    resolve: (_root, { slug }, ctx) =>
-      asValidation(
-        () => ctx.environments.delete(ctx.caller, slug),
-        () => ['slug'],
-      ),
+    resolve: (_root, { slug }, ctx) => inGraphQLTerms(ctx.environments.delete(ctx.caller, slug), []),
   }),
 }));
 

@@ -1,5 +1,4 @@
 // The Secret type, with the queries that read secrets and the mutations that write them.
-import { classifyFailure } from '../../errors/kinds.ts';
 import { ConflictError, NotFoundError, SecretNotFoundError, UnreadableValueError } from '../../secrets/errors.ts';
 import {
   secretNameSchema,
@@ -16,7 +15,7 @@ import { ForbiddenError } from '../../auth/errors.ts';
 import type { DeletedCursor, PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
 import { builder, type Context } from '../builder.ts';
 import { badCursor, pageOf, pageSize } from '../pages.ts';
-import { InputValidationError } from '../validation-error.ts';
+import { InputValidationError, inGraphQLTerms } from '../validation-error.ts';
 
 /** The `environment` argument of every secret query and mutation. */
 const ENVIRONMENT_ARG = {
@@ -143,25 +142,6 @@ function decodeDeletedCursor(cursor: string): DeletedCursor {
   return { deletedAt: new Date(Number(match[1])), id: match[2]! };
 }
 
-/**
- * Domain failures that GraphQL words as another error type: a rule only the
- * service checks (a full project, say) is a ValidationError, an
- * Idempotency-Key reused with another request a ConflictError.
- */
-async function inGraphQLTerms<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    const failure = classifyFailure(err);
-    if (failure.kind === 'validation') {
-      // The fields the service names are those of the mutation's `input`.
-      throw new InputValidationError(failure.issues.map(({ path, message }) => ({ path: path.length ? ['input', ...path] : [], message })));
-    }
-    if (failure.kind === 'idempotency_mismatch') throw new ConflictError(failure.message);
-    throw err;
-  }
-}
-
 const RevealSecretSuccess = builder.objectRef<{ secret: PublicSecret; value: string }>('RevealSecretSuccess').implement({
   fields: (t) => ({
     secret: t.field({ type: Secret, resolve: (result) => result.secret }),
@@ -271,6 +251,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input: { expiresAt, ...input }, idempotencyKey, environment }, ctx) =>
       inGraphQLTerms(
         ctx.secrets.create(inEnvironment(ctx, environment), { ...input, expiry: expiryOf(expiresAt) }, { idempotencyKey: idempotencyKey ?? undefined }),
+        ['input'],
       ),
   }),
   updateSecret: t.field({
@@ -296,6 +277,7 @@ builder.mutationFields((t) => ({
             expectedVersion: input.expectedVersion ?? undefined,
           },
         ),
+        ['input'],
       ),
   }),
   updateSecretMetadata: t.field({
@@ -324,6 +306,7 @@ builder.mutationFields((t) => ({
             expiry: expiryOf(input.expiresAt),
           },
         ),
+        ['input'],
       ),
   }),
   deleteSecret: t.field({
@@ -348,6 +331,6 @@ builder.mutationFields((t) => ({
       union: { name: 'RestoreSecretResult' },
       dataField: { name: 'secret' },
     },
-    resolve: (_root, { id, environment }, ctx) => inGraphQLTerms(ctx.secrets.restore(inEnvironment(ctx, environment), id)),
+    resolve: (_root, { id, environment }, ctx) => inGraphQLTerms(ctx.secrets.restore(inEnvironment(ctx, environment), id), []),
   }),
 }));

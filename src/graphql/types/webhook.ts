@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError } from '../../secrets/errors.ts';
 import { environmentSlugSchema } from '../../secrets/rules.ts';
 import type { WebhookDeliveryInfo, WebhookInfo } from '../../webhooks/service.ts';
 import { builder } from '../builder.ts';
-import { asValidation, InputValidationError } from '../validation-error.ts';
+import { InputValidationError, inGraphQLTerms } from '../validation-error.ts';
 import { SecretEventType } from './event.ts';
 import { pageOf, pageSize } from '../pages.ts';
 
@@ -75,10 +75,7 @@ builder.queryFields((t) => ({
       args: { id: t.arg.id({ required: true }) },
       errors: { types: [InputValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'WebhookDeliveriesResult' } },
       resolve: async (_root, args, ctx) => {
-        const page = await asValidation(
-          () => ctx.webhooks.deliveries(ctx.caller, args.id, { first: pageSize(args.first), after: args.after ?? undefined }),
-          (field) => [field],
-        );
+        const page = await inGraphQLTerms(ctx.webhooks.deliveries(ctx.caller, args.id, { first: pageSize(args.first), after: args.after ?? undefined }), []);
         return pageOf(page.deliveries, page.hasNextPage, (delivery) => delivery.id);
       },
     },
@@ -95,10 +92,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
     errors: { types: [InputValidationError, ConflictError, ForbiddenError], directResult: true, union: { name: 'CreateWebhookResult' } },
     resolve: (_root, { input }, ctx) =>
-      asValidation(
-        () => ctx.webhooks.create(ctx.caller, { url: input.url, events: input.events ?? [], environment: input.environment ?? null }),
-        (field) => ['input', field],
-      ),
+      inGraphQLTerms(ctx.webhooks.create(ctx.caller, { url: input.url, events: input.events ?? [], environment: input.environment ?? null }), ['input']),
   }),
   deleteWebhook: t.field({
     type: Webhook,
