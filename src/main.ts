@@ -1,7 +1,6 @@
 // Start-up: configuration, database (external or embedded), master key,
 // services, HTTP. Stops cleanly on SIGINT/SIGTERM, engine included.
 import type { Connection } from 'mongoose';
-import type { App } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { loadOrCreateDevMasterKey } from './crypto/dev-master-key.ts';
 import { createKeyring } from './crypto/envelope.ts';
@@ -9,6 +8,7 @@ import { MasterKeyMismatchError } from './crypto/key-check.ts';
 import { NoDatabaseError, type ResolvedDatabase, resolveDatabase } from './db/engine/resolve.ts';
 import { PrivateFileError } from './fs/private-file.ts';
 import { createLogger } from './logger.ts';
+import type { ServiceNode } from './node.ts';
 
 const DRAIN_MS = 10_000;
 
@@ -22,15 +22,13 @@ async function main() {
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   // The app's modules load while the engine starts (another process): a start waits for the slower, not for both.
-  const modules = Promise.all([import('./app.ts'), import('./services.ts'), import('./db/connect.ts'), import('./metrics.ts')]);
+  const modules = Promise.all([import('./node.ts'), import('./db/connect.ts')]);
   modules.catch(() => {});
 
   let database: ResolvedDatabase | undefined;
   let connection: Connection | undefined;
-  let app: App | undefined;
+  let node: ServiceNode | undefined;
   let stopping = false;
-  let sweeper: NodeJS.Timeout | undefined;
-  let dispatcher: { stop(): Promise<void> } | undefined;
 
   async function stop(signal: string) {
     if (stopping) {
@@ -40,12 +38,10 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests');
     // Requests get DRAIN_MS to finish; then the remaining connections are cut.
-    const deadline = setTimeout(() => app?.server.closeAllConnections(), DRAIN_MS);
+    const deadline = setTimeout(() => node?.app.server.closeAllConnections(), DRAIN_MS);
     deadline.unref();
     try {
-      clearInterval(sweeper);
-      await dispatcher?.stop();
-      await app?.close();
+      await node?.close();
       await connection?.close();
       await database?.stop();
       logger.info('stopped');
@@ -86,50 +82,36 @@ async function main() {
     );
   }
 
-  const [{ buildApp }, { createServices }, { connectDatabase }, { createMetrics, watchDatabase }] = await modules;
+  const [{ startNode }, { connectDatabase }] = await modules;
   connection = await connectDatabase(database.uri);
-  const metrics = createMetrics();
-  watchDatabase(metrics, connection);
-  const services = await createServices({
+  const background = (what: string) => (err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, what);
+  node = await startNode({
     connection,
-    keyring: createKeyring(masterKeys[0]![0], masterKeys),
-    limits: config.limits,
-    warn: (message) => logger.warn(message),
-    webhookAllowedHosts: config.webhookAllowedHosts,
-    subscriptions: config.subscriptions,
-    onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed; it is tried again'),
-    onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
+    logger,
+    services: {
+      keyring: createKeyring(masterKeys[0]![0], masterKeys),
+      limits: config.limits,
+      warn: (message) => logger.warn(message),
+      webhookAllowedHosts: config.webhookAllowedHosts,
+      subscriptions: config.subscriptions,
+      onBackgroundError: background('background work failed; it is tried again'),
+      onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
+    },
+    http: config,
+    listen: { host: config.host, port: config.port },
+    dispatch: true,
+    sweep: {
+      intervalMs: config.sweepIntervalMs,
+      auditRetentionMs: config.auditRetentionMs,
+      eventRetentionMs: config.eventRetentionMs,
+      onError: background('sweep failed'),
+    },
   }).catch((err: unknown) => {
     if (err instanceof MasterKeyMismatchError)
       fail(config.masterKeys ? err.message : `${err.message} (This start used the development master key in ${config.dataDir}; was it regenerated?)`);
     throw err;
   });
-  // Marks expired secrets, purges those whose recovery window has passed,
-  // forgets expired idempotency keys and audit events past their retention
-  // (FerretDB has no TTL indexes). Several nodes may run it.
-  // A sweep slower than the interval is not started again over itself.
-  let sweeping = false;
-  sweeper = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    const failed = (err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'sweep failed');
-    void Promise.all([
-      services.secrets.sweep().catch(failed),
-      services.audit.sweep(config.auditRetentionMs).catch(failed),
-      services.events.sweep(config.eventRetentionMs).catch(failed),
-      services.dispatcher.sweep(config.eventRetentionMs).catch(failed),
-    ]).finally(() => {
-      sweeping = false;
-    });
-  }, config.sweepIntervalMs);
-  sweeper.unref();
-  app = await buildApp({ ...services, config, logger, metrics });
-  await app.listen({ host: config.host, port: config.port });
-  dispatcher = services.dispatcher;
-  services.dispatcher.start();
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const { services, baseUrl: base } = node;
 
   if (database.embedded) {
     const dev = await services.projects.ensureDevProject(config.dataDir).catch((err: unknown) => {

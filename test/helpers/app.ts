@@ -1,15 +1,13 @@
-// Starts the real app (buildApp, real services) on a database of its own on
-// the shared engine, listening on a free loopback port, and captures its logs.
+// Starts a real node (startNode, as `npm start` does) on a database of its own
+// on the shared engine, listening on a free loopback port, and captures its logs.
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { buildApp } from '../../src/app.ts';
 import { DEFAULT_LIMITS, type SecretLimits } from '../../src/config.ts';
 import { createKeyring, generateKey, sealValue } from '../../src/crypto/envelope.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createMetrics, watchDatabase } from '../../src/metrics.ts';
+import { startNode } from '../../src/node.ts';
 import { DEFAULT_PRESETS, type SecretPreset } from '../../src/secrets/presets.ts';
-import { createServices } from '../../src/services.ts';
 import type { DispatchTiming } from '../../src/webhooks/dispatcher.ts';
 
 export interface TestAppOptions {
@@ -47,25 +45,22 @@ export async function startTestApp(options: TestAppOptions = {}) {
     level: options.logLevel ?? 'trace',
     destination: { write: (line: string) => void logs.push(line) },
   });
-  const services = await createServices({
-    connection,
-    keyring,
-    now: options.now,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
-    onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
-    webhookAllowedHosts: options.webhooks?.allowedHosts ?? ['127.0.0.1'],
-    webhookTiming: options.webhooks?.timing,
-    subscriptions: options.subscriptions,
-    onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed'),
-  });
-  if (options.webhooks) services.dispatcher.start();
   const adminToken = randomBytes(24).toString('hex');
-  const metrics = createMetrics();
-  watchDatabase(metrics, connection);
   const routes: import('fastify').RouteOptions[] = [];
-  const app = await buildApp({
-    ...services,
-    config: {
+  const node = await startNode({
+    connection,
+    logger,
+    services: {
+      keyring,
+      now: options.now,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
+      webhookAllowedHosts: options.webhooks?.allowedHosts ?? ['127.0.0.1'],
+      webhookTiming: options.webhooks?.timing,
+      subscriptions: options.subscriptions,
+      onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed'),
+    },
+    http: {
       bodyLimit: options.bodyLimit ?? 1_048_576,
       adminToken,
       rateLimitPerMinute: options.rateLimitPerMinute ?? 0,
@@ -73,14 +68,11 @@ export async function startTestApp(options: TestAppOptions = {}) {
       authFailureLimitPerMinute: options.authFailureLimitPerMinute ?? 300,
       overload: options.overload,
     },
-    logger,
-    metrics,
+    listen: { host: '127.0.0.1', port: 0 },
+    dispatch: options.webhooks !== undefined,
     onRoute: (route) => void routes.push(route),
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const { services, metrics, baseUrl } = node;
 
   return {
     baseUrl,
@@ -149,8 +141,7 @@ export async function startTestApp(options: TestAppOptions = {}) {
     },
 
     async close(closeOptions: { keepDatabase?: boolean } = {}) {
-      await services.dispatcher.stop();
-      await app.close();
+      await node.close();
       if (!closeOptions.keepDatabase) await connection.dropDatabase().catch(() => {});
       await connection.close();
     },
