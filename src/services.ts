@@ -6,7 +6,6 @@ import { DEFAULT_LIMITS, type SecretLimits } from './config.ts';
 import type { MasterKeyring } from './crypto/envelope.ts';
 import { pingDatabase } from './db/connect.ts';
 import { verifyMasterKeys } from './crypto/key-check.ts';
-import { migrateIdempotencyIds, migrateSecretEnvironments, migrateSecretHeads, migrateSecretKeys, migrateVersionIds } from './db/migrate.ts';
 import { createModels, ensureIndexes, type Models } from './db/models/index.ts';
 import { createEnvironmentService } from './environments/service.ts';
 import { createEventHub, type SubscriptionLimits } from './events/hub.ts';
@@ -15,7 +14,8 @@ import { createWebhookDispatcher, type DispatchTiming } from './webhooks/dispatc
 import { createWebhookService } from './webhooks/service.ts';
 import { createKeyService } from './keys/service.ts';
 import { createProjectService } from './projects/service.ts';
-import { createMongoSecretStore } from './secrets/mongo/store.ts';
+import { openMongoSecretStore } from './secrets/mongo/open.ts';
+import { MONGO_STORE_MODELS } from './secrets/mongo/store.ts';
 import { createMongoSealStore } from './secrets/mongo/seals.ts';
 import type { SealStore } from './secrets/store.ts';
 import { createWebhookSealStore } from './webhooks/seals.ts';
@@ -47,13 +47,9 @@ export async function createServices(deps: {
 }) {
   const models = createModels(deps.connection);
   const limits = deps.limits ?? DEFAULT_LIMITS;
-  await migrateSecretKeys(deps.connection, models, { ...limits, warn: deps.warn ?? (() => {}) });
-  await migrateSecretEnvironments(models);
-  await migrateVersionIds(models);
-  await migrateSecretHeads(models);
-  await migrateIdempotencyIds(models);
-  await ensureIndexes(models);
-  // Before any write: a node with another key under an id than the others refuses to start.
+  // The indexes of what the secret store does not keep; the store makes its own, after its migrations.
+  await ensureIndexes(Object.fromEntries(Object.entries(models).filter(([name]) => !(MONGO_STORE_MODELS as readonly string[]).includes(name))));
+  // Before any value is sealed: a node with another key under an id than the others refuses to start.
   await verifyMasterKeys(models, deps.keyring);
   const audit = createAuditLog({ models, now: deps.now });
   const now = deps.now ?? (() => new Date());
@@ -63,8 +59,7 @@ export async function createServices(deps: {
     const entry = expiredEvent(secret);
     await Promise.all([audit.record(entry), events.append(changeEventOf(entry, 'expired'))]);
   };
-  const store = createMongoSecretStore({ models, limits, now, onExpired });
-  await store.compactSlots();
+  const store = await openMongoSecretStore({ connection: deps.connection, models, limits, now, onExpired, warn: deps.warn ?? (() => {}) });
   const policy = { allowedHosts: new Set((deps.webhookAllowedHosts ?? []).map((host) => host.toLowerCase())) };
   const webhookDeps = { models, keyring: deps.keyring, log: events, policy, now: deps.now };
   return {

@@ -297,7 +297,6 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
     },
 
     // Quotas are counted, not held in slots: a lowered limit refuses creates until the environment is under it.
-    async compactSlots() {},
 
     async sealedVersion(secret, version) {
       if (version <= keptAfter(secret.version)) return null;

@@ -129,15 +129,6 @@ export interface SecretStore {
   /** Marks expired secrets deleted, purges those past their window, forgets expired Idempotency-Key records. Returns how many were purged. */
   sweep(at: Date, batch: number, budgetMs: number): Promise<number>;
 
-  /**
-   * At start-up, after PROJECT_SECRET_LIMIT was lowered: live secrets in
-   * slots at or past the new limit move into free slots below it, while
-   * there are some (the unique slot key decides, should nodes do this at
-   * once); those left over keep theirs, and creates are refused until the
-   * environment is back under its limit.
-   */
-  compactSlots(): Promise<void>;
-
   /** The sealed value of one version, or null. */
   sealedVersion(secret: SecretRecord, version: number): Promise<SealedVersion | null>;
   /** The sealed current values of these secrets (the newest, where one was pruned meanwhile), by secret id. */

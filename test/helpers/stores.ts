@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, type SecretLimits } from '../../src/config.ts';
 import { connectDatabase } from '../../src/db/connect.ts';
 import { createModels, ensureIndexes, type Models } from '../../src/db/models/index.ts';
 import { createMemorySecretStore } from '../../src/secrets/memory-store.ts';
-import { createMongoSecretStore } from '../../src/secrets/mongo/store.ts';
+import { openMongoSecretStore } from '../../src/secrets/mongo/open.ts';
 import type { SecretRecord, SecretStore } from '../../src/secrets/store.ts';
 
 export interface StoreUnderTest {
@@ -39,7 +39,9 @@ export function mongoStores(): StoreKind {
     async make(limits = {}) {
       const m = await open();
       const expired: SecretRecord[] = [];
-      const store = createMongoSecretStore({
+      const store = await openMongoSecretStore({
+        connection: m.Project.db,
+        warn: () => {},
         models: m,
         limits: { ...DEFAULT_LIMITS, ...limits },
         now: () => new Date(),

@@ -38,10 +38,10 @@ export type Models = ReturnType<typeof createModels>;
  * decide races, so they must exist before the first write, not "soon after"
  * as mongoose's background autoIndex would have it.
  */
-export async function ensureIndexes(models: Models): Promise<void> {
+export async function ensureIndexes(models: Partial<Models>): Promise<void> {
   for (const model of Object.values(models)) await model.createIndexes();
   // Replaced by indexes that lead with projectId and hold the same keys
   // unique (a nameKey or slotKey names its project): dropped once those
   // exist, since a sharded collection could not keep them.
-  for (const name of ['nameKey_1', 'slotKey_1']) await dropIndexIfThere(models.Secret.collection, name);
+  if (models.Secret) for (const name of ['nameKey_1', 'slotKey_1']) await dropIndexIfThere(models.Secret.collection, name);
 }

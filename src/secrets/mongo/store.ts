@@ -168,15 +168,19 @@ export async function insertSeeded(models: Pick<Models, 'Secret' | 'SecretVersio
   await models.SecretName.collection.insertMany(seeded.map((s) => s.name) as never[]);
 }
 
+/** The collections this store keeps (and makes the indexes of); it reads Project's too. */
+export const MONGO_STORE_MODELS = ['Secret', 'SecretVersion', 'SecretName', 'IdempotencyKey', 'SecretFate', 'Environment'] as const;
+
 export interface MongoSecretStoreDeps {
-  readonly models: Pick<Models, 'Secret' | 'SecretVersion' | 'SecretName' | 'IdempotencyKey' | 'SecretFate' | 'Environment' | 'Project'>;
+  readonly models: Pick<Models, (typeof MONGO_STORE_MODELS)[number] | 'Project'>;
   readonly limits: SecretLimits;
   readonly now: () => Date;
   /** Told of each expired secret this store marked deleted (as of its expiry), to audit it. */
   readonly onExpired: (secret: SecretRecord) => Promise<void>;
 }
 
-export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore {
+/** The store and its start-up compaction: open it with openMongoSecretStore (open.ts), which runs that. */
+export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore & { compactSlots(): Promise<void> } {
   const { Secret, SecretVersion, SecretName, IdempotencyKey, SecretFate } = deps.models;
   const fates = SecretFate.collection as unknown as Collection<FateDoc>;
   const names = SecretName.collection as unknown as Collection<SecretNameDoc>;
@@ -620,7 +624,13 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     return true;
   }
 
-  /** Moves secrets in slots past a lowered limit into free slots below it (at start, and with each sweep). */
+  /**
+   * After PROJECT_SECRET_LIMIT was lowered (at start, and with each sweep):
+   * live secrets in slots at or past the new limit move into free slots
+   * below it, while there are some (the unique slot key decides, should nodes
+   * do this at once); those left over keep theirs, and creates are refused
+   * until the environment is back under its limit.
+   */
   async function compactSlots(): Promise<void> {
     const over = await Secret.collection
       .find<HeadDoc>({ deletedAt: null, slot: { $gte: limits.projectSecretLimit } }, { projection: { projectId: 1, environment: 1, slot: 1 } })
