@@ -67,6 +67,8 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
   const followers = new Map<string, Promise<Follower>>();
   const openByKey = new Map<string, number>();
   let open = 0;
+  /** Subscriptions that have their cursor: each is sent every event from here on. */
+  let following = 0;
 
   /** Counts a subscription in, or refuses it; the function returned counts it out (once). */
   function admit(keyId: string): () => void {
@@ -227,11 +229,16 @@ export function createEventHub(deps: { log: EventLog; onError?: (err: Error) => 
           stop(err as Error);
           return;
         }
+        following += 1;
         await stop;
+        following -= 1;
         leave(projectId, follower, subscriber);
       });
       return countedOut(events, release);
     },
+
+    /** How many subscriptions on this node have their cursor (are sent every event from now on). */
+    following: () => following,
 
     /** Stops every follower (the node is shutting down). */
     close() {

@@ -77,7 +77,7 @@ describe('secretEvents', () => {
   it('an event written through node A reaches a subscriber on node B; every kind of change, in order, never a value', async () => {
     const sub = subscribe(nodeB.baseUrl, apiKey);
     // The subscription is live once it has its cursor: an event made before would not be sent.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await nodeB.subscribed(1);
     const started = Date.now();
     const created = await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'EV_ONE', value: MARKER } });
     expect(created.status).toBe(201);
@@ -100,9 +100,10 @@ describe('secretEvents', () => {
     const restored = await graphql(nodeB.baseUrl, `mutation { restoreSecret(id: "${id}") { __typename } }`, {}, { apiKey });
     expect(restored.body.data.restoreSecret.__typename).toBe('RestoreSecretSuccess');
 
-    expect(await until(() => sub.events.length >= 6)).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(sub.events.map((e) => [e.type, e.secret.name, e.secret.version])).toEqual([
+    // Events come in order: once a later one is here, any extra one (say, for the change of nothing) would be too.
+    expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'EV_LAST', value: 'v' } })).status).toBe(201);
+    expect(await until(() => sub.events.at(-1)?.secret.name === 'EV_LAST')).toBe(true);
+    expect(sub.events.slice(0, -1).map((e) => [e.type, e.secret.name, e.secret.version])).toEqual([
       ['CREATED', 'EV_ONE', 1],
       ['UPDATED', 'EV_ONE', 2],
       ['DESCRIBED', 'EV_ONE', 2],
@@ -121,7 +122,7 @@ describe('secretEvents', () => {
 
   it('resumes after a cursor with no gap and no duplicate, across nodes', async () => {
     const first = subscribe(nodeA.baseUrl, apiKey);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await nodeA.subscribed(1);
     for (const name of ['R1', 'R2', 'R3'])
       expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name, value: 'v' } })).status).toBe(201);
     expect(await until(() => first.events.length === 3)).toBe(true);
@@ -133,8 +134,7 @@ describe('secretEvents', () => {
     const resumed = subscribe(nodeB.baseUrl, apiKey, { after: cursor });
     expect(await until(() => resumed.events.length === 4)).toBe(true);
     expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'R6', value: 'v' } })).status).toBe(201);
-    expect(await until(() => resumed.events.length === 5)).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await until(() => resumed.events.at(-1)?.secret.name === 'R6')).toBe(true);
     expect(resumed.events.map((e) => e.secret.name)).toEqual(['R2', 'R3', 'R4', 'R5', 'R6']);
     resumed.unsubscribe();
   });
@@ -143,13 +143,23 @@ describe('secretEvents', () => {
     const bound = await keyWith(['secrets:read', 'secrets:write'], { environment: 'production' });
     const boundSub = subscribe(nodeB.baseUrl, bound);
     const asked = subscribe(nodeB.baseUrl, apiKey, { environment: 'default' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await nodeB.subscribed(2);
     expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'IN_DEFAULT', value: 'v' } })).status).toBe(201);
     expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey: bound, body: { name: 'IN_PRODUCTION', value: 'v' } })).status).toBe(201);
-    expect(await until(() => boundSub.events.length === 1 && asked.events.length === 1)).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(boundSub.events.map((e) => [e.environment, e.secret.name])).toEqual([['production', 'IN_PRODUCTION']]);
-    expect(asked.events.map((e) => [e.environment, e.secret.name])).toEqual([['default', 'IN_DEFAULT']]);
+    // A last change in each environment: once it is here, anything of the other environment would have come before it.
+    expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey: bound, body: { name: 'LAST_PRODUCTION', value: 'v' } })).status).toBe(201);
+    expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'LAST_DEFAULT', value: 'v' } })).status).toBe(201);
+    expect(await until(() => boundSub.events.at(-1)?.secret.name === 'LAST_PRODUCTION' && asked.events.at(-1)?.secret.name === 'LAST_DEFAULT')).toBe(true);
+    expect(boundSub.events.map((e) => [e.environment, e.secret.name])).toEqual([
+      ['production', 'IN_PRODUCTION'],
+      ['production', 'LAST_PRODUCTION'],
+    ]);
+    expect(asked.events.map((e) => [e.environment, e.secret.name])).toEqual([
+      ['default', 'IN_DEFAULT'],
+      ['default', 'LAST_DEFAULT'],
+    ]);
+    boundSub.unsubscribe();
+    asked.unsubscribe();
 
     const other = subscribe(nodeB.baseUrl, bound, { environment: 'default' });
     const writeOnly = subscribe(nodeB.baseUrl, await keyWith(['secrets:write']));
@@ -181,15 +191,16 @@ describe('secretEvents', () => {
     );
     const { key, apiKey: info } = made.body.data.createApiKey;
     const sub = subscribe(nodeB.baseUrl, key);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await nodeB.subscribed(1);
     expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'BEFORE_REVOKE', value: 'v' } })).status).toBe(201);
     expect(await until(() => sub.events.length === 1)).toBe(true);
     const revoked = await graphql(nodeA.baseUrl, 'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }', { id: info.id }, { apiKey });
     expect(revoked.body.data.revokeApiKey.__typename).toBe('RevokeApiKeySuccess');
     expect(await until(() => sub.completed() || sub.errors.length > 0, 15_000)).toBe(true);
     expect(JSON.stringify(sub.errors)).toContain('revoked');
+    // The stream has ended: a later change reaches no one, on this node or the other.
     expect((await request(nodeA.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'AFTER_REVOKE', value: 'v' } })).status).toBe(201);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await nodeB.subscribed(0);
     expect(sub.events.map((e) => e.secret.name)).toEqual(['BEFORE_REVOKE']);
   });
 

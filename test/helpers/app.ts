@@ -86,6 +86,17 @@ export async function startTestApp(options: TestAppOptions = {}) {
     dispatcher: services.dispatcher,
     eventLog: services.events,
     audit: services.audit,
+    /**
+     * Resolves once exactly `count` subscriptions on this node have their
+     * cursor (those ended have left): events made after it reach each one.
+     */
+    async subscribed(count: number): Promise<void> {
+      const started = Date.now();
+      while (services.hub.following() !== count) {
+        if (Date.now() - started > 10_000) throw new Error(`subscribed: ${services.hub.following()} of ${count} subscriptions have their cursor after 10 s`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
     metrics,
     /** Database commands sent so far (from the driver's command monitoring). */
     async dbCommands(): Promise<number> {
