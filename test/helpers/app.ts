@@ -82,6 +82,8 @@ export async function startTestApp(options: TestAppOptions = {}) {
     keyring,
     connection,
     models: services.models,
+    /** The secret store the node's service writes through. */
+    store: services.store,
     secrets: services.secrets,
     dispatcher: services.dispatcher,
     eventLog: services.events,

@@ -1,7 +1,6 @@
 // GET /api/secrets/values (reveal-all) at its edges: it never drops a secret
 // (its values come with the secrets, in one read), __proto__ is a name like
 // any other, and it audits its refusals as a single reveal does.
-import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -22,32 +21,31 @@ const create = (name: string, value = `value of ${name}`, headers: Record<string
 describe('GET /api/secrets/values', () => {
   it('never drops a secret whose version a concurrent update pruned: each value comes in the same read as its secret', async () => {
     const made = await create('CHURNING');
-    const secrets = app.models.Secret.collection;
-    const find = secrets.find.bind(secrets);
-    // The update lands right after the secrets were read, and prunes the
-    // version they name (one version kept): there is no second read for it
-    // to land before, and the answer is the read's, whole.
-    secrets.find = ((...args: Parameters<typeof find>) => ({
-      sort: () => ({
-        toArray: async () => {
-          secrets.find = find;
-          const read = await find(...args)
-            .sort({ name: 1 })
-            .toArray();
-          const put = await request(app.baseUrl, 'PUT', `/api/secrets/${made.body.id}`, { apiKey, body: { value: 'the newer value' } });
-          expect(put.status).toBe(200);
-          expect(await app.models.SecretVersion.countDocuments({ secretId: new Types.ObjectId(made.body.id as string), version: 1 })).toBe(0);
-          return read;
-        },
-      }),
-    })) as unknown as typeof secrets.find;
+    const { store } = app;
+    const listAllLive = store.listAllLive;
+    // The update lands right after the secrets were read (through the store's
+    // seam, whatever the store), and prunes the version they name (one version
+    // kept): there is no second read for it to land before, and the answer is
+    // the read's, whole.
+    let interposed = 0;
+    store.listAllLive = async (...args) => {
+      store.listAllLive = listAllLive;
+      interposed++;
+      const read = await listAllLive(...args);
+      const put = await request(app.baseUrl, 'PUT', `/api/secrets/${made.body.id}`, { apiKey, body: { value: 'the newer value' } });
+      expect(put.status).toBe(200);
+      const churning = read.find((secret) => secret.name === 'CHURNING')!;
+      expect(await listAllLive.call(store, args[0], args[1])).toContainEqual(expect.objectContaining({ name: 'CHURNING', version: 2 }));
+      expect(await store.sealedVersion({ ...churning }, 1)).toBeNull();
+      return read;
+    };
     try {
       const values = await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey });
       expect(values.status).toBe(200);
       expect(values.body.values.CHURNING).toBe('value of CHURNING');
-      expect(secrets.find).toBe(find);
+      expect(interposed).toBe(1);
     } finally {
-      secrets.find = find;
+      store.listAllLive = listAllLive;
     }
     expect((await request(app.baseUrl, 'GET', '/api/secrets/values', { apiKey })).body.values.CHURNING).toBe('the newer value');
   });
