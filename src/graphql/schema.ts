@@ -8,5 +8,6 @@ import './types/api-key.ts';
 import './types/environment.ts';
 import './types/event.ts';
 import './types/webhook.ts';
+import './types/viewer.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -101,3 +101,41 @@ describe('minting a key', () => {
     expect(late?.revokedAt).toEqual(new Date(clock));
   });
 });
+
+describe('viewer', () => {
+  const VIEWER = '{ viewer { keyId projectId scopes environment expiresAt requireRevealReason } }';
+  const view = (key: string) => graphql(app.baseUrl, VIEWER, {}, { apiKey: key }).then((res) => res.body);
+
+  it('tells any valid key what it is and may do: its project, scopes, binding, expiry and reason rule; never the key itself', async () => {
+    await graphql(app.baseUrl, 'mutation { createEnvironment(input: {slug: "staging", name: "Staging"}) { __typename } }', {}, { apiKey: admin });
+    const expiry = clock + 5 * HOUR;
+    const made = await graphql(
+      app.baseUrl,
+      CREATE_KEY,
+      { input: { name: 'narrow', scopes: ['secrets:read'], environment: 'staging', expiresAt: new Date(expiry).toISOString(), requireRevealReason: true } },
+      { apiKey: admin },
+    );
+    const narrow = made.body.data.createApiKey as { key: string; apiKey: { id: string } };
+    const body = await view(narrow.key);
+    expect(body.errors).toBeUndefined();
+    expect(body.data.viewer).toEqual({
+      keyId: narrow.apiKey.id,
+      projectId: expect.stringMatching(/^[0-9a-f]{24}$/),
+      scopes: ['secrets:read'],
+      environment: 'staging',
+      expiresAt: new Date(expiry).toISOString(),
+      requireRevealReason: true,
+    });
+    expect(JSON.stringify(body)).not.toContain(narrow.key);
+    // The admin's key: unbound, never expires, its own project.
+    const mine = (await view(admin)).data.viewer;
+    expect(mine).toMatchObject({ projectId: body.data.viewer.projectId, environment: null, expiresAt: null, requireRevealReason: false });
+    expect(mine.scopes).toEqual(expect.arrayContaining(['secrets:read', 'secrets:write', 'keys:manage']));
+  });
+
+  it('is refused without a valid key (401), as every query is', async () => {
+    const res = await graphql(app.baseUrl, VIEWER, {}, { headers: { authorization: 'Bearer nope' } });
+    expect(res.status).toBe(401);
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
