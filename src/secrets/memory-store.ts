@@ -85,6 +85,7 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
     return expired;
   }
 
+  /** Quotas are counted, not held in slots: a lowered limit refuses creates until the environment is under it. */
   function requireRoom(ns: Namespace, at: Date): void {
     if (liveIn(ns, at).length >= limits.projectSecretLimit) throw new QuotaExceededError(limits.projectSecretLimit);
   }
@@ -295,8 +296,6 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
       }
       return purged;
     },
-
-    // Quotas are counted, not held in slots: a lowered limit refuses creates until the environment is under it.
 
     async sealedVersion(secret, version) {
       if (version <= keptAfter(secret.version)) return null;

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.ts';
 import { startNode } from '../../src/node.ts';
 import { DEFAULT_PRESETS, type SecretPreset } from '../../src/secrets/presets.ts';
 import type { DispatchTiming } from '../../src/webhooks/dispatcher.ts';
+import { waitUntil } from './service-process.ts';
 
 export interface TestAppOptions {
   readonly logLevel?: string;
@@ -93,11 +94,8 @@ export async function startTestApp(options: TestAppOptions = {}) {
      * cursor (those ended have left): events made after it reach each one.
      */
     async subscribed(count: number): Promise<void> {
-      const started = Date.now();
-      while (services.hub.following() !== count) {
-        if (Date.now() - started > 10_000) throw new Error(`subscribed: ${services.hub.following()} of ${count} subscriptions have their cursor after 10 s`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      if (!(await waitUntil(() => services.hub.following() === count, 10_000)))
+        throw new Error(`subscribed: ${services.hub.following()} subscriptions have their cursor after 10 s, not ${count}`);
     },
     metrics,
     /** Database commands sent so far (from the driver's command monitoring). */

@@ -1,5 +1,4 @@
 import type { Connection } from 'mongoose';
-import { dropIndexIfThere } from '../indexes.ts';
 import { apiKeyModel } from './api-key.ts';
 import { auditEventModel } from './audit-event.ts';
 import { environmentModel } from './environment.ts';
@@ -40,8 +39,4 @@ export type Models = ReturnType<typeof createModels>;
  */
 export async function ensureIndexes(models: Partial<Models>): Promise<void> {
   for (const model of Object.values(models)) await model.createIndexes();
-  // Replaced by indexes that lead with projectId and hold the same keys
-  // unique (a nameKey or slotKey names its project): dropped once those
-  // exist, since a sharded collection could not keep them.
-  if (models.Secret) for (const name of ['nameKey_1', 'slotKey_1']) await dropIndexIfThere(models.Secret.collection, name);
 }

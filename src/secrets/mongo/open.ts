@@ -6,6 +6,7 @@
 // lowered PROJECT_SECRET_LIMIT move down. Any number of nodes may open it at once.
 import type { Connection } from 'mongoose';
 import { migrateIdempotencyIds, migrateSecretEnvironments, migrateSecretHeads, migrateSecretKeys, migrateVersionIds } from '../../db/migrate.ts';
+import { dropIndexIfThere } from '../../db/indexes.ts';
 import { ensureIndexes } from '../../db/models/index.ts';
 import type { SecretStore } from '../store.ts';
 import { createMongoSecretStore, MONGO_STORE_MODELS, type MongoSecretStoreDeps } from './store.ts';
@@ -24,6 +25,10 @@ export async function openMongoSecretStore(
   await migrateSecretHeads(models);
   await migrateIdempotencyIds(models);
   await ensureIndexes(Object.fromEntries(MONGO_STORE_MODELS.map((name) => [name, models[name]])));
+  // Replaced by indexes that lead with projectId and hold the same keys
+  // unique (a nameKey or slotKey names its project): dropped once those
+  // exist, since a sharded collection could not keep them.
+  for (const name of ['nameKey_1', 'slotKey_1']) await dropIndexIfThere(models.Secret.collection, name);
   const { compactSlots, ...store } = createMongoSecretStore(deps);
   await compactSlots();
   return store;
