@@ -30,5 +30,8 @@ export function publicOf(record: SecretRecord): PublicSecret {
   return secret;
 }
 
+/** When a deleted secret's recovery window ends (null for a live one, or a copy made elsewhere). */
+export const restorableUntil = (secret: PublicSecret): Date | null => recordOfPublic.get(secret)?.purgeAt ?? null;
+
 /** The records the public copies were made from (a copy made elsewhere stands for itself). */
 export const recordsOf = (secrets: readonly PublicSecret[]) => secrets.map((s) => recordOfPublic.get(s) ?? s);

@@ -23,6 +23,7 @@ import type { DeletedCursor, MetadataChange, Namespace, SecretLocator, SecretRec
 export type { PublicSecret, SecretVersionInfo } from './model.ts';
 export type { DeletedCursor } from './store.ts';
 export type { MatrixRow } from './reveal.ts';
+export { restorableUntil } from './access.ts';
 /** How a caller names a secret: by id, by name, or (Together) by either. */
 export type SecretRef = SecretLocator;
 

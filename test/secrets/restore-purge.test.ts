@@ -4,7 +4,7 @@
 // database: one whose clock is just inside the window restores, the other,
 // just past it, sweeps, at the same time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from '../helpers/http.ts';
+import { graphql, request } from '../helpers/http.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 const WINDOW = 3_600_000;
@@ -42,6 +42,36 @@ async function deletedSecrets(prefix: string, count: number): Promise<string[]> 
 }
 
 describe('restore against purge', () => {
+  it('a deleted secret tells until when it can be restored: its deletion plus the recovery window; a live one, null', async () => {
+    restorerClock = start;
+    const [id] = await deletedSecrets('WINDOWED', 1);
+    const live = await request(restorer.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'WINDOWED_LIVE', value: 'v' } });
+    const res = await graphql(
+      restorer.baseUrl,
+      `
+        query ($id: ID!) {
+          deletedSecrets(first: 50) {
+            edges {
+              node {
+                id
+                deletedAt
+                restorableUntil
+              }
+            }
+          }
+          secret(id: $id) {
+            restorableUntil
+          }
+        }
+      `,
+      { id: live.body.id },
+      { apiKey },
+    );
+    const node = res.body.data.deletedSecrets.edges.map((e: any) => e.node).find((n: any) => n.id === id);
+    expect(node).toEqual({ id, deletedAt: new Date(start).toISOString(), restorableUntil: new Date(start + WINDOW).toISOString() });
+    expect(res.body.data.secret).toEqual({ restorableUntil: null });
+  });
+
   it('a restore once the recovery window has passed is refused (404), swept or not, and changes nothing', async () => {
     restorerClock = start;
     const [id] = await deletedSecrets('LATE', 1);

@@ -12,7 +12,7 @@ import {
   SECRET_VALUE_MAX,
 } from '../../secrets/rules.ts';
 import { ForbiddenError } from '../../auth/errors.ts';
-import type { DeletedCursor, PublicSecret, SecretRef, SecretVersionInfo } from '../../secrets/service.ts';
+import { restorableUntil, type DeletedCursor, type PublicSecret, type SecretRef, type SecretVersionInfo } from '../../secrets/service.ts';
 import { builder, type Context } from '../builder.ts';
 import { badCursor, pageOf, pageSize } from '../pages.ts';
 import { InputValidationError, inGraphQLTerms } from '../validation-error.ts';
@@ -44,6 +44,12 @@ export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
       type: 'DateTime',
       nullable: true,
       description: 'When the secret was deleted; it can be restored until its recovery window ends.',
+    }),
+    restorableUntil: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a deleted secret stops being restorable (its recovery window ends and it is purged). Null: not deleted.',
+      resolve: (secret) => (secret.deletedAt === null ? null : restorableUntil(secret)),
     }),
     expiresAt: t.expose('expiresAt', {
       type: 'DateTime',
