@@ -31,7 +31,7 @@ describe('schema.graphql', () => {
     expect(signature(query, 'secret')).toEqual({ args: { environment: 'String', id: 'ID!' }, type: 'Secret' });
     // Relay connection arguments: `before` and `last` are declared by the plugin and refused (pages go forward).
     const PAGE_ARGS = { after: 'String', before: 'String', first: 'Int', last: 'Int' };
-    expect(signature(query, 'secrets')).toEqual({ args: { ...PAGE_ARGS, environment: 'String' }, type: 'SecretConnection!' });
+    expect(signature(query, 'secrets')).toEqual({ args: { ...PAGE_ARGS, environment: 'String', nameStartsWith: 'String' }, type: 'SecretConnection!' });
     expect(signature(query, 'apiKeys')).toEqual({ args: PAGE_ARGS, type: 'ApiKeyConnection!' });
     expect(signature(query, 'environments')).toEqual({ args: {}, type: '[Environment!]!' });
     for (const line of [
@@ -69,6 +69,7 @@ describe('schema.graphql', () => {
       'name',
       'projectId',
       'provider',
+      'restorableUntil',
       'updatedAt',
       'version',
       'versions',

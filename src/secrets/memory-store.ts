@@ -170,10 +170,11 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
       return live.find((s) => s.id === locator.idOrName) ?? live.find((s) => s.name === locator.idOrName) ?? null;
     },
 
-    async listLive(ns, { first, after }, at) {
+    async listLive(ns, { first, after, nameStartsWith }, at) {
       const live = liveIn(ns, at)
         .map((e) => e.record)
         .filter((s) => after === undefined || s.name > after)
+        .filter((s) => nameStartsWith === undefined || s.name.startsWith(nameStartsWith))
         .sort(byName);
       return page(live, first);
     },

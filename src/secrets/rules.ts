@@ -11,6 +11,9 @@ export const secretNameSchema = z
   .max(SECRET_NAME_MAX, `Name must be at most ${SECRET_NAME_MAX} characters`)
   .regex(/^[A-Z][A-Z0-9_]*$/, 'Name must start with an uppercase letter and contain only A-Z, 0-9 and _');
 
+/** A filter of names by their beginning: any text a name could begin with. */
+export const nameStartsWithSchema = z.string().max(SECRET_NAME_MAX, `nameStartsWith must be at most ${SECRET_NAME_MAX} characters`);
+
 // No rule on a value's content: its messages can then never quote it.
 export const secretValueSchema = z.string().min(1, 'Value must not be empty').max(SECRET_VALUE_MAX, `Value must be at most ${SECRET_VALUE_MAX} characters`);
 

@@ -18,7 +18,7 @@ import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNameT
 import { createIdempotency } from './idempotency.ts';
 import type { PublicSecret, SecretVersionInfo } from './model.ts';
 import type { CreateSecretInput, ExpiryChange, SecretChange } from './rules.ts';
-import type { DeletedCursor, MetadataChange, Namespace, SecretLocator, SecretRecord, SecretStore, Sealer } from './store.ts';
+import type { DeletedCursor, ListPage, MetadataChange, Namespace, SecretLocator, SecretRecord, SecretStore, Sealer } from './store.ts';
 
 export type { PublicSecret, SecretVersionInfo } from './model.ts';
 export type { DeletedCursor } from './store.ts';
@@ -189,8 +189,8 @@ export function createSecretService(deps: SecretServiceDeps) {
       return publicOf(await findOwned(caller, ref));
     },
 
-    /** The caller's live secrets in name order, `first` of them after the name `after`. */
-    async list(caller: Caller, page: { first: number; after?: string | undefined }) {
+    /** The caller's live secrets in name order, `first` of them after the name `after`, those beginning `nameStartsWith` if given. */
+    async list(caller: Caller, page: ListPage) {
       requireScope(caller, 'secrets:read');
       const { items, hasNextPage } = await store.listLive(await namespace(caller), page, now());
       return { secrets: items.map(publicOf), hasNextPage };

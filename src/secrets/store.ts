@@ -78,6 +78,13 @@ export interface Page<T> {
 /** What a restore found, when it did not bring the secret back. */
 export type RestoreRefusal = 'not_found' | 'in_progress';
 
+/** A page of live secrets in name order. */
+export interface ListPage {
+  readonly first: number;
+  readonly after?: string | undefined;
+  readonly nameStartsWith?: string | undefined;
+}
+
 export interface SecretStore {
   /** The environments secrets live in. */
   readonly environments: EnvironmentStore;
@@ -87,8 +94,8 @@ export interface SecretStore {
   readonly seals: SealStore;
   /** The live secret (not deleted, not past its expiry at `at`) the locator names, or null. */
   findLive(ns: Namespace, locator: SecretLocator, at: Date): Promise<SecretRecord | null>;
-  /** Live secrets in name order, `first` of them after the name `after`. */
-  listLive(ns: Namespace, page: { first: number; after?: string | undefined }, at: Date): Promise<Page<SecretRecord>>;
+  /** Live secrets in name order, `first` of them after the name `after`; with `nameStartsWith`, only names that begin so. */
+  listLive(ns: Namespace, page: ListPage, at: Date): Promise<Page<SecretRecord>>;
   /** Every live secret, in name order. */
   /** With `sealed`, each record carries its sealed current value too, so that sealedCurrent reads nothing more. */
   listAllLive(ns: Namespace, at: Date, options?: { sealed?: boolean }): Promise<SecretRecord[]>;

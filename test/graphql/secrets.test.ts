@@ -278,6 +278,22 @@ describe('secrets(first, after)', () => {
     expect(pages).toBe(3);
   });
 
+  it('nameStartsWith keeps the names that begin with it, paged like the rest; an empty one keeps all', async () => {
+    const filtered = await app.createProject('filtered');
+    for (const name of ['STRIPE_LIVE', 'STRIPE_TEST', 'STRIPE_WEBHOOK', 'SENTRY_DSN']) {
+      await graphql(app.baseUrl, CREATE, { input: { name, value: 'v' } }, { apiKey: filtered.apiKey });
+    }
+    const query =
+      'query($p: String, $after: String) { secrets(first: 2, after: $after, nameStartsWith: $p) { edges { node { name } } pageInfo { hasNextPage endCursor } } }';
+    const names = (res: any) => res.body.data.secrets.edges.map((e: any) => e.node.name);
+    const first = await gql(query, { p: 'STRIPE_' }, { apiKey: filtered.apiKey });
+    expect([names(first), first.body.data.secrets.pageInfo.hasNextPage]).toEqual([['STRIPE_LIVE', 'STRIPE_TEST'], true]);
+    const rest = await gql(query, { p: 'STRIPE_', after: first.body.data.secrets.pageInfo.endCursor }, { apiKey: filtered.apiKey });
+    expect([names(rest), rest.body.data.secrets.pageInfo.hasNextPage]).toEqual([['STRIPE_WEBHOOK'], false]);
+    expect(names(await gql(query, { p: 'stripe' }, { apiKey: filtered.apiKey }))).toEqual([]);
+    expect(names(await gql(query.replace('first: 2', 'first: 10'), { p: '' }, { apiKey: filtered.apiKey }))).toHaveLength(4);
+  });
+
   it('defaults to a page of 50 and an empty project gives an empty page', async () => {
     const empty = await app.createProject('empty');
     const res = await gql(LIST, {}, { apiKey: empty.apiKey });

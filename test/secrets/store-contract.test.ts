@@ -92,6 +92,17 @@ describe.each(kinds)('$name', (kind) => {
       expect(names(await store.listAllLive(ns, at))).toEqual(['A', 'B', 'C', 'D', 'E']);
     });
 
+    it('lists only the names that begin with a prefix, in pages', async () => {
+      const { store, ns } = await fresh();
+      for (const name of ['STRIPE_A', 'STRIPE_B', 'STRIPEX', 'STRIP', 'SENTRY', 'TWILIO']) await create(store, ns, name, 'v');
+      const at = new Date();
+      const first = await store.listLive(ns, { first: 2, nameStartsWith: 'STRIPE' }, at);
+      expect([names(first.items), first.hasNextPage]).toEqual([['STRIPEX', 'STRIPE_A'], true]);
+      const rest = await store.listLive(ns, { first: 2, after: 'STRIPE_A', nameStartsWith: 'STRIPE' }, at);
+      expect([names(rest.items), rest.hasNextPage]).toEqual([['STRIPE_B'], false]);
+      expect(names((await store.listLive(ns, { first: 10, nameStartsWith: 'NONE' }, at)).items)).toEqual([]);
+    });
+
     it('gives the sealed current values of many secrets at once, by id', async () => {
       const { store, ns } = await fresh();
       const a = await create(store, ns, 'A', 'alpha');

@@ -5,6 +5,7 @@ import {
   descriptionSchema,
   expectedVersionSchema,
   idempotencyKeySchema,
+  nameStartsWithSchema,
   providerSchema,
   environmentSlugSchema,
   revealReasonSchema,
@@ -223,11 +224,18 @@ builder.queryFields((t) => ({
     {
       type: Secret,
       description: "The caller's secrets in name order, a page at a time.",
-      args: { environment: t.arg.string(ENVIRONMENT_ARG) },
+      args: {
+        environment: t.arg.string(ENVIRONMENT_ARG),
+        nameStartsWith: t.arg.string({
+          description: 'Only the secrets whose name begins with this (case-sensitive); absent or empty: all.',
+          validate: { schema: nameStartsWithSchema },
+        }),
+      },
       resolve: async (_root, args, ctx) => {
         const page = await ctx.secrets.list(inEnvironment(ctx, args.environment), {
           first: pageSize(args.first),
           after: args.after == null ? undefined : decodeCursor(args.after),
+          nameStartsWith: args.nameStartsWith || undefined,
         });
         return pageOf(page.secrets, page.hasNextPage, (secret) => encodeCursor(secret.name));
       },

@@ -211,8 +211,12 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     },
 
     async listLive(ns, page, at) {
-      const live = { ...inNamespace(ns), ...liveFilter(at) };
-      const filter = page.after === undefined ? live : { ...live, name: { $gt: page.after } };
+      // A prefix is a range of the name index: [prefix, prefix + the highest code point).
+      const name = {
+        ...(page.nameStartsWith === undefined ? {} : { $gte: page.nameStartsWith, $lt: `${page.nameStartsWith}\u{10FFFF}` }),
+        ...(page.after === undefined ? {} : { $gt: page.after }),
+      };
+      const filter = { ...inNamespace(ns), ...liveFilter(at), ...(Object.keys(name).length > 0 ? { name } : {}) };
       const docs = await Secret.collection
         .find<HeadDoc>(filter, WITHOUT_VALUE)
         .sort({ name: 1 })
