@@ -43,6 +43,19 @@ export interface AuditEvent extends Required<AuditEntry> {
   readonly at: Date;
 }
 
+/** A page of the audit log, narrowed by any of its filters (each an equality, the times a range of `at`: since inclusive, until exclusive). */
+export interface AuditPage {
+  readonly first: number;
+  readonly after?: string | undefined;
+  readonly secretId?: string | undefined;
+  readonly environment?: string | undefined;
+  readonly keyId?: string | undefined;
+  readonly operation?: string | undefined;
+  readonly outcome?: string | undefined;
+  readonly since?: Date | undefined;
+  readonly until?: Date | undefined;
+}
+
 export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?: () => Date }) {
   const { AuditEvent } = deps.models;
   const now = deps.now ?? (() => new Date());
@@ -117,11 +130,17 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
       await AuditEvent.collection.deleteMany({ at: { $lt: new Date(now().getTime() - retentionMs) } });
     },
 
-    /** A project's events, newest first, `first` of them after the event `after`. */
-    async list(projectId: string, page: { first: number; after?: string | undefined; secretId?: string | undefined; environment?: string | undefined }) {
+    /** A project's events, newest first, `first` of them after the event `after`, those matching every filter given. */
+    async list(projectId: string, page: AuditPage) {
       const filter: Record<string, unknown> = { projectId: new Types.ObjectId(projectId) };
       if (page.environment !== undefined) filter.environment = page.environment;
       if (page.secretId !== undefined) filter.secretId = oid(page.secretId) ?? new Types.ObjectId('000000000000000000000000');
+      if (page.keyId !== undefined) filter.keyId = page.keyId;
+      if (page.operation !== undefined) filter.operation = page.operation;
+      if (page.outcome !== undefined) filter.outcome = page.outcome;
+      if (page.since !== undefined || page.until !== undefined) {
+        filter.at = { ...(page.since === undefined ? {} : { $gte: page.since }), ...(page.until === undefined ? {} : { $lt: page.until }) };
+      }
       if (page.after !== undefined) filter._id = { $lt: oid(page.after) };
       const docs = await AuditEvent.find(filter)
         .sort({ _id: -1 })

@@ -11,6 +11,9 @@ export const secretNameSchema = z
   .max(SECRET_NAME_MAX, `Name must be at most ${SECRET_NAME_MAX} characters`)
   .regex(/^[A-Z][A-Z0-9_]*$/, 'Name must start with an uppercase letter and contain only A-Z, 0-9 and _');
 
+/** An audit filter's value: an id, an operation or an outcome as the log names them. */
+export const auditFilterSchema = z.string().min(1, 'A filter must not be empty').max(100, 'A filter must be at most 100 characters');
+
 /** A filter of names by their beginning: any text a name could begin with. */
 export const nameStartsWithSchema = z.string().max(SECRET_NAME_MAX, `nameStartsWith must be at most ${SECRET_NAME_MAX} characters`);
 

@@ -135,6 +135,29 @@ describe('audit outcomes', () => {
     expect(await app.models.Secret.countDocuments({ name: 'ONE_TOO_MANY' })).toBe(0);
   });
 
+  it('filters by key, operation, outcome and time, each narrowing the same newest-first pages', async () => {
+    const { apiKey } = await app.createProject('filtered audit');
+    const body = { name: 'FILTERED', value: MARKER };
+    answered(await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body }));
+    answered(await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body }));
+    const viewer = await graphql(app.baseUrl, '{ viewer { keyId } }', {}, { apiKey });
+    const keyId = viewer.body.data.viewer.keyId as string;
+    const filtered = async (args: string) => {
+      const res = await graphql(app.baseUrl, `{ auditEvents(first: 100${args}) { edges { node { operation outcome keyId } } } }`, {}, { apiKey });
+      expect(res.body.errors).toBeUndefined();
+      return res.body.data.auditEvents.edges.map((e: any) => `${e.node.operation}:${e.node.outcome}`);
+    };
+    expect(await filtered('')).toEqual(['create:conflict', 'create:success', 'create_project:success']);
+    expect(await filtered(', operation: "create"')).toEqual(['create:conflict', 'create:success']);
+    expect(await filtered(', outcome: "conflict"')).toEqual(['create:conflict']);
+    expect(await filtered(`, keyId: "${keyId}"`)).toEqual(['create:conflict', 'create:success']);
+    expect(await filtered(', keyId: "no-such-key"')).toEqual([]);
+    expect(await filtered(`, since: "${new Date(Date.now() + 60_000).toISOString()}"`)).toEqual([]);
+    expect(await filtered(`, until: "${new Date(Date.now() + 60_000).toISOString()}", operation: "create", outcome: "success"`)).toEqual(['create:success']);
+    const empty = await graphql(app.baseUrl, '{ auditEvents(operation: "") { edges { cursor } } }', {}, { apiKey });
+    expect(empty.body.errors?.[0]?.message).toContain('A filter must not be empty');
+  });
+
   it('no answer, log line or audit record above holds a value', async () => {
     expect(answers.length).toBeGreaterThan(0);
     const records = JSON.stringify(await app.connection.db!.collection('audit_events').find({}).toArray());

@@ -5,6 +5,7 @@ import { parseObjectId } from '../../db/errors.ts';
 import { DOOR_NAMES } from '../../auth/caller.ts';
 import { builder } from '../builder.ts';
 import { badCursor, pageOf, pageSize } from '../pages.ts';
+import { auditFilterSchema } from '../../secrets/rules.ts';
 
 const AuditEvent = builder.objectRef<AuditEventShape>('AuditEvent').implement({
   description: 'One mutation or refused authentication. Never holds a value or a key.',
@@ -37,7 +38,14 @@ builder.queryField('auditEvents', (t) =>
       type: AuditEvent,
       description:
         "The caller's project's audit log, newest first; optionally for one secret. A key bound to an environment sees that environment's events only.",
-      args: { secretId: t.arg.id() },
+      args: {
+        secretId: t.arg.id(),
+        keyId: t.arg.string({ description: "Only the events of this API key (an ApiKey's id).", validate: { schema: auditFilterSchema } }),
+        operation: t.arg.string({ description: 'Only this operation (create, update, reveal, delete, ...).', validate: { schema: auditFilterSchema } }),
+        outcome: t.arg.string({ description: 'Only this outcome (success, not_found, conflict, forbidden, ...).', validate: { schema: auditFilterSchema } }),
+        since: t.arg({ type: 'DateTime', description: 'Only events at or after this time.' }),
+        until: t.arg({ type: 'DateTime', description: 'Only events before this time.' }),
+      },
       resolve: async (_root, args, ctx) => {
         requireScope(ctx.caller, 'secrets:read');
         if (args.after != null && !parseObjectId(args.after)) throw badCursor();
@@ -45,6 +53,11 @@ builder.queryField('auditEvents', (t) =>
           first: pageSize(args.first),
           after: args.after ?? undefined,
           secretId: args.secretId ?? undefined,
+          keyId: args.keyId ?? undefined,
+          operation: args.operation ?? undefined,
+          outcome: args.outcome ?? undefined,
+          since: args.since ?? undefined,
+          until: args.until ?? undefined,
           environment: ctx.caller.boundEnvironment ?? undefined,
         });
         return pageOf(page.events, page.hasNextPage, (event) => event.id);
