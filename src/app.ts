@@ -6,6 +6,7 @@ import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/service.ts';
 import type { Authenticator } from './auth/authenticator.ts';
+import { consoleRoutes } from './console/route.ts';
 import { graphqlRoute } from './graphql/yoga.ts';
 import type { EventHub } from './events/hub.ts';
 import type { WebhookService } from './webhooks/service.ts';
@@ -179,6 +180,7 @@ export async function buildApp(deps: AppDeps) {
   );
 
   await app.register(graphqlRoute(doorDeps));
+  await app.register(consoleRoutes());
   // Open subscriptions end with the server; their followers stop polling.
   app.addHook('onClose', async () => deps.hub.close());
   const restDeps = { ...doorDeps, presets: deps.config.secretPresets };

@@ -123,6 +123,7 @@ async function main() {
       [
         '',
         `Secrets service ready on ${base}  (embedded ${database.kind}, data in ${config.dataDir})`,
+        `  Console:       ${base}/console/  (sign in with the dev API key below)`,
         `  GraphiQL:      ${base}/graphql`,
         `  Dev project:   "${dev.name}" (${dev.id})`,
         `  Dev API key:   ${dev.apiKey}`,
@@ -133,7 +134,7 @@ async function main() {
       ].join('\n') + '\n',
     );
   } else {
-    logger.info(`Secrets service ready on ${base}`);
+    logger.info(`Secrets service ready on ${base} (console: ${base}/console/)`);
   }
 }
 

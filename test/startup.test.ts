@@ -26,12 +26,19 @@ describe('npm start on a fresh data folder, then again', () => {
   let createdId: string;
   let firstKey: string;
 
-  it('becomes healthy, prints a working dev key, a curl line and the GraphiQL address; SIGTERM to its group stops it and its engine', async () => {
+  it('becomes healthy, prints a working dev key, a curl line, the console and GraphiQL addresses; SIGTERM to its group stops it and its engine', async () => {
     const service = startService('npm', env());
     try {
       const [, base, key, curlKey] = await service.waitFor(READY);
       expect(curlKey).toBe(key);
       expect(service.output()).toContain(`GraphiQL:      ${base}/graphql`);
+      expect(service.output()).toContain(`Console:       ${base}/console/`);
+      const page = await fetch(`${base}/console/`);
+      expect([page.status, page.headers.get('content-type'), await page.text()]).toEqual([
+        200,
+        'text/html; charset=utf-8',
+        expect.stringContaining('<div id="root">'),
+      ]);
       expect(service.output()).toMatch(/SECRETS_MASTER_KEY is not set/);
       expect((await request(base!, 'GET', '/healthz')).status).toBe(200);
 
