@@ -41,7 +41,7 @@ export function consoleRoutes(options: { root?: string } = {}) {
     const config = { rateLimit: false } as const;
     const schema = { hide: true };
     const built = existsSync(path.join(root, 'index.html'));
-    if (built) await app.register(fastifyStatic, { root, serve: false });
+    if (built) await app.register(fastifyStatic, { root, serve: false, preCompressed: true });
 
     app.get('/console', { config, schema }, (_request, reply) => reply.redirect(CONSOLE_PATH, 301));
     // Hashed names: a file never changes under its name.

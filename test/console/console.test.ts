@@ -80,6 +80,11 @@ describe('the console over HTTP', () => {
       const file = await fetch(`${app.baseUrl}${asset}`);
       expect(file.status).toBe(200);
       expect(file.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      // Compressed at build time, sent as the browser accepts.
+      const br = await fetch(`${app.baseUrl}${asset}`, { headers: { 'accept-encoding': 'br' } });
+      expect([br.headers.get('content-encoding'), br.headers.get('content-security-policy')]).toEqual(['br', CONSOLE_CSP]);
+      const plain = await fetch(`${app.baseUrl}${asset}`, { headers: { 'accept-encoding': 'identity' } });
+      expect(plain.headers.get('content-encoding')).toBeNull();
     }
     // A screen's link is the page too (the console routes it); a missing asset is a 404, and no file outside the build is reachable.
     const deep = await fetch(url('/e/default/secrets?q=X'));
@@ -282,9 +287,11 @@ describe('the console in Chromium: the project', { timeout: 60_000 }, () => {
     noProblems();
   });
 
-  it('the environment switcher moves the screen to another environment', async () => {
-    await page.goto(url('/e/default/secrets'));
+  it('the environment switcher lists the environments as they change, and moves the screen to another environment', async () => {
+    // No reload since the environments screen created staging and deleted scratch.
+    await page.getByRole('link', { name: 'Secrets', exact: true }).click();
     await heading(/Secrets in/).waitFor();
+    expect(await page.getByLabel('Environment').locator('option').allTextContents()).toEqual(['default', 'staging']);
     await page.getByLabel('Environment').selectOption('staging');
     await page.waitForURL(url('/e/staging/secrets'));
     await page.getByRole('link', { name: 'LIVE_FROM_REST' }).waitFor();
@@ -371,5 +378,196 @@ describe('the console in Chromium: the project', { timeout: 60_000 }, () => {
     expect(other.problems.filter((p) => !p.includes('401'))).toEqual([]);
     await other.context.close();
     noProblems();
+  });
+});
+
+describe('the console in Chromium: webhooks and import', { timeout: 60_000 }, () => {
+  it('creates a webhook (its signing secret shown once) and lists its deliveries with status and attempts', async () => {
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await heading('Webhooks').waitFor();
+    const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook`;
+    await page.getByLabel('URL').fill(hookUrl);
+    await page.getByLabel('created', { exact: true }).check();
+    await page.getByRole('main').getByLabel('Environment', { exact: true }).selectOption('default');
+    await page.getByRole('button', { name: /Create/ }).click();
+    const once = page.locator('[data-secret-shown]');
+    await once.waitFor();
+    const signingSecret = (await once.textContent())!;
+    expect(signingSecret.length).toBeGreaterThan(16);
+    await page.getByRole('button', { name: 'Done' }).click();
+    await once.waitFor({ state: 'detached' });
+    expect(await page.content()).not.toContain(signingSecret);
+
+    expect((await request(app.baseUrl, 'POST', '/api/secrets', { apiKey, body: { name: 'HOOKED', value: V(8) } })).status).toBe(201);
+    await expect.poll(() => delivered.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(delivered.join('\n')).not.toContain(MARKER);
+    await page.getByRole('link', { name: 'Deliveries' }).click();
+    await heading(/Deliveries/).waitFor();
+    const row = page.getByRole('row', { name: /created/ });
+    for (let i = 0; i < 20 && !(await row.getByText('DELIVERED', { exact: false }).isVisible()); i++) {
+      await page.getByRole('button', { name: 'Reload' }).click();
+      await page.waitForTimeout(250);
+    }
+    await row
+      .getByText(/delivered/i)
+      .first()
+      .waitFor();
+    expect(await row.locator('td[data-label="Attempts"]').textContent()).toBe('1');
+    noProblems();
+  });
+
+  it('imports a .env file: a dry run per name (created, updated, unchanged, refused), then apply, by the rules of secrets import', async () => {
+    const current = (await stored('CONSOLE_TOKEN'))!;
+    await page.goto(url('/e/default/import'));
+    await heading(/Import/).waitFor();
+    const file = [`CONSOLE_TOKEN=${current.value}`, `HOOKED=${V(9)}`, `IMPORTED_ONE="${V(10)}"`, 'EMPTY_ONE=', `lower_case=${V(11)}`, ''].join('\n');
+    await page.getByLabel('Choose a .env file').setInputFiles({ name: 'team.env', mimeType: 'text/plain', buffer: Buffer.from(file) });
+    await page.getByText('team.env: 5 variables read.').waitFor();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const plan = async (name: string) =>
+      (
+        await page
+          .getByRole('row', { name: new RegExp(`^${name}\\b`) })
+          .first()
+          .locator('td')
+          .nth(1)
+          .textContent()
+      )?.trim();
+    await page.getByRole('button', { name: 'Apply' }).waitFor();
+    expect(await plan('CONSOLE_TOKEN')).toBe('unchanged');
+    expect(await plan('HOOKED')).toBe('update');
+    expect(await plan('IMPORTED_ONE')).toBe('create');
+    expect(await plan('EMPTY_ONE')).toMatch(/^refused: empty value/);
+    expect(await plan('lower_case')).toBe('create');
+    // A dry run changes nothing.
+    expect(await stored('IMPORTED_ONE')).toBeNull();
+
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText(/2 created|1 created/).waitFor();
+    const results = page.getByRole('table').last();
+    expect(await results.getByRole('row', { name: /^IMPORTED_ONE/ }).textContent()).toContain('created');
+    expect(await results.getByRole('row', { name: /^HOOKED/ }).textContent()).toContain('updated');
+    expect(await results.getByRole('row', { name: /^lower_case/ }).textContent()).toContain('Name must start with an uppercase letter');
+    await page.getByText('1 created, 1 updated, 1 unchanged, 2 refused').waitFor();
+    expect(await stored('IMPORTED_ONE')).toMatchObject({ version: 1, value: V(10) });
+    expect(await stored('HOOKED')).toMatchObject({ version: 2, value: V(9) });
+    expect(await stored('CONSOLE_TOKEN')).toMatchObject({ version: current.version });
+    await expectNoMarkerAt(page, markers(), apiKey);
+    noProblems();
+  });
+});
+
+describe('every screen', { timeout: 120_000 }, () => {
+  it('has no serious or critical axe violation, holds its layout at 1280×800 and 390×844, and is saved as a screenshot', async () => {
+    const token = (await stored('CONSOLE_TOKEN'))!;
+    const gone = (await stored('LIVE_FROM_REST'))!;
+    await gql('mutation($id: ID!) { deleteSecret(id: $id) { __typename } }', { id: gone.id });
+    const hook = (await gql('{ webhooks { id } }')).body.data.webhooks[0].id as string;
+    const screens: [string, string][] = [
+      ['secrets', '/e/default/secrets'],
+      ['new-secret', '/e/default/secrets/new'],
+      ['secret', `/e/default/secrets/${token.id}`],
+      ['deleted', '/e/default/deleted'],
+      ['import', '/e/default/import'],
+      ['environments', '/environments'],
+      ['matrix', '/matrix'],
+      ['audit', '/audit'],
+      ['api-keys', '/keys'],
+      ['webhooks', '/webhooks'],
+      ['webhook-deliveries', `/webhooks/${hook}`],
+    ];
+    for (const [size, viewport] of [
+      ['desktop', DESKTOP],
+      ['mobile', MOBILE],
+    ] as const) {
+      await page.setViewportSize(viewport);
+      for (const [name, path] of screens) {
+        await page.goto(url(path));
+        await page.getByRole('heading', { level: 1 }).first().waitFor();
+        await page.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
+        await expectAccessible(page, `${name} (${size})`);
+        await expectNoOverflow(page, `${name} (${size})`);
+        await expectNoMarkerAt(page, markers(), apiKey);
+        await screenshot(page, `${name}-${size}`);
+      }
+    }
+    await page.setViewportSize(DESKTOP);
+    noProblems();
+  });
+
+  it('the sign-in screen too, in both layouts', async () => {
+    for (const [size, viewport] of [
+      ['desktop', DESKTOP],
+      ['mobile', MOBILE],
+    ] as const) {
+      const fresh = await watchedPage(browser, app.baseUrl, markers, viewport);
+      await fresh.page.goto(url('/e/default/secrets'));
+      await fresh.page.getByLabel('API key').waitFor();
+      await expectAccessible(fresh.page, `sign-in (${size})`);
+      await expectNoOverflow(fresh.page, `sign-in (${size})`);
+      await screenshot(fresh.page, `sign-in-${size}`);
+      expect(fresh.problems).toEqual([]);
+      await fresh.context.close();
+    }
+  });
+});
+
+describe('from the keyboard alone', { timeout: 60_000 }, () => {
+  /** Presses Tab until the focused element's text or label is `name`; fails after 80 presses. */
+  async function tabTo(tab: Page, name: string | RegExp) {
+    for (let i = 0; i < 80; i++) {
+      await tab.keyboard.press('Tab');
+      const focused = await tab.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el) return '';
+        const labelled = el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null;
+        return (el.getAttribute('aria-label') ?? labelled ?? el.closest('label')?.textContent ?? el.textContent ?? '').trim();
+      });
+      if (typeof name === 'string' ? focused === name : name.test(focused)) return;
+    }
+    throw new Error(`Tab never reached ${name}`);
+  }
+
+  it('signs in, creates a secret, reveals it and deletes it with no mouse', async () => {
+    const keys = await watchedPage(browser, app.baseUrl, markers);
+    const tab = keys.page;
+    await tab.goto(url('/'));
+    await tab.getByLabel('API key').waitFor();
+    await tabTo(tab, 'API key');
+    await tab.keyboard.type(apiKey);
+    await tab.keyboard.press('Enter');
+    await tab.waitForURL(url('/e/default/secrets'));
+    await tabTo(tab, 'New secret');
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('heading', { name: /New secret/ }).waitFor();
+    await tabTo(tab, 'Name');
+    await tab.keyboard.type('KEYBOARD_MADE');
+    await tabTo(tab, 'Value');
+    await tab.keyboard.type(V(20));
+    await tabTo(tab, 'Create');
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('heading', { name: /KEYBOARD_MADE/ }).waitFor();
+    await tabTo(tab, /^Reason/);
+    await tab.keyboard.type('keyboard check');
+    await tabTo(tab, 'Reveal');
+    await tab.keyboard.press('Enter');
+    expect(await tab.locator('[data-secret-shown]').textContent()).toBe(V(20));
+    await tabTo(tab, 'Hide');
+    await tab.keyboard.press('Space');
+    await tab.locator('[data-secret-shown]').waitFor({ state: 'detached' });
+    await tabTo(tab, 'Delete KEYBOARD_MADE');
+    await tab.keyboard.press('Enter');
+    await tabTo(tab, 'Confirm delete KEYBOARD_MADE');
+    await tab.keyboard.press('Enter');
+    await tab.waitForURL(url('/e/default/deleted'));
+    await tabTo(tab, 'Restore KEYBOARD_MADE');
+    await tab.keyboard.press('Enter');
+    await tab
+      .getByRole('status')
+      .filter({ hasText: /Restored/ })
+      .waitFor();
+    expect(await stored('KEYBOARD_MADE')).toMatchObject({ value: V(20) });
+    expect(keys.problems).toEqual([]);
+    await keys.context.close();
   });
 });

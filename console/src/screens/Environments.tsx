@@ -8,7 +8,7 @@ import { useMutation, useQuery } from '../data.ts';
 import { graphql } from '../graphql.ts';
 import { missing, useSession } from '../session.tsx';
 import { FailureNotice, fieldError, Notice, TextField, Time } from '../ui.tsx';
-import { EnvironmentsQuery } from './Layout.tsx';
+import { announceEnvironmentsChanged, EnvironmentsQuery } from './Layout.tsx';
 
 const CreateEnvironment = graphql(`
   mutation CreateEnvironment($input: CreateEnvironmentInput!) {
@@ -100,6 +100,7 @@ export function Environments() {
       setName('');
       setSlug('');
       list.reload();
+      announceEnvironmentsChanged();
       return;
     }
     if (isFailure(answer)) setFailure(answer);
@@ -116,6 +117,7 @@ export function Environments() {
     if (answer.__typename === 'DeleteEnvironmentSuccess') {
       setDeleted(target);
       list.reload();
+      announceEnvironmentsChanged();
       return;
     }
     if (isFailure(answer)) setDeleteError(answer.message);

@@ -1,6 +1,6 @@
 // The frame of every screen: sign-in when there is no key, else the key's
 // project and rights, the environment switcher and the screens' links.
-import { useCallback, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { NavLink, Outlet, useLocation, useMatch, useNavigate } from 'react-router';
 import { ApiError } from '../api.ts';
 import { useQuery } from '../data.ts';
@@ -18,6 +18,12 @@ export const EnvironmentsQuery = graphql(`
     }
   }
 `);
+
+const ENVIRONMENTS_CHANGED = 'secrets-console:environments-changed';
+/** Tells the frame's environment switcher to load the list again (a screen created or deleted one). */
+export function announceEnvironmentsChanged() {
+  window.dispatchEvent(new Event(ENVIRONMENTS_CHANGED));
+}
 
 export function Layout() {
   const [state, setState] = useStoredSession();
@@ -80,6 +86,11 @@ function Frame() {
   const location = useLocation();
   const navigate = useNavigate();
   const environments = useQuery(EnvironmentsQuery, {}, !session.can('secrets:read'));
+  const reloadEnvironments = environments.reload;
+  useEffect(() => {
+    window.addEventListener(ENVIRONMENTS_CHANGED, reloadEnvironments);
+    return () => window.removeEventListener(ENVIRONMENTS_CHANGED, reloadEnvironments);
+  }, [reloadEnvironments]);
   const slugs = environments.data?.environments.map((e) => e.slug) ?? [env];
   const screen = /^\/e\/[^/]+\/(secrets|deleted|import)/.exec(location.pathname)?.[1] ?? 'secrets';
   return (
