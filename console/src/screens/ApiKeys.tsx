@@ -4,6 +4,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { isFailure, type Failure } from '../api.ts';
 import { useMutation, useQuery } from '../data.ts';
+import { FailureFields } from '../operations.ts';
 import { graphql } from '../graphql.ts';
 import { missing, useSession, type Scope } from '../session.tsx';
 import { FailureNotice, Field, fieldError, isoFromLocal, localFromIso, Notice, Pager, ShownOnce, TextField, Time, usePager } from '../ui.tsx';
@@ -38,49 +39,43 @@ const ApiKeysQuery = graphql(`
   }
 `);
 
-const CreateApiKey = graphql(`
-  mutation CreateApiKey($input: CreateApiKeyInput!) {
-    createApiKey(input: $input) {
-      __typename
-      ... on CreateApiKeySuccess {
-        apiKey {
-          id
-          name
-          prefix
+const CreateApiKey = graphql(
+  `
+    mutation CreateApiKey($input: CreateApiKeyInput!) {
+      createApiKey(input: $input) {
+        __typename
+        ... on CreateApiKeySuccess {
+          apiKey {
+            id
+            name
+            prefix
+          }
+          key
         }
-        key
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
-const RevokeApiKey = graphql(`
-  mutation RevokeApiKey($id: ID!) {
-    revokeApiKey(id: $id) {
-      __typename
-      ... on RevokeApiKeySuccess {
-        apiKey {
-          id
-          revokedAt
+const RevokeApiKey = graphql(
+  `
+    mutation RevokeApiKey($id: ID!) {
+      revokeApiKey(id: $id) {
+        __typename
+        ... on RevokeApiKeySuccess {
+          apiKey {
+            id
+            revokedAt
+          }
         }
-      }
-      ... on Error {
-        code
-        message
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
 export function ApiKeys() {
   const session = useSession();

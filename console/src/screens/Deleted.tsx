@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { isFailure } from '../api.ts';
 import { useMutation, useQuery } from '../data.ts';
+import { FailureFields } from '../operations.ts';
 import { graphql } from '../graphql.ts';
 import { missing, useSession } from '../session.tsx';
 import { Notice, Pager, Time, usePager } from '../ui.tsx';
@@ -30,30 +31,24 @@ const DeletedSecretsQuery = graphql(`
   }
 `);
 
-const RestoreSecret = graphql(`
-  mutation RestoreSecret($environment: String, $id: ID!) {
-    restoreSecret(environment: $environment, id: $id) {
-      __typename
-      ... on RestoreSecretSuccess {
-        secret {
-          id
-          name
-          version
+const RestoreSecret = graphql(
+  `
+    mutation RestoreSecret($environment: String, $id: ID!) {
+      restoreSecret(environment: $environment, id: $id) {
+        __typename
+        ... on RestoreSecretSuccess {
+          secret {
+            id
+            name
+            version
+          }
         }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

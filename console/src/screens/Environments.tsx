@@ -5,60 +5,49 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { isFailure, type Failure } from '../api.ts';
 import { useMutation, useQuery } from '../data.ts';
+import { FailureFields } from '../operations.ts';
 import { graphql } from '../graphql.ts';
 import { missing, useSession } from '../session.tsx';
 import { FailureNotice, fieldError, Notice, TextField, Time } from '../ui.tsx';
 import { announceEnvironmentsChanged, EnvironmentsQuery } from './Layout.tsx';
 
-const CreateEnvironment = graphql(`
-  mutation CreateEnvironment($input: CreateEnvironmentInput!) {
-    createEnvironment(input: $input) {
-      __typename
-      ... on CreateEnvironmentSuccess {
-        environment {
-          id
-          slug
-          name
-          createdAt
+const CreateEnvironment = graphql(
+  `
+    mutation CreateEnvironment($input: CreateEnvironmentInput!) {
+      createEnvironment(input: $input) {
+        __typename
+        ... on CreateEnvironmentSuccess {
+          environment {
+            id
+            slug
+            name
+            createdAt
+          }
         }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
-const DeleteEnvironment = graphql(`
-  mutation DeleteEnvironment($slug: String!) {
-    deleteEnvironment(slug: $slug) {
-      __typename
-      ... on DeleteEnvironmentSuccess {
-        environment {
-          id
-          slug
+const DeleteEnvironment = graphql(
+  `
+    mutation DeleteEnvironment($slug: String!) {
+      deleteEnvironment(slug: $slug) {
+        __typename
+        ... on DeleteEnvironmentSuccess {
+          environment {
+            id
+            slug
+          }
         }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
 export function Environments() {
   const session = useSession();

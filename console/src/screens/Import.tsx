@@ -7,6 +7,7 @@ import { parse } from 'dotenv';
 import { useEffect, useId, useRef, useState, type DragEvent } from 'react';
 import { useParams } from 'react-router';
 import { ApiError, isFailure, request } from '../api.ts';
+import { CreateSecret, RevealSecret, UpdateSecret } from '../operations.ts';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { missing, useSession } from '../session.tsx';
 import { Notice, TextField } from '../ui.tsx';
@@ -26,71 +27,6 @@ const SecretNamesQuery = graphql(`
       pageInfo {
         hasNextPage
         endCursor
-      }
-    }
-  }
-`);
-
-const RevealForCompare = graphql(`
-  query ImportRevealForCompare($environment: String, $id: ID!, $reason: String) {
-    revealSecret(environment: $environment, id: $id, reason: $reason, resolve: false) {
-      __typename
-      ... on RevealSecretSuccess {
-        value
-      }
-      ... on Error {
-        code
-        message
-      }
-    }
-  }
-`);
-
-const ImportCreate = graphql(`
-  mutation ImportCreateSecret($environment: String, $idempotencyKey: String, $input: CreateSecretInput!) {
-    createSecret(environment: $environment, idempotencyKey: $idempotencyKey, input: $input) {
-      __typename
-      ... on CreateSecretSuccess {
-        secret {
-          id
-          name
-          version
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
-      }
-    }
-  }
-`);
-
-const ImportUpdate = graphql(`
-  mutation ImportUpdateSecret($environment: String, $id: ID!, $input: UpdateSecretInput!) {
-    updateSecret(environment: $environment, id: $id, input: $input) {
-      __typename
-      ... on UpdateSecretSuccess {
-        secret {
-          id
-          name
-          version
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
       }
     }
   }
@@ -247,7 +183,8 @@ export function Import() {
           else if (!canReveal) rows.push({ name, id, plan: 'update', note: '(cannot compare without secrets:reveal)' });
           else {
             // Compared as stored (references not expanded), so that a second import changes nothing.
-            const answer = (await request(session.key, RevealForCompare, { environment: env, id, reason: reason.trim() || DEFAULT_REASON })).revealSecret;
+            const answer = (await request(session.key, RevealSecret, { environment: env, id, reason: reason.trim() || DEFAULT_REASON, resolve: false }))
+              .revealSecret;
             if (answer.__typename === 'RevealSecretSuccess' && 'value' in answer)
               rows.push({ name, id, plan: answer.value === value ? 'unchanged' : 'update' });
             else rows.push({ name, id, plan: 'update', note: `(cannot compare: ${'message' in answer ? answer.message : 'no value'})` });
@@ -291,9 +228,9 @@ export function Import() {
         try {
           const answer =
             row.plan === 'create'
-              ? (await request(session.key, ImportCreate, { environment: env, idempotencyKey: crypto.randomUUID(), input: { name: row.name, value } }))
+              ? (await request(session.key, CreateSecret, { environment: env, idempotencyKey: crypto.randomUUID(), input: { name: row.name, value } }))
                   .createSecret
-              : (await request(session.key, ImportUpdate, { environment: env, id: row.id!, input: { value } })).updateSecret;
+              : (await request(session.key, UpdateSecret, { environment: env, id: row.id!, input: { value } })).updateSecret;
           if (isFailure(answer)) out.push({ name: row.name, outcome: 'refused', why: refusal(answer) });
           else out.push({ name: row.name, outcome: row.plan === 'create' ? 'created' : 'updated' });
         } catch (err) {

@@ -5,34 +5,10 @@ import { useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { failureOf, type Failure } from '../api.ts';
 import { useMutation } from '../data.ts';
+import { CreateSecret } from '../operations.ts';
 import { graphql } from '../graphql.ts';
 import { missing, useSession } from '../session.tsx';
 import { FailureNotice, Field, fieldError, isoFromLocal, Notice, TextField } from '../ui.tsx';
-
-const CreateSecret = graphql(`
-  mutation CreateSecret($environment: String, $idempotencyKey: String, $input: CreateSecretInput!) {
-    createSecret(environment: $environment, idempotencyKey: $idempotencyKey, input: $input) {
-      __typename
-      ... on CreateSecretSuccess {
-        secret {
-          id
-          name
-          version
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
-      }
-    }
-  }
-`);
 
 export function NewSecret() {
   const env = useParams().env!;

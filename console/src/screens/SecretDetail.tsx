@@ -6,6 +6,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { failureOf, request, type Failure } from '../api.ts';
 import { useMutation, useQuery } from '../data.ts';
+import { FailureFields, RevealSecret, UpdateSecret } from '../operations.ts';
 import { graphql } from '../graphql.ts';
 import { useSecretEvents } from '../live.ts';
 import { missing, useSession } from '../session.tsx';
@@ -37,89 +38,41 @@ const SecretQuery = graphql(`
   }
 `);
 
-const RevealSecret = graphql(`
-  query RevealSecret($environment: String, $id: ID!, $reason: String, $resolve: Boolean, $version: Int) {
-    revealSecret(environment: $environment, id: $id, reason: $reason, resolve: $resolve, version: $version) {
-      __typename
-      ... on RevealSecretSuccess {
-        value
-        secret {
-          version
+const UpdateMetadata = graphql(
+  `
+    mutation UpdateSecretMetadata($environment: String, $id: ID!, $input: UpdateSecretMetadataInput!) {
+      updateSecretMetadata(environment: $environment, id: $id, input: $input) {
+        __typename
+        ... on UpdateSecretMetadataSuccess {
+          secret {
+            id
+            name
+          }
         }
-      }
-      ... on Error {
-        code
-        message
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
-const UpdateSecret = graphql(`
-  mutation UpdateSecret($environment: String, $id: ID!, $input: UpdateSecretInput!) {
-    updateSecret(environment: $environment, id: $id, input: $input) {
-      __typename
-      ... on UpdateSecretSuccess {
-        secret {
-          id
-          version
+const DeleteSecret = graphql(
+  `
+    mutation DeleteSecret($environment: String, $id: ID!) {
+      deleteSecret(environment: $environment, id: $id) {
+        __typename
+        ... on DeleteSecretSuccess {
+          secret {
+            id
+            restorableUntil
+          }
         }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
+        ...Failure
       }
     }
-  }
-`);
-
-const UpdateMetadata = graphql(`
-  mutation UpdateSecretMetadata($environment: String, $id: ID!, $input: UpdateSecretMetadataInput!) {
-    updateSecretMetadata(environment: $environment, id: $id, input: $input) {
-      __typename
-      ... on UpdateSecretMetadataSuccess {
-        secret {
-          id
-          name
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
-      }
-    }
-  }
-`);
-
-const DeleteSecret = graphql(`
-  mutation DeleteSecret($environment: String, $id: ID!) {
-    deleteSecret(environment: $environment, id: $id) {
-      __typename
-      ... on DeleteSecretSuccess {
-        secret {
-          id
-          restorableUntil
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-    }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
 const SHOWN_FOR = 30;
 

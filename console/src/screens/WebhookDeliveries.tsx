@@ -2,6 +2,7 @@
 // (status, response code, the last error), a page at a time.
 import { Link, useParams } from 'react-router';
 import { useQuery } from '../data.ts';
+import { FailureFields } from '../operations.ts';
 import { graphql } from '../graphql.ts';
 import { missing, useSession } from '../session.tsx';
 import { Notice, Pager, Time, usePager } from '../ui.tsx';
@@ -9,38 +10,38 @@ import { WebhooksQuery } from './Webhooks.tsx';
 
 const PAGE_SIZE = 50;
 
-const DeliveriesQuery = graphql(`
-  query WebhookDeliveries($id: ID!, $first: Int, $after: String) {
-    webhookDeliveries(id: $id, first: $first, after: $after) {
-      __typename
-      ... on WebhookDeliveryConnection {
-        edges {
-          node {
-            id
-            eventId
-            eventType
-            status
-            attempts
-            createdAt
-            deliveredAt
-            lastAttemptAt
-            lastError
-            lastResponseCode
-            nextAttemptAt
+const DeliveriesQuery = graphql(
+  `
+    query WebhookDeliveries($id: ID!, $first: Int, $after: String) {
+      webhookDeliveries(id: $id, first: $first, after: $after) {
+        __typename
+        ... on WebhookDeliveryConnection {
+          edges {
+            node {
+              id
+              eventId
+              eventType
+              status
+              attempts
+              createdAt
+              deliveredAt
+              lastAttemptAt
+              lastError
+              lastResponseCode
+              nextAttemptAt
+            }
+          }
+          pageInfo {
+            hasNextPage
+            endCursor
           }
         }
-        pageInfo {
-          hasNextPage
-          endCursor
-        }
-      }
-      ... on Error {
-        code
-        message
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
 function StatusBadge(props: { status: 'DELIVERED' | 'FAILED' | 'PENDING' }) {
   const kind = props.status === 'DELIVERED' ? 'badge badge-ok' : props.status === 'FAILED' ? 'badge badge-bad' : 'badge';

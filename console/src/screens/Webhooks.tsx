@@ -5,6 +5,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { isFailure, type Failure } from '../api.ts';
 import { useMutation, useQuery } from '../data.ts';
+import { FailureFields } from '../operations.ts';
 import { graphql } from '../graphql.ts';
 import { missing, useSession } from '../session.tsx';
 import { EnvironmentsQuery } from './Layout.tsx';
@@ -22,48 +23,42 @@ export const WebhooksQuery = graphql(`
   }
 `);
 
-const CreateWebhook = graphql(`
-  mutation CreateWebhook($input: CreateWebhookInput!) {
-    createWebhook(input: $input) {
-      __typename
-      ... on CreateWebhookSuccess {
-        webhook {
-          id
-          url
+const CreateWebhook = graphql(
+  `
+    mutation CreateWebhook($input: CreateWebhookInput!) {
+      createWebhook(input: $input) {
+        __typename
+        ... on CreateWebhookSuccess {
+          webhook {
+            id
+            url
+          }
+          signingSecret
         }
-        signingSecret
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        fields {
-          path
-          message
-        }
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
-const DeleteWebhook = graphql(`
-  mutation DeleteWebhook($id: ID!) {
-    deleteWebhook(id: $id) {
-      __typename
-      ... on DeleteWebhookSuccess {
-        webhook {
-          id
-          url
+const DeleteWebhook = graphql(
+  `
+    mutation DeleteWebhook($id: ID!) {
+      deleteWebhook(id: $id) {
+        __typename
+        ... on DeleteWebhookSuccess {
+          webhook {
+            id
+            url
+          }
         }
-      }
-      ... on Error {
-        code
-        message
+        ...Failure
       }
     }
-  }
-`);
+  `,
+  [FailureFields],
+);
 
 /** The SecretEventType enum, in the order the events happen to a secret. */
 const EVENT_TYPES = ['CREATED', 'UPDATED', 'DESCRIBED', 'RENAMED', 'DELETED', 'RESTORED', 'EXPIRED'] as const;
