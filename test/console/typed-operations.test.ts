@@ -22,7 +22,10 @@ writeFileSync(path.join(root, 'console', 'tsconfig.json'), tsconfig);
 symlinkSync(path.join(projectRoot, 'node_modules'), path.join(root, 'node_modules'));
 
 async function check(selection: string) {
-  writeFileSync(path.join(root, 'console', 'src', 'probe.ts'), `import { graphql } from './graphql.ts';\nexport const Probe = graphql(\`query Probe { viewer { ${selection} } }\`);\n`);
+  writeFileSync(
+    path.join(root, 'console', 'src', 'probe.ts'),
+    `import { graphql } from './graphql.ts';\nexport const Probe = graphql(\`query Probe { viewer { ${selection} } }\`);\n`,
+  );
   const bin = path.join(projectRoot, 'node_modules', '.bin', 'gql.tada');
   return promisify(execFile)(bin, ['check', '-c', 'console/tsconfig.json'], { cwd: root }).then(
     ({ stdout }) => ({ code: 0, output: stdout }),
