@@ -2,7 +2,7 @@
 // its page and assets under /console, served by @fastify/static. Any other
 // path under /console is one of the console's own routes, so it gets the page
 // and the console's router picks the screen. The page talks to /graphql only.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -45,9 +45,13 @@ export function consoleRoutes(options: { root?: string } = {}) {
 
     app.get('/console', { config, schema }, (_request, reply) => reply.redirect(CONSOLE_PATH, 301));
     // Hashed names: a file never changes under its name.
+    // The build's files, named once: anything else (a stale name, a path that climbs out) is the app's 404, never cached.
+    const assets = new Set(built ? readdirSync(path.join(root, 'assets')) : []);
     app.get<{ Params: { '*': string } }>('/console/assets/*', { config, schema }, (request, reply) => {
       if (!built) return notBuilt(reply);
-      return secure(reply, 'public, max-age=31536000, immutable').sendFile(`assets/${request.params['*']}`, { cacheControl: false, dotfiles: 'deny' });
+      const file = request.params['*'];
+      if (!assets.has(file)) return reply.callNotFound();
+      return secure(reply, 'public, max-age=31536000, immutable').sendFile(`assets/${file}`, { cacheControl: false });
     });
     app.get('/console/*', { config, schema }, (_request, reply) => {
       if (!built) return notBuilt(reply);

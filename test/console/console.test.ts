@@ -89,7 +89,8 @@ describe('the console over HTTP', () => {
     // A screen's link is the page too (the console routes it); a missing asset is a 404, and no file outside the build is reachable.
     const deep = await fetch(url('/e/default/secrets?q=X'));
     expect([deep.status, deep.headers.get('cache-control')]).toEqual([200, 'no-cache']);
-    expect((await fetch(url('/assets/nope.js'))).status).toBe(404);
+    const missing = await fetch(url('/assets/nope.js'));
+    expect([missing.status, missing.headers.get('cache-control')]).toEqual([404, 'no-store']);
     expect((await fetch(url('/assets/..%2F..%2F..%2Fpackage.json'))).status).toBeGreaterThanOrEqual(400);
     expect((await fetch(`${app.baseUrl}/console`, { redirect: 'manual' })).headers.get('location')).toBe('/console/');
   });

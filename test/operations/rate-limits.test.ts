@@ -168,7 +168,7 @@ describe('without a key, per address', () => {
 });
 
 describe('exempt routes', () => {
-  // README: "/healthz, /metrics, /openapi*, GraphiQL's assets and the admin route (guarded by ADMIN_TOKEN) are not limited".
+  // README: "/healthz, /metrics, /openapi*, GraphiQL's assets, the console's files and the admin route (guarded by ADMIN_TOKEN) are not limited".
   const EXEMPT = [
     '/healthz',
     '/metrics',
@@ -178,6 +178,9 @@ describe('exempt routes', () => {
     '/openapi/user-secrets-v1.json',
     '/openapi/openhands.json',
     '/graphql/assets/:file',
+    '/console',
+    '/console/assets/*',
+    '/console/*',
     '/admin/projects',
   ];
   it('are never limited, even from an address past its limit, and carry no x-ratelimit headers', async () => {
@@ -191,6 +194,8 @@ describe('exempt routes', () => {
       ['GET', '/openapi/openhands.json', 200],
       ['GET', '/graphql/assets/start.js', 200],
       ['GET', '/graphql/assets/favicon.ico', 200],
+      ['GET', '/console', 301],
+      ['GET', '/console/e/default/secrets', 200],
       ['POST', '/admin/projects', 201, { authorization: `Bearer ${app.adminToken}` }, { name: 'exempt' }],
     ];
     // Without a key every request of this address shares one bucket: spend it.
