@@ -2,38 +2,17 @@
 // everything that must not happen (a request to another origin, a CSP
 // violation, a console error, a marker value where it must not be) and checks
 // each screen with axe-core, in both layouts, saving a screenshot of each.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { cleanEnv } from '../helpers/clean-env.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = path.resolve('results', 'console');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const MOBILE = { width: 390, height: 844 };
-
-export async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`No browser at ${CHROMIUM}: the console tests need Debian's Chromium. Install it with: apt-get update && apt-get install -y chromium`);
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    env: cleanEnv(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  });
-}
 
 /** What a GraphQL request from the page asked for: its operation's name (the console names every operation). */
 function operationOf(body: string | null): string {

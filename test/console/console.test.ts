@@ -9,8 +9,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../../src/console/route.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { graphql, request } from '../helpers/http.ts';
-import { DESKTOP, expectAccessible, expectNoMarkerAt, expectNoOverflow, launch, MOBILE, screenshot, watchedPage, type Watched } from './browser.ts';
+import { DESKTOP, expectAccessible, expectNoMarkerAt, expectNoOverflow, MOBILE, screenshot, watchedPage, type Watched } from './browser.ts';
 
 const MARKER = `console-marker-${randomBytes(6).toString('hex')}`;
 const markers = () => [MARKER];
@@ -36,7 +37,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
   app = await startTestApp({ webhooks: { allowedHosts: ['127.0.0.1'], timing: { intervalMs: 100 } } });
   ({ apiKey } = await app.createProject('console'));
-  browser = await launch();
+  browser = await launchChromium();
   w = await watchedPage(browser, app.baseUrl, markers);
   page = w.page;
 }, 60_000);

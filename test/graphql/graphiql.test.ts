@@ -1,15 +1,12 @@
 // GraphiQL is served by us: the page and every asset come from our origin,
 // under a Content-Security-Policy that allows nothing else, and it works in a
 // real browser (Debian's Chromium, driven by playwright-core) with no internet.
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAPHIQL_CSP } from '../../src/graphql/graphiql/page.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { cleanEnv } from '../helpers/clean-env.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { request } from '../helpers/http.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 let app: TestApp;
 let apiKey: string;
@@ -78,22 +75,7 @@ async function runInGraphiQL(tab: Page, name: string, operation: string) {
 describe('GraphiQL in Chromium, offline', () => {
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`No browser at ${CHROMIUM}: this test needs Debian's Chromium. Install it with: apt-get update && apt-get install -y chromium`);
-    }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      env: cleanEnv(),
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(() => browser?.close());
 
