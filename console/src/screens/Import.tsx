@@ -62,6 +62,39 @@ function errorText(err: unknown, fallback: string): string {
   return err instanceof ApiError ? err.message : fallback;
 }
 
+/** The dry run's plan or the apply's results: a name, its verdict and a note per row. */
+function VerdictTable(props: {
+  heading: 'Plan' | 'Result';
+  rows: readonly { name: string; verdict: Plan | Outcome; why?: string | undefined; note?: string | undefined }[];
+}) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">{props.heading}</th>
+            <th scope="col">Note</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((row) => (
+            <tr key={row.name}>
+              <td data-label="Name">
+                <code>{row.name}</code>
+              </td>
+              <td data-label={props.heading}>
+                <Verdict label={row.verdict} why={row.why} />
+              </td>
+              <td data-label="Note">{row.note ?? <span className="muted">—</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function Verdict(props: { label: Plan | Outcome; why?: string | undefined }) {
   const kind =
     props.label === 'refused'
@@ -349,30 +382,7 @@ export function Import() {
             {count(plan, (r) => r.plan === 'unchanged')} unchanged, {count(plan, (r) => r.plan === 'refused')} refused
             {count(plan, (r) => r.plan === 'skipped') > 0 ? `, ${count(plan, (r) => r.plan === 'skipped')} skipped` : ''}.
           </p>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Plan</th>
-                  <th scope="col">Note</th>
-                </tr>
-              </thead>
-              <tbody>
-                {plan.map((row) => (
-                  <tr key={row.name}>
-                    <td data-label="Name">
-                      <code>{row.name}</code>
-                    </td>
-                    <td data-label="Plan">
-                      <Verdict label={row.plan} why={row.why} />
-                    </td>
-                    <td data-label="Note">{row.note ?? <span className="muted">—</span>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <VerdictTable heading="Plan" rows={plan.map((row) => ({ ...row, verdict: row.plan }))} />
           <div className="actions">
             {writeReason ? (
               <>
@@ -401,30 +411,7 @@ export function Import() {
             {count(results, (r) => r.outcome === 'unchanged')} unchanged, {count(results, (r) => r.outcome === 'refused')} refused
             {count(results, (r) => r.outcome === 'skipped') > 0 ? `, ${count(results, (r) => r.outcome === 'skipped')} skipped` : ''}
           </Notice>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Result</th>
-                  <th scope="col">Note</th>
-                </tr>
-              </thead>
-              <tbody>
-                {results.map((row) => (
-                  <tr key={row.name}>
-                    <td data-label="Name">
-                      <code>{row.name}</code>
-                    </td>
-                    <td data-label="Result">
-                      <Verdict label={row.outcome} why={row.why} />
-                    </td>
-                    <td data-label="Note">{row.note ?? <span className="muted">—</span>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <VerdictTable heading="Result" rows={results.map((row) => ({ ...row, verdict: row.outcome }))} />
         </>
       ) : null}
     </section>
