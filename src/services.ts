@@ -1,5 +1,5 @@
 // Wires the domain services onto one database connection.
-import type { Connection } from 'mongoose';
+import { type Connection, Types } from 'mongoose';
 import { createAuditLog } from './audit/service.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
 import { DEFAULT_LIMITS, type SecretLimits } from './config.ts';
@@ -62,6 +62,12 @@ export async function createServices(deps: {
   const store = await openMongoSecretStore({ connection: deps.connection, models, limits, now, onExpired, warn: deps.warn ?? (() => {}) });
   const policy = { allowedHosts: new Set((deps.webhookAllowedHosts ?? []).map((host) => host.toLowerCase())) };
   const webhookDeps = { models, keyring: deps.keyring, log: events, policy, now: deps.now };
+  const authenticator = createAuthenticator({ models, now: deps.now });
+  /** A key that set a personal override is marked so, and read again here at its next request (elsewhere within the key cache's 2 s). */
+  const noteOverrides = async (keyId: string) => {
+    await models.ApiKey.collection.updateOne({ _id: new Types.ObjectId(keyId) }, { $set: { overrides: true } });
+    authenticator.forget(keyId);
+  };
   return {
     models,
     /** The secret store the service writes through (tests reach stored values through its seam). */
@@ -71,8 +77,8 @@ export async function createServices(deps: {
     hub: createEventHub({ log: events, onError: deps.onBackgroundError, limits: deps.subscriptions }),
     webhooks: createWebhookService({ ...webhookDeps, limit: limits.webhooksPerProject }),
     dispatcher: createWebhookDispatcher({ ...webhookDeps, timing: deps.webhookTiming, onError: deps.onBackgroundError }),
-    authenticator: createAuthenticator({ models, now: deps.now }),
-    secrets: createSecretService({ store, keyring: deps.keyring, audit, events, now, limits, onUnreadableValue: deps.onUnreadableValue }),
+    authenticator,
+    secrets: createSecretService({ store, keyring: deps.keyring, audit, events, now, limits, noteOverrides, onUnreadableValue: deps.onUnreadableValue }),
     environments: createEnvironmentService({ environments: store.environments, audit, now, limit: limits.environmentsPerProject }),
     projects: createProjectService({ models, now: deps.now }),
     keys: createKeyService({ models, environments: store.environments, audit, now: deps.now }),

@@ -24,6 +24,7 @@ interface KeyRecord {
   revokedAt?: Date | null;
   environment?: string | null;
   requireRevealReason?: boolean;
+  overrides?: boolean;
 }
 
 export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?: () => Date }) {
@@ -49,7 +50,7 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?
       if (options.cachedOnly) throw new UnauthenticatedError('Too many refused authentications from this address.');
       const key = await ApiKey.collection.findOne<KeyRecord>(
         { hash },
-        { projection: { projectId: 1, scopes: 1, expiresAt: 1, revokedAt: 1, environment: 1, requireRevealReason: 1 } },
+        { projection: { projectId: 1, scopes: 1, expiresAt: 1, revokedAt: 1, environment: 1, requireRevealReason: 1, overrides: 1 } },
       );
       if (!key || key.revokedAt) throw new UnauthenticatedError('Invalid API key.');
       if (key.expiresAt && key.expiresAt.getTime() <= at.getTime()) throw new UnauthenticatedError('This API key has expired.');
@@ -60,11 +61,17 @@ export function createAuthenticator(deps: { models: Pick<Models, 'ApiKey'>; now?
         keyExpiresAt: key.expiresAt ?? null,
         boundEnvironment: key.environment ?? null,
         requireRevealReason: key.requireRevealReason ?? false,
+        hasOverrides: key.overrides === true,
       };
       cache.set(hash, { actor, expiresAt: key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY });
       // Noted at most once per TTL per node: a cache miss, not every request.
       void ApiKey.collection.updateOne({ _id: key._id }, { $set: { lastUsedAt: at } }).catch(() => {});
       return actor;
+    },
+
+    /** Forgets what this node remembers of a key (its next request reads it again): after a change to it made here. */
+    forget(keyId: string): void {
+      for (const [hash, entry] of cache.entries()) if (entry.actor.keyId === keyId) cache.delete(hash);
     },
   };
 }

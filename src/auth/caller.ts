@@ -27,6 +27,8 @@ export interface Actor {
   readonly boundEnvironment: string | null;
   /** Its reveals must carry a reason. */
   readonly requireRevealReason: boolean;
+  /** It has set a personal override (once set, always: a key that never did has none to look up). */
+  readonly hasOverrides?: boolean;
 }
 
 /** An authenticated caller and where the call came in: what the audit log records. */

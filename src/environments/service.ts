@@ -9,11 +9,38 @@ import { ForbiddenError } from '../auth/errors.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { createAuditedCalls } from '../secrets/audited.ts';
 import { DEFAULT_LIMITS } from '../config.ts';
-import { EnvironmentNotEmptyError, EnvironmentNotFoundError, InvalidFieldError, ProjectLimitError } from '../secrets/errors.ts';
+import { ConflictError, EnvironmentNotEmptyError, EnvironmentNotFoundError, InvalidFieldError, ProjectLimitError } from '../secrets/errors.ts';
 import { DEFAULT_ENVIRONMENT } from '../secrets/model.ts';
-import type { EnvironmentRecord, EnvironmentStore } from '../secrets/store.ts';
+import { type EnvironmentRecord, type EnvironmentStore, LINEAGE_MAX } from '../secrets/store.ts';
 
 export type { EnvironmentRecord } from '../secrets/store.ts';
+
+/**
+ * Refuses a parent that would make `slug` inherit from itself, from
+ * "default"'s heirs into "default", or through a chain of more than
+ * LINEAGE_MAX environments: each a ValidationError (InvalidFieldError on
+ * `parent`), nothing written.
+ */
+function requireChain(all: readonly EnvironmentRecord[], slug: string, parent: string): void {
+  if (slug === DEFAULT_ENVIRONMENT) throw new InvalidFieldError('parent', "The default environment is every project's root: it inherits from no other");
+  const bySlug = new Map(all.map((e) => [e.slug, e]));
+  if (!bySlug.has(parent)) throw new InvalidFieldError('parent', `There is no environment "${parent}" to inherit from`);
+  // The chain from `slug` up, as it would be: `slug`, its new parent, theirs…
+  const chain = [slug];
+  for (let next: string | null = parent; next !== null; next = bySlug.get(next)?.parent ?? null) {
+    if (chain.includes(next)) throw new InvalidFieldError('parent', `"${slug}" cannot inherit from "${parent}": ${[...chain, next].join(' → ')} is a cycle`);
+    chain.push(next);
+    if (chain.length > LINEAGE_MAX) {
+      throw new InvalidFieldError('parent', `"${slug}" cannot inherit from "${parent}": a chain of inheritance is at most ${LINEAGE_MAX - 1} parents deep`);
+    }
+  }
+  // Heirs of `slug` are below it: their chains grow by as much.
+  const depthBelow = (s: string, seen: readonly string[] = []): number =>
+    seen.includes(s) ? 0 : Math.max(0, ...all.filter((e) => e.parent === s).map((e) => 1 + depthBelow(e.slug, [...seen, s])));
+  if (chain.length + depthBelow(slug) > LINEAGE_MAX) {
+    throw new InvalidFieldError('parent', `"${slug}" cannot inherit from "${parent}": its heirs' chains would be more than ${LINEAGE_MAX - 1} parents deep`);
+  }
+}
 
 export function createEnvironmentService(deps: { environments: EnvironmentStore; audit: AuditLog; now?: () => Date; limit?: number }) {
   const { environments } = deps;
@@ -44,21 +71,25 @@ export function createEnvironmentService(deps: { environments: EnvironmentStore;
       return caller.boundEnvironment === null ? all : all.filter((e) => e.slug === caller.boundEnvironment);
     },
 
-    create(caller: Caller, input: { slug: string; name: string }): Promise<EnvironmentRecord> {
+    create(caller: Caller, input: { slug: string; name: string; parent?: string | null | undefined }): Promise<EnvironmentRecord> {
       return change(caller, 'create_environment', input.slug, async () => {
         // Checked before the insert: concurrent creates may pass it together. It bounds
         // what a matrix or a list walks over; it is not a quota to the unit.
         const limit = deps.limit ?? DEFAULT_LIMITS.environmentsPerProject;
-        if ((await environments.list(caller.projectId)).length >= limit) throw new ProjectLimitError('environments', limit, 'ENVIRONMENTS_PER_PROJECT_MAX');
-        return environments.create(caller.projectId, input.slug, input.name, now());
+        const all = await environments.list(caller.projectId);
+        if (all.length >= limit) throw new ProjectLimitError('environments', limit, 'ENVIRONMENTS_PER_PROJECT_MAX');
+        const parent = input.parent ?? null;
+        if (parent !== null) requireChain(all, input.slug, parent);
+        return environments.create(caller.projectId, input.slug, input.name, now(), parent);
       });
     },
 
-    update(caller: Caller, slug: string, input: { name: string }): Promise<EnvironmentRecord> {
+    update(caller: Caller, slug: string, input: { name?: string | undefined; parent?: string | null | undefined }): Promise<EnvironmentRecord> {
       return change(caller, 'update_environment', slug, async () => {
-        const renamed = await environments.rename({ projectId: caller.projectId, environment: slug }, input.name);
-        if (!renamed) throw new EnvironmentNotFoundError(slug);
-        return renamed;
+        if (input.parent != null) requireChain(await environments.list(caller.projectId), slug, input.parent);
+        const updated = await environments.update({ projectId: caller.projectId, environment: slug }, input);
+        if (!updated) throw new EnvironmentNotFoundError(slug);
+        return updated;
       });
     },
 
@@ -66,8 +97,12 @@ export function createEnvironmentService(deps: { environments: EnvironmentStore;
       return change(caller, 'delete_environment', slug, async () => {
         if (slug === DEFAULT_ENVIRONMENT) throw new InvalidFieldError('slug', 'The default environment cannot be deleted');
         const ns = { projectId: caller.projectId, environment: slug };
-        const current = await environments.find(ns);
+        const all = await environments.list(caller.projectId);
+        const current = all.find((e) => e.slug === slug);
         if (!current) throw new EnvironmentNotFoundError(slug);
+        const heirs = all.filter((e) => e.parent === slug).map((e) => e.slug);
+        if (heirs.length > 0)
+          throw new ConflictError(`The environment "${slug}" is inherited by ${heirs.map((h) => `"${h}"`).join(', ')}: give them another parent first`);
         const removal = await environments.remove(ns, now());
         if (removal === 'not_found') throw new EnvironmentNotFoundError(slug);
         if (removal !== 'removed') throw new EnvironmentNotEmptyError(slug, removal.live, removal.deleted);

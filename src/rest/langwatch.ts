@@ -208,6 +208,9 @@ function langwatchRoutes(deps: RestDoorDeps): FastifyPluginAsync {
           response: {
             200: z.object({
               values: z.record(z.string(), z.string()),
+              sources: z
+                .record(z.string(), z.object({ source: z.enum(['own', 'inherited', 'override']), environment: z.string() }))
+                .describe("Where each value comes from: the environment's own secret, one inherited (from `environment`), or the caller's personal override"),
               unreadable: z.array(z.string()).optional().describe("Names of secrets whose value this node's master keys cannot open (left out of values)"),
             }),
             ...errors,
@@ -215,8 +218,9 @@ function langwatchRoutes(deps: RestDoorDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const { values, unreadable } = await deps.secrets.revealAll(callerOf(request), { resolve: request.query.resolve === 'true' });
-        return reply.header('cache-control', 'no-store').send({ values, ...(unreadable.length ? { unreadable } : {}) });
+        const { values, sources, unreadable } = await deps.secrets.revealAll(callerOf(request), { resolve: request.query.resolve === 'true' });
+        const origins = Object.fromEntries(Object.entries(sources).map(([name, s]) => [name, { source: s.kind, environment: s.environment }]));
+        return reply.header('cache-control', 'no-store').send({ values, sources: origins, ...(unreadable.length ? { unreadable } : {}) });
       },
     );
 

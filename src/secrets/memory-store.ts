@@ -21,6 +21,10 @@ import {
   type EnvironmentStore,
   type IdempotencyRecord,
   type IdempotencyStore,
+  LINEAGE_MAX,
+  type OverrideRecord,
+  type OverrideStore,
+  type TombstoneStore,
   type MetadataChange,
   type Namespace,
   type Page,
@@ -121,11 +125,53 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
     },
   };
 
-  // Each version once, under "<secretId>:<version>": the current value is its newest version, not a copy.
-  const allSeals = () =>
-    [...secrets.values()].flatMap((e) =>
+  const hidden = new Map<string, Set<string>>();
+  const tombstones: TombstoneStore = {
+    async names(ns) {
+      return new Set(hidden.get(spaceOf(ns)));
+    },
+    async hide(ns, name) {
+      const names = hidden.get(spaceOf(ns)) ?? new Set<string>();
+      names.add(name);
+      hidden.set(spaceOf(ns), names);
+    },
+    async unhide(ns, name) {
+      return hidden.get(spaceOf(ns))?.delete(name) ?? false;
+    },
+  };
+
+  const personal = new Map<string, OverrideRecord & { sealed: SealedVersion }>();
+  const overrideIdOf = (ns: Namespace, owner: string, name: string) => `${spaceOf(ns)}/${owner}/${name}`;
+  const overrides: OverrideStore = {
+    async list(ns, owner) {
+      const prefix = `${spaceOf(ns)}/${owner}/`;
+      return [...personal.entries()]
+        .filter(([id]) => id.startsWith(prefix))
+        .map(([, o]) => o)
+        .sort((a, b) => (a.name < b.name ? -1 : 1));
+    },
+    async set(ns, owner, name, seal, at) {
+      const id = overrideIdOf(ns, owner, name);
+      const context = { projectId: ns.projectId, secretId: randomBytes(12).toString('hex'), version: 1 };
+      const was = personal.get(id);
+      const record = { environment: ns.environment, owner, name, createdAt: was?.createdAt ?? at, updatedAt: at, sealed: { context, sealed: seal(context) } };
+      personal.set(id, record);
+      const { sealed: _, ...plain } = record;
+      return plain;
+    },
+    async remove(ns, owner, name) {
+      return personal.delete(overrideIdOf(ns, owner, name));
+    },
+  };
+
+  // Each version once, under "<secretId>:<version>": the current value is its newest version, not a copy;
+  // an override's under "override:<its id>".
+  const allSeals = () => [
+    ...[...secrets.values()].flatMap((e) =>
       [...e.versions.values()].map((v) => ({ id: `${e.record.id}:${v.version}`, value: { context: v.context, sealed: v.sealed } })),
-    );
+    ),
+    ...[...personal.entries()].map(([id, o]) => ({ id: `override:${id}`, value: o.sealed })),
+  ];
   const seals: SealStore = {
     async countByKey(activeId) {
       const byKey: Record<string, number> = {};
@@ -140,6 +186,13 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
     async replace(replacements) {
       let found = 0;
       for (const { seal, sealed } of replacements) {
+        if (seal.id.startsWith('override:')) {
+          const held = personal.get(seal.id.slice('override:'.length));
+          if (held?.sealed.context.secretId !== seal.value.context.secretId) continue;
+          held.sealed = { context: held.sealed.context, sealed };
+          found++;
+          continue;
+        }
         const { secretId, version } = seal.value.context;
         const stored = secrets.get(secretId)?.versions.get(version);
         if (!stored) continue;
@@ -162,6 +215,8 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
     environments,
     idempotency,
     seals,
+    tombstones,
+    overrides,
 
     async findLive(ns, locator, at) {
       const live = liveIn(ns, at).map((e) => e.record);
@@ -323,7 +378,7 @@ function createMemoryEnvironmentStore(
   const named = new Map<string, EnvironmentRecord>();
   const implicitDefault = (projectId: string): EnvironmentRecord | null => {
     const createdAt = projectCreatedAt(projectId);
-    return createdAt && { id: spaceOf({ projectId, environment: DEFAULT_ENVIRONMENT }), slug: DEFAULT_ENVIRONMENT, name: 'Default', createdAt };
+    return createdAt && { id: spaceOf({ projectId, environment: DEFAULT_ENVIRONMENT }), slug: DEFAULT_ENVIRONMENT, name: 'Default', createdAt, parent: null };
   };
   const isOpenNow = (ns: Namespace) => ns.environment === DEFAULT_ENVIRONMENT || named.has(spaceOf(ns));
   const find = (ns: Namespace) => named.get(spaceOf(ns)) ?? (ns.environment === DEFAULT_ENVIRONMENT ? implicitDefault(ns.projectId) : null);
@@ -341,19 +396,34 @@ function createMemoryEnvironmentStore(
     async exists(ns) {
       return ns.environment === DEFAULT_ENVIRONMENT || named.has(spaceOf(ns));
     },
-    async create(projectId, slug, name, at) {
+    async lineage(ns) {
+      const chain: string[] = [];
+      for (
+        let env = find(ns);
+        env && chain.length < LINEAGE_MAX && !chain.includes(env.slug);
+        env = env.parent ? find({ ...ns, environment: env.parent }) : null
+      ) {
+        chain.push(env.slug);
+      }
+      return chain.length === 0 ? null : chain;
+    },
+    async create(projectId, slug, name, at, parent = null) {
       const id = spaceOf({ projectId, environment: slug });
       if (named.has(id)) throw new EnvironmentTakenError(slug);
-      const record = { id, slug, name, createdAt: at };
+      const record = { id, slug, name, createdAt: at, parent };
       named.set(id, record);
       return record;
     },
-    async rename(ns, name) {
+    async update(ns, change) {
       const current = find(ns);
       if (!current) return null;
-      const renamed = { ...current, name };
-      named.set(spaceOf(ns), renamed);
-      return renamed;
+      const updated = {
+        ...current,
+        ...(change.name === undefined ? {} : { name: change.name }),
+        ...(change.parent === undefined ? {} : { parent: change.parent }),
+      };
+      named.set(spaceOf(ns), updated);
+      return updated;
     },
     async remove(ns) {
       if (!named.has(spaceOf(ns))) return 'not_found';

@@ -13,10 +13,11 @@ import { DEFAULT_LIMITS, type SecretLimits } from '../config.ts';
 import { DecryptionError, type MasterKeyring, openValue } from '../crypto/envelope.ts';
 import { callerNamespace, publicOf, recordsOf } from './access.ts';
 import { type createAuditedCalls, targetOf } from './audited.ts';
-import { ReferenceBoundError, SecretNotFoundError, SecretReferenceError, UnreadableValueError } from './errors.ts';
+import { EnvironmentNotFoundError, ReferenceBoundError, SecretNotFoundError, SecretReferenceError, UnreadableValueError } from './errors.ts';
 import { maskValue } from './mask.ts';
 import type { PublicSecret } from './model.ts';
 import { createExpander, hasReferences, type ExpansionLimits, type Target, type ValueOf } from './references.ts';
+import type { Inheritance, Source } from './inheritance.ts';
 import type { Namespace, SealedVersion, SecretLocator, SecretRecord, SecretStore } from './store.ts';
 
 /** Reveals need secrets:reveal, and a reason when the key requires one. */
@@ -27,10 +28,20 @@ function requireRevealRight(caller: Caller): void {
   }
 }
 
-/** One name across the environments it lives in. */
+/** A name in one environment: its own secret, or the one it inherits, perhaps under the caller's override. */
+export interface MatrixCell {
+  readonly environment: string;
+  readonly secret: PublicSecret;
+  /** The environment the secret is inherited from; null: its own. */
+  readonly inheritedFrom: string | null;
+  /** The caller's own override lies over it. */
+  readonly overridden: boolean;
+}
+
+/** One name across the environments that have it (own or inherited). */
 export interface MatrixRow {
   readonly name: string;
-  readonly cells: readonly { readonly environment: string; readonly secret: PublicSecret }[];
+  readonly cells: readonly MatrixCell[];
   /** Whether its values are equal everywhere; null without secrets:reveal, or where it lives in one environment. */
   readonly valuesEqual: boolean | null;
 }
@@ -45,12 +56,15 @@ export interface RevealDeps {
   readonly onUnreadableValue?: ((version: { projectId: string; secretId: string; secretName: string; version: number; keyId: string }) => void) | undefined;
   /** The namespace the caller acts in, once its environment is known to exist. */
   readonly namespace: (caller: Caller) => Promise<Namespace>;
-  /** The caller's live secret that a locator names (SecretNotFoundError). */
-  readonly findOwned: (caller: Caller, ref: SecretLocator) => Promise<SecretRecord>;
+  /** What the caller sees in an environment: own, inherited and overridden names. */
+  readonly inheritance: Inheritance;
 }
 
+/** One revealed value's origin, as the doors name it. */
+export type { Source } from './inheritance.ts';
+
 export function createRevealer(deps: RevealDeps) {
-  const { store, audited, now, namespace, findOwned } = deps;
+  const { store, audited, now, namespace, inheritance } = deps;
   const expansion: ExpansionLimits = {
     maxChars: deps.limits?.referenceExpansionMax ?? DEFAULT_LIMITS.referenceExpansionMax,
     maxReferences: deps.limits?.referencesPerRequestMax ?? DEFAULT_LIMITS.referencesPerRequestMax,
@@ -99,23 +113,46 @@ export function createRevealer(deps: RevealDeps) {
   }
 
   /**
-   * A secret's current value, read because a reference names it: with reveal
-   * rights on it (a bound key reads its own environment only), audited as a
-   * reveal of its own. Undefined: there is none.
+   * A name's value, read because a reference names it: as the caller sees
+   * it in that environment (its override, own or inherited secret), with
+   * reveal rights there (a bound key reads its own environment only), audited
+   * as a reveal of its own. Undefined: there is none.
    */
   async function readReferenced(caller: Caller, base: Omit<AuditEntry, 'outcome'>, target: Target, events: AuditEntry[]): Promise<string | undefined> {
-    const ns = callerNamespace({ ...caller, environment: target.environment });
-    if (!(await store.environments.exists(ns))) return undefined;
-    const secret = await store.findLive(ns, { name: target.name }, now());
-    const sealed = secret && (await store.sealedVersion(secret, secret.version));
-    if (!secret || !sealed) return undefined;
-    const value = openSealed(sealed, secret.name);
-    events.push({ ...base, environment: ns.environment, secretId: secret.id, secretName: secret.name, version: secret.version, outcome: 'success' });
+    const place = await inheritance.placed(caller, target.environment).catch((err: unknown) => {
+      if (err instanceof EnvironmentNotFoundError) return null;
+      throw err;
+    });
+    if (!place) return undefined;
+    const found = await inheritance.byName(place, target.name);
+    if (!found) return undefined;
+    const override = await inheritance.overrideOf(caller, place.ns, target.name);
+    const sealed = override ?? (await store.sealedVersion(found.secret, found.secret.version));
+    if (!sealed) return undefined;
+    const value = openSealed(sealed, found.secret.name);
+    events.push(revealEntry(base, found.secret, override ? { kind: 'override', environment: place.ns.environment } : found.source));
     return value;
+  }
+
+  /** The audit event of one value revealed: an override's records that it was used, never its value. */
+  function revealEntry(base: Omit<AuditEntry, 'outcome'>, secret: PublicSecret, source: Source, version = secret.version): AuditEntry {
+    if (source.kind === 'override') {
+      return {
+        ...base,
+        operation: 'reveal_override',
+        environment: source.environment,
+        secretId: null,
+        secretName: secret.name,
+        version: null,
+        outcome: 'success',
+      };
+    }
+    return { ...base, environment: source.environment, secretId: secret.id, secretName: secret.name, version, outcome: 'success' };
   }
 
   return {
     requireExpandable,
+    openSealed,
 
     /**
      * The value of a secret (its current version, or `version`): the one
@@ -127,22 +164,34 @@ export function createRevealer(deps: RevealDeps) {
       ref: SecretLocator,
       version?: number,
       options: { resolve?: boolean } = {},
-    ): Promise<{ secret: PublicSecret; version: number; value: string }> {
+    ): Promise<{ secret: PublicSecret; version: number; value: string; source: Source }> {
       const base = { ...callerEntry(caller, 'reveal'), reason: caller.revealReason ?? null };
       try {
         requireRevealRight(caller);
-        const secret = await findOwned(caller, ref);
+        const place = await inheritance.placed(caller);
+        const found =
+          'name' in ref
+            ? await inheritance.byName(place, ref.name)
+            : 'id' in ref
+              ? await inheritance.byId(place, ref.id)
+              : ((await inheritance.byId(place, ref.idOrName)) ?? (await inheritance.byName(place, ref.idOrName)));
+        if (!found) throw new SecretNotFoundError();
+        const { secret } = found;
+        // A version asked for is that version of that secret; else the value the caller sees, its override first.
+        const override = version === undefined ? await inheritance.overrideOf(caller, place.ns, secret.name) : undefined;
+        const source: Source = override ? { kind: 'override', environment: place.ns.environment } : found.source;
         const wanted = version ?? secret.version;
-        const sealed = await store.sealedVersion(secret, wanted);
+        const sealed = override ?? (await store.sealedVersion(secret, wanted));
         if (!sealed) throw new SecretNotFoundError();
         const raw = openSealed(sealed, secret.name);
         const events: AuditEntry[] = [];
+        // References resolve where the caller reads, not where an inherited value was written.
         const value =
           options.resolve && hasReferences(raw)
-            ? await expanderOf((target) => readReferenced(caller, base, target, events))({ environment: secret.environment, name: secret.name }, raw)
+            ? await expanderOf((target) => readReferenced(caller, base, target, events))({ environment: place.ns.environment, name: secret.name }, raw)
             : raw;
-        await deps.audit.recordMany([{ ...base, secretId: secret.id, secretName: secret.name, version: wanted, outcome: 'success' }, ...events]);
-        return { secret: publicOf(secret), version: wanted, value };
+        await deps.audit.recordMany([revealEntry(base, secret, source, wanted), ...events]);
+        return { secret: publicOf(secret), version: wanted, value, source };
       } catch (err) {
         await audited.recordFailure({ ...base, ...targetOf(ref), version: version ?? null }, err);
         throw err;
@@ -155,40 +204,47 @@ export function createRevealer(deps: RevealDeps) {
      * named in `unreadable` (and reported), not a failure of the whole call.
      * References are expanded (within the bounds) unless `resolve` is false.
      */
-    async revealAll(caller: Caller, options: { resolve?: boolean } = {}): Promise<{ values: Record<string, string>; unreadable: string[] }> {
+    async revealAll(
+      caller: Caller,
+      options: { resolve?: boolean } = {},
+    ): Promise<{ values: Record<string, string>; sources: Record<string, Source>; unreadable: string[] }> {
       const base = { ...callerEntry(caller, 'reveal'), reason: caller.revealReason ?? null };
-      let ns: Namespace;
+      let place: Awaited<ReturnType<Inheritance['placed']>>;
       try {
         requireRevealRight(caller);
-        ns = await namespace(caller);
+        place = await inheritance.placed(caller);
       } catch (err) {
         // Refused as a single reveal is: audited.
         await audited.recordFailure(base, err);
         throw err;
       }
-      const secrets = await store.listAllLive(ns, now(), { sealed: true });
-      const sealed = await store.sealedCurrent(secrets);
+      const { ns } = place;
+      const seen = await inheritance.all(caller, place);
+      const sealed = await store.sealedCurrent(seen.map((e) => e.secret));
       // No prototype: a secret named __proto__ is a value like any other.
       const values: Record<string, string> = Object.create(null);
+      const sources: Record<string, Source> = Object.create(null);
       const unreadable: string[] = [];
       const events: AuditEntry[] = [];
-      for (const secret of secrets) {
-        const version = sealed.get(secret.id);
+      for (const { name, secret, source, override } of seen) {
+        const version = override ?? sealed.get(secret.id);
         if (!version) continue; // purged at this instant
         try {
-          values[secret.name] = openSealed(version, secret.name);
+          values[name] = openSealed(version, name);
         } catch (err) {
           if (!(err instanceof UnreadableValueError)) throw err;
-          unreadable.push(secret.name);
+          unreadable.push(name);
           continue;
         }
-        events.push({ ...base, secretId: secret.id, secretName: secret.name, version: version.context.version, outcome: 'success' });
+        sources[name] = source;
+        events.push(revealEntry(base, secret, source, version.context.version));
       }
       if (options.resolve === false) {
         await deps.audit.recordMany(events);
-        return { values, unreadable };
+        return { values, sources, unreadable };
       }
       // References expanded, each value whole or the call fails: nothing partial is served.
+      // `${NAME}` in an inherited value is the caller's NAME here: what it sees, override included.
       const expand = expanderOf((target) =>
         target.environment === ns.environment ? Promise.resolve(values[target.name]) : readReferenced(caller, base, target, events),
       );
@@ -200,7 +256,7 @@ export function createRevealer(deps: RevealDeps) {
         throw err;
       }
       await deps.audit.recordMany(events);
-      return { values: expanded, unreadable };
+      return { values: expanded, sources, unreadable };
     },
 
     /**
@@ -214,31 +270,32 @@ export function createRevealer(deps: RevealDeps) {
       requireScope(caller, 'secrets:read');
       const slugs = caller.boundEnvironment !== null ? [caller.boundEnvironment] : (await store.environments.list(caller.projectId)).map((e) => e.slug);
       const wanted = names && new Set(names);
-      const byName = new Map<string, { environment: string; secret: PublicSecret }[]>();
+      const byName = new Map<string, (MatrixCell & { sealed?: SealedVersion | undefined })[]>();
       for (const environment of slugs) {
-        for (const record of await store.listAllLive({ projectId: caller.projectId, environment }, now())) {
-          if (wanted && !wanted.has(record.name)) continue;
-          const cells = byName.get(record.name) ?? [];
-          cells.push({ environment, secret: publicOf(record) });
-          byName.set(record.name, cells);
+        const place = await inheritance.placed(caller, environment);
+        for (const seen of await inheritance.all(caller, place)) {
+          if (wanted && !wanted.has(seen.name)) continue;
+          const cells = byName.get(seen.name) ?? [];
+          const inherited = seen.secret.environment !== environment;
+          cells.push({
+            environment,
+            secret: publicOf(seen.secret),
+            inheritedFrom: inherited ? seen.secret.environment : null,
+            overridden: seen.override !== undefined,
+            sealed: seen.override,
+          });
+          byName.set(seen.name, cells);
         }
       }
       const compare = caller.scopes.includes('secrets:reveal');
-      const shared = [...byName.values()]
-        .filter((cells) => cells.length > 1)
-        .flat()
-        .map((c) => c.secret);
-      const digests = new Map<string, string>();
+      const shared = [...byName.values()].filter((cells) => cells.length > 1).flat();
+      const digestOf = new Map<MatrixCell, string>();
       if (compare && shared.length > 0) {
         const key = randomBytes(32);
-        const nameOf = new Map(shared.map((s) => [s.id, s.name]));
-        for (const [id, version] of await store.sealedCurrent(recordsOf(shared))) {
-          digests.set(
-            id,
-            createHmac('sha256', key)
-              .update(openSealed(version, nameOf.get(id)!))
-              .digest('base64'),
-          );
+        const current = await store.sealedCurrent(recordsOf(shared.filter((c) => !c.sealed).map((c) => c.secret)));
+        for (const cell of shared) {
+          const sealed = cell.sealed ?? current.get(cell.secret.id);
+          if (sealed) digestOf.set(cell, createHmac('sha256', key).update(openSealed(sealed, cell.secret.name)).digest('base64'));
         }
         await deps.audit.record({ ...callerEntry(caller, 'compare_values'), outcome: 'success' });
       }
@@ -246,8 +303,8 @@ export function createRevealer(deps: RevealDeps) {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([name, cells]) => ({
           name,
-          cells,
-          valuesEqual: !compare || cells.length < 2 ? null : new Set(cells.map((c) => digests.get(c.secret.id))).size === 1,
+          cells: cells.map(({ sealed: _, ...cell }) => cell),
+          valuesEqual: !compare || cells.length < 2 ? null : new Set(cells.map((c) => digestOf.get(c))).size === 1,
         }));
     },
 

@@ -5,7 +5,7 @@
 // the write lifecycle (create, compare-and-set, renames, lifetimes, delete,
 // restore, sweep), sealing new values and the audit of each call; opening
 // values (the reveal paths, previews, comparisons) is reveal.ts's.
-import type { AuditLog } from '../audit/service.ts';
+import { type AuditLog, callerEntry } from '../audit/service.ts';
 import type { Caller } from '../auth/caller.ts';
 import { requireScope } from '../auth/scopes.ts';
 import { type MasterKeyring, sealValue } from '../crypto/envelope.ts';
@@ -13,12 +13,13 @@ import type { SecretLimits } from '../config.ts';
 import type { EventLog, EventType } from '../events/log.ts';
 import { callerNamespace, publicOf } from './access.ts';
 import { createAuditedCalls } from './audited.ts';
+import { createInheritance } from './inheritance.ts';
 import { createRevealer } from './reveal.ts';
 import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
 import { createIdempotency } from './idempotency.ts';
 import type { PublicSecret, SecretVersionInfo } from './model.ts';
 import type { CreateSecretInput, ExpiryChange, SecretChange } from './rules.ts';
-import type { DeletedCursor, ListPage, MetadataChange, Namespace, SecretLocator, SecretRecord, SecretStore, Sealer } from './store.ts';
+import type { DeletedCursor, ListPage, MetadataChange, Namespace, OverrideRecord, SecretLocator, SecretRecord, SecretStore, Sealer } from './store.ts';
 
 export type { PublicSecret, SecretVersionInfo } from './model.ts';
 export type { DeletedCursor } from './store.ts';
@@ -63,6 +64,11 @@ export interface SecretServiceDeps {
   readonly now?: () => Date;
   /** The bounds on expanding references (default: DEFAULT_LIMITS). */
   readonly limits?: Pick<SecretLimits, 'referenceExpansionMax' | 'referencesPerRequestMax'>;
+  /**
+   * Told that a key set its first personal override, to remember it with the
+   * key (so that keys without one read none); absent, every read looks.
+   */
+  readonly noteOverrides?: (keyId: string) => Promise<void>;
   /** Told of each stored value no master key of this node opens (which secret, which key id; never bytes). */
   readonly onUnreadableValue?: (version: { projectId: string; secretId: string; secretName: string; version: number; keyId: string }) => void;
 }
@@ -82,12 +88,11 @@ export function createSecretService(deps: SecretServiceDeps) {
    * ("default" always does; another costs one lookup by _id).
    */
   async function namespace(caller: Caller): Promise<Namespace> {
-    const ns = callerNamespace(caller);
-    if (!(await store.environments.exists(ns))) throw new EnvironmentNotFoundError(ns.environment);
-    return ns;
+    return (await inheritance.placed(caller)).ns;
   }
 
-  const revealer = createRevealer({ ...deps, audited, now, namespace, findOwned });
+  const inheritance = createInheritance({ store, now, overridesKnown: deps.noteOverrides !== undefined });
+  const revealer = createRevealer({ ...deps, audited, now, namespace, inheritance });
   const { requireExpandable } = revealer;
 
   /** The caller's live secret that `ref` names. */
@@ -106,12 +111,15 @@ export function createSecretService(deps: SecretServiceDeps) {
       createdBy: caller.keyId,
       ...expiryFields(input.expiry ?? null, at),
     };
-    const ns = await namespace(caller);
+    const { ns, lineage } = await inheritance.placed(caller);
     await requireExpandable(caller, ns, input.name, input.value);
-    return publicOf(await store.create(ns, draft, sealerOf(input.value), at));
+    const created = await store.create(ns, draft, sealerOf(input.value), at);
+    // Its own secret of a name it hid: the name is its own again.
+    if (lineage.length > 1) await store.tombstones.unhide(ns, input.name);
+    return publicOf(created);
   }
 
-  return {
+  const service = {
     /** Creates a secret; with an idempotency key, at most once per key and request. */
     create(caller: Caller, input: CreateSecretInput, options: { idempotencyKey?: string | undefined } = {}): Promise<PublicSecret> {
       return audited.mutation(
@@ -231,8 +239,14 @@ export function createSecretService(deps: SecretServiceDeps) {
         'delete',
         ref,
         async () => {
-          const deleted = await store.softDelete(await findOwned(caller, ref), caller.keyId, now());
+          const place = await inheritance.placed(caller);
+          const at = now();
+          const secret = await store.findLive(place.ns, ref, at);
+          if (!secret) throw new SecretNotFoundError();
+          const deleted = await store.softDelete(secret, caller.keyId, at);
           if (!deleted) throw new SecretNotFoundError();
+          // Deleted where a parent has the name too: the name stays gone here (a tombstone), not inherited back.
+          if (await inheritance.inheritsName(place, secret.name)) await store.tombstones.hide(place.ns, secret.name, caller.keyId, at);
           return publicOf(deleted);
         },
         () => 'deleted',
@@ -250,9 +264,11 @@ export function createSecretService(deps: SecretServiceDeps) {
           // Back from past its expiry: a lifetime starts again, an instant is cleared.
           const rearm = (gone: SecretRecord) =>
             gone.expiresAt && gone.expiresAt.getTime() <= at.getTime() ? expiryFields(gone.ttlSeconds ? { ttlSeconds: gone.ttlSeconds } : null, at) : {};
-          const restored = await store.restore(await namespace(caller), id, caller.keyId, at, rearm);
+          const { ns, lineage } = await inheritance.placed(caller);
+          const restored = await store.restore(ns, id, caller.keyId, at, rearm);
           if (restored === 'not_found') throw new SecretNotFoundError();
           if (restored === 'in_progress') throw new ConflictError('This secret is being restored by another request; retry shortly');
+          if (lineage.length > 1) await store.tombstones.unhide(ns, restored.name);
           return publicOf(restored);
         },
         () => 'restored',
@@ -273,6 +289,108 @@ export function createSecretService(deps: SecretServiceDeps) {
     revealAll: revealer.revealAll,
     environmentMatrix: revealer.environmentMatrix,
     maskedValues: revealer.maskedValues,
+  };
+
+  /** Runs an override's change by its owner, audited (the name and environment, never the value). */
+  async function overrideCall<T>(caller: Caller, operation: string, name: string, run: (ns: Namespace) => Promise<T>): Promise<T> {
+    const entry = { ...callerEntry(caller, operation), secretName: name };
+    try {
+      requireScope(caller, 'secrets:write');
+      const result = await run((await inheritance.placed(caller)).ns);
+      await deps.audit.record({ ...entry, outcome: 'success' });
+      return result;
+    } catch (err) {
+      await audited.recordFailure(entry, err);
+      throw err;
+    }
+  }
+
+  return {
+    ...service,
+
+    /** Whether a name is the caller's override, own or inherited in its environment, for the doors that say so. */
+    inheritance,
+
+    /**
+     * Sets the caller's own value for a name its environment has (own or
+     * inherited): seen by calls made with this key only, over everything
+     * else. Its existence and each use are audited; no other key lists or
+     * reveals it.
+     */
+    setOverride(caller: Caller, input: { name: string; value: string }): Promise<OverrideRecord> {
+      return overrideCall(caller, 'set_override', input.name, async (ns) => {
+        const place = await inheritance.placed(caller);
+        if (!(await inheritance.byName(place, input.name))) throw new SecretNotFoundError();
+        await requireExpandable(caller, ns, input.name, input.value);
+        // Remembered with the key before the value exists: a read never misses an override it could see.
+        if (!caller.hasOverrides) await deps.noteOverrides?.(caller.keyId);
+        return store.overrides.set(ns, caller.keyId, input.name, sealerOf(input.value), now());
+      });
+    },
+
+    /** Removes the caller's override: the name falls back to what the environment has. */
+    deleteOverride(caller: Caller, name: string): Promise<boolean> {
+      return overrideCall(caller, 'delete_override', name, async (ns) => {
+        const removed = inheritance.mayHaveOverrides(caller) && (await store.overrides.remove(ns, caller.keyId, name));
+        if (!removed) throw new SecretNotFoundError();
+        return true;
+      });
+    },
+
+    /** The caller's own overrides in its environment (never another key's, never a value). */
+    async overrides(caller: Caller): Promise<OverrideRecord[]> {
+      requireScope(caller, 'secrets:read');
+      const { ns } = await inheritance.placed(caller);
+      if (!inheritance.mayHaveOverrides(caller)) return [];
+      return (await store.overrides.list(ns, caller.keyId)).map(({ sealed: _, ...record }) => record);
+    },
+
+    /**
+     * Moves the value the caller sees for `name` — its override, else the
+     * environment's own secret — up to the parent environment, under
+     * compare-and-set against the parent's version (`expectedVersion`; 0: the
+     * parent has none of this name yet). Then the override, or the child's
+     * own secret, is removed: the name is inherited, with the value promoted.
+     */
+    async promote(caller: Caller, input: { name: string; expectedVersion: number }): Promise<{ secret: PublicSecret; from: 'own' | 'override' }> {
+      requireScope(caller, 'secrets:write');
+      const place = await inheritance.placed(caller);
+      const parent = place.lineage[1];
+      if (parent === undefined)
+        throw new InvalidFieldError('environment', `The environment "${place.ns.environment}" inherits from no other: there is nothing to promote to`);
+      const override = await inheritance.overrideOf(caller, place.ns, input.name);
+      const own = override ? null : await store.findLive(place.ns, { name: input.name }, now());
+      if (!override && !own) throw new SecretNotFoundError();
+      requireScope(caller, 'secrets:reveal');
+      const sealed = override ?? (await store.sealedVersion(own!, own!.version));
+      if (!sealed) throw new SecretNotFoundError();
+      const value = revealer.openSealed(sealed, input.name);
+      const above = { ...caller, environment: parent };
+      const current = await store.findLive({ projectId: caller.projectId, environment: parent }, { name: input.name }, now());
+      const secret = current
+        ? await service.update(above, { id: current.id }, { value }, { expectedVersion: input.expectedVersion })
+        : input.expectedVersion === 0
+          ? await service.create(above, { name: input.name, value })
+          : (() => {
+              throw new VersionMismatchError(input.expectedVersion, 0);
+            })();
+      if (override) await store.overrides.remove(place.ns, caller.keyId, input.name);
+      else {
+        await audited.mutation(
+          caller,
+          'delete',
+          { id: own!.id },
+          async () => {
+            const deleted = await store.softDelete(own!, caller.keyId, now());
+            if (!deleted) throw new SecretNotFoundError();
+            return publicOf(deleted);
+          },
+          () => 'deleted',
+        );
+      }
+      await deps.audit.record({ ...callerEntry(caller, 'promote'), secretId: secret.id, secretName: secret.name, version: secret.version, outcome: 'success' });
+      return { secret, from: override ? 'override' : 'own' };
+    },
   };
 }
 

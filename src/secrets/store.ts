@@ -92,6 +92,10 @@ export interface SecretStore {
   readonly idempotency: IdempotencyStore;
   /** Every sealed value it keeps, as master-key rotation sees them. */
   readonly seals: SealStore;
+  /** Names an environment hides from what it inherits. */
+  readonly tombstones: TombstoneStore;
+  /** Values an API key holds for itself over an environment's. */
+  readonly overrides: OverrideStore;
   /** The live secret (not deleted, not past its expiry at `at`) the locator names, or null. */
   findLive(ns: Namespace, locator: SecretLocator, at: Date): Promise<SecretRecord | null>;
   /** Live secrets in name order, `first` of them after the name `after`; with `nameStartsWith`, only names that begin so. */
@@ -195,7 +199,12 @@ export interface EnvironmentRecord {
   readonly slug: string;
   readonly name: string;
   readonly createdAt: Date;
+  /** The slug of the environment it inherits from; null: none. */
+  readonly parent: string | null;
 }
+
+/** How far up an environment's parents go, itself included: the nearest first. */
+export const LINEAGE_MAX = 9;
 
 /** What deleting an environment found. */
 export type EnvironmentRemoval = 'removed' | 'not_found' | { readonly live: number; readonly deleted: number };
@@ -207,10 +216,45 @@ export interface EnvironmentStore {
   find(ns: Namespace): Promise<EnvironmentRecord | null>;
   /** Whether it exists: "default" at no cost, another by one lookup of its _id. */
   exists(ns: Namespace): Promise<boolean>;
-  create(projectId: string, slug: string, name: string, at: Date): Promise<EnvironmentRecord>;
-  rename(ns: Namespace, name: string): Promise<EnvironmentRecord | null>;
+  /**
+   * The environment and those it inherits from, nearest first (at most
+   * LINEAGE_MAX, should a race have made a cycle or a deeper chain); null:
+   * it does not exist. "default" inherits nothing and costs nothing; another
+   * costs one lookup by _id per environment in its chain.
+   */
+  lineage(ns: Namespace): Promise<string[] | null>;
+  create(projectId: string, slug: string, name: string, at: Date, parent?: string | null): Promise<EnvironmentRecord>;
+  /** Renames it and/or sets its parent (null: none); absent fields stay. */
+  update(ns: Namespace, change: { name?: string | undefined; parent?: string | null | undefined }): Promise<EnvironmentRecord | null>;
   /** Deletes an empty environment ("default" is never passed here). */
   remove(ns: Namespace, at: Date): Promise<EnvironmentRemoval>;
   /** Whether secrets may be written into it now: it exists and no delete is under way. */
   isOpen(ns: Namespace): Promise<boolean>;
+}
+
+/** A name an environment hides from its parents: a secret deleted in it while inherited. */
+export interface TombstoneStore {
+  /** The names the environment hides. */
+  names(ns: Namespace): Promise<Set<string>>;
+  hide(ns: Namespace, name: string, by: string, at: Date): Promise<void>;
+  /** Whether it hid the name. */
+  unhide(ns: Namespace, name: string): Promise<boolean>;
+}
+
+/** A personal override: one API key's own value for a name of an environment (never its value here). */
+export interface OverrideRecord {
+  readonly environment: string;
+  readonly owner: string;
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface OverrideStore {
+  /** The owner's overrides in the environment, each with its sealed value, in name order. */
+  list(ns: Namespace, owner: string): Promise<(OverrideRecord & { readonly sealed: SealedVersion })[]>;
+  /** Sets (or replaces) the owner's override of `name`, sealed for a context of the store's own. */
+  set(ns: Namespace, owner: string, name: string, seal: Sealer, at: Date): Promise<OverrideRecord>;
+  /** Whether there was one. */
+  remove(ns: Namespace, owner: string, name: string): Promise<boolean>;
 }

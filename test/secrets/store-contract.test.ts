@@ -419,11 +419,11 @@ describe.each(kinds)('$name', (kind) => {
     it('renames, "default" included', async () => {
       const { store, ns } = await fresh();
       const envs = store.environments;
-      expect((await envs.rename(ns, 'Main'))?.name).toBe('Main');
+      expect((await envs.update(ns, { name: 'Main' }))?.name).toBe('Main');
       expect((await envs.find(ns))?.name).toBe('Main');
-      expect(await envs.rename({ ...ns, environment: 'qa' }, 'QA')).toBeNull();
+      expect(await envs.update({ ...ns, environment: 'qa' }, { name: 'QA' })).toBeNull();
       await envs.create(ns.projectId, 'qa', 'qa', new Date());
-      expect((await envs.rename({ ...ns, environment: 'qa' }, 'QA'))?.name).toBe('QA');
+      expect((await envs.update({ ...ns, environment: 'qa' }, { name: 'QA' }))?.name).toBe('QA');
       expect((await envs.list(ns.projectId)).map((e) => e.name)).toEqual(['Main', 'QA']);
     });
 

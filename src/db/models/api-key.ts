@@ -20,6 +20,8 @@ const apiKeySchema = new Schema(
     environment: { type: String, default: null },
     /** Its reveals must say why (X-Reveal-Reason, reason:, --reason); the reason goes into the audit event. */
     requireRevealReason: { type: Boolean, default: false },
+    /** It has set a personal override: its reads look for them (a key that never set one reads none). */
+    overrides: { type: Boolean, default: false },
   },
   { collection: 'api_keys', versionKey: false, autoIndex: false },
 );

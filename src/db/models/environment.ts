@@ -10,6 +10,8 @@ const environmentSchema = new Schema(
     slug: { type: String, required: true },
     name: { type: String, required: true },
     createdAt: { type: Date, required: true },
+    /** The slug of the environment it inherits from; null: none. */
+    parent: { type: String, default: null },
     /** Set while a delete checks that the environment is empty: creates that see it undo themselves. */
     closingSince: { type: Date, default: null },
   },

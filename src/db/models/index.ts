@@ -8,6 +8,7 @@ import { secretModel } from './secret.ts';
 import { masterKeyCheckModel } from './master-key-check.ts';
 import { secretEventHeadModel, secretEventModel } from './secret-event.ts';
 import { secretFateModel } from './secret-fate.ts';
+import { secretLayerModels } from './secret-layer.ts';
 import { secretNameModel } from './secret-name.ts';
 import { secretVersionModel } from './secret-version.ts';
 import { webhookModels } from './webhook.ts';
@@ -26,6 +27,7 @@ export function createModels(connection: Connection) {
     MasterKeyCheck: masterKeyCheckModel(connection),
     SecretEvent: secretEventModel(connection),
     SecretEventHead: secretEventHeadModel(connection),
+    ...secretLayerModels(connection),
     ...webhookModels(connection),
   };
 }

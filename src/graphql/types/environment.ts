@@ -11,25 +11,40 @@ import { builder } from '../builder.ts';
 import { InputValidationError, inGraphQLTerms } from '../validation-error.ts';
 import { Secret } from './secret.ts';
 
-export const Environment = builder.objectRef<EnvironmentRecord>('Environment').implement({
+export const Environment: ReturnType<typeof builder.objectRef<EnvironmentRecord>> = builder.objectRef<EnvironmentRecord>('Environment');
+Environment.implement({
   description: 'An environment of the project: its secrets are apart from those of every other.',
   fields: (t) => ({
     id: t.exposeID('id'),
     slug: t.exposeString('slug', { description: 'What calls name it by: ^[a-z][a-z0-9-]{0,31}$.' }),
     name: t.exposeString('name', { description: 'A display name.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    parent: t.field({
+      type: Environment,
+      nullable: true,
+      description: "The environment it inherits from: its secrets are its own over its parent's (and theirs, up to 8 deep). Null: none.",
+      resolve: async (env, _args, ctx) => (env.parent === null ? null : ((await ctx.environments.list(ctx.caller)).find((e) => e.slug === env.parent) ?? null)),
+    }),
   }),
 });
+
+const parentField = (t: Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0]) =>
+  t.string({
+    description:
+      'The slug of the environment it inherits from (null: none): a chain at most 8 deep, without cycles, never above default. A name deleted in it while inherited stays hidden (a tombstone) until it is created again.',
+    validate: { schema: environmentSlugSchema },
+  });
 
 const CreateEnvironmentInput = builder.inputType('CreateEnvironmentInput', {
   fields: (t) => ({
     slug: t.string({ required: true, validate: { schema: environmentSlugSchema } }),
     name: t.string({ required: true, validate: { schema: environmentNameSchema } }),
+    parent: parentField(t),
   }),
 });
 
 const UpdateEnvironmentInput = builder.inputType('UpdateEnvironmentInput', {
-  fields: (t) => ({ name: t.string({ required: true, validate: { schema: environmentNameSchema } }) }),
+  fields: (t) => ({ name: t.string({ validate: { schema: environmentNameSchema } }), parent: parentField(t) }),
 });
 
 builder.queryField('environments', (t) =>
@@ -54,11 +69,12 @@ builder.mutationFields((t) => ({
       union: { name: 'CreateEnvironmentResult' },
       dataField: { name: 'environment' },
     },
-    resolve: (_root, { input }, ctx) => ctx.environments.create(ctx.caller, input),
+    resolve: (_root, { input }, ctx) => inGraphQLTerms(ctx.environments.create(ctx.caller, input), ['input']),
   }),
   updateEnvironment: t.field({
     type: Environment,
-    description: "Renames an environment's display name; its slug stays (needs secrets:write and an unbound key).",
+    description:
+      "Renames an environment's display name and/or sets the environment it inherits from (parent: null for none); its slug stays. Absent fields stay as they are (needs secrets:write and an unbound key).",
     args: { slug: slugArg(t), input: t.arg({ type: UpdateEnvironmentInput, required: true }) },
     errors: {
       types: [InputValidationError, NotFoundError, ForbiddenError],
@@ -66,7 +82,11 @@ builder.mutationFields((t) => ({
       union: { name: 'UpdateEnvironmentResult' },
       dataField: { name: 'environment' },
     },
-    resolve: (_root, { slug, input }, ctx) => ctx.environments.update(ctx.caller, slug, input),
+    resolve: (_root, { slug, input }, ctx) =>
+      inGraphQLTerms(
+        ctx.environments.update(ctx.caller, slug, { name: input.name ?? undefined, ...(input.parent === undefined ? {} : { parent: input.parent }) }),
+        ['input'],
+      ),
   }),
   deleteEnvironment: t.field({
     type: Environment,
@@ -88,11 +108,13 @@ const EnvironmentMatrixCell = builder.objectRef<MatrixRow['cells'][number]>('Env
     environment: t.exposeString('environment'),
     version: t.int({ resolve: (cell) => cell.secret.version }),
     secret: t.field({ type: Secret, resolve: (cell) => cell.secret }),
+    inheritedFrom: t.exposeString('inheritedFrom', { nullable: true, description: 'The environment it is inherited from; null: its own secret.' }),
+    overridden: t.exposeBoolean('overridden', { description: "The caller's own personal override lies over it (only the caller's: no other key's is shown)." }),
   }),
 });
 
 const EnvironmentMatrixRow = builder.objectRef<MatrixRow>('EnvironmentMatrixRow').implement({
-  description: 'One secret name across the environments it lives in.',
+  description: 'One secret name across the environments that have it, own or inherited.',
   fields: (t) => ({
     name: t.exposeString('name'),
     cells: t.field({ type: [EnvironmentMatrixCell], resolve: (row) => [...row.cells] }),

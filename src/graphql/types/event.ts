@@ -47,12 +47,12 @@ builder.subscriptionField('secretEvents', (t) =>
   t.field({
     type: SecretEvent,
     description:
-      "The project's change events as they happen (in one environment, with `environment`; a key bound to one sees that one), resumed after the event `after` with none missed and none twice. Needs secrets:read.",
+      "The project's change events as they happen (in one environment, with `environment`; a key bound to one sees that one), resumed after the event `after` with none missed and none twice. An environment's events include those of the environments it inherits from (as they were when the subscription began): their `environment` names where the change was made. Needs secrets:read.",
     args: {
       environment: t.arg.string({ validate: { schema: environmentSlugSchema } }),
       after: t.arg.string({ description: 'The id of the last event received.' }),
     },
-    subscribe: (_root, args, ctx) => {
+    subscribe: async (_root, args, ctx) => {
       requireScope(ctx.caller, 'secrets:read');
       const bound = ctx.caller.boundEnvironment;
       if (bound !== null && args.environment != null && args.environment !== bound) {
@@ -65,10 +65,12 @@ builder.subscriptionField('secretEvents', (t) =>
         if (after === undefined)
           throw new GraphQLError('Invalid cursor: pass the id of an event this project sent', { extensions: { code: 'BAD_USER_INPUT' } });
       }
+      // A change in a parent is one in each child that inherits from it: a child's subscriber sees its parents' events too.
+      const lineage = environment === null ? null : new Set((await ctx.secrets.inheritance.placed(ctx.caller, environment)).lineage);
       const events = ctx.hub.subscribe(ctx.caller.projectId, {
         keyId: ctx.caller.keyId,
         after,
-        accept: (event) => environment === null || event.environment === environment,
+        accept: (event) => lineage === null || lineage.has(event.environment),
       });
       // The key is asked about again every KEY_RECHECK_MS: revoked or expired, the stream ends with an error.
       return new Repeater<SecretEventShape>(async (push, stop) => {

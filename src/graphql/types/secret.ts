@@ -14,19 +14,20 @@ import {
 } from '../../secrets/rules.ts';
 import { ForbiddenError } from '../../auth/errors.ts';
 import { restorableUntil, type DeletedCursor, type PublicSecret, type SecretRef, type SecretVersionInfo } from '../../secrets/service.ts';
+import type { Source } from '../../secrets/inheritance.ts';
 import { builder, type Context } from '../builder.ts';
 import { badCursor, pageOf, pageSize } from '../pages.ts';
 import { InputValidationError, inGraphQLTerms } from '../validation-error.ts';
 
 /** The `environment` argument of every secret query and mutation. */
-const ENVIRONMENT_ARG = {
+export const ENVIRONMENT_ARG = {
   description:
     'The slug of the environment to act in; absent: the API key\'s own environment, else "default". A key bound to an environment can name no other (ForbiddenError).',
   validate: { schema: environmentSlugSchema },
 };
 
 /** The caller, acting in the environment a field names. */
-const inEnvironment = (ctx: Context, environment: string | null | undefined) => ({ ...ctx.caller, environment: environment ?? undefined });
+export const inEnvironment = (ctx: Context, environment: string | null | undefined) => ({ ...ctx.caller, environment: environment ?? undefined });
 
 export const Secret = builder.objectRef<PublicSecret>('Secret').implement({
   fields: (t) => ({
@@ -149,10 +150,25 @@ function decodeDeletedCursor(cursor: string): DeletedCursor {
   return { deletedAt: new Date(Number(match[1])), id: match[2]! };
 }
 
-const RevealSecretSuccess = builder.objectRef<{ secret: PublicSecret; value: string }>('RevealSecretSuccess').implement({
+export const SecretSource = builder.enumType('SecretSource', {
+  description: 'Where a value the caller sees comes from.',
+  values: {
+    OWN: { value: 'own', description: "The environment's own secret." },
+    INHERITED: { value: 'inherited', description: 'A secret of an environment it inherits from (inheritedFrom names it).' },
+    OVERRIDE: { value: 'override', description: "The caller's own personal override, seen by calls with its API key only." },
+  } as const,
+});
+
+const RevealSecretSuccess = builder.objectRef<{ secret: PublicSecret; value: string; source: Source }>('RevealSecretSuccess').implement({
   fields: (t) => ({
     secret: t.field({ type: Secret, resolve: (result) => result.secret }),
     value: t.exposeString('value'),
+    source: t.field({ type: SecretSource, resolve: (result) => result.source.kind }),
+    inheritedFrom: t.string({
+      nullable: true,
+      description: 'With source INHERITED: the slug of the environment the value is inherited from.',
+      resolve: (result) => (result.source.kind === 'inherited' ? result.source.environment : null),
+    }),
   }),
 });
 
@@ -183,9 +199,11 @@ builder.queryFields((t) => ({
   }),
   revealSecret: t.field({
     type: RevealSecretSuccess,
-    description: "A secret's value, current or of `version`: the one field that returns a value. Needs secrets:reveal; every reveal is audited.",
+    description:
+      "A secret's value, current or of `version`: the one field that returns a value, as the caller sees it in its environment (its own personal override first, then the environment's own secret, then the one it inherits: `source` says which). By id, or by name. Needs secrets:reveal; every reveal is audited.",
     args: {
-      id: t.arg.id({ required: true }),
+      id: t.arg.id({ description: 'The secret (own, or one the environment inherits); or give `name`.' }),
+      name: t.arg.string({ description: 'The name, as the environment sees it; or give `id`.', validate: { schema: secretNameSchema } }),
       version: t.arg.int({ validate: { schema: expectedVersionSchema } }),
       environment: t.arg.string(ENVIRONMENT_ARG),
       reason: t.arg.string({
@@ -197,11 +215,18 @@ builder.queryFields((t) => ({
           'Expand the references in the value: ${NAME} (same environment), ${slug.NAME} (another), $${ for a literal ${; to a depth of 8. Each secret read through one is a reveal of its own; a missing one or a cycle is a ConflictError naming it.',
       }),
     },
-    errors: { types: [NotFoundError, ConflictError, ForbiddenError, UnreadableValueError], directResult: true, union: { name: 'RevealSecretResult' } },
-    resolve: async (_root, { id, version, environment, reason, resolve }, ctx) => {
+    errors: {
+      types: [InputValidationError, NotFoundError, ConflictError, ForbiddenError, UnreadableValueError],
+      directResult: true,
+      union: { name: 'RevealSecretResult' },
+    },
+    resolve: async (_root, { id, name, version, environment, reason, resolve }, ctx) => {
+      if ((id == null) === (name == null)) throw new InputValidationError([{ path: ['id'], message: 'Give exactly one of id and name' }]);
       const caller = { ...inEnvironment(ctx, environment), revealReason: reason ?? undefined };
-      const { secret, value } = await ctx.secrets.reveal(caller, { id }, version ?? undefined, { resolve: resolve ?? false });
-      return { secret, value };
+      const { secret, value, source } = await ctx.secrets.reveal(caller, id != null ? { id } : { name: name! }, version ?? undefined, {
+        resolve: resolve ?? false,
+      });
+      return { secret, value, source };
     },
   }),
   deletedSecrets: t.connection(

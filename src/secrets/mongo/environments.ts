@@ -12,10 +12,16 @@ import type { Models } from '../../db/models/index.ts';
 import type { EnvironmentDoc } from '../../db/models/environment.ts';
 import { EnvironmentTakenError } from '../errors.ts';
 import { environmentIdOf } from './keys.ts';
-import { DEFAULT_ENVIRONMENT, type EnvironmentRecord, type EnvironmentStore, type Namespace } from '../store.ts';
+import { DEFAULT_ENVIRONMENT, type EnvironmentRecord, type EnvironmentStore, LINEAGE_MAX, type Namespace } from '../store.ts';
 
 const DEFAULT_NAME = 'Default';
-const toRecord = (doc: EnvironmentDoc): EnvironmentRecord => ({ id: doc._id, slug: doc.slug, name: doc.name, createdAt: new Date(doc.createdAt) });
+const toRecord = (doc: EnvironmentDoc): EnvironmentRecord => ({
+  id: doc._id,
+  slug: doc.slug,
+  name: doc.name,
+  createdAt: new Date(doc.createdAt),
+  parent: doc.parent ?? null,
+});
 
 export function createMongoEnvironmentStore(deps: {
   models: Pick<Models, 'Environment' | 'Project' | 'Secret'>;
@@ -27,7 +33,9 @@ export function createMongoEnvironmentStore(deps: {
   /** "default" as it is without a document: named Default, as old as its project. */
   async function implicitDefault(projectId: string): Promise<EnvironmentRecord | null> {
     const project = await deps.models.Project.collection.findOne<{ createdAt: Date }>({ _id: new Types.ObjectId(projectId) }, { projection: { createdAt: 1 } });
-    return project ? { id: `${projectId}/${DEFAULT_ENVIRONMENT}`, slug: DEFAULT_ENVIRONMENT, name: DEFAULT_NAME, createdAt: project.createdAt } : null;
+    return project
+      ? { id: `${projectId}/${DEFAULT_ENVIRONMENT}`, slug: DEFAULT_ENVIRONMENT, name: DEFAULT_NAME, createdAt: project.createdAt, parent: null }
+      : null;
   }
 
   return {
@@ -51,7 +59,27 @@ export function createMongoEnvironmentStore(deps: {
       return ns.environment === DEFAULT_ENVIRONMENT || (await environments.findOne({ _id: environmentIdOf(ns) }, { projection: { _id: 1 } })) !== null;
     },
 
-    async create(projectId, slug, name, at) {
+    async lineage(ns) {
+      if (ns.environment === DEFAULT_ENVIRONMENT) return [DEFAULT_ENVIRONMENT];
+      const chain: string[] = [];
+      // One lookup by _id per environment, nearest first; a chain a race made longer, or circular, is cut.
+      for (let slug: string | null = ns.environment; slug !== null && chain.length < LINEAGE_MAX && !chain.includes(slug);) {
+        if (slug === DEFAULT_ENVIRONMENT) {
+          chain.push(slug);
+          break;
+        }
+        const doc: Pick<EnvironmentDoc, 'parent'> | null = await environments.findOne(
+          { _id: environmentIdOf({ ...ns, environment: slug }) },
+          { projection: { parent: 1 } },
+        );
+        if (!doc) break;
+        chain.push(slug);
+        slug = doc.parent ?? null;
+      }
+      return chain.length === 0 ? null : chain;
+    },
+
+    async create(projectId, slug, name, at, parent = null) {
       const doc: EnvironmentDoc = {
         _id: environmentIdOf({ projectId, environment: slug }),
         projectId: new Types.ObjectId(projectId),
@@ -59,6 +87,7 @@ export function createMongoEnvironmentStore(deps: {
         name,
         createdAt: at,
         closingSince: null,
+        parent,
       };
       try {
         await environments.insertOne(doc);
@@ -69,8 +98,10 @@ export function createMongoEnvironmentStore(deps: {
       return toRecord(doc);
     },
 
-    async rename(ns, name) {
-      if (ns.environment === DEFAULT_ENVIRONMENT) {
+    async update(ns, change) {
+      const name = change.name;
+      if (name === undefined && change.parent === undefined) return this.find(ns);
+      if (ns.environment === DEFAULT_ENVIRONMENT && name !== undefined) {
         const current = await implicitDefault(ns.projectId);
         if (!current) return null;
         // Its first rename writes its document; the upsert makes two at once one.
@@ -89,7 +120,8 @@ export function createMongoEnvironmentStore(deps: {
           });
         return { ...current, name };
       }
-      const { matchedCount } = await environments.updateOne({ _id: environmentIdOf(ns) }, { $set: { name } });
+      const set = { ...(name === undefined ? {} : { name }), ...(change.parent === undefined ? {} : { parent: change.parent }) };
+      const { matchedCount } = await environments.updateOne({ _id: environmentIdOf(ns) }, { $set: set });
       return matchedCount === 0 ? null : this.find(ns);
     },
 

@@ -8,6 +8,8 @@
 //   secret_fates     _id      "<secretId>:<deletedAt ms>"
 //   environments     _id      "<projectId>/<slug>"
 //   idempotency_keys _id      "<projectId>/<key>" ("<slug> <key>" outside "default")
+//   secret_tombstones _id     "<projectId>/<slug>/<name>"
+//   secret_overrides  _id     "<projectId>/<slug>/<keyId>/<name>"
 // <ns> is the projectId alone in "default" (as before environments, so stored
 // keys stay valid) and "<projectId>:<slug>" in any other: a slug has no ":",
 // and neither has a projectId.
@@ -29,3 +31,7 @@ export function idempotencyIdOf(ns: Namespace, sent: string) {
   return { _id: `${ns.projectId}/${key}`, key };
 }
 export { versionIdOf } from '../../db/models/secret-version.ts';
+/** A name an environment hides from its parents. */
+export const tombstoneIdOf = (ns: Namespace, name: string) => `${ns.projectId}/${ns.environment}/${name}`;
+/** One API key's override of a name in an environment (a key id has no "/"). */
+export const overrideIdOf = (ns: Namespace, owner: string, name: string) => `${ns.projectId}/${ns.environment}/${owner}/${name}`;

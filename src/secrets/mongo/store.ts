@@ -26,6 +26,7 @@ import { EnvironmentNotFoundError, SecretNotFoundError } from '../errors.ts';
 import { createMongoEnvironmentStore } from './environments.ts';
 import { createMongoIdempotencyStore } from './idempotency.ts';
 import { createMongoSealStore } from './seals.ts';
+import { createMongoOverrideStore, createMongoTombstoneStore } from './layers.ts';
 import { createDeletion } from './deletion.ts';
 import { createExpiry } from './expiry.ts';
 import { createNamesAndSlots } from './slots.ts';
@@ -95,7 +96,16 @@ export async function insertSeeded(models: Pick<Models, 'Secret' | 'SecretVersio
 }
 
 /** The collections this store keeps (and makes the indexes of); it reads Project's too. */
-export const MONGO_STORE_MODELS = ['Secret', 'SecretVersion', 'SecretName', 'IdempotencyKey', 'SecretFate', 'Environment'] as const;
+export const MONGO_STORE_MODELS = [
+  'Secret',
+  'SecretVersion',
+  'SecretName',
+  'IdempotencyKey',
+  'SecretFate',
+  'Environment',
+  'SecretTombstone',
+  'SecretOverride',
+] as const;
 
 export interface MongoSecretStoreDeps {
   readonly models: Pick<Models, (typeof MONGO_STORE_MODELS)[number] | 'Project'>;
@@ -181,6 +191,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     environments,
     idempotency: createMongoIdempotencyStore(deps.models),
     seals: createMongoSealStore(deps.models),
+    tombstones: createMongoTombstoneStore(deps.models),
+    overrides: createMongoOverrideStore(deps.models),
 
     async findLive(ns, locator, at) {
       // Each a lookup by _id, checked here: the filter stays {_id} alone.
