@@ -38,7 +38,16 @@ import {
 interface Entry {
   record: SecretRecord;
   readonly versions: Map<number, SecretVersionInfo & SealedVersion>;
+  /** Versions reserved ahead of their change: their numbers are taken. */
+  reserved?: Map<number, SecretVersionInfo & SealedVersion>;
+  /** Numbers given up (released): taken, never current. */
+  given?: Set<number>;
 }
+
+/** The newest number an entry's versions took, reserved and given up ones included. */
+const newestTaken = (entry: Entry) => Math.max(entry.record.version, ...(entry.reserved?.keys() ?? []), ...(entry.given ?? []));
+/** A reservation is held past the current version: writers expecting that one are refused. */
+const heldPast = (entry: Entry) => [...(entry.reserved?.keys() ?? [])].some((n) => n > entry.record.version);
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -294,19 +303,44 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
       const renamed = change.name !== undefined && change.name !== entry.record.name;
       const expired = renamed ? requireFreeName(secret, change.name!, at, secret.id) : [];
       const current = entry.record.version;
-      if (change.expected !== undefined && change.expected !== current) throw new VersionMismatchError(change.expected, current);
+      if (change.expected !== undefined && (change.expected !== current || heldPast(entry))) {
+        throw new VersionMismatchError(change.expected, current);
+      }
       const fields: Partial<Mutable<SecretRecord>> = { ...change.metadata, lastUpdatedBy: change.by, updatedAt: at };
       if (renamed) fields.name = change.name!;
-      if (change.value) {
-        const version = current + 1;
+      const reserved = change.reserved && entry.reserved?.get(change.reserved.version);
+      if (change.reserved && !reserved) throw new Error(`version ${change.reserved.version} of ${secret.id} is not reserved here`);
+      if (reserved) {
+        entry.reserved!.delete(reserved.version);
+        entry.versions.set(reserved.version, reserved);
+        // A version written after it (by a writer that expected none) stays current.
+        if (reserved.version > current) fields.version = reserved.version;
+      } else if (change.value) {
+        const version = newestTaken(entry) + 1;
         const context = { projectId: secret.projectId, secretId: secret.id, version };
         entry.versions.set(version, { version, createdAt: at, createdBy: change.by, context, sealed: change.value(context) });
-        entry.versions.delete(keptAfter(version));
         fields.version = version;
       }
+      if (fields.version !== undefined) entry.versions.delete(keptAfter(fields.version));
       const changed = set(entry, fields);
       await report(expired);
       return changed;
+    },
+
+    async reserve(secret, seal, expected, by, at) {
+      const entry = secrets.get(secret.id);
+      if (!entry) throw new SecretNotFoundError();
+      if (expected !== entry.record.version || heldPast(entry)) throw new VersionMismatchError(expected, entry.record.version);
+      const version = newestTaken(entry) + 1;
+      const context = { projectId: secret.projectId, secretId: secret.id, version };
+      (entry.reserved ??= new Map()).set(version, { version, createdAt: at, createdBy: by, context, sealed: seal(context) });
+      return { secretId: secret.id, version };
+    },
+
+    async release(reservation) {
+      const entry = secrets.get(reservation.secretId);
+      if (!entry?.reserved?.delete(reservation.version)) return;
+      (entry.given ??= new Set()).add(reservation.version);
     },
 
     async softDelete(secret, by, at) {

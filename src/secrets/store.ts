@@ -53,6 +53,8 @@ export interface SecretChange {
   readonly name?: string | undefined;
   /** A new value; absent: the value and version stay. */
   readonly value?: Sealer | undefined;
+  /** In place of `value`: the version reserve() took, made current now. */
+  readonly reserved?: Reservation | undefined;
   /** With a value: the version the caller last saw. */
   readonly expected?: number | undefined;
   readonly by: string;
@@ -62,6 +64,12 @@ export interface SecretChange {
 export interface SealedVersion {
   readonly context: ValueContext;
   readonly sealed: SealedValue;
+}
+
+/** A version taken ahead of its change (SecretStore.reserve): its number is no other writer's. */
+export interface Reservation {
+  readonly secretId: string;
+  readonly version: number;
 }
 
 /** Where a page of deleted secrets (newest deletion first) goes on from. */
@@ -124,6 +132,17 @@ export interface SecretStore {
    * leaves no new version current. Returns the secret as changed.
    */
   change(secret: SecretRecord, change: SecretChange, at: Date): Promise<SecretRecord>;
+  /**
+   * Takes version `expected + 1` of a secret, sealed, before the change that
+   * makes it current (change with `reserved`) or gives it up (release): from
+   * now on a writer that expects `expected` is refused, as this one is
+   * (VersionMismatchError) when another took the number first. What a change
+   * of several secrets reserves first, so that a concurrent write refuses it
+   * before it changed any.
+   */
+  reserve(secret: SecretRecord, seal: Sealer, expected: number, by: string, at: Date): Promise<Reservation>;
+  /** Gives a reserved version up: its number stays taken, it is never current. */
+  release(reservation: Reservation): Promise<void>;
   /**
    * Deletes a live secret: its name and quota slot are free at once; it is
    * kept for `recoveryWindowMs` (purged at once with 0). Null: it was not

@@ -208,6 +208,42 @@ describe.each(kinds)('$name', (kind) => {
       await create(store, ns, 'A');
     });
 
+    it('a refused change gives its number up without refusing the next writer that expects the version still current', async () => {
+      const { store, ns } = await fresh();
+      const a = await create(store, ns, 'A', 'a1');
+      await create(store, ns, 'B');
+      await expect(store.change(a, { metadata: {}, name: 'B', value: sealer('a2'), by: 'key-a' }, new Date())).rejects.toBeInstanceOf(SecretNameTakenError);
+      const next = await store.change(a, { metadata: {}, value: sealer('a3'), expected: 1, by: 'key-a' }, new Date());
+      expect(next.version).toBeGreaterThan(1);
+      expect(open(await store.sealedVersion(next, next.version))).toBe('a3');
+    });
+
+    it('a reserved version refuses writers that expect the version before it until it is made current or released', async () => {
+      const { store, ns } = await fresh();
+      const made = await create(store, ns, 'K', 'one');
+      const races = await Promise.allSettled([1, 2, 3].map((i) => store.reserve(made, sealer(`r${i}`), 1, `r${i}`, new Date())));
+      const held = races.filter((r) => r.status === 'fulfilled');
+      expect(held).toHaveLength(1);
+      for (const r of races) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(VersionMismatchError);
+      const reservation = (held[0] as PromiseFulfilledResult<Awaited<ReturnType<SecretStore['reserve']>>>).value;
+      await expect(store.change(made, { metadata: {}, value: sealer('cas'), expected: 1, by: 'w' }, new Date())).rejects.toBeInstanceOf(VersionMismatchError);
+      // Still version 1 to every reader until the change that makes it current.
+      expect((await store.findLive(ns, { id: made.id }, new Date()))?.version).toBe(1);
+      const changed = await store.change(made, { metadata: {}, reserved: reservation, by: 'r' }, new Date());
+      expect(changed.version).toBe(reservation.version);
+      expect(open((await store.sealedCurrent([changed])).get(made.id))).toMatch(/^r\d$/);
+
+      // Released: never current, and the version it followed can be written after it.
+      const second = await store.reserve(changed, sealer('given-up'), changed.version, 'r', new Date());
+      await store.release(second);
+      const found = (await store.findLive(ns, { id: made.id }, new Date()))!;
+      expect(found.version).toBe(changed.version);
+      expect(open((await store.sealedCurrent([found])).get(made.id))).not.toBe('given-up');
+      const after = await store.change(found, { metadata: {}, value: sealer('after'), expected: found.version, by: 'w' }, new Date());
+      expect(open((await store.sealedCurrent([after])).get(made.id))).toBe('after');
+      expect((await store.listVersions(after, { first: 10 })).items.map((v) => v.version)).not.toContain(second.version);
+    });
+
     it('keeps SECRET_VERSIONS_KEPT versions: older ones are neither listed nor opened', async () => {
       const { store, ns } = await fresh({ versionsKept: 3 });
       let secret = await create(store, ns, 'K', 'v1');

@@ -49,7 +49,16 @@ import {
 } from './documents.ts';
 import { nameKeyOf, slotKeyOf, versionIdOf } from './keys.ts';
 import { isLive, type PublicSecret, type SecretVersionInfo } from '../model.ts';
-import { DEFAULT_ENVIRONMENT, type Namespace, type SealedVersion, type SecretChange, type SecretRecord, type SecretStore, type Sealer } from '../store.ts';
+import {
+  DEFAULT_ENVIRONMENT,
+  type Namespace,
+  type Reservation,
+  type SealedVersion,
+  type SecretChange,
+  type SecretRecord,
+  type SecretStore,
+  type Sealer,
+} from '../store.ts';
 
 /**
  * A live secret at version 1, its sealed value and its name's pointer, as
@@ -142,6 +151,10 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
   const { insertVersion, appendVersion, versionAt, voidVersion, settleVersions, pruneVersions, prunedFrom } = createVersions({ models: deps.models, limits });
 
   // ---- the one change call ----------------------------------------------------
+
+  /** Versions reserved and not yet made current or released, with their sealed values. */
+  const reservations = new Map<string, Appended>();
+  const reservationKey = (r: Reservation) => `${r.secretId}:${r.version}`;
 
   /**
    * Applies a change to a live secret: metadata, a rename (refused with
@@ -334,8 +347,23 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     },
 
     async change(secret, change, at) {
-      const appended = change.value ? await appendVersion(secret, change.value, at, change.by, change.expected) : undefined;
+      const reserved = change.reserved && reservations.get(reservationKey(change.reserved));
+      if (change.reserved && !reserved) throw new Error(`version ${change.reserved.version} of ${change.reserved.secretId} is not reserved here`);
+      if (change.reserved) reservations.delete(reservationKey(change.reserved));
+      const appended = reserved ?? (change.value ? await appendVersion(secret, change.value, at, change.by, change.expected) : undefined);
       return applyChange(secret, change, at, appended);
+    },
+
+    async reserve(secret, seal, expected, by, at) {
+      const appended = await appendVersion(secret, seal, at, by, expected);
+      const reservation = { secretId: secret.id, version: appended.version };
+      reservations.set(reservationKey(reservation), appended);
+      return reservation;
+    },
+
+    async release(reservation) {
+      reservations.delete(reservationKey(reservation));
+      await voidVersion(oid(reservation.secretId), reservation.version);
     },
 
     async softDelete(secret, by, at) {

@@ -56,11 +56,17 @@ export function createVersions(deps: { readonly models: Pick<Models, 'Secret' | 
       if (expected < secret.version || (expected > secret.version && !(await versionAt(ids._id, expected)))) {
         throw new VersionMismatchError(expected, secret.version);
       }
-      try {
-        return await insert(expected + 1);
-      } catch (err) {
-        if (isDuplicateKeyError(err)) throw new VersionMismatchError(expected, expected + 1);
-        throw err;
+      // The first number after `expected` that is not void: a number given
+      // up (a refused change, a released reservation) is passed, so that it
+      // does not refuse every later writer expecting the version still current.
+      for (let version = expected + 1, attempt = 1; ; version++, attempt++) {
+        try {
+          return await insert(version);
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err;
+          const taken = await versions.findOne({ _id: versionIdOf(ids._id, version) }, { projection: { void: 1 } });
+          if (!(taken as { void?: boolean } | null)?.void || attempt >= ATTEMPTS) throw new VersionMismatchError(expected, version);
+        }
       }
     }
     for (let version = secret.version + 1, attempt = 1; ; version++, attempt++) {
