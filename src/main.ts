@@ -96,6 +96,7 @@ async function main() {
       subscriptions: config.subscriptions,
       onBackgroundError: background('background work failed; it is tried again'),
       onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
+      eventRetentionMs: config.eventRetentionMs,
     },
     http: config,
     listen: { host: config.host, port: config.port },

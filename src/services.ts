@@ -42,6 +42,8 @@ export async function createServices(deps: {
   subscriptions?: SubscriptionLimits;
   /** Told of what fails in the background (event followers, webhook sends). */
   onBackgroundError?: (err: Error) => void;
+  /** How long change events are kept (EVENT_RETENTION_DAYS): how far back an environment's past is rebuilt. */
+  eventRetentionMs?: number;
   /** Told of each stored value that no master key of this node opens. */
   onUnreadableValue?: SecretServiceDeps['onUnreadableValue'];
 }) {
@@ -78,7 +80,17 @@ export async function createServices(deps: {
     webhooks: createWebhookService({ ...webhookDeps, limit: limits.webhooksPerProject }),
     dispatcher: createWebhookDispatcher({ ...webhookDeps, timing: deps.webhookTiming, onError: deps.onBackgroundError }),
     authenticator,
-    secrets: createSecretService({ store, keyring: deps.keyring, audit, events, now, limits, noteOverrides, onUnreadableValue: deps.onUnreadableValue }),
+    secrets: createSecretService({
+      store,
+      keyring: deps.keyring,
+      audit,
+      events,
+      now,
+      limits,
+      noteOverrides,
+      onUnreadableValue: deps.onUnreadableValue,
+      historyWindowMs: deps.eventRetentionMs,
+    }),
     environments: createEnvironmentService({ environments: store.environments, audit, now, limit: limits.environmentsPerProject }),
     projects: createProjectService({ models, now: deps.now }),
     keys: createKeyService({ models, environments: store.environments, audit, now: deps.now }),

@@ -95,10 +95,13 @@ export function createClient(options: { url: string; apiKey: string; environment
      * Every value, references expanded (or as stored, with `resolve: false`);
      * fails, naming them, when the service could not open some (run or export without them would mislead).
      */
-    values: async (options: { resolve?: boolean } = {}) => {
+    values: async (options: { resolve?: boolean; at?: Date } = {}) => {
+      const query = new URLSearchParams();
+      if (options.resolve === false) query.set('resolve', 'false');
+      if (options.at) query.set('at', options.at.toISOString());
       const { values, unreadable } = await call<{ values: Record<string, string>; unreadable?: string[] }>(
         'GET',
-        `/api/secrets/values${options.resolve === false ? '?resolve=false' : ''}`,
+        `/api/secrets/values${query.size ? `?${query}` : ''}`,
       );
       if (unreadable?.length)
         throw new CliError(`The service cannot open the value of ${unreadable.join(', ')} (a master key problem on the server; see its log)`);

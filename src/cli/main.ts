@@ -43,6 +43,15 @@ function duration(text: string): number {
   return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's']!;
 }
 
+/** A moment given as an ISO-8601 time, or as how long ago. */
+function momentOf(text: string): Date {
+  if (/^\d+(?:\.\d+)?[smhd]?$/.test(text.trim())) return new Date(Date.now() - duration(text));
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(text))
+    throw new CliError(`not a time: ${text} (say 2026-12-01T09:00:00Z, or 30m for half an hour ago)`);
+  return at;
+}
+
 interface FallbackOptions {
   fallback?: string;
   fallbackMaxAge: string;
@@ -154,9 +163,11 @@ withFallback(
     .command('export')
     .description("print the project's values for piping")
     .addOption(new Option('--format <format>', 'output format').choices(['dotenv', 'json', 'shell']).default('dotenv'))
-    .option('--allow <name>', `${ALLOW_HELP} (for --format shell, whose output is meant to be sourced)`, collect, []),
-).action(async (options: { format: 'dotenv' | 'json' | 'shell'; allow: string[] } & FallbackOptions) => {
-  const values = await fetchValues(options);
+    .option('--allow <name>', `${ALLOW_HELP} (for --format shell, whose output is meant to be sourced)`, collect, [])
+    .option('--at <time>', 'the values as they were at a moment: an ISO-8601 time (2026-12-01T09:00:00Z) or how long ago (90s, 30m, 24h, 7d)'),
+).action(async (options: { format: 'dotenv' | 'json' | 'shell'; allow: string[]; at?: string } & FallbackOptions) => {
+  if (options.at !== undefined && options.fallback) throw new CliError('--at reads the past from the service: it takes no --fallback');
+  const values = options.at === undefined ? await fetchValues(options) : await client().values({ at: momentOf(options.at) });
   if (options.format === 'shell')
     refuseStartupVariables(
       Object.keys(values).filter((n) => ENV_NAME.test(n)),

@@ -12,6 +12,7 @@ import {
   IdempotencyKeyReusedError,
   InvalidFieldError,
   NotFoundError,
+  PastRetentionError,
   QuotaExceededError,
   UnreadableValueError,
   VersionMismatchError,
@@ -112,6 +113,18 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
       code: 'VALUE_UNREADABLE',
       description:
         "The secret's stored value cannot be opened with this node's master keys (written under another key, or damaged). Its name is in the server's log.",
+    },
+  },
+  {
+    error: PastRetentionError,
+    kind: 'not_found',
+    status: 404,
+    outcome: 'past_retention',
+    graphql: {
+      typename: 'PastRetentionError',
+      code: 'PAST_RETENTION',
+      description:
+        'The moment is further back than what is kept (SECRET_VERSIONS_KEPT versions per secret, EVENT_RETENTION_DAYS of change events, the recovery window of deleted secrets): it is not answered with a guess.',
     },
   },
   {

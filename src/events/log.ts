@@ -30,6 +30,8 @@ export interface SecretEvent {
   readonly type: EventType;
   readonly environment: string;
   readonly secret: { readonly id: string; readonly name: string; readonly version: number };
+  /** The secret's name before this change, when it renamed it. */
+  readonly previousName?: string | undefined;
   readonly at: Date;
   /** The API key that made the change; null for what the service did itself (an expiry). */
   readonly actorKeyId: string | null;
@@ -53,6 +55,7 @@ const toEvent = (doc: SecretEventDoc): SecretEvent => ({
   type: doc.type as EventType,
   environment: doc.environment,
   secret: { id: doc.secretId.toHexString(), name: doc.secretName, version: doc.version },
+  ...(doc.previousName === undefined ? {} : { previousName: doc.previousName }),
   at: doc.at,
   actorKeyId: doc.actorKeyId,
 });
@@ -186,6 +189,7 @@ export function createEventLog(deps: { models: Pick<Models, 'SecretEvent' | 'Sec
     secretId: new Types.ObjectId(draft.secret.id),
     secretName: draft.secret.name,
     version: draft.secret.version,
+    ...(draft.previousName === undefined ? {} : { previousName: draft.previousName }),
     at,
     actorKeyId: draft.actorKeyId,
   });
@@ -263,6 +267,20 @@ export function createEventLog(deps: { models: Pick<Models, 'SecretEvent' | 'Sec
       const ids = Array.from({ length: limit }, (_, i) => eventIdOf(projectId, seq + 1 + i));
       const docs = await Promise.all(ids.map((_id) => events.findOne({ _id })));
       return docs.filter((doc): doc is SecretEventDoc => doc !== null).map(toEvent);
+    },
+
+    /**
+     * The events of one environment after the moment `after`, oldest first,
+     * at most `max` (one more tells the caller there are more): what an
+     * environment's past is rebuilt from, not a request's hot path.
+     */
+    async since(projectId: string, environment: string, after: Date, max: number): Promise<SecretEvent[]> {
+      const docs = await events
+        .find({ projectId: new Types.ObjectId(projectId), environment, at: { $gt: after } })
+        .sort({ seq: 1 })
+        .limit(max + 1)
+        .toArray();
+      return docs.map(toEvent);
     },
 
     /** The newest number of the project (0: none yet), without a scan. */

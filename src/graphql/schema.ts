@@ -7,6 +7,7 @@ import './types/audit.ts';
 import './types/api-key.ts';
 import './types/environment.ts';
 import './types/override.ts';
+import './types/history.ts';
 import './types/event.ts';
 import './types/webhook.ts';
 import './types/viewer.ts';

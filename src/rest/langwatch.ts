@@ -2,6 +2,7 @@
 // error strings, so that its callers only change their base URL.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { actingEnvironment } from '../auth/caller.ts';
 import { createSecretInputSchema, updateSecretInputSchema } from '../secrets/rules.ts';
 import type { PublicSecret } from '../secrets/service.ts';
 import {
@@ -204,6 +205,12 @@ function langwatchRoutes(deps: RestDoorDeps): FastifyPluginAsync {
           summary: 'Reveal every current value of the project, by name (needs secrets:reveal; audited; never cached)',
           querystring: z.object({
             resolve: z.enum(['true', 'false']).default('true').describe('false: the values as stored, references (${NAME}) not expanded'),
+            at: z.iso
+              .datetime({ offset: true })
+              .optional()
+              .describe(
+                "The environment's own values as they were at this moment (ISO-8601), references expanded in that moment; 404 when it is past what is kept",
+              ),
           }),
           response: {
             200: z.object({
@@ -218,7 +225,14 @@ function langwatchRoutes(deps: RestDoorDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const { values, sources, unreadable } = await deps.secrets.revealAll(callerOf(request), { resolve: request.query.resolve === 'true' });
+        const resolve = request.query.resolve === 'true';
+        if (request.query.at !== undefined) {
+          const caller = callerOf(request);
+          const values = await deps.secrets.valuesAt(caller, new Date(request.query.at), { resolve });
+          const own = { source: 'own' as const, environment: actingEnvironment(caller) };
+          return reply.header('cache-control', 'no-store').send({ values, sources: Object.fromEntries(Object.keys(values).map((name) => [name, own])) });
+        }
+        const { values, sources, unreadable } = await deps.secrets.revealAll(callerOf(request), { resolve });
         const origins = Object.fromEntries(Object.entries(sources).map(([name, s]) => [name, { source: s.kind, environment: s.environment }]));
         return reply.header('cache-control', 'no-store').send({ values, sources: origins, ...(unreadable.length ? { unreadable } : {}) });
       },

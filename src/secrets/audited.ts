@@ -20,15 +20,20 @@ export function targetOf(ref: SecretLocator) {
 export function changeEventOf(
   entry: AuditEntry & { projectId: string; environment: string; secretId: string; secretName: string; version: number },
   type: EventType,
+  previousName?: string,
 ) {
   return {
     projectId: entry.projectId,
     type,
     environment: entry.environment,
     secret: { id: entry.secretId, name: entry.secretName, version: entry.version },
+    ...(previousName === undefined ? {} : { previousName }),
     actorKeyId: entry.keyId ?? null,
   };
 }
+
+/** What a committed change was, as its event says: its type, and the name it had when it renamed the secret. */
+export type ChangeKind = EventType | { readonly type: EventType; readonly previousName: string };
 
 export function createAuditedCalls(deps: { audit: AuditLog; events?: EventLog | undefined; isReplay: (secret: PublicSecret) => boolean }) {
   /** A refused or failed call, by its kind. It changed nothing; with the database away it cannot be recorded either. */
@@ -47,7 +52,7 @@ export function createAuditedCalls(deps: { audit: AuditLog; events?: EventLog | 
     operation: string,
     ref: SecretLocator,
     change: () => Promise<PublicSecret>,
-    eventType: () => EventType | null,
+    eventType: () => ChangeKind | null,
   ): Promise<PublicSecret> {
     const base = callerEntry(caller, operation);
     let secret: PublicSecret;
@@ -68,8 +73,9 @@ export function createAuditedCalls(deps: { audit: AuditLog; events?: EventLog | 
       version: secret.version,
       outcome: replayed ? 'replayed' : 'success',
     };
-    const type = replayed ? null : eventType();
-    await Promise.all([deps.audit.record(entry), type && deps.events ? deps.events.append(changeEventOf(entry, type)) : undefined]);
+    const kind = replayed ? null : eventType();
+    const event = kind === null ? null : typeof kind === 'string' ? changeEventOf(entry, kind) : changeEventOf(entry, kind.type, kind.previousName);
+    await Promise.all([deps.audit.record(entry), event && deps.events ? deps.events.append(event) : undefined]);
     return secret;
   }
 

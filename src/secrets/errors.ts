@@ -132,3 +132,19 @@ export class ProjectLimitError extends ConflictError {
     super(`This project already has its limit of ${limit} ${what} (${variable}): delete one first`);
   }
 }
+
+/**
+ * A moment further back than what is kept tells: a version pruned past
+ * SECRET_VERSIONS_KEPT, change events past their retention, a secret purged.
+ * Never answered with a guess.
+ */
+export class PastRetentionError extends NotFoundError {
+  override name = 'PastRetentionError';
+}
+
+export class SnapshotNameTakenError extends ConflictError {
+  override name = 'SnapshotNameTakenError';
+  constructor(readonly snapshot: string) {
+    super(`A snapshot named "${snapshot}" already exists in this environment`);
+  }
+}

@@ -12,6 +12,7 @@ import {
   QuotaExceededError,
   SecretNameTakenError,
   SecretNotFoundError,
+  SnapshotNameTakenError,
   VersionMismatchError,
 } from './errors.ts';
 import { isLive, type PublicSecret, type SecretVersionInfo } from './model.ts';
@@ -24,6 +25,9 @@ import {
   LINEAGE_MAX,
   type OverrideRecord,
   type OverrideStore,
+  type Pin,
+  type SnapshotRecord,
+  type SnapshotStore,
   type TombstoneStore,
   type MetadataChange,
   type Namespace,
@@ -42,6 +46,8 @@ interface Entry {
   reserved?: Map<number, SecretVersionInfo & SealedVersion>;
   /** Numbers given up (released): taken, never current. */
   given?: Set<number>;
+  /** Versions snapshots pin, by snapshot id: gone with the secret when it is purged. */
+  pins?: Map<string, Pin>;
 }
 
 /** The newest number an entry's versions took, reserved and given up ones included. */
@@ -180,6 +186,7 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
       [...e.versions.values()].map((v) => ({ id: `${e.record.id}:${v.version}`, value: { context: v.context, sealed: v.sealed } })),
     ),
     ...[...personal.entries()].map(([id, o]) => ({ id: `override:${id}`, value: o.sealed })),
+    ...[...secrets.values()].flatMap((e) => [...(e.pins?.values() ?? [])].map((p) => ({ id: `pin:${p.snapshotId}:${e.record.id}`, value: p.sealed }))),
   ];
   const seals: SealStore = {
     async countByKey(activeId) {
@@ -202,6 +209,14 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
           found++;
           continue;
         }
+        if (seal.id.startsWith('pin:')) {
+          const [, snapshotId, secretId] = seal.id.split(':');
+          const pin = secrets.get(secretId!)?.pins?.get(snapshotId!);
+          if (!pin) continue;
+          secrets.get(secretId!)!.pins!.set(snapshotId!, { ...pin, sealed: { context: pin.sealed.context, sealed } });
+          found++;
+          continue;
+        }
         const { secretId, version } = seal.value.context;
         const stored = secrets.get(secretId)?.versions.get(version);
         if (!stored) continue;
@@ -220,12 +235,56 @@ export function createMemorySecretStore(deps: MemorySecretStoreDeps): SecretStor
     for (const entry of deleted.slice(0, Math.max(0, deleted.length - limits.projectDeletedLimit))) secrets.delete(entry.record.id);
   }
 
+  const taken = new Map<string, SnapshotRecord>();
+  const snapshots: SnapshotStore = {
+    async create(ns, name, entries, by, at) {
+      if ([...taken.values()].some((t) => t.projectId === ns.projectId && t.environment === ns.environment && t.name === name)) {
+        throw new SnapshotNameTakenError(name);
+      }
+      const id = randomBytes(12).toString('hex');
+      for (const { secretId, version, versionCreatedAt, sealed } of entries) {
+        const entry = secrets.get(secretId);
+        if (entry) (entry.pins ??= new Map()).set(id, { snapshotId: id, pinnedAt: at, version, versionCreatedAt, sealed });
+      }
+      const record: SnapshotRecord = {
+        id,
+        projectId: ns.projectId,
+        environment: ns.environment,
+        name,
+        createdAt: at,
+        createdBy: by,
+        entries: entries.map(({ sealed: _, ...entry }) => entry),
+      };
+      taken.set(id, record);
+      return record;
+    },
+    async list(ns) {
+      return [...taken.values()]
+        .filter((t) => t.projectId === ns.projectId && t.environment === ns.environment)
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
+    },
+    async find(projectId, id) {
+      const found = taken.get(id);
+      return found?.projectId === projectId ? found : null;
+    },
+    async remove(projectId, id) {
+      if (taken.get(id)?.projectId !== projectId) return false;
+      taken.delete(id);
+      for (const entry of secrets.values()) entry.pins?.delete(id);
+      return true;
+    },
+    async pinsOf(secret) {
+      return [...(secrets.get(secret.id)?.pins?.values() ?? [])];
+    },
+  };
+
   return {
     environments,
     idempotency,
     seals,
     tombstones,
     overrides,
+    snapshots,
 
     async findLive(ns, locator, at) {
       const live = liveIn(ns, at).map((e) => e.record);

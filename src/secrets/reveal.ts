@@ -21,7 +21,7 @@ import type { Inheritance, Source } from './inheritance.ts';
 import type { Namespace, SealedVersion, SecretLocator, SecretRecord, SecretStore } from './store.ts';
 
 /** Reveals need secrets:reveal, and a reason when the key requires one. */
-function requireRevealRight(caller: Caller): void {
+export function requireRevealRight(caller: Caller): void {
   requireScope(caller, 'secrets:reveal');
   if (caller.requireRevealReason && !caller.revealReason) {
     throw new ForbiddenError('reveal reason', 'This API key must say why it reveals a value: send X-Reveal-Reason (GraphQL reason:, CLI --reason)');
@@ -153,6 +153,7 @@ export function createRevealer(deps: RevealDeps) {
   return {
     requireExpandable,
     openSealed,
+    expanderOf,
 
     /**
      * The value of a secret (its current version, or `version`): the one

@@ -96,6 +96,9 @@ export const environmentSlugSchema = z
 
 export const environmentNameSchema = z.string().trim().min(1, 'Environment name must not be empty').max(100, 'Environment name must be at most 100 characters');
 
+/** A snapshot's name: free text, unique in its environment. */
+export const snapshotNameSchema = z.string().trim().min(1, 'A snapshot name must not be empty').max(100, 'A snapshot name must be at most 100 characters');
+
 /** Why a value is revealed: free text for the audit event, printable, one line. */
 export const revealReasonSchema = z
   .string()

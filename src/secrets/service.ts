@@ -12,7 +12,8 @@ import { type MasterKeyring, sealValue } from '../crypto/envelope.ts';
 import type { SecretLimits } from '../config.ts';
 import type { EventLog, EventType } from '../events/log.ts';
 import { callerNamespace, publicOf } from './access.ts';
-import { createAuditedCalls } from './audited.ts';
+import { type ChangeKind, createAuditedCalls } from './audited.ts';
+import { createHistory } from './history.ts';
 import { createInheritance } from './inheritance.ts';
 import { createRevealer } from './reveal.ts';
 import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
@@ -69,6 +70,8 @@ export interface SecretServiceDeps {
    * key (so that keys without one read none); absent, every read looks.
    */
   readonly noteOverrides?: (keyId: string) => Promise<void>;
+  /** How far back an environment's past is rebuilt: the change events' retention (EVENT_RETENTION_DAYS; default 7 days). */
+  readonly historyWindowMs?: number;
   /** Told of each stored value no master key of this node opens (which secret, which key id; never bytes). */
   readonly onUnreadableValue?: (version: { projectId: string; secretId: string; secretName: string; version: number; keyId: string }) => void;
 }
@@ -94,6 +97,19 @@ export function createSecretService(deps: SecretServiceDeps) {
   const inheritance = createInheritance({ store, now, overridesKnown: deps.noteOverrides !== undefined });
   const revealer = createRevealer({ ...deps, audited, now, namespace, inheritance });
   const { requireExpandable } = revealer;
+  // Back from past its expiry: a lifetime starts again, an instant is cleared.
+  const rearm = (at: Date) => (gone: SecretRecord) =>
+    gone.expiresAt && gone.expiresAt.getTime() <= at.getTime() ? expiryFields(gone.ttlSeconds ? { ttlSeconds: gone.ttlSeconds } : null, at) : {};
+  const history = createHistory({
+    ...deps,
+    audited,
+    now,
+    inheritance,
+    revealer,
+    sealerOf,
+    rearm,
+    windowMs: deps.historyWindowMs ?? 7 * 24 * 3600 * 1000,
+  });
 
   /** The caller's live secret that `ref` names. */
   async function findOwned(caller: Caller, ref: SecretRef): Promise<SecretRecord> {
@@ -146,7 +162,7 @@ export function createSecretService(deps: SecretServiceDeps) {
      * (renaming to its own name changes nothing); absent fields stay as they are.
      */
     update(caller: Caller, ref: SecretRef, change: SecretChange, options: { expectedVersion?: number | undefined } = {}): Promise<PublicSecret> {
-      let changed: EventType | null = null;
+      let changed: ChangeKind | null = null;
       return audited.mutation(
         caller,
         change.value === undefined ? 'update_metadata' : 'update',
@@ -169,7 +185,8 @@ export function createSecretService(deps: SecretServiceDeps) {
             metadata.expiresAt = new Date(at.getTime() + current.ttlSeconds * 1000);
           }
           if (Object.keys(metadata).length === 0 && !renamed && change.value === undefined) return publicOf(current);
-          changed = change.value !== undefined ? 'updated' : renamed ? 'renamed' : 'described';
+          const type = change.value !== undefined ? 'updated' : renamed ? 'renamed' : 'described';
+          changed = renamed ? { type, previousName: current.name } : type;
 
           if (renamed && change.value !== undefined) {
             // A new name and a new value together: a name seen taken refuses
@@ -261,11 +278,8 @@ export function createSecretService(deps: SecretServiceDeps) {
         { id },
         async () => {
           const at = now();
-          // Back from past its expiry: a lifetime starts again, an instant is cleared.
-          const rearm = (gone: SecretRecord) =>
-            gone.expiresAt && gone.expiresAt.getTime() <= at.getTime() ? expiryFields(gone.ttlSeconds ? { ttlSeconds: gone.ttlSeconds } : null, at) : {};
           const { ns, lineage } = await inheritance.placed(caller);
-          const restored = await store.restore(ns, id, caller.keyId, at, rearm);
+          const restored = await store.restore(ns, id, caller.keyId, at, rearm(at));
           if (restored === 'not_found') throw new SecretNotFoundError();
           if (restored === 'in_progress') throw new ConflictError('This secret is being restored by another request; retry shortly');
           if (lineage.length > 1) await store.tombstones.unhide(ns, restored.name);
@@ -284,6 +298,14 @@ export function createSecretService(deps: SecretServiceDeps) {
     sweep(batch = 100, budgetMs = SWEEP_BUDGET_MS): Promise<number> {
       return store.sweep(now(), batch, budgetMs);
     },
+
+    environmentAt: history.environmentAt,
+    valuesAt: history.valuesAt,
+    environmentDiff: history.environmentDiff,
+    restoreEnvironment: history.restoreEnvironment,
+    createSnapshot: history.createSnapshot,
+    snapshots: history.snapshots,
+    deleteSnapshot: history.deleteSnapshot,
 
     reveal: revealer.reveal,
     revealAll: revealer.revealAll,

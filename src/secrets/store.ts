@@ -104,6 +104,8 @@ export interface SecretStore {
   readonly tombstones: TombstoneStore;
   /** Values an API key holds for itself over an environment's. */
   readonly overrides: OverrideStore;
+  /** Named sets of versions, pinned against pruning. */
+  readonly snapshots: SnapshotStore;
   /** The live secret (not deleted, not past its expiry at `at`) the locator names, or null. */
   findLive(ns: Namespace, locator: SecretLocator, at: Date): Promise<SecretRecord | null>;
   /** Live secrets in name order, `first` of them after the name `after`; with `nameStartsWith`, only names that begin so. */
@@ -276,4 +278,51 @@ export interface OverrideStore {
   set(ns: Namespace, owner: string, name: string, seal: Sealer, at: Date): Promise<OverrideRecord>;
   /** Whether there was one. */
   remove(ns: Namespace, owner: string, name: string): Promise<boolean>;
+}
+
+/** One secret of a snapshot: the version it pins. */
+export interface SnapshotEntry {
+  readonly secretId: string;
+  readonly name: string;
+  readonly version: number;
+  readonly versionCreatedAt: Date;
+}
+
+export interface SnapshotRecord {
+  readonly id: string;
+  readonly projectId: string;
+  readonly environment: string;
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly createdBy: string;
+  /** In name order. */
+  readonly entries: readonly SnapshotEntry[];
+}
+
+/** A version a snapshot pins, as a moment past the versions kept is answered from. */
+export interface Pin {
+  readonly snapshotId: string;
+  /** When the snapshot was taken: the version was current then. */
+  readonly pinnedAt: Date;
+  readonly version: number;
+  readonly versionCreatedAt: Date;
+  readonly sealed: SealedVersion;
+}
+
+export interface SnapshotStore {
+  /**
+   * Takes a snapshot named `name` (unique in its environment:
+   * SnapshotNameTakenError) of these versions with their sealed values: a
+   * copy of each is kept with the snapshot, so that pruning a secret's
+   * versions keeps the ones it names until it is deleted; a purge takes them.
+   */
+  create(ns: Namespace, name: string, entries: readonly (SnapshotEntry & { readonly sealed: SealedVersion })[], by: string, at: Date): Promise<SnapshotRecord>;
+  /** The environment's snapshots, newest first. */
+  list(ns: Namespace): Promise<SnapshotRecord[]>;
+  /** A snapshot of the project by id, or null. */
+  find(projectId: string, id: string): Promise<SnapshotRecord | null>;
+  /** Deletes a snapshot and its pins; false: there was none. */
+  remove(projectId: string, id: string): Promise<boolean>;
+  /** The versions of a secret that snapshots pin. */
+  pinsOf(secret: SecretRecord): Promise<Pin[]>;
 }

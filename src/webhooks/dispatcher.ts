@@ -63,6 +63,7 @@ export function payloadOf(event: SecretEvent): string {
       at: event.at.toISOString(),
       actorKeyId: event.actorKeyId,
       secret: event.secret,
+      ...(event.previousName === undefined ? {} : { previousName: event.previousName }),
     },
   });
 }

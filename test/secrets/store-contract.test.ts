@@ -10,6 +10,7 @@ import {
   QuotaExceededError,
   SecretNameTakenError,
   SecretNotFoundError,
+  SnapshotNameTakenError,
   VersionMismatchError,
 } from '../../src/secrets/errors.ts';
 import {
@@ -428,6 +429,50 @@ describe.each(kinds)('$name', (kind) => {
       const live = await store.listAllLive(ns, new Date());
       const current = await store.sealedCurrent(live);
       expect([openNew(current.get(a.id)), openNew(current.get(b.id)), openNew(await store.sealedVersion(live[0]!, 1))]).toEqual(['a2', 'b1', 'a1']);
+    });
+  });
+
+  describe('snapshots', () => {
+    it('pin copies of the versions they name, one name per environment, until deleted or their secret purged', async () => {
+      const { store, ns } = await fresh({ recoveryWindowMs: 1_000 });
+      const a = await create(store, ns, 'A', 'a1');
+      const b = await create(store, ns, 'B', 'b1');
+      const entry = async (s: SecretRecord) => ({
+        secretId: s.id,
+        name: s.name,
+        version: s.version,
+        versionCreatedAt: s.createdAt,
+        sealed: (await store.sealedVersion(s, s.version))!,
+      });
+      const at = new Date();
+      const snap = await store.snapshots.create(ns, 'one', [await entry(a), await entry(b)], 'key-a', at);
+      expect(snap).toMatchObject({ projectId: ns.projectId, environment: ns.environment, name: 'one', createdBy: 'key-a' });
+      expect(snap.entries.map((e) => [e.name, e.version])).toEqual([
+        ['A', 1],
+        ['B', 1],
+      ]);
+      await expect(store.snapshots.create(ns, 'one', [], 'key-a', at)).rejects.toBeInstanceOf(SnapshotNameTakenError);
+      const elsewhere = { ...ns, environment: 'other' };
+      await store.environments.create(ns.projectId, 'other', 'Other', at);
+      await store.snapshots.create(elsewhere, 'one', [], 'key-a', at);
+      expect((await store.snapshots.list(ns)).map((t) => t.id)).toEqual([snap.id]);
+      expect((await store.snapshots.find(ns.projectId, snap.id))?.name).toBe('one');
+      expect(await store.snapshots.find(await (await kind.make()).newProject(), snap.id)).toBeNull();
+
+      const changed = await store.change(a, { metadata: {}, value: sealer('a2'), by: 'key-a' }, new Date());
+      const [pin] = await store.snapshots.pinsOf(changed);
+      expect(pin).toMatchObject({ snapshotId: snap.id, version: 1, pinnedAt: at });
+      expect(open(pin!.sealed)).toBe('a1');
+      expect((await store.listVersions(changed, { first: 10 })).items.map((v) => v.version)).toEqual([2, 1]);
+
+      // A purge takes its secret's pins; deleting the snapshot takes the rest.
+      await store.softDelete(b, 'key-a', at);
+      await store.sweep(new Date(at.getTime() + 2_000), 100, 10_000);
+      expect(await store.snapshots.pinsOf(b)).toEqual([]);
+      expect(await store.snapshots.remove(ns.projectId, snap.id)).toBe(true);
+      expect(await store.snapshots.remove(ns.projectId, snap.id)).toBe(false);
+      expect(await store.snapshots.pinsOf(changed)).toEqual([]);
+      expect(await store.snapshots.list(ns)).toEqual([]);
     });
   });
 

@@ -10,6 +10,7 @@ import { secretEventHeadModel, secretEventModel } from './secret-event.ts';
 import { secretFateModel } from './secret-fate.ts';
 import { secretLayerModels } from './secret-layer.ts';
 import { secretNameModel } from './secret-name.ts';
+import { secretSnapshotModel } from './secret-snapshot.ts';
 import { secretVersionModel } from './secret-version.ts';
 import { webhookModels } from './webhook.ts';
 
@@ -28,6 +29,7 @@ export function createModels(connection: Connection) {
     SecretEvent: secretEventModel(connection),
     SecretEventHead: secretEventHeadModel(connection),
     ...secretLayerModels(connection),
+    SecretSnapshot: secretSnapshotModel(connection),
     ...webhookModels(connection),
   };
 }

@@ -18,6 +18,8 @@ const secretEventSchema = new Schema(
     environment: { type: String, required: true },
     secretId: { type: Schema.Types.ObjectId, required: true },
     secretName: { type: String, required: true },
+    // The name before a change that renamed it (absent: the name stayed).
+    previousName: { type: String },
     version: { type: Number, required: true },
     at: { type: Date, required: true },
     actorKeyId: { type: String, default: null },
@@ -28,6 +30,8 @@ const secretEventSchema = new Schema(
 secretEventSchema.index({ projectId: 1, seq: -1 });
 // The retention sweep.
 secretEventSchema.index({ at: 1 });
+// An environment's past: its events after a moment.
+secretEventSchema.index({ projectId: 1, environment: 1, at: 1 });
 
 export interface SecretEventDoc {
   _id: string;
@@ -37,6 +41,7 @@ export interface SecretEventDoc {
   environment: string;
   secretId: Types.ObjectId;
   secretName: string;
+  previousName?: string;
   version: number;
   at: Date;
   actorKeyId: string | null;

@@ -38,6 +38,11 @@ export const SecretEvent = builder.objectRef<SecretEventShape>('SecretEvent').im
     at: t.expose('at', { type: 'DateTime' }),
     actorKeyId: t.exposeString('actorKeyId', { nullable: true, description: 'The API key that made the change; null for an expiry.' }),
     secret: t.field({ type: SecretEventSecret, resolve: (event) => event.secret }),
+    previousName: t.string({
+      nullable: true,
+      description: "The secret's name before this change, when the change renamed it (secret.name is the new one).",
+      resolve: (event) => event.previousName ?? null,
+    }),
   }),
 });
 

@@ -4,7 +4,8 @@
 //   secrets          nameKey  "<ns>/<name>"      slotKey "<ns>/<slot>"
 //                    (a deleted secret: "deleted/<secretId>" in both)
 //   secret_names     _id      "<ns>/<name>"      -> the secret that holds it
-//   secret_versions  _id      "<secretId>:<version>"
+//   secret_versions  _id      "<secretId>:<version>"   (a snapshot's copy: "…@<snapshotId>")
+//   secret_snapshots unique   (projectId, environment, name)
 //   secret_fates     _id      "<secretId>:<deletedAt ms>"
 //   environments     _id      "<projectId>/<slug>"
 //   idempotency_keys _id      "<projectId>/<key>" ("<slug> <key>" outside "default")

@@ -30,6 +30,7 @@ import { createMongoOverrideStore, createMongoTombstoneStore } from './layers.ts
 import { createDeletion } from './deletion.ts';
 import { createExpiry } from './expiry.ts';
 import { createNamesAndSlots } from './slots.ts';
+import { createMongoSnapshotStore } from './snapshots.ts';
 import { createVersions, type Appended } from './versions.ts';
 import {
   type DeletedSecret,
@@ -114,6 +115,7 @@ export const MONGO_STORE_MODELS = [
   'Environment',
   'SecretTombstone',
   'SecretOverride',
+  'SecretSnapshot',
 ] as const;
 
 export interface MongoSecretStoreDeps {
@@ -206,6 +208,7 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     seals: createMongoSealStore(deps.models),
     tombstones: createMongoTombstoneStore(deps.models),
     overrides: createMongoOverrideStore(deps.models),
+    snapshots: createMongoSnapshotStore(deps.models),
 
     async findLive(ns, locator, at) {
       // Each a lookup by _id, checked here: the filter stays {_id} alone.
@@ -279,7 +282,8 @@ export function createMongoSecretStore(deps: MongoSecretStoreDeps): SecretStore 
     async listVersions(secret, page) {
       const secretId = oid(secret.id);
       const kept = { $gt: prunedFrom(secret.version) };
-      const filter = { secretId, void: { $ne: true }, version: page.before === undefined ? kept : { ...kept, $lt: page.before } };
+      // A snapshot's copy of a version (pin) is no version of its own.
+      const filter = { secretId, void: { $ne: true }, pin: { $exists: false }, version: page.before === undefined ? kept : { ...kept, $lt: page.before } };
       const docs = await SecretVersion.collection
         .find<SecretVersionInfo>(filter, { projection: { _id: 0, version: 1, createdAt: 1, createdBy: 1 } })
         .sort({ version: -1 })
