@@ -78,7 +78,12 @@ export async function createServices(deps: {
     events,
     hub: createEventHub({ log: events, onError: deps.onBackgroundError, limits: deps.subscriptions }),
     webhooks: createWebhookService({ ...webhookDeps, limit: limits.webhooksPerProject }),
-    dispatcher: createWebhookDispatcher({ ...webhookDeps, timing: deps.webhookTiming, onError: deps.onBackgroundError }),
+    dispatcher: createWebhookDispatcher({
+      ...webhookDeps,
+      timing: deps.webhookTiming,
+      onError: deps.onBackgroundError,
+      lineageOf: (projectId, environment) => store.environments.lineage({ projectId, environment }),
+    }),
     authenticator,
     secrets: createSecretService({
       store,

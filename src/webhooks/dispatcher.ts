@@ -68,8 +68,9 @@ export function payloadOf(event: SecretEvent): string {
   });
 }
 
-const wants = (hook: WebhookDoc, event: SecretEvent) =>
-  (hook.events.length === 0 || hook.events.includes(event.type)) && (hook.environment === null || hook.environment === event.environment);
+/** Whether a webhook is sent an event: of a type it asks for, in its environment or one that environment inherits from (`lineage`). */
+const wants = (hook: WebhookDoc, event: SecretEvent, lineage: ReadonlySet<string>) =>
+  (hook.events.length === 0 || hook.events.includes(event.type)) && (hook.environment === null || lineage.has(event.environment));
 
 interface Outcome {
   readonly status?: number;
@@ -84,6 +85,8 @@ export function createWebhookDispatcher(deps: {
   timing?: Partial<DispatchTiming>;
   now?: () => Date;
   onError?: (err: Error) => void;
+  /** An environment and those it inherits from, nearest first (null: it is gone); absent: none inherits. */
+  lineageOf?: (projectId: string, environment: string) => Promise<readonly string[] | null>;
 }) {
   const timing = { ...DEFAULT_DISPATCH_TIMING, ...deps.timing };
   const now = deps.now ?? (() => new Date());
@@ -98,10 +101,17 @@ export function createWebhookDispatcher(deps: {
   async function enqueue(hook: WebhookDoc): Promise<void> {
     const projectId = hook.projectId.toHexString();
     let cursor = hook.cursor;
+    // A parent's change is its heirs' too: read once per tick, and only when an event comes from elsewhere.
+    let lineage: ReadonlySet<string> = new Set(hook.environment === null ? [] : [hook.environment]);
+    let lineageRead = false;
     for (let n = 0; n < EVENTS_PER_TICK; n++) {
       const event = await deps.log.at(projectId, cursor + 1);
       if (!event) break;
-      if (wants(hook, event)) {
+      if (hook.environment !== null && !lineage.has(event.environment) && !lineageRead && deps.lineageOf) {
+        lineageRead = true;
+        lineage = new Set((await deps.lineageOf(projectId, hook.environment)) ?? [hook.environment]);
+      }
+      if (wants(hook, event, lineage)) {
         const doc: WebhookDeliveryDoc = {
           _id: eventIdOf(hook._id.toHexString(), event.seq),
           webhookId: hook._id,

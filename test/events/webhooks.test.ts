@@ -243,4 +243,36 @@ describe('webhooks', () => {
       await strict.close({ keepDatabase: true });
     }
   });
+  it("a webhook on an environment is sent its parents' changes too, naming where each was made; one on an unrelated environment is not", async () => {
+    for (const input of [
+      { slug: 'hook-base', name: 'Base' },
+      { slug: 'hook-child', name: 'Child', parent: 'hook-base' },
+      { slug: 'hook-other', name: 'Other' },
+    ]) {
+      const made = await graphql(
+        node.baseUrl,
+        'mutation($input: CreateEnvironmentInput!) { r: createEnvironment(input: $input) { __typename } }',
+        { input },
+        { apiKey },
+      );
+      expect(made.body.data.r.__typename).toBe('CreateEnvironmentSuccess');
+    }
+    const child = await createWebhook(node, { url: `${sink.url}/hook-child`, events: ['CREATED'], environment: 'hook-child' });
+    const other = await createWebhook(node, { url: `${sink.url}/hook-other`, events: ['CREATED'], environment: 'hook-other' });
+    expect([child.__typename, other.__typename]).toEqual(['CreateWebhookSuccess', 'CreateWebhookSuccess']);
+    const created = await request(node.baseUrl, 'POST', '/api/secrets', {
+      apiKey,
+      headers: { 'x-secrets-environment': 'hook-base' },
+      body: { name: 'INHERITED_HOOK', value: MARKER },
+    });
+    expect(created.status).toBe(201);
+    const sent = () => sink.requests.filter((r) => r.path === '/hook-child' && r.body.includes('INHERITED_HOOK'));
+    expect(await until(() => sent().length === 1)).toBe(true);
+    expect(JSON.parse(sent()[0]!.body).data).toMatchObject({ type: 'created', environment: 'hook-base', secret: { name: 'INHERITED_HOOK' } });
+    expect(sent()[0]!.body).not.toContain(MARKER);
+    // The unrelated hook's cursor passed the event without a delivery.
+    const { seq } = (await node.models.SecretEvent.findOne({ secretName: 'INHERITED_HOOK' }).lean())!;
+    expect(await until(async () => ((await node.models.Webhook.findById(other.webhook.id).lean()) as { cursor: number }).cursor >= seq)).toBe(true);
+    expect(sink.requests.filter((r) => r.path === '/hook-other')).toEqual([]);
+  });
 });
