@@ -19,9 +19,9 @@ export function targetOf(ref: SecretLocator) {
 /** The change event of a committed change, from its audit record. */
 export function changeEventOf(
   entry: AuditEntry & { projectId: string; environment: string; secretId: string; secretName: string; version: number },
-  type: EventType,
-  previousName?: string,
+  kind: ChangeKind,
 ) {
+  const { type, previousName } = typeof kind === 'string' ? { type: kind, previousName: undefined } : kind;
   return {
     projectId: entry.projectId,
     type,
@@ -34,6 +34,17 @@ export function changeEventOf(
 
 /** What a committed change was, as its event says: its type, and the name it had when it renamed the secret. */
 export type ChangeKind = EventType | { readonly type: EventType; readonly previousName: string };
+
+/** The audit record of a call about one secret, naming it as it stands after the call. */
+export const secretEntryOf = (base: Omit<AuditEntry, 'outcome'>, secret: PublicSecret, outcome: string) => ({
+  ...base,
+  projectId: secret.projectId,
+  environment: secret.environment,
+  secretId: secret.id,
+  secretName: secret.name,
+  version: secret.version,
+  outcome,
+});
 
 export function createAuditedCalls(deps: { audit: AuditLog; events?: EventLog | undefined; isReplay: (secret: PublicSecret) => boolean }) {
   /** A refused or failed call, by its kind. It changed nothing; with the database away it cannot be recorded either. */
@@ -64,20 +75,34 @@ export function createAuditedCalls(deps: { audit: AuditLog; events?: EventLog | 
       throw err;
     }
     const replayed = deps.isReplay(secret);
-    const entry = {
-      ...base,
-      projectId: secret.projectId,
-      environment: secret.environment,
-      secretId: secret.id,
-      secretName: secret.name,
-      version: secret.version,
-      outcome: replayed ? 'replayed' : 'success',
-    };
+    const entry = secretEntryOf(base, secret, replayed ? 'replayed' : 'success');
     const kind = replayed ? null : eventType();
-    const event = kind === null ? null : typeof kind === 'string' ? changeEventOf(entry, kind) : changeEventOf(entry, kind.type, kind.previousName);
-    await Promise.all([deps.audit.record(entry), event && deps.events ? deps.events.append(event) : undefined]);
+    await Promise.all([deps.audit.record(entry), kind && deps.events ? deps.events.append(changeEventOf(entry, kind)) : undefined]);
     return secret;
   }
 
-  return { mutation, recordFailure };
+  /**
+   * Runs a call (secrets:write) that changes no secret's value, recorded as
+   * it ended: `extra` says what it was about, `about` what its result adds.
+   */
+  async function call<T>(
+    caller: Caller,
+    operation: string,
+    extra: Partial<AuditEntry>,
+    run: () => Promise<T>,
+    about: (result: T) => Partial<AuditEntry> = () => ({}),
+  ): Promise<T> {
+    const entry = { ...callerEntry(caller, operation), ...extra };
+    try {
+      requireScope(caller, 'secrets:write');
+      const result = await run();
+      await deps.audit.record({ ...entry, ...about(result), outcome: 'success' });
+      return result;
+    } catch (err) {
+      await recordFailure(entry, err);
+      throw err;
+    }
+  }
+
+  return { mutation, call, recordFailure };
 }

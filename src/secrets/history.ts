@@ -10,7 +10,7 @@ import { type AuditEntry, type AuditLog, callerEntry } from '../audit/service.ts
 import type { Caller } from '../auth/caller.ts';
 import { requireScope } from '../auth/scopes.ts';
 import type { EventLog, EventType, SecretEvent } from '../events/log.ts';
-import { type ChangeKind, changeEventOf, type createAuditedCalls } from './audited.ts';
+import { type ChangeKind, changeEventOf, type createAuditedCalls, secretEntryOf } from './audited.ts';
 import { ConflictError, InvalidFieldError, NotFoundError, PastRetentionError, VersionMismatchError } from './errors.ts';
 import type { Inheritance } from './inheritance.ts';
 import { requireRevealRight, type createRevealer } from './reveal.ts';
@@ -300,18 +300,8 @@ export function createHistory(deps: HistoryDeps) {
   }
 
   /** A snapshot's change (secrets:write), audited with its environment, never a value. */
-  async function snapshotCall(caller: Caller, operation: string, run: () => Promise<SnapshotRecord>): Promise<SnapshotRecord> {
-    const base = callerEntry(caller, operation);
-    try {
-      requireScope(caller, 'secrets:write');
-      const snapshot = await run();
-      await deps.audit.record({ ...base, environment: snapshot.environment, outcome: 'success' });
-      return snapshot;
-    } catch (err) {
-      await deps.audited.recordFailure(base, err);
-      throw err;
-    }
-  }
+  const snapshotCall = (caller: Caller, operation: string, run: () => Promise<SnapshotRecord>) =>
+    deps.audited.call(caller, operation, {}, run, (snapshot) => ({ environment: snapshot.environment }));
 
   const eventOf = (action: RestoreAction, previousName: string | null): ChangeKind => {
     const type: EventType = action === 'update' ? 'updated' : action === 'rename' ? 'renamed' : action === 'restore' ? 'restored' : 'deleted';
@@ -473,19 +463,9 @@ export function createHistory(deps: HistoryDeps) {
             if (!secret) continue; // deleted meanwhile by another call: as wanted
             const applied = { ...publicPlanOf(change), newVersion: keepsValue ? null : secret.version };
             done.push(applied);
-            const entry = {
-              ...base,
-              projectId: secret.projectId,
-              environment: secret.environment,
-              secretId: secret.id,
-              secretName: secret.name,
-              version: secret.version,
-              outcome: 'success',
-            };
+            const entry = secretEntryOf(base, secret, 'success');
             entries.push(entry);
-            const kind = eventOf(change.action, change.previousName);
-            const event = typeof kind === 'string' ? changeEventOf(entry, kind) : changeEventOf(entry, kind.type, kind.previousName);
-            await deps.events?.append(event);
+            await deps.events?.append(changeEventOf(entry, eventOf(change.action, change.previousName)));
           }
         } finally {
           await Promise.all(reserved.map((r) => r && store.release(r)));

@@ -314,18 +314,8 @@ export function createSecretService(deps: SecretServiceDeps) {
   };
 
   /** Runs an override's change by its owner, audited (the name and environment, never the value). */
-  async function overrideCall<T>(caller: Caller, operation: string, name: string, run: (ns: Namespace) => Promise<T>): Promise<T> {
-    const entry = { ...callerEntry(caller, operation), secretName: name };
-    try {
-      requireScope(caller, 'secrets:write');
-      const result = await run((await inheritance.placed(caller)).ns);
-      await deps.audit.record({ ...entry, outcome: 'success' });
-      return result;
-    } catch (err) {
-      await audited.recordFailure(entry, err);
-      throw err;
-    }
-  }
+  const overrideCall = <T>(caller: Caller, operation: string, name: string, run: (ns: Namespace) => Promise<T>): Promise<T> =>
+    audited.call(caller, operation, { secretName: name }, async () => run((await inheritance.placed(caller)).ns));
 
   return {
     ...service,
