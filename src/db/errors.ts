@@ -39,7 +39,10 @@ const SOCKET_GONE = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ENOTCONN'])
 
 /** The database could not be reached (as opposed to refusing a command): callers answer 503. */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  // A bulk write (an ordered insertMany) that lost its connection wraps the
+  // network error as its errorResponse, not as its cause.
+  const next = (e: Error) => e.cause ?? (e as { errorResponse?: unknown }).errorResponse;
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = next(e), depth++) {
     if (UNAVAILABLE.has(e.name)) return true;
     const { code, syscall } = e as NodeJS.ErrnoException;
     if (typeof syscall === 'string' && typeof code === 'string' && SOCKET_GONE.has(code)) return true;
