@@ -120,6 +120,12 @@ export function createHistory(deps: HistoryDeps) {
     }
   }
 
+  /** Every record of the environment a moment may name: live then or now, deleted and still in its window. */
+  async function recordsOf(ns: Namespace, at: Date, current: Date): Promise<Map<string, SecretRecord>> {
+    const [then, live, deleted] = await Promise.all([store.listAllLive(ns, at), store.listAllLive(ns, current), allDeleted(ns, current)]);
+    return new Map([...deleted, ...then, ...live].map((s) => [s.id, s]));
+  }
+
   /** The version of `secret` current at `at`, from its kept versions; null when that one was pruned. */
   async function versionAt(secret: SecretRecord, at: Date): Promise<{ version: number; createdAt: Date } | null> {
     for (let before: number | undefined; ;) {
@@ -163,10 +169,10 @@ export function createHistory(deps: HistoryDeps) {
     if (!deps.events || current.getTime() - at.getTime() > deps.windowMs) {
       throw new PastRetentionError(`Moments further back than the change events kept (EVENT_RETENTION_DAYS) are past what is kept`);
     }
-    // Live at `at` by the clock (one expired since is live then); deleted ones in their window.
-    const [live, deleted, events] = await Promise.all([
+    // Live at `at` by the clock (one expired since is live then), as known now; deleted ones in their window.
+    const [live, records, events] = await Promise.all([
       store.listAllLive(ns, at),
-      allDeleted(ns, current),
+      recordsOf(ns, at, current),
       deps.events.since(ns.projectId, ns.environment, at, HISTORY_EVENTS_MAX),
     ]);
     if (events.length > HISTORY_EVENTS_MAX) {
@@ -184,7 +190,6 @@ export function createHistory(deps: HistoryDeps) {
       return earlier.get(from.getTime())!;
     };
     const liveIds = new Set(live.map((s) => s.id));
-    const records = new Map<string, SecretRecord>([...deleted, ...live].map((s) => [s.id, s]));
     const firstAfter = new Map<string, SecretEvent>();
     for (const event of events) if (!firstAfter.has(event.secret.id)) firstAfter.set(event.secret.id, event);
 
@@ -231,8 +236,7 @@ export function createHistory(deps: HistoryDeps) {
   /** What a snapshot holds, as a restore's target: each secret (live or deleted now) at the version it pins, with the pinned value. */
   async function stateOf(ns: Namespace, snapshot: SnapshotRecord, current: Date): Promise<Kept[]> {
     if (snapshot.environment !== ns.environment) throw new NotFoundError('No snapshot with this id in this environment');
-    const [live, deleted] = await Promise.all([store.listAllLive(ns, current), allDeleted(ns, current)]);
-    const records = new Map([...deleted, ...live].map((s) => [s.id, s]));
+    const records = await recordsOf(ns, snapshot.createdAt, current);
     const kept: Kept[] = [];
     for (const entry of snapshot.entries) {
       const record = records.get(entry.secretId);
@@ -311,12 +315,20 @@ export function createHistory(deps: HistoryDeps) {
   /** The environment's own secrets as they were at `at`; with `reveal`, their values then (secrets:reveal, each audited). */
   async function environmentAt(caller: Caller, at: Date, options: { reveal?: boolean } = {}): Promise<EnvironmentAt> {
     requireScope(caller, 'secrets:read');
-    if (options.reveal) requireRevealRight(caller);
+    const base = { ...callerEntry(caller, 'reveal_at'), reason: caller.revealReason ?? null };
+    if (options.reveal) {
+      try {
+        requireRevealRight(caller);
+      } catch (err) {
+        // Refused as any reveal is: audited.
+        await deps.audited.recordFailure(base, err);
+        throw err;
+      }
+    }
     const { ns } = await inheritance.placed(caller);
     const kept = await stateAt(ns, at, now());
     if (!options.reveal) return { environment: ns.environment, at, secrets: kept.map(publicAt) };
     const values = await Promise.all(kept.map(valueOf));
-    const base = { ...callerEntry(caller, 'reveal_at'), reason: caller.revealReason ?? null };
     await deps.audit.recordMany(kept.map((e): AuditEntry => ({ ...base, secretId: e.id, secretName: e.name, version: e.version, outcome: 'success' })));
     return { environment: ns.environment, at, secrets: kept.map((e, i) => ({ ...publicAt(e), value: values[i]! })) };
   }
