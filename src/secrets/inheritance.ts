@@ -18,6 +18,9 @@ export interface Source {
   readonly environment: string;
 }
 
+/** The origin of a caller's own override in the namespace it overrides in. */
+export const overrideSource = (ns: Namespace): Source => ({ kind: 'override', environment: ns.environment });
+
 /** A name as a caller sees it in an environment. */
 export interface Effective {
   readonly name: string;
@@ -78,7 +81,7 @@ export function createInheritance(deps: { store: SecretStore; now: () => Date; o
     const overrides = await overridesOf(caller, place.ns);
     return [...seen.values()]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((e) => (overrides.has(e.name) ? { ...e, source: { kind: 'override', environment: place.ns.environment }, override: overrides.get(e.name) } : e));
+      .map((e) => (overrides.has(e.name) ? { ...e, source: overrideSource(place.ns), override: overrides.get(e.name) } : e));
   }
 
   /** The secret a name is in the caller's view (own, else the nearest inherited one not hidden), or null. */

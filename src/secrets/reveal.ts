@@ -17,7 +17,7 @@ import { EnvironmentNotFoundError, ReferenceBoundError, SecretNotFoundError, Sec
 import { maskValue } from './mask.ts';
 import type { PublicSecret } from './model.ts';
 import { createExpander, hasReferences, type ExpansionLimits, type Target, type ValueOf } from './references.ts';
-import type { Inheritance, Source } from './inheritance.ts';
+import { type Inheritance, overrideSource, type Source } from './inheritance.ts';
 import type { Namespace, SealedVersion, SecretLocator, SecretRecord, SecretStore } from './store.ts';
 
 /** Reveals need secrets:reveal, and a reason when the key requires one. */
@@ -54,8 +54,6 @@ export interface RevealDeps {
   readonly now: () => Date;
   readonly limits?: Pick<SecretLimits, 'referenceExpansionMax' | 'referencesPerRequestMax'> | undefined;
   readonly onUnreadableValue?: ((version: { projectId: string; secretId: string; secretName: string; version: number; keyId: string }) => void) | undefined;
-  /** The namespace the caller acts in, once its environment is known to exist. */
-  readonly namespace: (caller: Caller) => Promise<Namespace>;
   /** What the caller sees in an environment: own, inherited and overridden names. */
   readonly inheritance: Inheritance;
 }
@@ -64,7 +62,7 @@ export interface RevealDeps {
 export type { Source } from './inheritance.ts';
 
 export function createRevealer(deps: RevealDeps) {
-  const { store, audited, now, namespace, inheritance } = deps;
+  const { store, audited, now, inheritance } = deps;
   const expansion: ExpansionLimits = {
     maxChars: deps.limits?.referenceExpansionMax ?? DEFAULT_LIMITS.referenceExpansionMax,
     maxReferences: deps.limits?.referencesPerRequestMax ?? DEFAULT_LIMITS.referencesPerRequestMax,
@@ -130,7 +128,7 @@ export function createRevealer(deps: RevealDeps) {
     const sealed = override ?? (await store.sealedVersion(found.secret, found.secret.version));
     if (!sealed) return undefined;
     const value = openSealed(sealed, found.secret.name);
-    events.push(revealEntry(base, found.secret, override ? { kind: 'override', environment: place.ns.environment } : found.source));
+    events.push(revealEntry(base, found.secret, override ? overrideSource(place.ns) : found.source));
     return value;
   }
 
@@ -180,7 +178,7 @@ export function createRevealer(deps: RevealDeps) {
         const { secret } = found;
         // A version asked for is that version of that secret; else the value the caller sees, its override first.
         const override = version === undefined ? await inheritance.overrideOf(caller, place.ns, secret.name) : undefined;
-        const source: Source = override ? { kind: 'override', environment: place.ns.environment } : found.source;
+        const source: Source = override ? overrideSource(place.ns) : found.source;
         const wanted = version ?? secret.version;
         const sealed = override ?? (await store.sealedVersion(secret, wanted));
         if (!sealed) throw new SecretNotFoundError();

@@ -14,7 +14,7 @@ import type { EventLog, EventType } from '../events/log.ts';
 import { callerNamespace, publicOf } from './access.ts';
 import { type ChangeKind, createAuditedCalls } from './audited.ts';
 import { createHistory } from './history.ts';
-import { createInheritance } from './inheritance.ts';
+import { createInheritance, type Placed } from './inheritance.ts';
 import { createRevealer } from './reveal.ts';
 import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, SecretNameTakenError, SecretNotFoundError, VersionMismatchError } from './errors.ts';
 import { createIdempotency } from './idempotency.ts';
@@ -95,7 +95,7 @@ export function createSecretService(deps: SecretServiceDeps) {
   }
 
   const inheritance = createInheritance({ store, now, overridesKnown: deps.noteOverrides !== undefined });
-  const revealer = createRevealer({ ...deps, audited, now, namespace, inheritance });
+  const revealer = createRevealer({ ...deps, audited, now, inheritance });
   const { requireExpandable } = revealer;
   // Back from past its expiry: a lifetime starts again, an instant is cleared.
   const rearm = (at: Date) => (gone: SecretRecord) =>
@@ -314,8 +314,8 @@ export function createSecretService(deps: SecretServiceDeps) {
   };
 
   /** Runs an override's change by its owner, audited (the name and environment, never the value). */
-  const overrideCall = <T>(caller: Caller, operation: string, name: string, run: (ns: Namespace) => Promise<T>): Promise<T> =>
-    audited.call(caller, operation, { secretName: name }, async () => run((await inheritance.placed(caller)).ns));
+  const overrideCall = <T>(caller: Caller, operation: string, name: string, run: (place: Placed) => Promise<T>): Promise<T> =>
+    audited.call(caller, operation, { secretName: name }, async () => run(await inheritance.placed(caller)));
 
   return {
     ...service,
@@ -330,8 +330,8 @@ export function createSecretService(deps: SecretServiceDeps) {
      * reveals it.
      */
     setOverride(caller: Caller, input: { name: string; value: string }): Promise<OverrideRecord> {
-      return overrideCall(caller, 'set_override', input.name, async (ns) => {
-        const place = await inheritance.placed(caller);
+      return overrideCall(caller, 'set_override', input.name, async (place) => {
+        const { ns } = place;
         if (!(await inheritance.byName(place, input.name))) throw new SecretNotFoundError();
         await requireExpandable(caller, ns, input.name, input.value);
         // Remembered with the key before the value exists: a read never misses an override it could see.
@@ -342,7 +342,7 @@ export function createSecretService(deps: SecretServiceDeps) {
 
     /** Removes the caller's override: the name falls back to what the environment has. */
     deleteOverride(caller: Caller, name: string): Promise<boolean> {
-      return overrideCall(caller, 'delete_override', name, async (ns) => {
+      return overrideCall(caller, 'delete_override', name, async ({ ns }) => {
         const removed = inheritance.mayHaveOverrides(caller) && (await store.overrides.remove(ns, caller.keyId, name));
         if (!removed) throw new SecretNotFoundError();
         return true;

@@ -7,9 +7,16 @@ import { ConflictError, NotFoundError } from '../../secrets/errors.ts';
 import { z } from 'zod';
 import { environmentNameSchema, environmentSlugSchema, SECRET_NAME_MAX } from '../../secrets/rules.ts';
 import type { MatrixRow } from '../../secrets/service.ts';
-import { builder } from '../builder.ts';
+import { builder, type Context } from '../builder.ts';
 import { InputValidationError, inGraphQLTerms } from '../validation-error.ts';
 import { Secret } from './secret.ts';
+
+/** The project's environments, listed once per request however many parents a response names. */
+const listedFor = new WeakMap<Context, Promise<EnvironmentRecord[]>>();
+function listed(ctx: Context): Promise<EnvironmentRecord[]> {
+  if (!listedFor.has(ctx)) listedFor.set(ctx, ctx.environments.list(ctx.caller));
+  return listedFor.get(ctx)!;
+}
 
 export const Environment: ReturnType<typeof builder.objectRef<EnvironmentRecord>> = builder.objectRef<EnvironmentRecord>('Environment');
 Environment.implement({
@@ -23,7 +30,7 @@ Environment.implement({
       type: Environment,
       nullable: true,
       description: "The environment it inherits from: its secrets are its own over its parent's (and theirs, up to 8 deep). Null: none.",
-      resolve: async (env, _args, ctx) => (env.parent === null ? null : ((await ctx.environments.list(ctx.caller)).find((e) => e.slug === env.parent) ?? null)),
+      resolve: async (env, _args, ctx) => (env.parent === null ? null : ((await listed(ctx)).find((e) => e.slug === env.parent) ?? null)),
     }),
   }),
 });
