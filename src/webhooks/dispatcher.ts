@@ -21,7 +21,7 @@ import type { Models } from '../db/models/index.ts';
 import { sealedBytesOf } from '../db/models/secret-version.ts';
 import type { WebhookDeliveryDoc, WebhookDoc } from '../db/models/webhook.ts';
 import { eventIdOf, type EventLog, type SecretEvent } from '../events/log.ts';
-import { checkAddressHost, type DestinationPolicy, DestinationRefusedError, guardedLookup } from './destination.ts';
+import { checkAddressHost, type DestinationPolicy, DestinationRefusedError, guardedLookup } from '../net/destination.ts';
 import { secretContextOf } from './service.ts';
 
 export interface DispatchTiming {

@@ -12,7 +12,7 @@ import type { WebhookDeliveryDoc, WebhookDoc } from '../db/models/webhook.ts';
 import { type EventLog, type EventType, seqOfEventId } from '../events/log.ts';
 import { DEFAULT_LIMITS } from '../config.ts';
 import { InvalidFieldError, NotFoundError, ProjectLimitError } from '../secrets/errors.ts';
-import { checkDestination, DestinationRefusedError, type DestinationPolicy, parseDestination } from './destination.ts';
+import { checkDestination, DestinationRefusedError, type DestinationPolicy, parseDestination } from '../net/destination.ts';
 
 export interface WebhookInfo {
   readonly id: string;

@@ -4,7 +4,7 @@
 // answers (the resolution a send to a name connects to).
 import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { checkDestination, DestinationRefusedError, guardedLookup, parseDestination } from '../../src/webhooks/destination.ts';
+import { checkDestination, DestinationRefusedError, guardedLookup, parseDestination } from '../../src/net/destination.ts';
 
 const policy = { allowedHosts: new Set<string>() };
 

@@ -1,9 +1,10 @@
-// Where a webhook may send: http(s) URLs whose host resolves to public
-// addresses only. Loopback, private, link-local (cloud metadata lives there),
-// shared, multicast and unspecified addresses are refused unless
-// WEBHOOK_ALLOWED_HOSTS names the host. The check runs when a webhook is
-// created and again in the connection's own DNS lookup at every send, so a
-// name that later resolves inward (DNS rebinding) is refused too.
+// Where the service may send a request of its own (a webhook, an identity's
+// issuer): http(s) URLs whose host resolves to public addresses only.
+// Loopback, private, link-local (cloud metadata lives there), shared,
+// multicast and unspecified addresses are refused unless the policy allows
+// the host (WEBHOOK_ALLOWED_HOSTS, OIDC_ALLOWED_ISSUERS). The check runs when
+// the URL is configured and again in the connection's own DNS lookup at every
+// request, so a name that later resolves inward (DNS rebinding) is refused too.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 
@@ -59,6 +60,8 @@ export class DestinationRefusedError extends Error {
 export interface DestinationPolicy {
   /** Hosts (names or addresses, lower case) that may be internal: WEBHOOK_ALLOWED_HOSTS. */
   readonly allowedHosts: ReadonlySet<string>;
+  /** The setting that allows a host, named in refusals (default WEBHOOK_ALLOWED_HOSTS). */
+  readonly setting?: string;
 }
 
 /** The host part of a URL as the allow-list names it: no brackets around IPv6, lower case. */
@@ -77,9 +80,9 @@ export function parseDestination(raw: string): URL {
   return url;
 }
 
-const refusal = (host: string) =>
+const refusal = (host: string, policy: DestinationPolicy) =>
   new DestinationRefusedError(
-    `The host ${host} is or resolves to a loopback, private, link-local or metadata address; name it in WEBHOOK_ALLOWED_HOSTS to allow it`,
+    `The host ${host} is or resolves to a loopback, private, link-local or metadata address; name it in ${policy.setting ?? 'WEBHOOK_ALLOWED_HOSTS'} to allow it`,
   );
 
 /**
@@ -90,7 +93,7 @@ const refusal = (host: string) =>
 function resolveChecked(host: string, policy: DestinationPolicy, family: 0 | 4 | 6, done: (err: Error | null, addresses?: LookupAddress[]) => void): void {
   dnsLookup(host, { all: true, family }, (err, addresses) => {
     if (err) return done(new DestinationRefusedError(`The host ${host} does not resolve`));
-    if (!policy.allowedHosts.has(host.toLowerCase()) && addresses.some((a) => isInternalAddress(a.address))) return done(refusal(host));
+    if (!policy.allowedHosts.has(host.toLowerCase()) && addresses.some((a) => isInternalAddress(a.address))) return done(refusal(host, policy));
     return done(null, addresses);
   });
 }
@@ -102,7 +105,7 @@ function resolveChecked(host: string, policy: DestinationPolicy, family: 0 | 4 |
  */
 export function checkAddressHost(url: URL, policy: DestinationPolicy): void {
   const host = hostOf(url);
-  if (isIP(host) && !policy.allowedHosts.has(host) && isInternalAddress(host)) throw refusal(host);
+  if (isIP(host) && !policy.allowedHosts.has(host) && isInternalAddress(host)) throw refusal(host, policy);
 }
 
 /** Resolves the URL's host and refuses it if any of its addresses is internal (and it is not allowed). */
