@@ -22,11 +22,13 @@ import { OverloadedError, RateLimitedError, ShuttingDownError } from './errors/r
 import { dialectConstraint } from './rest/dialect.ts';
 import { DOORS } from './rest/doors.ts';
 import { openApiRoutes, registerCombinedOpenApi } from './rest/openapi.ts';
+import { authRoutes } from './rest/auth.ts';
 import { serializerCompiler } from './rest/serializer.ts';
 import { langwatchErrorHandler } from './rest/langwatch.ts';
 import type { SecretPreset } from './secrets/presets.ts';
 import type { EnvironmentService } from './environments/service.ts';
 import type { SecretService } from './secrets/service.ts';
+import type { IdentityService } from './identities/service.ts';
 
 /** What a shed request is told to wait: a few samples of the event loop. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 5;
@@ -55,6 +57,8 @@ export interface AppDeps {
   /** Live change events on this node. */
   readonly hub: EventHub;
   readonly webhooks: WebhookService;
+  /** Workload identities: logins with a platform's token. */
+  readonly identities: IdentityService;
   /** Resolves when the database answers; rejects otherwise. */
   readonly pingDatabase: () => Promise<void>;
   /** Told of every route as it is registered (tests use it to check the OpenAPI documents). */
@@ -186,6 +190,7 @@ export async function buildApp(deps: AppDeps) {
   const restDeps = { ...doorDeps, presets: deps.config.secretPresets };
   const doors = DOORS.map((door) => ({ ...door, register: door.register(restDeps) }));
   for (const door of doors) await app.register(door.register);
+  await app.register(authRoutes({ identities: deps.identities, audit: deps.audit, refusals }));
   await app.register(adminRoutes({ adminToken: deps.config.adminToken, projects: deps.projects, audit: deps.audit, refusals }));
   await app.register(openApiRoutes(doors));
   return app;

@@ -110,6 +110,13 @@ const envSchema = z.object({
     .refine((d) => d >= 0.01, 'must be at least 0.01 days')
     .default(7),
   WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
+  OIDC_ALLOWED_ISSUERS: z
+    .string()
+    .refine(
+      (text) => text.split(',').every((part) => part.trim() === '' || URL.canParse(part.trim())),
+      'must be issuer URLs separated by commas (http://127.0.0.1:8080, https://kubernetes.default.svc)',
+    )
+    .optional(),
   SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
   SUBSCRIPTIONS_PER_KEY_MAX: positiveInt.default(20),
   SUBSCRIPTIONS_PER_NODE_MAX: positiveInt.default(2000),
@@ -150,6 +157,8 @@ export type Config = Readonly<{
   eventRetentionMs: number;
   /** Hosts webhooks may reach although they are loopback, private or link-local. */
   webhookAllowedHosts: readonly string[];
+  /** Identities' issuers that may be plain http, or loopback, private or link-local (a test's, a local cluster's). */
+  oidcAllowedIssuers: readonly string[];
   /** How often this node sweeps (expiries, purges, idempotency keys, audit retention). */
   sweepIntervalMs: number;
   /** Subscriptions open at once on a node, per API key and in all. */
@@ -243,6 +252,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowedHosts: (e.WEBHOOK_ALLOWED_HOSTS ?? '')
       .split(',')
       .map((host) => host.trim())
+      .filter(Boolean),
+    oidcAllowedIssuers: (e.OIDC_ALLOWED_ISSUERS ?? '')
+      .split(',')
+      .map((issuer) => issuer.trim())
       .filter(Boolean),
     sweepIntervalMs: e.SWEEP_INTERVAL_SECONDS * 1000,
     subscriptions: Object.freeze({ perKey: e.SUBSCRIPTIONS_PER_KEY_MAX, perNode: e.SUBSCRIPTIONS_PER_NODE_MAX }),

@@ -93,6 +93,7 @@ async function main() {
       limits: config.limits,
       warn: (message) => logger.warn(message),
       webhookAllowedHosts: config.webhookAllowedHosts,
+      oidcAllowedIssuers: config.oidcAllowedIssuers,
       subscriptions: config.subscriptions,
       onBackgroundError: background('background work failed; it is tried again'),
       onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),

@@ -74,6 +74,7 @@ function startSweeper(services: Awaited<ReturnType<typeof createServices>>, swee
       services.audit.sweep(sweep.auditRetentionMs).catch(sweep.onError),
       services.events.sweep(sweep.eventRetentionMs).catch(sweep.onError),
       services.dispatcher.sweep(sweep.eventRetentionMs).catch(sweep.onError),
+      services.keys.sweep().catch(sweep.onError),
     ]).finally(() => {
       sweeping = false;
     });

@@ -13,6 +13,8 @@ import { createEventLog } from './events/log.ts';
 import { createWebhookDispatcher, type DispatchTiming } from './webhooks/dispatcher.ts';
 import { createWebhookService } from './webhooks/service.ts';
 import { createKeyService } from './keys/service.ts';
+import { createTokenVerifier, type IssuerTiming } from './identities/oidc.ts';
+import { createIdentityService } from './identities/service.ts';
 import { createProjectService } from './projects/service.ts';
 import { openMongoSecretStore } from './secrets/mongo/open.ts';
 import { MONGO_STORE_MODELS } from './secrets/mongo/store.ts';
@@ -44,6 +46,10 @@ export async function createServices(deps: {
   onBackgroundError?: (err: Error) => void;
   /** How long change events are kept (EVENT_RETENTION_DAYS): how far back an environment's past is rebuilt. */
   eventRetentionMs?: number;
+  /** Issuers that may be plain http or internal (OIDC_ALLOWED_ISSUERS). */
+  oidcAllowedIssuers?: readonly string[];
+  /** How long issuers' keys are kept, refreshed and waited for (tests shorten them). */
+  oidcTiming?: Partial<IssuerTiming>;
   /** Told of each stored value that no master key of this node opens. */
   onUnreadableValue?: SecretServiceDeps['onUnreadableValue'];
 }) {
@@ -70,6 +76,8 @@ export async function createServices(deps: {
     await models.ApiKey.collection.updateOne({ _id: new Types.ObjectId(keyId) }, { $set: { overrides: true } });
     authenticator.forget(keyId);
   };
+  const keys = createKeyService({ models, environments: store.environments, audit, now: deps.now });
+  const issuerPolicy = { allowedIssuers: deps.oidcAllowedIssuers ?? [] };
   return {
     models,
     /** The secret store the service writes through (tests reach stored values through its seam). */
@@ -98,7 +106,17 @@ export async function createServices(deps: {
     }),
     environments: createEnvironmentService({ environments: store.environments, audit, now, limit: limits.environmentsPerProject }),
     projects: createProjectService({ models, now: deps.now }),
-    keys: createKeyService({ models, environments: store.environments, audit, now: deps.now }),
+    keys,
+    identities: createIdentityService({
+      models,
+      keys,
+      environments: store.environments,
+      audit,
+      authenticator,
+      verifier: createTokenVerifier({ policy: issuerPolicy, timing: deps.oidcTiming, now: deps.now }),
+      policy: issuerPolicy,
+      now: deps.now,
+    }),
     pingDatabase: () => pingDatabase(deps.connection),
   };
 }

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
     SWEEP_INTERVAL_SECONDS: '5',
     EVENT_RETENTION_DAYS: '3',
     WEBHOOK_ALLOWED_HOSTS: ' 127.0.0.1 , Hooks.Internal ',
+    OIDC_ALLOWED_ISSUERS: 'http://127.0.0.1:8080, https://kubernetes.default.svc',
     ENVIRONMENTS_PER_PROJECT_MAX: '4',
     WEBHOOKS_PER_PROJECT_MAX: '5',
     REFERENCE_EXPANSION_MAX_CHARS: '5000',
@@ -69,6 +70,7 @@ describe('loadConfig', () => {
       sweepIntervalMs: 5_000,
       eventRetentionMs: 3 * 86_400_000,
       webhookAllowedHosts: ['127.0.0.1', 'Hooks.Internal'],
+      oidcAllowedIssuers: ['http://127.0.0.1:8080', 'https://kubernetes.default.svc'],
       overload: { maxEventLoopDelayMs: 250 },
       subscriptions: { perKey: 3, perNode: 9 },
       secretPresets: [

@@ -50,7 +50,7 @@ describe('schema.graphql', () => {
       expect(sdl).toContain(line);
     }
     expect(sdl).toMatch(/interface Error \{\s+code: ErrorCode!\s+message: String!\s+\}/);
-    expect(sdl).toMatch(/enum ErrorCode \{\s+CONFLICT\s+FORBIDDEN\s+NOT_FOUND\s+PAST_RETENTION\s+VALIDATION_FAILED\s+VALUE_UNREADABLE\s+\}/);
+    expect(sdl).toMatch(/enum ErrorCode \{\s+CONFLICT\s+FORBIDDEN\s+NOT_FOUND\s+PAST_RETENTION\s+TOKEN_REFUSED\s+VALIDATION_FAILED\s+VALUE_UNREADABLE\s+\}/);
   });
 
   it('has no field that could return a value', () => {

@@ -24,6 +24,9 @@ export interface AuditEntry {
   readonly requestId?: string | null;
   /** Why a value was revealed, as the caller said. */
   readonly reason?: string | null;
+  /** A workload identity's login: the token's subject, and the claims the identity asked for with the values they had (never the token). */
+  readonly subject?: string | null;
+  readonly claims?: readonly { readonly claim: string; readonly value: string }[] | null;
 }
 
 /** The fields every event of an authenticated call shares: who, through which door, which request. */
@@ -74,6 +77,7 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
     outcome: entry.outcome,
     requestId: entry.requestId ?? null,
     reason: entry.reason ?? null,
+    ...(entry.subject == null ? {} : { subject: entry.subject, claims: (entry.claims ?? []).map(({ claim, value }) => ({ claim, value })) }),
   });
 
   return {
@@ -160,6 +164,8 @@ export function createAuditLog(deps: { models: Pick<Models, 'AuditEvent'>; now?:
         outcome: d.outcome,
         requestId: d.requestId ?? null,
         reason: d.reason ?? null,
+        subject: d.subject ?? null,
+        claims: d.claims?.map(({ claim, value }) => ({ claim: claim ?? '', value: value ?? '' })) ?? null,
       }));
       return { events, hasNextPage: docs.length > page.first };
     },

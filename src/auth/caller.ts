@@ -9,9 +9,9 @@ import type { Scope } from './scopes.ts';
 export const REST_DOOR_SLUGS = ['langwatch', 'together', 'user-secrets-v1', 'openhands'] as const;
 
 /** Every door a call can come in by, as audit records name them. */
-export const DOOR_NAMES = ['graphql', ...REST_DOOR_SLUGS, 'admin'] as const;
+export const DOOR_NAMES = ['graphql', ...REST_DOOR_SLUGS, 'admin', 'auth'] as const;
 
-/** Where a call came in: GraphQL, a REST door or the admin route. */
+/** Where a call came in: GraphQL, a REST door, the admin route or the login route (POST /api/auth/oidc). */
 export type Door = (typeof DOOR_NAMES)[number];
 
 /** A REST door's name: its OpenAPI document's file name and its audit records' door. */

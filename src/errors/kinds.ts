@@ -7,6 +7,7 @@ import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
+import { IssuerUnavailableError, TokenRefusedError } from '../identities/oidc.ts';
 import {
   ConflictError,
   IdempotencyKeyReusedError,
@@ -74,6 +75,18 @@ export type ErrorKind = (
   };
 
 export const ERROR_KINDS: readonly ErrorKind[] = [
+  {
+    error: TokenRefusedError,
+    kind: 'unauthenticated',
+    status: 401,
+    outcome: 'unauthenticated',
+    graphql: {
+      typename: 'TokenRefusedError',
+      code: 'TOKEN_REFUSED',
+      description:
+        'The identity does not accept the token: no such identity, another issuer or audience, expired or not yet valid, unsigned, HMAC-signed, or a signature that does not verify. The message says which; it never quotes the token.',
+    },
+  },
   { error: UnauthenticatedError, kind: 'unauthenticated', status: 401 },
   {
     error: ForbiddenError,
@@ -90,6 +103,7 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
   { error: TooManySubscriptionsError, kind: 'rate_limited', status: 429 },
   { error: ShuttingDownError, kind: 'unavailable', status: 503 },
   { error: OverloadedError, kind: 'unavailable', status: 503 },
+  { error: IssuerUnavailableError, kind: 'unavailable', status: 503 },
   // Driver errors, which can quote a query: fixed words.
   { test: isDatabaseUnavailable, kind: 'unavailable', status: 503, message: 'The database is not reachable; retry shortly.' },
   {

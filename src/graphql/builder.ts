@@ -10,6 +10,7 @@ import type { AuditLog } from '../audit/service.ts';
 import type { Caller } from '../auth/caller.ts';
 import type { EnvironmentService } from '../environments/service.ts';
 import type { EventHub } from '../events/hub.ts';
+import type { IdentityService, OidcLogin } from '../identities/service.ts';
 import type { KeyService } from '../keys/service.ts';
 import type { SecretService } from '../secrets/service.ts';
 import type { WebhookService } from '../webhooks/service.ts';
@@ -32,6 +33,9 @@ export interface Context {
   readonly audit: AuditLog;
   readonly hub: EventHub;
   readonly webhooks: WebhookService;
+  readonly identities: IdentityService;
+  /** A login with a platform's token, counted against the request's address when refused (rest/auth.ts). */
+  readonly loginWithOidc: (input: { identity: string; token: string }) => Promise<OidcLogin>;
 }
 
 export const builder = new SchemaBuilder<{

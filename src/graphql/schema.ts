@@ -5,6 +5,7 @@ import './types/errors.ts';
 import './types/secret.ts';
 import './types/audit.ts';
 import './types/api-key.ts';
+import './types/identity.ts';
 import './types/environment.ts';
 import './types/override.ts';
 import './types/history.ts';

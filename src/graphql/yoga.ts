@@ -3,7 +3,7 @@
 // against hostile documents, and unexpected errors masked.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse } from 'graphql';
 import { createYoga, maskError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/service.ts';
@@ -15,6 +15,9 @@ import { retryAfterOf } from '../errors/request.ts';
 import { acceptJsonOfAnyType, authenticateRequest, doorErrorHandler, headersOf, refuseAuthentication } from '../rest/common.ts';
 import type { AuthRefusals } from '../auth/refusals.ts';
 import type { KeyService } from '../keys/service.ts';
+import type { IdentityService } from '../identities/service.ts';
+import { loginWithOidc } from '../rest/auth.ts';
+import type { Caller } from '../auth/caller.ts';
 import type { EnvironmentService } from '../environments/service.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { WebhookService } from '../webhooks/service.ts';
@@ -33,6 +36,7 @@ export interface GraphQLDeps {
   readonly keys: KeyService;
   readonly hub: EventHub;
   readonly webhooks: WebhookService;
+  readonly identities: IdentityService;
   readonly logger: Logger;
 }
 
@@ -77,6 +81,39 @@ function topLevelError(err: Error): GraphQLError | undefined {
   const headers = retryAfter !== undefined ? { headers: { 'retry-after': String(retryAfter) } } : {};
   return new GraphQLError(failure.message, { extensions: { code, http: { status: failure.status, ...headers } } });
 }
+
+/**
+ * Whether an operation sent without a key asks for one login and nothing else
+ * (loginWithOidc, and __typename beside it): the one operation a workload
+ * makes before it has a key. Anything else without a key is refused.
+ */
+function isLoginOnly(params: { query?: string | undefined; operationName?: string | null | undefined }): boolean {
+  if (!params.query) return false;
+  let document;
+  try {
+    document = parse(params.query, { maxTokens: 500 });
+  } catch {
+    return false;
+  }
+  const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = params.operationName ? operations.find((o) => o.name?.value === params.operationName) : operations.length === 1 ? operations[0] : undefined;
+  if (operation?.operation !== 'mutation') return false;
+  const fields = operation.selectionSet.selections;
+  const allowed = fields.every((f) => f.kind === Kind.FIELD && (f.name.value === 'loginWithOidc' || f.name.value === '__typename'));
+  return allowed && fields.filter((f) => f.kind === Kind.FIELD && f.name.value === 'loginWithOidc').length === 1;
+}
+
+/** Who a login-only operation acts as until it has a key: no project, no scope (so any other field would be refused). */
+const NOBODY: Caller = {
+  projectId: '000000000000000000000000',
+  keyId: '',
+  scopes: [],
+  keyExpiresAt: null,
+  boundEnvironment: null,
+  requireRevealReason: false,
+  door: 'graphql',
+  requestId: '',
+};
 
 export function createGraphQLHandler(deps: GraphQLDeps) {
   const log = deps.logger.child({ component: 'graphql' });
@@ -135,22 +172,24 @@ export function createGraphQLHandler(deps: GraphQLDeps) {
     },
     // The key was checked before the body was read (graphqlRoute); an
     // operation sent without one is refused here, and counted as a refusal.
-    context: async ({ req }): Promise<Context> => {
+    context: async ({ req, params }): Promise<Context> => {
+      const services = {
+        secrets: deps.secrets,
+        environments: deps.environments,
+        keys: deps.keys,
+        audit: deps.audit,
+        hub: deps.hub,
+        webhooks: deps.webhooks,
+        identities: deps.identities,
+        loginWithOidc: (input: { identity: string; token: string }) => loginWithOidc(req, deps, 'graphql', input),
+      };
       if (req.caller) {
         const key = readApiKey(headersOf(req));
         // A long-lived operation (a subscription) asks again now and then: a revoked or expired key ends it.
         const stillValid = async () => void (await deps.authenticator.authenticate(key));
-        return {
-          caller: req.caller,
-          stillValid,
-          secrets: deps.secrets,
-          environments: deps.environments,
-          keys: deps.keys,
-          audit: deps.audit,
-          hub: deps.hub,
-          webhooks: deps.webhooks,
-        };
+        return { caller: req.caller, stillValid, ...services };
       }
+      if (isLoginOnly(params)) return { caller: { ...NOBODY, requestId: req.id }, stillValid: async () => {}, ...services };
       const refusal = await refuseAuthentication(req, deps, 'graphql', new UnauthenticatedError());
       throw topLevelError(refusal) ?? refusal;
     },

@@ -23,6 +23,8 @@ export interface ApiKeyInfo {
   /** The environment it is bound to; null: unbound. */
   readonly environment: string | null;
   readonly requireRevealReason: boolean;
+  /** The workload identity whose login issued it; null: made by a key or the admin route. */
+  readonly identityId: string | null;
 }
 
 /** An expiry that has already passed: the key would be dead on arrival. */
@@ -53,7 +55,24 @@ type KeyDoc = {
   createdByKeyId?: Types.ObjectId | null;
   environment?: string | null;
   requireRevealReason?: boolean;
+  identityId?: Types.ObjectId | null;
 };
+
+/** What a new key is: everything but its secret, its hash and its bookkeeping. */
+export interface KeyGrant {
+  readonly projectId: string;
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  readonly expiresAt: Date | null;
+  readonly environment: string | null;
+  readonly requireRevealReason: boolean;
+  /** The key that minted it (revoking that revokes this). */
+  readonly createdByKeyId: string | null;
+  readonly identityId?: string | null;
+}
+
+/** How long a key an identity issued is kept after it expired (the key list shows it meanwhile), before the sweep forgets it. */
+const ISSUED_KEYS_KEPT_MS = 24 * 3600_000;
 
 /**
  * A key may mint only keys that can do no more than itself, for no longer:
@@ -92,6 +111,7 @@ function toInfo(doc: KeyDoc): ApiKeyInfo {
     revokedAt: doc.revokedAt ?? null,
     environment: doc.environment ?? null,
     requireRevealReason: doc.requireRevealReason ?? false,
+    identityId: doc.identityId?.toHexString() ?? null,
   };
 }
 
@@ -119,7 +139,56 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environ
     }
   }
 
+  /** Stores a new key (only its hash) and answers it, once. */
+  async function issue(grant: KeyGrant) {
+    const key = generateApiKey();
+    const doc = {
+      _id: new Types.ObjectId(),
+      projectId: new Types.ObjectId(grant.projectId),
+      name: grant.name,
+      hash: hashApiKey(key),
+      prefix: apiKeyPrefix(key),
+      scopes: [...grant.scopes],
+      createdAt: now(),
+      expiresAt: grant.expiresAt,
+      revokedAt: null,
+      lastUsedAt: null,
+      createdByKeyId: grant.createdByKeyId === null ? null : new Types.ObjectId(grant.createdByKeyId),
+      environment: grant.environment,
+      requireRevealReason: grant.requireRevealReason,
+      identityId: grant.identityId ? new Types.ObjectId(grant.identityId) : null,
+    };
+    await ApiKey.collection.insertOne(doc);
+    return { doc, key };
+  }
+
+  /** Revokes the keys these filters select that are not revoked yet; answers their ids. */
+  async function revokeWhere(filter: Record<string, unknown>, revokedAt: Date): Promise<string[]> {
+    const live = await ApiKey.collection.find<{ _id: Types.ObjectId }>({ ...filter, revokedAt: null }, { projection: { _id: 1 } }).toArray();
+    if (live.length === 0) return [];
+    const ids = live.map((k) => k._id);
+    await ApiKey.collection.updateMany({ _id: { $in: ids }, revokedAt: null }, { $set: { revokedAt } });
+    await revokeMinted(ids, revokedAt);
+    return ids.map((id) => id.toHexString());
+  }
+
   return {
+    /** A key for a workload identity's login (the identity service has checked the token and the grant). */
+    async issueForIdentity(grant: KeyGrant & { identityId: string }): Promise<{ apiKey: ApiKeyInfo; key: string }> {
+      const { doc, key } = await issue(grant);
+      return { apiKey: toInfo(doc), key };
+    },
+
+    /** Revokes every key an identity issued (at once here; elsewhere within the key cache's bound); answers their ids. */
+    revokeIssuedBy(identityId: string, revokedAt: Date): Promise<string[]> {
+      return revokeWhere({ identityId: new Types.ObjectId(identityId) }, revokedAt);
+    },
+
+    /** Forgets keys identities issued that expired more than a day ago: a CI job a day would otherwise leave hundreds a year. */
+    async sweep(): Promise<void> {
+      await ApiKey.collection.deleteMany({ identityId: { $ne: null }, expiresAt: { $lt: new Date(now().getTime() - ISSUED_KEYS_KEPT_MS) } });
+    },
+
     async create(
       caller: Caller,
       input: { name: string; scopes: Scope[]; expiresAt?: Date | null; environment?: string | null; requireRevealReason?: boolean },
@@ -138,26 +207,18 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environ
       if (environment !== null && !(await deps.environments.exists({ projectId: caller.projectId, environment }))) {
         throw new EnvironmentNotFoundError(environment);
       }
-      const key = generateApiKey();
-      const doc = {
-        _id: new Types.ObjectId(),
-        projectId: new Types.ObjectId(caller.projectId),
+      const { doc, key } = await issue({
+        projectId: caller.projectId,
         name: input.name,
-        hash: hashApiKey(key),
-        prefix: apiKeyPrefix(key),
         scopes: input.scopes,
-        createdAt: now(),
         expiresAt: input.expiresAt ?? null,
-        revokedAt: null,
-        lastUsedAt: null,
-        createdByKeyId: new Types.ObjectId(caller.keyId),
         environment,
         requireRevealReason,
-      };
-      await ApiKey.collection.insertOne(doc);
+        createdByKeyId: caller.keyId,
+      });
       // The creator may have been revoked while it was still in a node's key
       // cache: then its new key goes with it, and the caller hears of it.
-      const creator = await ApiKey.collection.findOne<KeyDoc>({ _id: doc.createdByKeyId }, { projection: { revokedAt: 1 } });
+      const creator = await ApiKey.collection.findOne<KeyDoc>({ _id: new Types.ObjectId(caller.keyId) }, { projection: { revokedAt: 1 } });
       if (creator?.revokedAt) {
         await ApiKey.collection.updateOne({ _id: doc._id }, { $set: { revokedAt: creator.revokedAt } });
         await record(caller, 'create_api_key', 'unauthenticated');

@@ -60,7 +60,8 @@ export function getJson(url: URL, options: GetJsonOptions): Promise<unknown> {
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.name === 'AbortError' || err.name === 'TimeoutError') reject(new FetchFailedError(`${where} did not answer within ${options.timeoutMs / 1000} s`));
+      if (err.name === 'AbortError' || err.name === 'TimeoutError')
+        reject(new FetchFailedError(`${where} did not answer within ${options.timeoutMs / 1000} s`));
       else if (err instanceof DestinationRefusedError) reject(new FetchFailedError(err.message));
       else reject(new FetchFailedError(`${where} could not be reached (${err.code ?? err.name})`));
     });

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.ts';
 import { startNode } from '../../src/node.ts';
 import { DEFAULT_PRESETS, type SecretPreset } from '../../src/secrets/presets.ts';
 import type { DispatchTiming } from '../../src/webhooks/dispatcher.ts';
+import type { IssuerTiming } from '../../src/identities/oidc.ts';
 import { waitUntil } from './service-process.ts';
 
 export interface TestAppOptions {
@@ -34,6 +35,8 @@ export interface TestAppOptions {
   readonly overload?: { readonly maxEventLoopDelayMs: number; readonly sampleIntervalMs?: number };
   /** Run the webhook dispatcher (with these waits), as a node does; off by default, so that tests can count commands. */
   readonly webhooks?: { readonly allowedHosts?: readonly string[]; readonly timing?: Partial<DispatchTiming> };
+  /** Identities' issuers that may be http or loopback (OIDC_ALLOWED_ISSUERS), and the issuer key cache's waits. */
+  readonly oidc?: { readonly allowedIssuers?: readonly string[]; readonly timing?: Partial<IssuerTiming> };
 }
 
 export async function startTestApp(options: TestAppOptions = {}) {
@@ -58,6 +61,8 @@ export async function startTestApp(options: TestAppOptions = {}) {
       onUnreadableValue: (version) => logger.error(version, "a stored value cannot be opened with this node's master keys"),
       webhookAllowedHosts: options.webhooks?.allowedHosts ?? ['127.0.0.1'],
       webhookTiming: options.webhooks?.timing,
+      oidcAllowedIssuers: options.oidc?.allowedIssuers,
+      oidcTiming: options.oidc?.timing,
       subscriptions: options.subscriptions,
       onBackgroundError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'background work failed'),
     },

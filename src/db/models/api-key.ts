@@ -22,6 +22,8 @@ const apiKeySchema = new Schema(
     requireRevealReason: { type: Boolean, default: false },
     /** It has set a personal override: its reads look for them (a key that never set one reads none). */
     overrides: { type: Boolean, default: false },
+    /** The workload identity whose login issued it (null: made by a key or the admin route). Deleting the identity revokes it. */
+    identityId: { type: Schema.Types.ObjectId, default: null },
   },
   { collection: 'api_keys', versionKey: false, autoIndex: false },
 );
@@ -29,6 +31,8 @@ apiKeySchema.index({ hash: 1 }, { unique: true });
 apiKeySchema.index({ projectId: 1, createdAt: 1 });
 // Revocation follows the keys a key minted.
 apiKeySchema.index({ createdByKeyId: 1 });
+// An identity's deletion revokes its keys; the sweep forgets those long expired.
+apiKeySchema.index({ identityId: 1, expiresAt: 1 });
 
 export type ApiKeyDoc = InferSchemaType<typeof apiKeySchema> & { _id: Types.ObjectId };
 

@@ -23,6 +23,9 @@ const auditEventSchema = new Schema(
     /** Refused authentications: the client's address, and how many it had in the record's minute. */
     clientAddress: { type: String, default: null },
     count: { type: Number, default: null },
+    /** A workload identity's login: the token's subject and the claims matched, with their values (never the token). */
+    subject: { type: String, default: null },
+    claims: { type: [{ _id: false, claim: String, value: String }], default: undefined },
   },
   { collection: 'audit_events', versionKey: false, autoIndex: false },
 );

@@ -3,6 +3,7 @@ import { apiKeyModel } from './api-key.ts';
 import { auditEventModel } from './audit-event.ts';
 import { environmentModel } from './environment.ts';
 import { idempotencyKeyModel } from './idempotency-key.ts';
+import { identityModel } from './identity.ts';
 import { projectModel } from './project.ts';
 import { secretModel } from './secret.ts';
 import { masterKeyCheckModel } from './master-key-check.ts';
@@ -18,6 +19,7 @@ export function createModels(connection: Connection) {
   return {
     Project: projectModel(connection),
     ApiKey: apiKeyModel(connection),
+    Identity: identityModel(connection),
     Secret: secretModel(connection),
     Environment: environmentModel(connection),
     IdempotencyKey: idempotencyKeyModel(connection),

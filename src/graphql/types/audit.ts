@@ -7,6 +7,11 @@ import { builder } from '../builder.ts';
 import { badCursor, pageOf, pageSize } from '../pages.ts';
 import { auditFilterSchema } from '../../secrets/rules.ts';
 
+const ClaimValue = builder.objectRef<{ readonly claim: string; readonly value: string }>('ClaimValue').implement({
+  description: "A token's claim, as a login's audit event records it.",
+  fields: (t) => ({ claim: t.exposeString('claim'), value: t.exposeString('value') }),
+});
+
 const AuditEvent = builder.objectRef<AuditEventShape>('AuditEvent').implement({
   description: 'One mutation or refused authentication. Never holds a value or a key.',
   fields: (t) => ({
@@ -29,6 +34,13 @@ const AuditEvent = builder.objectRef<AuditEventShape>('AuditEvent').implement({
     }),
     requestId: t.exposeString('requestId', { nullable: true }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why a value was revealed, as its caller said.' }),
+    subject: t.exposeString('subject', { nullable: true, description: "A workload identity's login (login_oidc): the token's subject." }),
+    claims: t.field({
+      type: [ClaimValue],
+      nullable: true,
+      description: "A workload identity's login: the claims the identity asks for, with the values the token had. Never the token.",
+      resolve: (event) => event.claims,
+    }),
   }),
 });
 
