@@ -28,6 +28,34 @@ export interface SecretSummary {
   updatedAt: string;
 }
 
+/** One request through node:http(s); resolves with the status and the body's text. */
+function sendRequest(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; statusText: string; text: string }> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A JSON document from another service (GitHub Actions' token service). */
+export async function getJson<T>(url: URL, headers: Record<string, string>): Promise<T> {
+  const res = await sendRequest(url, 'GET', { accept: 'application/json', ...headers });
+  if (res.status !== 200) throw new Error(`${url.host} answered ${res.status}`);
+  return JSON.parse(res.text) as T;
+}
+
+const LOGIN_PATH = '/api/auth/oidc';
+
 export function createClient(options: { url: string; apiKey: string; environment?: string | undefined; reason?: string | undefined }) {
   const base = options.url.replace(/\/+$/, '');
   // Headers every door reads beside its own: the environment to act in, and why values are revealed.
@@ -37,28 +65,14 @@ export function createClient(options: { url: string; apiKey: string; environment
   };
 
   /** One request; resolves with the status and the body's text. */
-  function send(method: string, path: string, body?: string): Promise<{ status: number; statusText: string; text: string }> {
-    const url = new URL(`${base}${path}`);
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    // /graphql reads the key from Authorization, the LangWatch door from X-Auth-Token.
-    const auth = path === '/graphql' ? { authorization: `Bearer ${options.apiKey}` } : { 'x-auth-token': options.apiKey };
-    return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method,
-          headers: { ...auth, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  function send(method: string, path: string, body?: string) {
+    // /graphql reads the key from Authorization, the LangWatch door from X-Auth-Token; a login sends none.
+    const auth: Record<string, string> = !options.apiKey
+      ? {}
+      : path === '/graphql'
+        ? { authorization: `Bearer ${options.apiKey}` }
+        : { 'x-auth-token': options.apiKey };
+    return sendRequest(new URL(`${base}${path}`), method, { ...auth, ...extra }, body);
   }
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -72,6 +86,7 @@ export function createClient(options: { url: string; apiKey: string; environment
     const payload = res.text ? (JSON.parse(res.text) as Record<string, unknown>) : {};
     if (res.status >= 200 && res.status < 300) return payload as T;
     const detail = typeof payload.message === 'string' ? payload.message : typeof payload.error === 'string' ? payload.error : res.statusText;
+    if (res.status === 401 && path === LOGIN_PATH) throw new CliError(`The token was refused: ${detail}`);
     if (res.status === 401) throw new CliError(`The API key was refused: ${detail} (set SECRETS_API_KEY or --api-key)`);
     if (res.status === 403) throw new CliError(`Not allowed: ${detail}`);
     throw new CliError(`${method} ${path} failed with ${res.status}: ${detail}`);
@@ -110,6 +125,8 @@ export function createClient(options: { url: string; apiKey: string; environment
     create: (name: string, value: string) => call<SecretSummary>('POST', '/api/secrets', { name, value }),
     update: (id: string, value: string) => call<SecretSummary>('PUT', `/api/secrets/${id}`, { value }),
     remove: (id: string) => call<{ id: string }>('DELETE', `/api/secrets/${id}`),
+    /** Trades a workload's OIDC token for a short-lived key (needs no key). */
+    loginWithOidc: (identity: string, token: string) => call<{ apiKey: string; expiresAt: string }>('POST', LOGIN_PATH, { identity, token }),
     /**
      * Creates or updates a secret through GraphQL, which keeps empty values;
      * resolves with null when it was stored, else with why it was refused

@@ -1,5 +1,7 @@
 // `secrets`: the command-line client workloads use. Configuration from
-// SECRETS_URL, SECRETS_API_KEY and SECRETS_ENV, or --url, --api-key and --env.
+// SECRETS_URL, SECRETS_API_KEY and SECRETS_ENV, or --url, --api-key and --env;
+// a workload with no stored key signs in with its platform's token instead
+// (--oidc IDENTITY with --token-file or --token-env, or SECRETS_OIDC_*).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -11,6 +13,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { CliError, createClient, UnreachableError } from './client.ts';
 import { loadFallback, saveFallback } from './fallback.ts';
 import { watchChanges } from './watch.ts';
+import { keepSignedIn, type SignedIn, signIn } from './oidc.ts';
 import { ENV_NAME, startupVariables, toDotenv, toJson, toShell } from './format.ts';
 
 // Read beside the sources (src/cli/ or dist/cli/), not through the service's config: a CLI start loads nothing it does not use.
@@ -24,13 +27,53 @@ const program = new Command()
   .addOption(new Option('--api-key <key>', 'an API key of your project').env('SECRETS_API_KEY'))
   .addOption(new Option('--env <slug>', "the environment to act in (default: the key's own, else default)").env('SECRETS_ENV'))
   .addOption(new Option('--reason <text>', 'why you reveal values: stored in the audit event (required by some keys)'))
+  .addOption(
+    new Option('--oidc <identity>', "sign in as this workload identity (its id) with the platform's token, instead of an API key").env('SECRETS_OIDC_IDENTITY'),
+  )
+  .addOption(
+    new Option('--token-file <path>', 'with --oidc: the file holding the token (a Kubernetes projected token; read again at each sign-in)').env(
+      'SECRETS_OIDC_TOKEN_FILE',
+    ),
+  )
+  .addOption(new Option('--token-env <variable>', 'with --oidc: the environment variable holding the token'))
+  .addOption(
+    new Option('--audience <audience>', "with --oidc in GitHub Actions, without a token: the audience to ask the job's token service for").env(
+      'SECRETS_OIDC_AUDIENCE',
+    ),
+  )
   .showHelpAfterError();
 
-function settings() {
-  const { url, apiKey, env, reason } = program.opts<{ url: string; apiKey?: string; env?: string; reason?: string }>();
-  if (!apiKey) throw new CliError('No API key: set SECRETS_API_KEY or pass --api-key');
-  return { url, apiKey, environment: env, reason };
+interface GlobalOptions {
+  url: string;
+  apiKey?: string;
+  env?: string;
+  reason?: string;
+  oidc?: string;
+  tokenFile?: string;
+  tokenEnv?: string;
+  audience?: string;
 }
+
+/** The key an --oidc sign-in got (renewed by run --watch); it stands in for SECRETS_API_KEY. */
+let signedIn: SignedIn | undefined;
+
+const oidcSignIn = () => {
+  const { url, oidc, tokenFile, tokenEnv, audience } = program.opts<GlobalOptions>();
+  return signIn(url, oidc!, { tokenFile, tokenEnv, audience });
+};
+
+function settings() {
+  const { url, apiKey, env, reason } = program.opts<GlobalOptions>();
+  const key = signedIn?.apiKey ?? apiKey;
+  if (!key) throw new CliError('No API key: set SECRETS_API_KEY or pass --api-key, or sign in with --oidc IDENTITY --token-file PATH');
+  return { url, apiKey: key, environment: env, reason };
+}
+
+// With --oidc, every command that talks to the service signs in first (login does it itself).
+program.hook('preAction', async (_program, action) => {
+  if (!program.opts<GlobalOptions>().oidc || ['login', 'rotate-master-key'].includes(action.name())) return;
+  signedIn = await oidcSignIn();
+});
 
 function client() {
   return createClient(settings());
@@ -71,6 +114,8 @@ const withFallback = (command: Command) =>
  * key (401, 403) never falls back.
  */
 async function fetchValues(options: FallbackOptions): Promise<Record<string, string>> {
+  // Sealed under the API key, which an --oidc sign-in changes each time: no later run could open it.
+  if (options.fallback && signedIn) throw new CliError('--fallback needs a lasting API key (SECRETS_API_KEY): with --oidc each sign-in gets another key');
   const { url, apiKey, environment } = settings();
   const where = { url: url.replace(/\/+$/, ''), environment: environment ?? null };
   try {
@@ -196,6 +241,9 @@ withFallback(
         refuseStartupVariables(Object.keys(fromSecrets), options.allow);
         // The command gets the values, not the key that reads them all.
         const { SECRETS_API_KEY: _key, ...inherited } = process.env;
+        // Nor the token it signed in with.
+        const tokenEnv = program.opts<GlobalOptions>().tokenEnv;
+        if (tokenEnv) delete inherited[tokenEnv];
         const own = options.passApiKey ? process.env : inherited;
         return options.override ? { ...own, ...fromSecrets } : { ...fromSecrets, ...own };
       };
@@ -217,6 +265,7 @@ withFallback(
       if (!options.watch) process.exit(await current.exited);
 
       const graceMs = duration(options.grace);
+      if (signedIn) keepSignedIn(signedIn, oidcSignIn, (next) => void (signedIn = next));
       let restarting: Promise<void> | undefined;
       const restartWith = async (fresh: Record<string, string>) => {
         const env = environmentFor(fresh);
@@ -229,7 +278,7 @@ withFallback(
         current = start(env);
         process.stderr.write('secrets: a value changed: restarted the command\n');
       };
-      const stopWatching = watchChanges(settings(), async () => {
+      const stopWatching = watchChanges(settings, async () => {
         const fresh = await fetchValues(options);
         if (isDeepStrictEqual(fresh, values)) return;
         restarting = restartWith(fresh).catch((err: Error) => {
@@ -250,6 +299,27 @@ withFallback(
       }
     },
   );
+
+program
+  .command('login')
+  .description("sign in as a workload identity with its platform's token (--oidc IDENTITY, --token-file PATH or --token-env VAR): prints the API key it gets")
+  .addOption(
+    new Option('--format <format>', 'key: the key alone; shell: export SECRETS_API_KEY=...; json: the key and its expiry')
+      .choices(['key', 'shell', 'json'])
+      .default('key'),
+  )
+  .action(async (options: { format: 'key' | 'shell' | 'json' }) => {
+    if (!program.opts<GlobalOptions>().oidc) throw new CliError('login needs --oidc IDENTITY, with --token-file PATH or --token-env VAR');
+    const { apiKey, expiresAt } = await oidcSignIn();
+    const text =
+      options.format === 'json'
+        ? JSON.stringify({ apiKey, expiresAt: expiresAt.toISOString() })
+        : options.format === 'shell'
+          ? toShell({ SECRETS_API_KEY: apiKey })
+          : apiKey;
+    process.stdout.write(`${text}\n`);
+    process.stderr.write(`secrets: signed in; the key expires at ${expiresAt.toISOString()}\n`);
+  });
 
 program
   .command('import')

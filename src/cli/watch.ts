@@ -12,10 +12,15 @@ const WINDOW_MS = 1_000;
 const RECONNECT_MS = 1_000;
 const EVENTS = 'subscription($after: String, $environment: String) { secretEvents(after: $after, environment: $environment) { id type } }';
 
-export function watchChanges(settings: { url: string; apiKey: string; environment?: string | undefined }, check: () => Promise<void>): () => void {
+/** `current` is asked at each (re)connection: a key renewed meanwhile (an --oidc sign-in) is the one sent. */
+export function watchChanges(current: () => { url: string; apiKey: string; environment?: string | undefined }, check: () => Promise<void>): () => void {
+  const settings = current();
   const client = createClient({
     url: `${settings.url.replace(/\/+$/, '')}/graphql`,
-    headers: { authorization: `Bearer ${settings.apiKey}`, ...(settings.environment ? { 'x-secrets-environment': settings.environment } : {}) },
+    headers: () => {
+      const { apiKey, environment } = current();
+      return { authorization: `Bearer ${apiKey}`, ...(environment ? { 'x-secrets-environment': environment } : {}) };
+    },
     // Reconnects are ours: from the last event id, not from the start.
     retryAttempts: 0,
   });
