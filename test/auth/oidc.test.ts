@@ -295,6 +295,28 @@ describe('refusals', () => {
     expect(await app.models.ApiKey.collection.countDocuments()).toBe(keysBefore);
   });
 
+  it('quotes no token GraphQL cannot coerce, nor logs it', async () => {
+    const res = await gql(undefined)('mutation($id: ID!, $token: String!) { loginWithOidc(identity: $id, token: $token) { __typename } }', {
+      id,
+      token: { nested: MARKER },
+    });
+    expect(res.body.errors?.length).toBeGreaterThan(0);
+    expect(res.text).not.toContain(MARKER);
+    expect(app.logs.join('\n')).not.toContain(MARKER);
+  });
+
+  it('counts refused logins against the address, as refused keys are: past the limit, 429 and no token is checked', async () => {
+    const node = await startTestApp({ authFailureLimitPerMinute: 2, oidc: { allowedIssuers: [issuer.url] } });
+    try {
+      const token = await issuer.sign(githubClaims(), { kid: 'unknown' });
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await login(id, token, node)).status);
+      expect(statuses).toEqual([401, 401, 429]);
+    } finally {
+      await node.close();
+    }
+  });
+
   it('lets no other operation run without a key beside a login', async () => {
     const res = await gql(undefined)(
       'mutation($id: ID!, $t: String!) { loginWithOidc(identity: $id, token: $t) { __typename } createSecret(input: {name: "X", value: "y"}) { __typename } }',
@@ -426,6 +448,9 @@ describe('managing identities', () => {
       expect(again.body.message).toMatch(/No such identity/);
       const keyDoc = await app.models.ApiKey.collection.findOne({ identityId: { $ne: null }, revokedAt: { $ne: null } });
       expect(keyDoc).not.toBeNull();
+      const keys = await gql(admin)('{ apiKeys(first: 100) { edges { node { identityId revokedAt name } } } }');
+      const issued = keys.body.data.apiKeys.edges.map((e: { node: unknown }) => e.node).filter((k: { identityId: string | null }) => k.identityId === id);
+      expect(issued).toEqual([{ identityId: id, revokedAt: expect.any(String), name: 'to delete: repo:acme/app:ref:refs/heads/main' }]);
     } finally {
       await second.close({ keepDatabase: true });
     }

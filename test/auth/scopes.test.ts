@@ -121,6 +121,7 @@ describe('key management', () => {
       'environment',
       'expiresAt',
       'id',
+      'identityId',
       'lastUsedAt',
       'name',
       'prefix',

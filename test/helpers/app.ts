@@ -91,6 +91,8 @@ export async function startTestApp(options: TestAppOptions = {}) {
     /** The secret store the node's service writes through. */
     store: services.store,
     secrets: services.secrets,
+    /** The key service (its sweep forgets identities' long-expired keys). */
+    keys: services.keys,
     dispatcher: services.dispatcher,
     eventLog: services.events,
     audit: services.audit,

@@ -214,12 +214,20 @@ describe('exempt routes', () => {
     }
   });
 
+  it('the login route (no key) answers 429 to an address past its limit', async () => {
+    const address = '127.0.0.5';
+    for (let i = 0; i < LIMIT; i++) expect((await from(address, 'POST', '/api/auth/oidc', {}, {})).status).toBe(422);
+    const res = await from(address, 'POST', '/api/auth/oidc', {}, { identity: 'x', token: 'y' });
+    expect(res.status).toBe(429);
+  });
+
   it('every other route, each method, answers 429 to a key past its limit', async () => {
     const apiKey = await newKey();
     for (let i = 0; i < LIMIT; i++) expect((await request(app.baseUrl, 'GET', '/api/secrets', { apiKey })).status).toBe(200);
     const urls = new Set(app.routes.map((r) => r.url));
     for (const url of EXEMPT) expect(urls).toContain(url);
-    const limited = app.routes.filter((r) => !EXEMPT.includes(r.url!));
+    // The login route takes no key: it is limited per address (below).
+    const limited = app.routes.filter((r) => !EXEMPT.includes(r.url!) && r.url !== '/api/auth/oidc');
     expect(limited.length).toBeGreaterThan(40);
     for (const route of limited) {
       const url = route.url!.replace(/:\w+/g, 'some-id');

@@ -25,6 +25,10 @@ const ApiKey = builder.objectRef<ApiKeyInfo>('ApiKey').implement({
       description: 'The environment the key is bound to: it sees no other, through any door. Null: unbound (the REST doors act on "default").',
     }),
     requireRevealReason: t.exposeBoolean('requireRevealReason', { description: 'Its reveals must say why (X-Reveal-Reason, reason:, --reason).' }),
+    identityId: t.exposeID('identityId', {
+      nullable: true,
+      description: 'The workload identity whose login issued it (deleting the identity revokes it); null: made by a key or the admin route.',
+    }),
   }),
 });
 
