@@ -27,6 +27,8 @@ export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 
 /** How far a token's times may be off our clock (issuers' clocks drift). */
 const CLOCK_TOLERANCE_SECONDS = 30;
 const DOCUMENT_MAX_BYTES = 256 * 1024;
+/** How long past their time an issuer's keys still serve while it cannot be read. */
+const STALE_KEYS_MS = 3600_000;
 
 export interface IssuerTiming {
   /** How long fetched keys are used before they are fetched again. */
@@ -152,8 +154,13 @@ export function createTokenVerifier(deps: { policy: IssuerPolicy; timing?: Parti
 
   async function keysOf(issuer: string): Promise<IssuerKeys> {
     const cached = cache.get(issuer);
-    if (cached && now().getTime() - cached.fetchedAt < timing.keysTtlMs) return cached;
-    return load(issuer);
+    const age = cached ? now().getTime() - cached.fetchedAt : Number.POSITIVE_INFINITY;
+    if (cached && age < timing.keysTtlMs) return cached;
+    // An issuer down for a while does not stop every login: its keys are used for up to STALE_KEYS_MS more.
+    return load(issuer).catch((err: unknown) => {
+      if (cached && age < timing.keysTtlMs + STALE_KEYS_MS) return cached;
+      throw err;
+    });
   }
 
   /** Fresh keys for a key id the cached ones lack, unless the issuer was refreshed within the cooldown (then none: the token is refused). */

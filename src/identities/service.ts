@@ -24,20 +24,6 @@ export interface ClaimPattern {
   readonly pattern: string;
 }
 
-export interface IdentityInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly issuer: string;
-  readonly audiences: readonly string[];
-  readonly subject: string;
-  readonly claims: readonly ClaimPattern[];
-  readonly environment: string | null;
-  readonly scopes: readonly Scope[];
-  readonly maxTtlSeconds: number;
-  readonly requireRevealReason: boolean;
-  readonly createdAt: Date;
-}
-
 export interface IdentityInput {
   readonly name: string;
   readonly issuer: string;
@@ -47,6 +33,12 @@ export interface IdentityInput {
   readonly environment: string | null;
   readonly scopes: readonly Scope[];
   readonly maxTtlSeconds: number;
+}
+
+export interface IdentityInfo extends IdentityInput {
+  readonly id: string;
+  readonly requireRevealReason: boolean;
+  readonly createdAt: Date;
 }
 
 /** What a login answers: the key (shown this once) and when it stops working. */

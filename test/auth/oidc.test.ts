@@ -14,6 +14,7 @@ import { graphqlClient } from '../helpers/doors.ts';
 import { request } from '../helpers/http.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc-issuer.ts';
 import { waitUntil } from '../helpers/service-process.ts';
+import type { IssuerTiming } from '../../src/identities/oidc.ts';
 
 const MARKER = `oidc-${randomBytes(6).toString('hex')}`;
 const AUDIENCE = 'secrets-service';
@@ -98,6 +99,22 @@ const tokenParts = (token: string) => token.split('.').slice(1).filter(Boolean);
 function expectTokenNowhere(token: string, ...texts: string[]) {
   for (const part of tokenParts(token)) {
     for (const text of [...texts, app.logs.join('\n')]) expect(text).not.toContain(part);
+  }
+}
+
+/** A node of its own trusting an issuer of its own, with one identity of it: for what must not share the suite's cache. */
+async function withOwnIssuer(name: string, run: (node: TestApp, other: TestIssuer, id: string) => Promise<void>, timing?: Partial<IssuerTiming>) {
+  const other = await startTestIssuer();
+  const node = await startTestApp({ oidc: { allowedIssuers: [other.url], timing } });
+  try {
+    const key = (await node.createProject(name)).apiKey;
+    const res = await gql(key, node)(`mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { ${IDENTITY_FIELDS} } }`, {
+      input: { name, issuer: other.url, audiences: [AUDIENCE], subject: 'repo:*', scopes: ['secrets:read'] },
+    });
+    await run(node, other, res.body.data.createIdentity.identity.id);
+  } finally {
+    await node.close();
+    await other.close();
   }
 }
 
@@ -344,14 +361,7 @@ describe('the issuer', () => {
   });
 
   it('is refreshed for unknown kids at most once per cooldown, however many come', async () => {
-    const other = await startTestIssuer();
-    const node = await startTestApp({ oidc: { allowedIssuers: [other.url] } });
-    try {
-      const key = (await node.createProject('cooldown')).apiKey;
-      const res = await gql(key, node)(`mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { ${IDENTITY_FIELDS} } }`, {
-        input: { name: 'c', issuer: other.url, audiences: [AUDIENCE], subject: 'repo:*', scopes: ['secrets:read'] },
-      });
-      const id = res.body.data.createIdentity.identity.id;
+    await withOwnIssuer('cooldown', async (node, other, id) => {
       const statuses = await Promise.all(
         Array.from({ length: 10 }, async (_, i) => (await login(id, await other.sign(githubClaims(), { kid: `random-${i}` }), node)).status),
       );
@@ -359,10 +369,24 @@ describe('the issuer', () => {
       // The first fetch, and one refresh for all ten.
       expect(other.fetches.jwks).toBeLessThanOrEqual(2);
       expect(other.fetches.discovery).toBeLessThanOrEqual(2);
-    } finally {
-      await node.close();
-      await other.close();
-    }
+    });
+  });
+
+  it('is read again once its keys are old, and while it is down its last keys still serve (for an hour)', async () => {
+    await withOwnIssuer(
+      'stale',
+      async (node, other, id) => {
+        const token = await other.sign(githubClaims());
+        expect((await login(id, token, node)).status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect((await login(id, token, node)).status).toBe(200);
+        expect(other.fetches.jwks).toBe(2);
+        await other.close();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect((await login(id, token, node)).status).toBe(200);
+      },
+      { keysTtlMs: 10 },
+    );
   });
 
   it('must be https, unless OIDC_ALLOWED_ISSUERS names it', async () => {
@@ -380,27 +404,20 @@ describe('the issuer', () => {
     const internal = net.createServer((socket) => void connections.push(socket.destroy()));
     await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
     const port = (internal.address() as AddressInfo).port;
-    const other = await startTestIssuer();
-    const node = await startTestApp({ oidc: { allowedIssuers: [other.url] } });
     try {
-      const key = (await node.createProject('guard')).apiKey;
-      const res = await gql(key, node)(`mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { ${IDENTITY_FIELDS} } }`, {
-        input: { name: 'g', issuer: other.url, audiences: [AUDIENCE], subject: 'repo:*', scopes: ['secrets:read'] },
+      await withOwnIssuer('guard', async (node, other, id) => {
+        for (const jwks of [`https://localhost:${port}/keys`, `https://127.0.0.2:${port}/keys`, `http://localhost:${port}/keys`]) {
+          other.setDiscovery({ jwks_uri: jwks });
+          const refused = await login(id, await other.sign(githubClaims()), node);
+          expect(refused.status, jwks).toBe(503);
+          expect(refused.body.message).toMatch(/OIDC_ALLOWED_ISSUERS|jwks_uri must be https/);
+        }
+        expect(connections).toHaveLength(0);
+        // A discovery document that names another issuer is not followed either.
+        other.setDiscovery({ issuer: 'https://token.actions.githubusercontent.com' });
+        expect((await login(id, await other.sign(githubClaims()), node)).status).toBe(503);
       });
-      const id = res.body.data.createIdentity.identity.id;
-      for (const jwks of [`https://localhost:${port}/keys`, `https://127.0.0.2:${port}/keys`, `http://localhost:${port}/keys`]) {
-        other.setDiscovery({ jwks_uri: jwks });
-        const refused = await login(id, await other.sign(githubClaims()), node);
-        expect(refused.status, jwks).toBe(503);
-        expect(refused.body.message).toMatch(/OIDC_ALLOWED_ISSUERS|jwks_uri must be https/);
-      }
-      expect(connections).toHaveLength(0);
-      // A discovery document that names another issuer is not followed either.
-      other.setDiscovery({ issuer: 'https://token.actions.githubusercontent.com' });
-      expect((await login(id, await other.sign(githubClaims()), node)).status).toBe(503);
     } finally {
-      await node.close();
-      await other.close();
       internal.close();
     }
   });
