@@ -11,6 +11,13 @@ export const scopesSchema = z
   .min(1, 'A key needs at least one scope')
   .transform((scopes) => [...new Set(scopes)]);
 
+/** Throws ForbiddenError unless the caller's key has every scope it would give to `recipient` ("a key it creates", "an identity"). */
+export function requireScopesHeld(caller: { readonly scopes: readonly Scope[] }, scopes: readonly Scope[], recipient: string): void {
+  for (const scope of scopes) {
+    if (!caller.scopes.includes(scope)) throw new ForbiddenError(scope, `This API key lacks the ${scope} scope, so it cannot give it to ${recipient}`);
+  }
+}
+
 /** Throws ForbiddenError unless the caller's key has `scope`. */
 export function requireScope(caller: { readonly scopes: readonly Scope[] }, scope: Scope): void {
   if (!caller.scopes.includes(scope)) throw new ForbiddenError(scope);

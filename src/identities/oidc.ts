@@ -8,7 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import { createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
 import { UnauthenticatedError } from '../auth/errors.ts';
-import type { DestinationPolicy } from '../net/destination.ts';
+import { type DestinationPolicy, hostOf } from '../net/destination.ts';
 import { FetchFailedError, getJson } from '../net/get-json.ts';
 
 /** A token the identity does not accept: 401, with the rule it broke. */
@@ -64,10 +64,10 @@ export function issuerUrlProblem(issuer: string, policy: IssuerPolicy): string |
 }
 
 /** The destination policy for issuers: the hosts of the allowed issuers may be internal (a local cluster's, a test's). */
-export function issuerDestinationPolicy(policy: IssuerPolicy): DestinationPolicy {
+function issuerDestinationPolicy(policy: IssuerPolicy): DestinationPolicy {
   const hosts = policy.allowedIssuers.flatMap((issuer) => {
     try {
-      return [new URL(issuer).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase()];
+      return [hostOf(new URL(issuer))];
     } catch {
       return [];
     }

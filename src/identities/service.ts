@@ -8,16 +8,16 @@ import { type AuditLog, callerEntry } from '../audit/service.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Caller, Door } from '../auth/caller.ts';
 import { ForbiddenError } from '../auth/errors.ts';
-import { requireScope, type Scope } from '../auth/scopes.ts';
+import { requireScope, requireScopesHeld, type Scope } from '../auth/scopes.ts';
 import { isDuplicateKeyError, parseObjectId } from '../db/errors.ts';
 import type { IdentityDoc } from '../db/models/identity.ts';
 import type { Models } from '../db/models/index.ts';
-import type { KeyService } from '../keys/service.ts';
-import { checkDestination, DestinationRefusedError } from '../net/destination.ts';
+import { type KeyService, managedBy } from '../keys/service.ts';
+import { checkDestination, type DestinationPolicy, DestinationRefusedError } from '../net/destination.ts';
 import { ConflictError, EnvironmentNotFoundError, InvalidFieldError, NotFoundError, QuotaExceededError } from '../secrets/errors.ts';
 import type { EnvironmentStore } from '../secrets/store.ts';
 import { claimOf, matchingValue, globMatches } from './match.ts';
-import { type IssuerPolicy, issuerDestinationPolicy, issuerUrlProblem, TokenRefusedError, type TokenVerifier } from './oidc.ts';
+import { type IssuerPolicy, issuerUrlProblem, TokenRefusedError, type TokenVerifier } from './oidc.ts';
 
 export interface ClaimPattern {
   readonly claim: string;
@@ -85,7 +85,7 @@ const toInfo = (doc: IdentityDoc): IdentityInfo => ({
 const noSuchIdentity = () => new TokenRefusedError('No such identity, or it no longer takes logins.');
 
 export function createIdentityService(deps: {
-  models: Pick<Models, 'Identity' | 'ApiKey'>;
+  models: Pick<Models, 'Identity'>;
   keys: KeyService;
   environments: EnvironmentStore;
   audit: AuditLog;
@@ -94,22 +94,16 @@ export function createIdentityService(deps: {
   policy: IssuerPolicy;
   now?: () => Date;
 }) {
-  const { Identity, ApiKey } = deps.models;
+  const { Identity } = deps.models;
   const identities = Identity.collection;
   const now = deps.now ?? (() => new Date());
-  const publicOnly = { ...issuerDestinationPolicy(deps.policy), allowedHosts: new Set<string>() };
+  /** An issuer not named in OIDC_ALLOWED_ISSUERS must be public. */
+  const publicOnly: DestinationPolicy = { allowedHosts: new Set(), setting: 'OIDC_ALLOWED_ISSUERS' };
   const record = (caller: Caller, operation: string, outcome: string) => deps.audit.record({ ...callerEntry(caller, operation), outcome });
-  /** A bound key sees and manages the identities of its environment only. */
-  const identitiesOf = (caller: Caller) => ({
-    projectId: new Types.ObjectId(caller.projectId),
-    ...(caller.boundEnvironment === null ? {} : { environment: caller.boundEnvironment }),
-  });
 
   /** An identity grants no more than its maker has: its scopes, its environment, no expiry past its own. */
   function checkGrantable(caller: Caller, input: IdentityInput): void {
-    for (const scope of input.scopes) {
-      if (!caller.scopes.includes(scope)) throw new ForbiddenError(scope, `This API key lacks the ${scope} scope, so it cannot give it to an identity`);
-    }
+    requireScopesHeld(caller, input.scopes, 'an identity');
     if (caller.keyExpiresAt) {
       throw new ForbiddenError('keys:manage', 'This API key expires: an identity it made would issue keys after it, so it may not make one');
     }
@@ -142,7 +136,8 @@ export function createIdentityService(deps: {
         throw err;
       }
       await checkIssuer(input.issuer);
-      const environment = input.environment ?? caller.boundEnvironment;
+      // A bound maker named its own environment (checkGrantable).
+      const { environment } = input;
       if (environment !== null && !(await deps.environments.exists({ projectId: caller.projectId, environment }))) {
         throw new EnvironmentNotFoundError(environment);
       }
@@ -180,7 +175,7 @@ export function createIdentityService(deps: {
 
     async list(caller: Caller): Promise<IdentityInfo[]> {
       requireScope(caller, 'keys:manage');
-      const docs = await identities.find<IdentityDoc>(identitiesOf(caller)).sort({ _id: 1 }).limit(IDENTITIES_PER_PROJECT_MAX).toArray();
+      const docs = await identities.find<IdentityDoc>(managedBy(caller)).sort({ _id: 1 }).limit(IDENTITIES_PER_PROJECT_MAX).toArray();
       return docs.map(toInfo);
     },
 
@@ -188,7 +183,7 @@ export function createIdentityService(deps: {
     async delete(caller: Caller, id: string): Promise<{ identity: IdentityInfo; revokedKeys: number }> {
       requireScope(caller, 'keys:manage');
       const _id = parseObjectId(id);
-      const doc = _id ? await identities.findOne<IdentityDoc>({ _id, ...identitiesOf(caller) }) : null;
+      const doc = _id ? await identities.findOne<IdentityDoc>({ _id, ...managedBy(caller) }) : null;
       if (!doc || (await identities.deleteOne({ _id: doc._id })).deletedCount === 0) {
         await record(caller, 'delete_identity', 'not_found');
         throw new IdentityNotFoundError();
@@ -231,10 +226,7 @@ export function createIdentityService(deps: {
         matched.push({ claim, value });
       }
       // The maker revoked: its identities take no logins (the keys they issued went with it).
-      if (identity.createdByKeyId) {
-        const maker = await ApiKey.collection.findOne<{ revokedAt: Date | null }>({ _id: identity.createdByKeyId }, { projection: { revokedAt: 1 } });
-        if (!maker || maker.revokedAt) throw noSuchIdentity();
-      }
+      if (identity.createdByKeyId && (await deps.keys.isRevoked(identity.createdByKeyId))) throw noSuchIdentity();
       const at = now().getTime();
       // Never past the token's own expiry: the key dies when the token would be refused.
       const expiresAt = new Date(Math.min(at + identity.maxTtlSeconds * 1000, claims.exp * 1000));

@@ -5,7 +5,7 @@ import { type AuditLog, callerEntry } from '../audit/service.ts';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../auth/api-key.ts';
 import type { Caller } from '../auth/caller.ts';
 import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts';
-import { requireScope, SCOPES, type Scope } from '../auth/scopes.ts';
+import { requireScope, requireScopesHeld, SCOPES, type Scope } from '../auth/scopes.ts';
 import { parseObjectId } from '../db/errors.ts';
 import type { Models } from '../db/models/index.ts';
 import { EnvironmentNotFoundError, InvalidFieldError, NotFoundError } from '../secrets/errors.ts';
@@ -82,9 +82,7 @@ function checkMintable(
   caller: Caller,
   input: { scopes: readonly Scope[]; expiresAt?: Date | null; environment?: string | null; requireRevealReason?: boolean },
 ): void {
-  for (const scope of input.scopes) {
-    if (!caller.scopes.includes(scope)) throw new ForbiddenError(scope, `This API key lacks the ${scope} scope, so it cannot give it to a key it creates`);
-  }
+  requireScopesHeld(caller, input.scopes, 'a key it creates');
   const limit = caller.keyExpiresAt;
   if (limit && (!input.expiresAt || input.expiresAt.getTime() > limit.getTime())) {
     throw new ForbiddenError('keys:manage', `This API key expires at ${limit.toISOString()}: a key it creates must expire no later`);
@@ -116,10 +114,10 @@ function toInfo(doc: KeyDoc): ApiKeyInfo {
 }
 
 /**
- * Which keys a caller may see and revoke: its project's, and, for a key bound
- * to an environment, only those bound to the same one.
+ * What of its project a caller may see and manage (keys, identities): its
+ * project's, and, for a key bound to an environment, only what is bound to the same one.
  */
-function keysOf(caller: Caller) {
+export function managedBy(caller: Caller) {
   return { projectId: new Types.ObjectId(caller.projectId), ...(caller.boundEnvironment === null ? {} : { environment: caller.boundEnvironment }) };
 }
 
@@ -179,6 +177,12 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environ
       return { apiKey: toInfo(doc), key };
     },
 
+    /** Whether a key is gone or revoked: what it made (an identity) acts no more. */
+    async isRevoked(keyId: Types.ObjectId): Promise<boolean> {
+      const key = await ApiKey.collection.findOne<{ revokedAt: Date | null }>({ _id: keyId }, { projection: { revokedAt: 1 } });
+      return !key || key.revokedAt !== null;
+    },
+
     /** Revokes every key an identity issued (at once here; elsewhere within the key cache's bound); answers their ids. */
     revokeIssuedBy(identityId: string, revokedAt: Date): Promise<string[]> {
       return revokeWhere({ identityId: new Types.ObjectId(identityId) }, revokedAt);
@@ -230,7 +234,7 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environ
 
     async list(caller: Caller, page: { first: number; after?: string | undefined }) {
       requireScope(caller, 'keys:manage');
-      const filter: Record<string, unknown> = keysOf(caller);
+      const filter: Record<string, unknown> = managedBy(caller);
       if (page.after !== undefined) filter._id = { $gt: parseObjectId(page.after) ?? new Types.ObjectId('ffffffffffffffffffffffff') };
       const docs = await ApiKey.collection
         .find<KeyDoc>(filter, { projection: { hash: 0 } })
@@ -244,7 +248,7 @@ export function createKeyService(deps: { models: Pick<Models, 'ApiKey'>; environ
     async revoke(caller: Caller, id: string): Promise<ApiKeyInfo> {
       requireScope(caller, 'keys:manage');
       const _id = parseObjectId(id);
-      const filter = { _id, ...keysOf(caller) };
+      const filter = { _id, ...managedBy(caller) };
       const doc = _id ? await ApiKey.collection.findOne<KeyDoc>(filter, { projection: { hash: 0 } }) : null;
       if (!doc) {
         await record(caller, 'revoke_api_key', 'not_found');

@@ -65,7 +65,7 @@ export interface DestinationPolicy {
 }
 
 /** The host part of a URL as the allow-list names it: no brackets around IPv6, lower case. */
-const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+export const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
 
 /** A URL a webhook may have; throws DestinationRefusedError (with a message fit for the caller) otherwise. */
 export function parseDestination(raw: string): URL {

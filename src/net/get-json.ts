@@ -11,6 +11,17 @@ export class FetchFailedError extends Error {
   override readonly name = 'FetchFailedError';
 }
 
+/**
+ * Why a request the service made of its own (a webhook's send, an issuer's
+ * fetch) failed, in a few words: no answer in time, a refused destination
+ * (its message, which names the host), or the socket's error code.
+ */
+export function requestErrorOf(err: NodeJS.ErrnoException, timeoutMs: number): string {
+  if (err.name === 'AbortError' || err.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  if (err instanceof DestinationRefusedError) return err.message;
+  return err.code ?? err.name;
+}
+
 export interface GetJsonOptions {
   readonly policy: DestinationPolicy;
   readonly timeoutMs: number;
@@ -60,10 +71,8 @@ export function getJson(url: URL, options: GetJsonOptions): Promise<unknown> {
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.name === 'AbortError' || err.name === 'TimeoutError')
-        reject(new FetchFailedError(`${where} did not answer within ${options.timeoutMs / 1000} s`));
-      else if (err instanceof DestinationRefusedError) reject(new FetchFailedError(err.message));
-      else reject(new FetchFailedError(`${where} could not be reached (${err.code ?? err.name})`));
+      const why = requestErrorOf(err, options.timeoutMs);
+      reject(new FetchFailedError(err instanceof DestinationRefusedError ? why : `${where}: ${why}`));
     });
     req.end();
   });

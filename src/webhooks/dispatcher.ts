@@ -21,7 +21,8 @@ import type { Models } from '../db/models/index.ts';
 import { sealedBytesOf } from '../db/models/secret-version.ts';
 import type { WebhookDeliveryDoc, WebhookDoc } from '../db/models/webhook.ts';
 import { eventIdOf, type EventLog, type SecretEvent } from '../events/log.ts';
-import { checkAddressHost, type DestinationPolicy, DestinationRefusedError, guardedLookup } from '../net/destination.ts';
+import { checkAddressHost, type DestinationPolicy, guardedLookup } from '../net/destination.ts';
+import { requestErrorOf } from '../net/get-json.ts';
 import { secretContextOf } from './service.ts';
 
 export interface DispatchTiming {
@@ -157,11 +158,7 @@ export function createWebhookDispatcher(deps: {
           res.on('error', () => resolve({ status: res.statusCode ?? 0 }));
         },
       );
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.name === 'AbortError' || err.name === 'TimeoutError') resolve({ error: `no answer within ${timing.timeoutMs / 1000} s` });
-        else if (err instanceof DestinationRefusedError) resolve({ error: err.message });
-        else resolve({ error: err.code ?? err.name });
-      });
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: requestErrorOf(err, timing.timeoutMs) }));
       req.end(body);
     });
   }
